@@ -1,0 +1,235 @@
+//! `procward kill`: signal processes by PID or port, safely, with escalation.
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use procward_core::signal::KillRecord;
+use procward_core::signal::{helper_path, kill_all, kill_elevated, parse_pid};
+use procward_core::{
+    ElevationMethod, Error, Escalation, KillOutcome, KillRequest, Signal, get_ports,
+    is_owned_by_current_user,
+};
+
+use super::Context;
+use crate::exit;
+use crate::output::{Output, format, ignore_broken_pipe};
+use crate::parse;
+
+const EXAMPLES: &str = "\
+Examples:
+  procward kill 4242                    SIGTERM, SIGKILL after 5 s if still alive
+  procward kill 4242 4243 --timeout 1   both at once, 1 s grace
+  procward kill --port 8080             whoever listens on 8080
+  procward kill 4242 --tree             4242 and all its descendants
+  procward kill 4242 --signal HUP       deliver SIGHUP only (no waiting)
+  procward kill 4242 --start-time 1763800000   refuse if PID 4242 is now another process
+  procward kill 4242 --elevated         another user's process, through pkexec or sudo -n
+
+PIDs 0, 1, negative numbers, values above 2147483647, procward itself and its caller are
+always refused. Exit codes: 0 done, 1 no such process or still alive, 2 bad input or
+refused, 3 permission denied, 4 elevation failed.";
+
+/// Arguments of `procward kill` (also used by `procward process kill`).
+#[derive(Debug, Clone, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    /// Processes to signal.
+    #[arg(
+        value_name = "PID",
+        allow_negative_numbers = true,
+        required_unless_present = "port"
+    )]
+    pub pids: Vec<String>,
+    /// Signal to send first: a name (TERM, SIGHUP, int) or number [default: TERM].
+    #[arg(long, short, value_parser = parse::signal, conflicts_with = "force")]
+    pub signal: Option<Signal>,
+    /// Seconds to wait after a terminating signal before SIGKILL [default: 5].
+    #[arg(long, short, value_name = "SECS", value_parser = parse::timeout)]
+    pub timeout: Option<Duration>,
+    /// Send SIGKILL at once.
+    #[arg(long, short)]
+    pub force: bool,
+    /// Deliver the signal and return without waiting or escalating.
+    #[arg(long, conflicts_with = "force")]
+    pub no_wait: bool,
+    /// Also signal every descendant (parents first).
+    #[arg(long)]
+    pub tree: bool,
+    /// Kill whoever listens on this TCP/UDP port (shown before signalling).
+    #[arg(long, short, value_parser = parse::port)]
+    pub port: Option<u16>,
+    /// Refuse unless the process started at this Unix time (as `ps --json` shows it).
+    #[arg(long, value_name = "UNIX_SECS")]
+    pub start_time: Option<u64>,
+    /// Kill another user's process through pkexec or `sudo -n`.
+    #[arg(long)]
+    pub elevated: bool,
+    /// How to elevate: auto (pkexec, else sudo), pkexec or sudo [default: auto].
+    #[arg(long, value_name = "METHOD", requires = "elevated")]
+    pub elevate_with: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `procward kill`.
+pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
+    let output = Output::new(args.json, ctx.color);
+    execute(args, ctx, output)
+}
+
+/// Kills with the given output settings (shared with `process kill`).
+pub fn execute(args: Args, ctx: &Context, output: Output) -> anyhow::Result<u8> {
+    // Every PID is validated before anything is signalled.
+    let mut pids = args
+        .pids
+        .iter()
+        .map(|p| parse_pid(p))
+        .collect::<Result<Vec<u32>, Error>>()?;
+    if args.start_time.is_some() && (pids.len() != 1 || args.port.is_some()) {
+        bail!(Error::InvalidArgument(
+            "--start-time names one process: give exactly one PID".into()
+        ));
+    }
+    let defaults = &ctx.config.kill;
+    let signal = match (args.force, args.signal, &defaults.signal) {
+        (true, _, _) => Signal::KILL,
+        (false, Some(s), _) => s,
+        (false, None, Some(text)) => parse::signal(text)
+            .map_err(anyhow::Error::msg)
+            .context("config [kill] signal")?,
+        (false, None, None) => Signal::TERM,
+    };
+    let timeout = match (args.timeout, &defaults.timeout) {
+        (Some(t), _) => t,
+        (None, Some(text)) => parse::timeout(text)
+            .map_err(anyhow::Error::msg)
+            .context("config [kill] timeout")?,
+        (None, None) => Duration::from_secs(5),
+    };
+    let method: ElevationMethod = args
+        .elevate_with
+        .as_deref()
+        .or(defaults.elevate_with.as_deref())
+        .map_or(Ok(ElevationMethod::Auto), str::parse)?;
+    if args.elevated && args.tree {
+        bail!(Error::InvalidArgument(
+            "--tree with --elevated is not supported yet: run `sudo procward kill --tree PID`"
+                .into()
+        ));
+    }
+    if let Some(port) = args.port {
+        pids.extend(listeners_of(port)?);
+        pids.dedup();
+    }
+    let escalation = if args.no_wait {
+        Escalation::None
+    } else {
+        Escalation::KillAfter(timeout)
+    };
+    let requests: Vec<KillRequest> = pids
+        .iter()
+        .map(|&pid| KillRequest {
+            pid,
+            expected_start_time: args.start_time,
+            signal,
+            escalation,
+        })
+        .collect();
+
+    let results = if args.elevated && !rustix::process::geteuid().is_root() {
+        let helper = helper_path()?;
+        requests
+            .iter()
+            .map(|r| {
+                let plain = is_owned_by_current_user(r.pid).unwrap_or(false);
+                let result = if plain {
+                    procward_core::kill(r)
+                } else {
+                    kill_elevated(r, method, &helper)
+                };
+                (r.pid, result)
+            })
+            .collect()
+    } else {
+        kill_all(&requests, args.tree)
+    };
+    report(&results, output)
+}
+
+/// PIDs holding sockets on `port`, announced on stderr before anything is signalled.
+fn listeners_of(port: u16) -> anyhow::Result<Vec<u32>> {
+    let sockets: Vec<_> = get_ports()?
+        .into_iter()
+        .filter(|p| p.port == port)
+        .collect();
+    if sockets.is_empty() {
+        bail!(Error::NoListener { port });
+    }
+    let mut pids = Vec::new();
+    let mut stderr = std::io::stderr().lock();
+    for socket in &sockets {
+        for holder in &socket.processes {
+            writeln!(
+                stderr,
+                "port {port}/{} on {}: pid {} ({}, user {})",
+                socket.protocol.as_str(),
+                socket.local_address,
+                holder.pid,
+                holder.name,
+                socket.user
+            )?;
+            pids.push(holder.pid);
+        }
+    }
+    if pids.is_empty() {
+        bail!(Error::HiddenListener {
+            port,
+            owner: sockets[0].user.clone()
+        });
+    }
+    pids.sort_unstable();
+    Ok(pids)
+}
+
+fn report(results: &[(u32, Result<KillOutcome, Error>)], output: Output) -> anyhow::Result<u8> {
+    let mut code = exit::OK;
+    for (_, result) in results {
+        if let Err(e) = result {
+            code = exit::worst(code, exit::for_kind(e.kind()));
+        }
+    }
+    if output.json {
+        let records: Vec<KillRecord> = results
+            .iter()
+            .map(|(pid, r)| KillRecord::new(*pid, r))
+            .collect();
+        ignore_broken_pipe(output.json(&records))?;
+        return Ok(code);
+    }
+    let mut stdout = std::io::stdout().lock();
+    for (_, result) in results {
+        match result {
+            Ok(outcome) => ignore_broken_pipe(writeln!(stdout, "{}", describe(outcome)))?,
+            Err(e) => eprintln!("procward: {e}"),
+        }
+    }
+    Ok(code)
+}
+
+fn describe(o: &KillOutcome) -> String {
+    let who = format!("pid {} ({})", o.pid, o.name);
+    match (o.exited, o.ended_by) {
+        (true, Some(by)) if o.escalated => format!(
+            "{who}: ignored {}, ended by {by} after {}",
+            o.signal,
+            format::millis(o.elapsed_ms)
+        ),
+        (true, Some(by)) => format!(
+            "{who}: ended by {by} after {}",
+            format::millis(o.elapsed_ms)
+        ),
+        _ => format!("{who}: {} delivered", o.signal),
+    }
+}

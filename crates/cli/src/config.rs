@@ -1,0 +1,127 @@
+//! Defaults from a TOML file, so flags need not be repeated.
+//!
+//! Looked up at `--config PATH`, else `$PROCWARD_CONFIG`, else
+//! `$XDG_CONFIG_HOME/procward/config.toml` (`~/.config/procward/config.toml`). A missing
+//! default file is fine; a missing explicit file, an unknown key or a bad value is an error
+//! with line and column.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[ps]`: defaults for `procward ps`.
+    #[serde(default)]
+    pub ps: PsConfig,
+    /// `[kill]`: defaults for `procward kill`.
+    #[serde(default)]
+    pub kill: KillConfig,
+}
+
+/// `[ps]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PsConfig {
+    /// CPU sample interval, e.g. `"200ms"`.
+    pub interval: Option<String>,
+    /// Sort key: cpu, mem, pid, name or uptime.
+    pub sort: Option<String>,
+    /// Row limit.
+    pub limit: Option<usize>,
+}
+
+/// `[kill]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KillConfig {
+    /// First signal, e.g. `"TERM"`.
+    pub signal: Option<String>,
+    /// Grace period before SIGKILL, e.g. `"5s"`.
+    pub timeout: Option<String>,
+    /// `auto`, `pkexec` or `sudo`.
+    pub elevate_with: Option<String>,
+}
+
+impl Config {
+    /// Loads the configuration (see the module docs for where it is looked up).
+    pub fn load(explicit: Option<&Path>) -> anyhow::Result<Self> {
+        let (path, required) = match explicit {
+            Some(path) => (path.to_path_buf(), true),
+            None => match std::env::var_os("PROCWARD_CONFIG") {
+                Some(path) => (PathBuf::from(path), true),
+                None => match default_path() {
+                    Some(path) => (path, false),
+                    None => return Ok(Self::default()),
+                },
+            },
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                return Ok(Self::default());
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read config {}", path.display()));
+            }
+        };
+        Self::parse(&text).with_context(|| format!("invalid config {}", path.display()))
+    }
+
+    /// Parses TOML text; errors name the line and column.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        match toml::from_str(text) {
+            Ok(config) => Ok(config),
+            Err(e) => {
+                let place = e.span().map(|span| line_column(text, span.start));
+                match place {
+                    Some((line, column)) => bail!("line {line}, column {column}: {}", e.message()),
+                    None => bail!("{}", e.message()),
+                }
+            }
+        }
+    }
+}
+
+fn default_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("procward").join("config.toml"))
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_sections() {
+        let config =
+            Config::parse("[ps]\ninterval = \"100ms\"\nsort = \"mem\"\n[kill]\ntimeout = \"2s\"\n")
+                .unwrap();
+        assert_eq!(config.ps.interval.as_deref(), Some("100ms"));
+        assert_eq!(config.kill.timeout.as_deref(), Some("2s"));
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let err = Config::parse("[ps]\nsort = \"mem\"\ncolour = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("line 3, column 1"), "{err}");
+        let err = Config::parse("[kill]\ntimeout = \n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("line 2"), "{err}");
+    }
+}

@@ -1,0 +1,23 @@
+//! `procward`: supervise, inspect and safely control processes and ports.
+
+mod cli;
+mod commands;
+mod config;
+mod exit;
+mod output;
+mod parse;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("procward: {error:#}");
+            exit::for_error(&error)
+        }
+    }
+}

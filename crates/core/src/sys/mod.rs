@@ -1,0 +1,20 @@
+//! What runs on the machine: processes, system-wide figures and listening ports.
+//!
+//! Everything here reads `/proc` (through the `procfs` crate) or asks `sysinfo`, and never
+//! changes anything.
+
+pub mod ports;
+pub mod process;
+pub mod query;
+pub mod system;
+pub mod tree;
+pub(crate) mod users;
+
+pub use ports::{PortInfo, PortProcess, Protocol, get_ports};
+pub use process::{
+    ProcessInfo, ProcessSampler, ProcessStatus, get_process_info, is_owned_by_current_user,
+    list_processes,
+};
+pub use query::{ProcessQuery, SortKey};
+pub use system::{DiskInfo, SystemInfo, system_info};
+pub use tree::{ProcessNode, descendants};

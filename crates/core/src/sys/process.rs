@@ -1,0 +1,409 @@
+//! The OS process table: one [`ProcessInfo`] per process, with CPU usage measured over a
+//! real sample rather than a lifetime average.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use procfs::process::{Process, Stat};
+use serde::{Deserialize, Serialize};
+
+use super::users::UserCache;
+use crate::error::{Error, Result};
+
+/// Default CPU sample: long enough for a meaningful percentage, short enough for a CLI.
+pub const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_millis(200);
+
+/// One OS process as procward reports it (field names follow the gRPC `ProcessInfo`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessInfo {
+    /// Process id.
+    pub pid: u32,
+    /// Parent process id (0 for the namespace's init and kernel roots).
+    pub ppid: u32,
+    /// Short name (the kernel's `comm`, at most 15 bytes, as `ps` shows it).
+    pub name: String,
+    /// Full command line, arguments joined by spaces; `[name]` for kernel threads.
+    pub command: String,
+    /// Owner's login name (or the uid as text when it has none).
+    pub user: String,
+    /// Owner's effective user id.
+    pub uid: u32,
+    /// Scheduler state.
+    pub status: ProcessStatus,
+    /// CPU usage over the last sample, in percent of one core (can exceed 100).
+    pub cpu_percent: f32,
+    /// Resident memory as a percentage of the machine's total memory.
+    pub memory_percent: f32,
+    /// Resident set size in bytes.
+    pub memory_rss: u64,
+    /// Virtual memory size in bytes.
+    pub memory_vms: u64,
+    /// Number of threads.
+    pub threads: u32,
+    /// Start time in Unix seconds; pass it back to a kill to guard against recycled PIDs.
+    pub start_time: u64,
+    /// Seconds since the process started.
+    pub uptime_seconds: u64,
+}
+
+impl ProcessInfo {
+    /// CPU usage in percent of one core (the seed library contract's `cpu_usage`).
+    pub fn cpu_usage(&self) -> f32 {
+        self.cpu_percent
+    }
+
+    /// Resident memory in KB (the seed library contract's `memory_usage`).
+    pub fn memory_usage(&self) -> u64 {
+        self.memory_rss / 1024
+    }
+}
+
+/// A process's scheduler state, decoded from `/proc/PID/stat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProcessStatus {
+    /// Running or runnable (`R`).
+    Running,
+    /// Interruptible sleep (`S`).
+    Sleeping,
+    /// Uninterruptible sleep, usually I/O (`D`).
+    DiskSleep,
+    /// Stopped by a signal (`T`).
+    Stopped,
+    /// Stopped by a tracer (`t`).
+    TracingStop,
+    /// Exited, not yet reaped (`Z`).
+    Zombie,
+    /// Dead (`X`).
+    Dead,
+    /// Idle kernel thread (`I`).
+    Idle,
+    /// Any other state letter.
+    Unknown,
+}
+
+impl ProcessStatus {
+    fn from_state(state: char) -> Self {
+        match state {
+            'R' => Self::Running,
+            'S' => Self::Sleeping,
+            'D' => Self::DiskSleep,
+            'T' => Self::Stopped,
+            't' => Self::TracingStop,
+            'Z' => Self::Zombie,
+            'X' | 'x' => Self::Dead,
+            'I' => Self::Idle,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// Lower-case name as shown in tables and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Sleeping => "sleeping",
+            Self::DiskSleep => "disk-sleep",
+            Self::Stopped => "stopped",
+            Self::TracingStop => "tracing-stop",
+            Self::Zombie => "zombie",
+            Self::Dead => "dead",
+            Self::Idle => "idle",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// CPU time consumed by one process instance at a moment.
+#[derive(Debug, Clone, Copy)]
+struct CpuMark {
+    start_ticks: u64,
+    cpu_ticks: u64,
+}
+
+/// Which processes a sample covers.
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    All,
+    One(u32),
+}
+
+/// Takes CPU samples of the process table.
+///
+/// CPU percentages need two readings: the sampler keeps the previous one, so a long-lived
+/// sampler (the daemon's timer) pays one `/proc` walk per refresh, and a one-shot caller
+/// uses [`ProcessSampler::sample`], which takes the baseline, waits, and reads again.
+#[derive(Debug, Default)]
+pub struct ProcessSampler {
+    baseline: HashMap<u32, CpuMark>,
+    baseline_at: Option<Instant>,
+    users: UserCache,
+}
+
+impl ProcessSampler {
+    /// A sampler with no baseline yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes a baseline, waits `interval`, and returns every process with its CPU usage
+    /// over that interval. Processes that vanish mid-walk are left out.
+    pub fn sample(&mut self, interval: Duration) -> Result<Vec<ProcessInfo>> {
+        self.take_baseline(Scope::All)?;
+        std::thread::sleep(interval);
+        self.refresh()
+    }
+
+    /// Every process, with CPU usage since the previous call (or since the process
+    /// started, on the first call).
+    pub fn refresh(&mut self) -> Result<Vec<ProcessInfo>> {
+        self.read(Scope::All)
+    }
+
+    /// One process, sampled over `interval`.
+    pub fn sample_one(&mut self, pid: u32, interval: Duration) -> Result<ProcessInfo> {
+        self.take_baseline(Scope::One(pid))?;
+        std::thread::sleep(interval);
+        self.read(Scope::One(pid))?
+            .pop()
+            .ok_or(Error::NoSuchProcess { pid })
+    }
+
+    fn take_baseline(&mut self, scope: Scope) -> Result<()> {
+        self.baseline.clear();
+        for_each_process(scope, |_, stat| {
+            self.baseline.insert(stat.pid as u32, mark(stat));
+        })?;
+        self.baseline_at = Some(Instant::now());
+        Ok(())
+    }
+
+    fn read(&mut self, scope: Scope) -> Result<Vec<ProcessInfo>> {
+        let now = Instant::now();
+        let elapsed = self.baseline_at.map(|at| now.duration_since(at));
+        let memory_total = memory_total();
+        let clock = Clock::get();
+        let mut next = HashMap::with_capacity(self.baseline.len().max(64));
+        let mut out = Vec::with_capacity(self.baseline.len().max(64));
+        let previous = std::mem::take(&mut self.baseline);
+        let users = &mut self.users;
+        for_each_process(scope, |process, stat| {
+            let current = mark(stat);
+            next.insert(stat.pid as u32, current);
+            let uptime = clock.uptime_of(stat.starttime);
+            let cpu_percent = match (previous.get(&(stat.pid as u32)), elapsed) {
+                (Some(before), Some(elapsed)) if before.start_ticks == current.start_ticks => clock
+                    .percent(
+                        current.cpu_ticks - before.cpu_ticks.min(current.cpu_ticks),
+                        elapsed,
+                    ),
+                // Started after the baseline (or no baseline): its whole life is the sample.
+                _ => clock.percent(current.cpu_ticks, uptime.max(Duration::from_millis(1))),
+            };
+            let uid = process.uid().unwrap_or(u32::MAX);
+            let rss = stat.rss * clock.page_size;
+            out.push(ProcessInfo {
+                pid: stat.pid as u32,
+                ppid: stat.ppid.max(0) as u32,
+                name: stat.comm.clone(),
+                command: command_line(process, &stat.comm),
+                user: users.name(uid).to_owned(),
+                uid,
+                status: ProcessStatus::from_state(stat.state),
+                cpu_percent,
+                memory_percent: if memory_total == 0 {
+                    0.0
+                } else {
+                    (rss as f64 * 100.0 / memory_total as f64) as f32
+                },
+                memory_rss: rss,
+                memory_vms: stat.vsize,
+                threads: stat.num_threads.max(0) as u32,
+                start_time: clock.start_time(stat.starttime),
+                uptime_seconds: uptime.as_secs(),
+            });
+        })?;
+        self.baseline = next;
+        self.baseline_at = Some(now);
+        Ok(out)
+    }
+}
+
+/// Every OS process, with CPU usage over a [`DEFAULT_SAMPLE_INTERVAL`] sample.
+pub fn list_processes() -> Result<Vec<ProcessInfo>> {
+    ProcessSampler::new().sample(DEFAULT_SAMPLE_INTERVAL)
+}
+
+/// One process by PID, with CPU usage over a [`DEFAULT_SAMPLE_INTERVAL`] sample.
+pub fn get_process_info(pid: u32) -> Result<ProcessInfo> {
+    ProcessSampler::new().sample_one(pid, DEFAULT_SAMPLE_INTERVAL)
+}
+
+/// Whether the process runs as the caller's effective user (so a plain kill may work).
+pub fn is_owned_by_current_user(pid: u32) -> Result<bool> {
+    let identity = identify(pid)?;
+    Ok(identity.uid == rustix::process::geteuid().as_raw())
+}
+
+/// What the signal code needs to know about a PID: who it is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Identity {
+    pub(crate) pid: u32,
+    pub(crate) ppid: u32,
+    pub(crate) name: String,
+    pub(crate) uid: u32,
+    pub(crate) start_time: u64,
+}
+
+/// Reads the identity of the process that holds `pid` right now.
+pub(crate) fn identify(pid: u32) -> Result<Identity> {
+    let gone = |_| Error::NoSuchProcess { pid };
+    let process = Process::new(pid as i32).map_err(gone)?;
+    let stat = process.stat().map_err(gone)?;
+    Ok(Identity {
+        pid,
+        ppid: stat.ppid.max(0) as u32,
+        name: stat.comm.clone(),
+        uid: process.uid().map_err(gone)?,
+        start_time: Clock::get().start_time(stat.starttime),
+    })
+}
+
+/// `(pid, ppid)` of every process, cheaply: enough to find a process's descendants.
+pub(crate) fn parent_table() -> Result<Vec<(u32, u32)>> {
+    let mut table = Vec::with_capacity(256);
+    for_each_process(Scope::All, |_, stat| {
+        table.push((stat.pid as u32, stat.ppid.max(0) as u32));
+    })?;
+    Ok(table)
+}
+
+fn mark(stat: &Stat) -> CpuMark {
+    CpuMark {
+        start_ticks: stat.starttime,
+        cpu_ticks: stat.utime + stat.stime,
+    }
+}
+
+/// Visits each live process with its parsed `stat`; processes that exit mid-walk or cannot
+/// be read are skipped, so callers always get a consistent list.
+fn for_each_process(scope: Scope, mut visit: impl FnMut(&Process, &Stat)) -> Result<()> {
+    let mut one = |process: Process| {
+        if let Ok(stat) = process.stat() {
+            visit(&process, &stat);
+        }
+    };
+    match scope {
+        Scope::One(pid) => {
+            let process = Process::new(pid as i32).map_err(|_| Error::NoSuchProcess { pid })?;
+            one(process);
+        }
+        Scope::All => {
+            let all = procfs::process::all_processes()
+                .map_err(|e| Error::io("cannot read /proc", std::io::Error::other(e)))?;
+            all.flatten().for_each(one);
+        }
+    }
+    Ok(())
+}
+
+fn command_line(process: &Process, comm: &str) -> String {
+    match process.cmdline() {
+        Ok(args) if !args.is_empty() => args.join(" "),
+        _ => format!("[{comm}]"),
+    }
+}
+
+fn memory_total() -> u64 {
+    procfs::Current::current()
+        .map(|m: procfs::Meminfo| m.mem_total)
+        .unwrap_or(0)
+}
+
+/// Kernel clock facts needed to turn `stat` ticks into times; read once per process.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    ticks_per_second: u64,
+    boot_time: u64,
+    page_size: u64,
+}
+
+impl Clock {
+    fn get() -> Self {
+        static CLOCK: OnceLock<Clock> = OnceLock::new();
+        *CLOCK.get_or_init(|| Clock {
+            ticks_per_second: procfs::ticks_per_second().max(1),
+            boot_time: procfs::boot_time_secs().unwrap_or(0),
+            page_size: procfs::page_size(),
+        })
+    }
+
+    fn start_time(&self, start_ticks: u64) -> u64 {
+        self.boot_time + start_ticks / self.ticks_per_second
+    }
+
+    fn uptime_of(&self, start_ticks: u64) -> Duration {
+        let started = UNIX_EPOCH
+            + Duration::from_millis(
+                self.boot_time * 1000 + start_ticks * 1000 / self.ticks_per_second,
+            );
+        SystemTime::now()
+            .duration_since(started)
+            .unwrap_or_default()
+    }
+
+    fn percent(&self, ticks: u64, over: Duration) -> f32 {
+        let cpu_seconds = ticks as f64 / self.ticks_per_second as f64;
+        (cpu_seconds * 100.0 / over.as_secs_f64().max(1e-3)) as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_process_is_listed_with_real_fields() {
+        let me = std::process::id();
+        let all = ProcessSampler::new()
+            .sample(Duration::from_millis(50))
+            .unwrap();
+        let mine = all.iter().find(|p| p.pid == me).expect("own pid listed");
+        assert!(mine.memory_rss > 0);
+        assert!(mine.threads >= 1);
+        assert!(mine.start_time > 1_600_000_000);
+        assert_eq!(mine.uid, rustix::process::geteuid().as_raw());
+    }
+
+    #[test]
+    fn busy_process_shows_cpu_over_the_sample() {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let spinner = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                std::hint::spin_loop();
+            }
+        });
+        let me = get_process_info(std::process::id()).unwrap();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        spinner.join().unwrap();
+        assert!(
+            me.cpu_percent > 30.0,
+            "spinning thread should show, got {}",
+            me.cpu_percent
+        );
+    }
+
+    #[test]
+    fn missing_pid_is_not_found() {
+        let err = get_process_info(u32::MAX - 1).unwrap_err();
+        assert!(matches!(err, Error::NoSuchProcess { .. }));
+    }
+
+    #[test]
+    fn status_letters_decode() {
+        assert_eq!(ProcessStatus::from_state('Z'), ProcessStatus::Zombie);
+        assert_eq!(ProcessStatus::from_state('T').as_str(), "stopped");
+        assert_eq!(ProcessStatus::from_state('?'), ProcessStatus::Unknown);
+    }
+}
