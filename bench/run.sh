@@ -76,7 +76,11 @@ for _ in $(seq 100); do [ -s "$READY" ] && break; sleep 0.1; done
 [ -s "$READY" ] || { echo "listener helper did not start" >&2; exit 1; }
 
 count_procs() { find /proc -maxdepth 1 -name '[0-9]*' | wc -l; }
-json_len() { python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+# rows in a JSON array, or in the first list inside a JSON object ({"processes": [...]})
+json_len() {
+  python3 -c 'import json,sys; d=json.load(sys.stdin)
+print(len(d) if isinstance(d, list) else next(len(v) for v in d.values() if isinstance(v, list)))'
+}
 
 # --- metadata: machine, load, and what each tool reports -------------------------
 {

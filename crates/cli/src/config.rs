@@ -61,7 +61,15 @@ impl Config {
         };
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+            // The default file is optional: absent, or unreadable because HOME belongs to
+            // another user (setpriv, `su` without `-`, `sudo -E`), means "no defaults".
+            Err(e)
+                if !required
+                    && matches!(
+                        e.kind(),
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+                    ) =>
+            {
                 return Ok(Self::default());
             }
             Err(e) => {

@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long, short, value_parser = parse::signal, conflicts_with = "force")]
     pub signal: Option<Signal>,
     /// Seconds to wait after a terminating signal before SIGKILL [default: 5].
-    #[arg(long, short, value_name = "SECS", value_parser = parse::timeout)]
+    #[arg(long, short, value_name = "SECS", value_parser = parse::timeout, allow_hyphen_values = true)]
     pub timeout: Option<Duration>,
     /// Send SIGKILL at once.
     #[arg(long, short)]
@@ -57,7 +57,7 @@ pub struct Args {
     #[arg(long)]
     pub tree: bool,
     /// Kill whoever listens on this TCP/UDP port (shown before signalling).
-    #[arg(long, short, value_parser = parse::port)]
+    #[arg(long, short, value_parser = parse::port, allow_hyphen_values = true)]
     pub port: Option<u16>,
     /// Refuse unless the process started at this Unix time (as `ps --json` shows it).
     #[arg(long, value_name = "UNIX_SECS")]

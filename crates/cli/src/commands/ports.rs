@@ -13,7 +13,7 @@ use crate::parse;
 )]
 pub struct Args {
     /// Only sockets on this port.
-    #[arg(long, short, value_parser = parse::port)]
+    #[arg(long, short, value_parser = parse::port, allow_hyphen_values = true)]
     port: Option<u16>,
     /// Print JSON.
     #[arg(long)]

@@ -43,7 +43,7 @@ struct KillOptions {
     #[arg(long, short, value_parser = crate::parse::signal)]
     signal: Option<procward_core::Signal>,
     /// Seconds before SIGKILL [default: 5].
-    #[arg(long, short, value_parser = crate::parse::timeout)]
+    #[arg(long, short, value_parser = crate::parse::timeout, allow_hyphen_values = true)]
     timeout: Option<std::time::Duration>,
     /// SIGKILL at once.
     #[arg(long, short)]

@@ -6,7 +6,6 @@ use anyhow::Context as _;
 use procward_core::sys::ProcessNode;
 use procward_core::sys::process::DEFAULT_SAMPLE_INTERVAL;
 use procward_core::{ProcessInfo, ProcessQuery, ProcessSampler, ProcessStatus, SortKey};
-use serde::Serialize;
 
 use super::Context;
 use crate::output::{Align, Output, Table, Tint, format, ignore_broken_pipe};
@@ -34,24 +33,17 @@ pub struct Args {
     #[arg(long, short, value_name = "PATTERN")]
     pub name: Option<String>,
     /// Show at most N processes.
-    #[arg(long, short, value_name = "N", value_parser = parse::limit)]
+    #[arg(long, short, value_name = "N", value_parser = parse::limit, allow_hyphen_values = true)]
     pub limit: Option<usize>,
     /// Show parent/child structure.
     #[arg(long, short)]
     pub tree: bool,
     /// CPU sample length, e.g. 200ms, 0.5s [default: 200ms].
-    #[arg(long, short, value_parser = parse::interval)]
+    #[arg(long, short, value_parser = parse::interval, allow_hyphen_values = true)]
     pub interval: Option<Duration>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-/// JSON shape of a listing: the processes plus how many matched before `--limit`.
-#[derive(Serialize)]
-struct Listing<'a, T: Serialize> {
-    processes: &'a [T],
-    matched: usize,
 }
 
 /// Runs `procward ps`.
@@ -84,22 +76,16 @@ pub fn list(args: Args, ctx: &Context, output: Output) -> anyhow::Result<u8> {
         limit: args.limit.or(defaults.limit),
     };
     let all = ProcessSampler::new().sample(interval)?;
-    let (processes, matched) = query.apply(all);
+    let (processes, _) = query.apply(all);
     let result = if args.tree {
         let forest = ProcessNode::forest(processes, sort);
         if output.json {
-            output.json(&Listing {
-                processes: &forest,
-                matched,
-            })
+            output.json(&forest)
         } else {
             output.table(&table(ProcessNode::flatten(&forest)))
         }
     } else if output.json {
-        output.json(&Listing {
-            processes: &processes,
-            matched,
-        })
+        output.json(&processes)
     } else {
         output.table(&table(processes.iter().map(|p| (0, p)).collect()))
     };

@@ -1,0 +1,148 @@
+//! Shared test helpers: an isolated `procward` command and child processes that clean up
+//! after themselves.
+
+#![allow(dead_code)]
+
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// A `procward` invocation with its own config and home directories, so a user's files
+/// never leak into a test.
+pub struct Procward {
+    home: TempDir,
+}
+
+impl Procward {
+    /// Fresh temp directories for one test.
+    pub fn new() -> Self {
+        Self {
+            home: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// A command for the procward binary with the test's environment.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::cargo_bin("procward").expect("procward binary");
+        cmd.env("PROCWARD_HOME", self.home.path().join("home"))
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env_remove("PROCWARD_CONFIG")
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// The test's private directory.
+    pub fn dir(&self) -> &std::path::Path {
+        self.home.path()
+    }
+}
+
+/// A process the test started; killed and reaped when dropped.
+pub struct Spawned {
+    /// The child.
+    pub child: Child,
+}
+
+impl Spawned {
+    /// Starts `sh -c script`.
+    pub fn shell(script: &str) -> Self {
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn sh");
+        Self { child }
+    }
+
+    /// Starts `sleep 1000`.
+    pub fn sleeper() -> Self {
+        let child = Command::new("sleep")
+            .arg("1000")
+            .process_group(0)
+            .spawn()
+            .expect("spawn sleep");
+        Self { child }
+    }
+
+    /// Reads one line of its stdout (a readiness or port announcement).
+    pub fn read_line(&mut self) -> String {
+        use std::io::BufRead;
+        let mut line = String::new();
+        let stdout = self.child.stdout.as_mut().expect("stdout piped");
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read line");
+        line.trim().to_owned()
+    }
+
+    /// Its PID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// True while the process exists and has not exited (a zombie counts as exited).
+    pub fn alive(&self) -> bool {
+        is_running(self.pid())
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        // Each spawned process leads its own group: SIGKILL the group so no grandchild of
+        // the test outlives it.
+        let group = nix::unistd::Pid::from_raw(self.pid() as i32);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether `pid` exists and is not a zombie.
+pub fn is_running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().next());
+            !matches!(state, Some("Z" | "X"))
+        }
+        Err(_) => false,
+    }
+}
+
+/// Waits until `condition` holds or `timeout` passes.
+pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    condition()
+}
+
+/// Children of `pid`, from /proc.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Parses stdout as JSON.
+pub fn json(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
