@@ -73,6 +73,31 @@ fn ps_measures_cpu_over_the_sample() {
 }
 
 #[test]
+fn json_stays_valid_while_processes_come_and_go() {
+    let pw = Procward::new();
+    // Hundreds of short-lived processes a second: some vanish between the /proc listing
+    // and the reads of their files.
+    let _churn = Spawned::shell("while :; do /bin/true & /bin/true; done");
+    for _ in 0..5 {
+        let out = pw
+            .cmd()
+            .args(["ps", "--json", "-i", "20ms"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(!processes(&out).is_empty());
+        let out = pw
+            .cmd()
+            .args(["ps", "--json", "--tree", "-i", "5ms"])
+            .output()
+            .unwrap();
+        assert!(!processes(&out).is_empty());
+        let out = pw.cmd().args(["ports", "--json"]).output().unwrap();
+        assert!(json(&out).is_array());
+    }
+}
+
+#[test]
 fn ps_filters_sorts_and_limits() {
     let pw = Procward::new();
     let _a = Spawned::shell("exec sleep 1001");

@@ -31,6 +31,8 @@ pub struct Output {
     pub colour: bool,
     /// Terminal width, when stdout is one.
     pub width: Option<usize>,
+    /// Whether stdout is a terminal (JSON is indented for people, compact for programs).
+    pub tty: bool,
 }
 
 impl Output {
@@ -54,13 +56,18 @@ impl Output {
             json,
             colour,
             width,
+            tty,
         }
     }
 
     /// Prints `value` as one JSON document.
     pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> io::Result<()> {
         let mut out = io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
+        if self.tty {
+            serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
+        } else {
+            serde_json::to_writer(&mut out, value).map_err(io::Error::from)?;
+        }
         writeln!(out)
     }
 
