@@ -7,11 +7,12 @@
 use std::collections::{HashMap, HashSet};
 use std::ffi::CStr;
 use std::fmt::Write as _;
+use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 
 use procfs::net::{TcpState, UdpState};
-use rustix::fs::{Dir, Mode, OFlags, openat, readlinkat};
+use rustix::fs::{Dir, Mode, OFlags, RawDir, openat, readlinkat};
 use serde::{Deserialize, Serialize};
 
 use super::users::UserCache;
@@ -207,8 +208,9 @@ const DIR_FLAGS: OFlags = OFlags::RDONLY
 /// Scans the descriptors of `pids` for wanted sockets.
 fn scan(proc_fd: &OwnedFd, pids: &[u32], wanted: &HashSet<u64>) -> Vec<(u64, PortProcess)> {
     let mut found = Vec::new();
-    let mut path = String::with_capacity(32);
+    let mut path = String::with_capacity(16);
     let mut link = Vec::with_capacity(64);
+    let mut entries = [MaybeUninit::<u8>::uninit(); 4096];
     for &pid in pids {
         path.clear();
         let _ = write!(path, "{pid}/fd");
@@ -216,15 +218,16 @@ fn scan(proc_fd: &OwnedFd, pids: &[u32], wanted: &HashSet<u64>) -> Vec<(u64, Por
         let Ok(fd_dir) = openat(proc_fd, path.as_str(), DIR_FLAGS, Mode::empty()) else {
             continue;
         };
-        let Ok(fds) = Dir::new(fd_dir) else { continue };
         let mut name: Option<String> = None;
-        for fd in fds.flatten() {
-            let Some(fd) = numeric_name(fd.file_name()) else {
+        let mut fds = RawDir::new(&fd_dir, &mut entries);
+        while let Some(Ok(entry)) = fds.next() {
+            let Some(fd) = numeric_name(entry.file_name()) else {
                 continue;
             };
             path.clear();
-            let _ = write!(path, "{pid}/fd/{fd}");
-            let Ok(target) = readlinkat(proc_fd, path.as_str(), std::mem::take(&mut link)) else {
+            let _ = write!(path, "{fd}");
+            // Relative to the fd directory: one path component to resolve, not three.
+            let Ok(target) = readlinkat(&fd_dir, path.as_str(), std::mem::take(&mut link)) else {
                 continue;
             };
             let inode = socket_inode(target.as_bytes());
