@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{completions, info, kill, ports, process, ps};
+use crate::commands::{
+    completions, daemon, info, kill, logs, managed, ports, process, ps, shim, start, up,
+};
 use crate::output::ColorChoice;
 
 const EXAMPLES: &str = "\
@@ -51,4 +53,33 @@ pub enum Command {
     Process(process::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
+    /// Run the daemon (foreground, --detach), or `daemon status` / `daemon stop`.
+    Daemon(daemon::Args),
+    /// Register a managed process and start it.
+    Start(start::Args),
+    /// Stop managed processes (stop signal to the group, SIGKILL after the timeout).
+    Stop(managed::NamesArgs),
+    /// Restart managed processes.
+    Restart(managed::NamesArgs),
+    /// Stop managed processes and forget them.
+    Delete(managed::NamesArgs),
+    /// Pause managed processes (SIGSTOP to the group).
+    Pause(managed::NamesArgs),
+    /// Resume paused processes (SIGCONT to the group).
+    Resume(managed::NamesArgs),
+    /// Send a signal to a managed process's group.
+    Signal(managed::SignalArgs),
+    /// List managed processes.
+    List(managed::ListArgs),
+    /// Everything about one managed process.
+    Status(managed::StatusArgs),
+    /// Show (and follow) a managed process's output.
+    Logs(logs::Args),
+    /// Start the processes of a procward.toml in dependency order.
+    Up(up::Args),
+    /// Stop the processes of a procward.toml, dependents first.
+    Down(up::Args),
+    /// Internal: the per-process shim started by the daemon.
+    #[command(hide = true)]
+    Shim(shim::Args),
 }

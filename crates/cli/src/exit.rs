@@ -27,11 +27,28 @@ pub fn for_kind(kind: ErrorKind) -> u8 {
 
 /// The exit code for an error reaching `main`.
 pub fn for_error(error: &anyhow::Error) -> ExitCode {
-    let code = error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<procward_core::Error>())
-        .map_or(FAILED, |e| for_kind(e.kind()));
+    let code = error.chain().find_map(|cause| {
+        if let Some(e) = cause.downcast_ref::<procward_core::Error>() {
+            Some(for_kind(e.kind()))
+        } else {
+            cause.downcast_ref::<tonic::Status>().map(for_status)
+        }
+    });
+    let code = code.unwrap_or(FAILED);
     ExitCode::from(code)
+}
+
+/// The exit code for a failed daemon call.
+pub fn for_status(status: &tonic::Status) -> u8 {
+    use tonic::Code;
+    match status.code() {
+        Code::InvalidArgument
+        | Code::AlreadyExists
+        | Code::FailedPrecondition
+        | Code::OutOfRange => REFUSED,
+        Code::PermissionDenied | Code::Unauthenticated => PERMISSION,
+        _ => FAILED,
+    }
 }
 
 /// Which of two outcomes a multi-target command should report: the more serious.

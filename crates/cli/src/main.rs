@@ -1,6 +1,7 @@
 //! `procward`: supervise, inspect and safely control processes and ports.
 
 mod cli;
+mod client;
 mod commands;
 mod config;
 mod exit;
@@ -16,7 +17,10 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("procward: {error:#}");
+            match error.downcast_ref::<tonic::Status>() {
+                Some(status) => eprintln!("procward: {}", status.message()),
+                None => eprintln!("procward: {error:#}"),
+            }
             exit::for_error(&error)
         }
     }

@@ -10,7 +10,9 @@
 //! exit codes, gRPC status codes, MCP tool errors) map failures the same way.
 
 pub mod error;
+pub mod logs;
 pub mod signal;
+pub mod supervisor;
 pub mod sys;
 
 pub use error::{Error, ErrorKind, Result};

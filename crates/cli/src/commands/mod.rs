@@ -1,11 +1,17 @@
 //! One module per command; each owns its arguments and its output.
 
 pub mod completions;
+pub mod daemon;
 pub mod info;
 pub mod kill;
+pub mod logs;
+pub mod managed;
 pub mod ports;
 pub mod process;
 pub mod ps;
+pub mod shim;
+pub mod start;
+pub mod up;
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
@@ -32,5 +38,30 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Kill(args) => kill::run(args, &ctx),
         Command::Process(args) => process::run(args, &ctx),
         Command::Completions(args) => completions::run(args),
+        Command::Daemon(args) => daemon::run(args, &ctx),
+        Command::Start(args) => start::run(args, &ctx),
+        Command::Stop(args) => managed::run_action(managed::Action::Stop, args, &ctx),
+        Command::Restart(args) => managed::run_action(managed::Action::Restart, args, &ctx),
+        Command::Delete(args) => managed::run_action(managed::Action::Delete, args, &ctx),
+        Command::Pause(args) => managed::run_action(managed::Action::Pause, args, &ctx),
+        Command::Resume(args) => managed::run_action(managed::Action::Resume, args, &ctx),
+        Command::Signal(args) => managed::run_signal(args, &ctx),
+        Command::List(args) => managed::run_list(args, &ctx),
+        Command::Status(args) => managed::run_status(args, &ctx),
+        Command::Logs(args) => logs::run(args, &ctx),
+        Command::Up(args) => up::run_up(args, &ctx),
+        Command::Down(args) => up::run_down(args, &ctx),
+        Command::Shim(args) => shim::run(args),
     }
+}
+
+/// Runs a client future on a small single-threaded runtime (one-shot commands need no
+/// more, and `ps` or `kill` never pay for one).
+pub fn block_on<F: std::future::Future<Output = anyhow::Result<u8>>>(
+    future: F,
+) -> anyhow::Result<u8> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(future)
 }

@@ -28,7 +28,8 @@ pub enum Tint {
 }
 
 impl Tint {
-    fn code(self) -> &'static str {
+    /// The ANSI escape that starts this colour.
+    pub fn code(self) -> &'static str {
         match self {
             Tint::Plain => "",
             Tint::Green => "\x1b[32m",

@@ -24,6 +24,11 @@ impl Signal {
     /// SIGCONT: resume.
     pub const CONT: Signal = Signal(NixSignal::SIGCONT);
 
+    /// The signal with this number, if it is a standard one.
+    pub fn from_number(number: i32) -> Option<Signal> {
+        NixSignal::try_from(number).ok().map(Signal)
+    }
+
     /// The signal number.
     pub fn number(self) -> i32 {
         self.0 as i32

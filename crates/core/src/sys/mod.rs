@@ -1,11 +1,12 @@
 //! What runs on the machine: processes, system-wide figures and listening ports.
 //!
-//! Everything here reads `/proc` (through the `procfs` crate) or asks `sysinfo`, and never
-//! changes anything.
+//! Everything here reads `/proc` (through the `procfs` crate), asks `sysinfo` or, for
+//! ports, the kernel's sock_diag netlink interface, and never changes anything.
 
 pub mod ports;
 pub mod process;
 pub mod query;
+mod sock_diag;
 pub mod system;
 pub mod tree;
 pub(crate) mod users;

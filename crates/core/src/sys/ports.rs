@@ -1,8 +1,9 @@
 //! Listening sockets and the processes that hold them (what `ss -ltnup` shows).
 //!
-//! Sockets come from `/proc/net/{tcp,tcp6,udp,udp6}`; owners are found by matching socket
-//! inodes against every process's `/proc/PID/fd` links (as `ss -p` does), so a socket
-//! shared by forked workers lists every holder.
+//! Sockets come from a `NETLINK_SOCK_DIAG` dump filtered on state (see [`super::sock_diag`]
+//! for why), or from `/proc/net/{tcp,tcp6,udp,udp6}` where netlink is unavailable; owners
+//! are found by matching socket inodes against every process's `/proc/PID/fd` links (as
+//! `ss -p` does), so a socket shared by forked workers lists every holder.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::CStr;
@@ -15,6 +16,7 @@ use procfs::net::{TcpState, UdpState};
 use rustix::fs::{Dir, Mode, OFlags, RawDir, openat, readlinkat};
 use serde::{Deserialize, Serialize};
 
+use super::sock_diag::SockDiag;
 use super::users::UserCache;
 use crate::error::{Error, Result};
 
@@ -99,31 +101,48 @@ pub fn get_ports() -> Result<Vec<PortInfo>> {
 }
 
 fn listening_sockets() -> Result<Vec<PortInfo>> {
+    let mut diag = SockDiag::open().ok();
     let mut out = Vec::new();
-    for (protocol, read) in [
-        (Protocol::Tcp, procfs::net::tcp as TcpTable),
-        (Protocol::Tcp6, procfs::net::tcp6),
-    ] {
-        out.extend(
-            read_table(protocol, read)?
-                .into_iter()
-                .filter(|e| e.state == TcpState::Listen)
-                .map(|e| socket(protocol, e.local_address, e.uid, e.inode)),
-        );
-    }
-    for (protocol, read) in [
-        (Protocol::Udp, procfs::net::udp as UdpTable),
-        (Protocol::Udp6, procfs::net::udp6),
-    ] {
-        // An unconnected bound UDP socket shows as CLOSE (ss calls it UNCONN).
-        out.extend(
-            read_table(protocol, read)?
-                .into_iter()
-                .filter(|e| e.state == UdpState::Close)
-                .map(|e| socket(protocol, e.local_address, e.uid, e.inode)),
-        );
+    for protocol in [Protocol::Tcp, Protocol::Tcp6, Protocol::Udp, Protocol::Udp6] {
+        match diag.as_mut().map(|d| d.listeners(protocol)) {
+            Some(Ok(found)) => {
+                let rows = found.into_iter();
+                out.extend(rows.map(|l| socket(protocol, l.local, l.uid, l.inode)));
+                continue;
+            }
+            // Refused (say `udp_diag` is missing) or broken off: this table from /proc, and
+            // a fresh socket for the next, as the old one may hold the rest of a dump.
+            Some(Err(_)) => diag = SockDiag::open().ok(),
+            None => {}
+        }
+        out.extend(proc_net_table(protocol)?);
     }
     Ok(out)
+}
+
+/// The sockets of one `/proc/net` table, for when sock_diag is unavailable.
+fn proc_net_table(protocol: Protocol) -> Result<Vec<PortInfo>> {
+    let tcp = |read: TcpTable| -> Result<Vec<PortInfo>> {
+        Ok(read_table(protocol, read)?
+            .into_iter()
+            .filter(|e| e.state == TcpState::Listen)
+            .map(|e| socket(protocol, e.local_address, e.uid, e.inode))
+            .collect())
+    };
+    // An unconnected bound UDP socket shows as CLOSE (ss calls it UNCONN).
+    let udp = |read: UdpTable| -> Result<Vec<PortInfo>> {
+        Ok(read_table(protocol, read)?
+            .into_iter()
+            .filter(|e| e.state == UdpState::Close)
+            .map(|e| socket(protocol, e.local_address, e.uid, e.inode))
+            .collect())
+    };
+    match protocol {
+        Protocol::Tcp => tcp(procfs::net::tcp),
+        Protocol::Tcp6 => tcp(procfs::net::tcp6),
+        Protocol::Udp => udp(procfs::net::udp),
+        Protocol::Udp6 => udp(procfs::net::udp6),
+    }
 }
 
 type TcpTable = fn() -> procfs::ProcResult<Vec<procfs::net::TcpNetEntry>>;
@@ -286,6 +305,62 @@ mod tests {
                 .unwrap_or_else(|| panic!("{protocol:?} port {port} not listed"));
             assert_eq!(found.pid, Some(me));
             assert_eq!(found.local_address, "127.0.0.1");
+        }
+    }
+
+    #[test]
+    fn finds_udp_on_ipv6_loopback_and_tcp_on_every_interface() {
+        let tcp = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+        let udp = std::net::UdpSocket::bind("[::1]:0").unwrap();
+        let ports = get_ports().unwrap();
+        let me = Some(std::process::id());
+        for (port, protocol, address) in [
+            (tcp.local_addr().unwrap().port(), Protocol::Tcp, "0.0.0.0"),
+            (udp.local_addr().unwrap().port(), Protocol::Udp6, "::1"),
+        ] {
+            assert!(
+                ports.iter().any(|p| p.port == port
+                    && p.protocol == protocol
+                    && p.local_address == address
+                    && p.pid == me
+                    && p.inode != 0),
+                "{protocol:?} {address} port {port} not listed"
+            );
+        }
+    }
+
+    #[test]
+    fn proc_net_fallback_agrees_with_sock_diag() {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp6 = std::net::TcpListener::bind("[::1]:0").unwrap();
+        let udp = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+        let udp6 = std::net::UdpSocket::bind("[::1]:0").unwrap();
+        let Ok(mut diag) = SockDiag::open() else {
+            return; // no sock_diag here; the other tests exercise the fallback
+        };
+        for (protocol, local) in [
+            (Protocol::Tcp, tcp.local_addr().unwrap()),
+            (Protocol::Tcp6, tcp6.local_addr().unwrap()),
+            (Protocol::Udp, udp.local_addr().unwrap()),
+            (Protocol::Udp6, udp6.local_addr().unwrap()),
+        ] {
+            let ours = |p: &PortInfo| {
+                (p.port == local.port()).then(|| (p.local_address.clone(), p.uid, p.inode))
+            };
+            let from_diag: Vec<_> = diag
+                .listeners(protocol)
+                .unwrap()
+                .into_iter()
+                .map(|l| socket(protocol, l.local, l.uid, l.inode))
+                .filter_map(|p| ours(&p))
+                .collect();
+            let from_proc: Vec<_> = proc_net_table(protocol)
+                .unwrap()
+                .iter()
+                .filter_map(ours)
+                .collect();
+            assert_eq!(from_diag.len(), 1, "{protocol:?} {local}");
+            assert_eq!(from_diag, from_proc, "{protocol:?} {local}");
         }
     }
 

@@ -123,9 +123,10 @@ struct CpuMark {
 
 /// Which processes a sample covers.
 #[derive(Debug, Clone, Copy)]
-enum Scope {
+enum Scope<'a> {
     All,
     One(u32),
+    Some(&'a [u32]),
 }
 
 /// Takes CPU samples of the process table.
@@ -160,6 +161,12 @@ impl ProcessSampler {
         self.read(Scope::All)
     }
 
+    /// Just these processes, with CPU usage since the previous call (the daemon's view of
+    /// its managed processes, without walking all of `/proc`). Missing PIDs are left out.
+    pub fn refresh_some(&mut self, pids: &[u32]) -> Vec<ProcessInfo> {
+        self.read(Scope::Some(pids)).unwrap_or_default()
+    }
+
     /// One process, sampled over `interval`.
     pub fn sample_one(&mut self, pid: u32, interval: Duration) -> Result<ProcessInfo> {
         self.take_baseline(Scope::One(pid))?;
@@ -169,7 +176,7 @@ impl ProcessSampler {
             .ok_or(Error::NoSuchProcess { pid })
     }
 
-    fn take_baseline(&mut self, scope: Scope) -> Result<()> {
+    fn take_baseline(&mut self, scope: Scope<'_>) -> Result<()> {
         self.baseline.clear();
         for_each_process(scope, |_, stat| {
             self.baseline.insert(stat.pid as u32, mark(stat));
@@ -178,7 +185,7 @@ impl ProcessSampler {
         Ok(())
     }
 
-    fn read(&mut self, scope: Scope) -> Result<Vec<ProcessInfo>> {
+    fn read(&mut self, scope: Scope<'_>) -> Result<Vec<ProcessInfo>> {
         let now = Instant::now();
         let elapsed = self.baseline_at.map(|at| now.duration_since(at));
         let memory_total = memory_total();
@@ -239,6 +246,12 @@ pub fn get_process_info(pid: u32) -> Result<ProcessInfo> {
     ProcessSampler::new().sample_one(pid, DEFAULT_SAMPLE_INTERVAL)
 }
 
+/// The kernel start time (Unix seconds) of `pid`, or `None` when no such process exists.
+/// Together with the PID it identifies one process instance across PID reuse.
+pub fn start_time_of(pid: u32) -> Option<u64> {
+    identify(pid).ok().map(|identity| identity.start_time)
+}
+
 /// Whether the process runs as the caller's effective user (so a plain kill may work).
 pub fn is_owned_by_current_user(pid: u32) -> Result<bool> {
     let identity = identify(pid)?;
@@ -287,7 +300,7 @@ fn mark(stat: &Stat) -> CpuMark {
 
 /// Visits each live process with its parsed `stat`; processes that exit mid-walk or cannot
 /// be read are skipped, so callers always get a consistent list.
-fn for_each_process(scope: Scope, mut visit: impl FnMut(&Process, &Stat)) -> Result<()> {
+fn for_each_process(scope: Scope<'_>, mut visit: impl FnMut(&Process, &Stat)) -> Result<()> {
     let mut one = |process: Process| {
         if let Ok(stat) = process.stat() {
             visit(&process, &stat);
@@ -297,6 +310,11 @@ fn for_each_process(scope: Scope, mut visit: impl FnMut(&Process, &Stat)) -> Res
         Scope::One(pid) => {
             let process = Process::new(pid as i32).map_err(|_| Error::NoSuchProcess { pid })?;
             one(process);
+        }
+        Scope::Some(pids) => {
+            pids.iter()
+                .filter_map(|&pid| Process::new(pid as i32).ok())
+                .for_each(one);
         }
         Scope::All => {
             let all = procfs::process::all_processes()

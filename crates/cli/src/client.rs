@@ -1,0 +1,79 @@
+//! Talking to the daemon: gRPC over the home's Unix socket, starting the daemon on first
+//! need (as pm2 does) so `procward start` just works.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use hyper_util::rt::TokioIo;
+use procward_daemon::Home;
+use procward_proto::v1::supervisor_client::SupervisorClient;
+use tokio::net::UnixStream;
+use tonic::transport::{Channel, Endpoint, Uri};
+
+/// How long a freshly started daemon may take to open its socket.
+const START_PATIENCE: Duration = Duration::from_secs(10);
+
+/// A connected gRPC client.
+pub type Client = SupervisorClient<Channel>;
+
+/// Connects to the daemon of `home`, starting one when none runs and `autostart` is set.
+pub async fn connect(home: &Home, autostart: bool) -> anyhow::Result<Client> {
+    let socket = home.socket();
+    if let Ok(client) = try_connect(&socket).await {
+        return Ok(client);
+    }
+    if !autostart {
+        bail!(
+            "no procward daemon is running for {} (start one with `procward daemon --detach`)",
+            home.root().display()
+        );
+    }
+    spawn_daemon(home)?;
+    wait_for(&socket).await
+}
+
+/// Waits for a daemon that is starting to answer on `socket`.
+pub async fn wait_for(socket: &Path) -> anyhow::Result<Client> {
+    let started = Instant::now();
+    loop {
+        match try_connect(socket).await {
+            Ok(client) => return Ok(client),
+            Err(e) if started.elapsed() > START_PATIENCE => {
+                return Err(e).context(format!(
+                    "the daemon did not open {} in time",
+                    socket.display()
+                ));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(2)).await,
+        }
+    }
+}
+
+async fn try_connect(socket: &Path) -> anyhow::Result<Client> {
+    let socket: PathBuf = socket.to_path_buf();
+    // The URI is required by tonic but unused: the connector below picks the socket.
+    let channel = Endpoint::try_from("http://procward.invalid")?
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let socket = socket.clone();
+            async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(socket).await?)) }
+        }))
+        .await?;
+    Ok(SupervisorClient::new(channel).max_decoding_message_size(64 * 1024 * 1024))
+}
+
+/// Starts `procward daemon --detached-child` for `home`, fully detached from this
+/// terminal (it makes itself a session leader and logs to its own file).
+pub fn spawn_daemon(home: &Home) -> anyhow::Result<u32> {
+    let exe = std::env::current_exe().context("cannot find the procward binary")?;
+    let child = Command::new(exe)
+        .args(["daemon", "--detached-child"])
+        .env("PROCWARD_HOME", home.root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start the procward daemon")?;
+    Ok(child.id())
+}

@@ -1,0 +1,142 @@
+//! `procward start`: register a process with the daemon and start it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use procward_core::supervisor::spec::{
+    Backoff, ProcessSpec, RestartPolicy, command_from_string, parse_env_file, parse_env_pair,
+};
+use procward_proto::convert::spec_to_proto;
+use procward_proto::v1;
+
+use super::Context;
+use super::managed::{print_one, session};
+use crate::output::Output;
+use crate::parse;
+
+const EXAMPLES: &str = "\
+Examples:
+  procward start web -- python3 -m http.server 8000
+  procward start --name web --command 'python3 -m http.server 8000' --env PORT=8000
+  procward start worker --restart on-failure --max-restarts 5 --backoff 1s:30s -- ./worker
+  procward start api --cwd ~/api --env-file .env --stop-signal INT --stop-timeout 10 -- npm start
+
+A --command string with shell syntax (pipes, redirections, $VARS) runs under /bin/sh -c.";
+
+/// Arguments of `procward start`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    /// Name of the process (letters, digits, '.', '_', '-'; at most 64).
+    #[arg(value_name = "NAME", conflicts_with = "name_flag")]
+    name: Option<String>,
+    /// Name of the process (the planned form).
+    #[arg(long = "name", id = "name_flag", value_name = "NAME")]
+    name_flag: Option<String>,
+    /// Command line as one string.
+    #[arg(long, value_name = "CMD", conflicts_with = "argv")]
+    command: Option<String>,
+    /// Program and arguments, after `--`.
+    #[arg(last = true, value_name = "CMD ARGS")]
+    argv: Vec<String>,
+    /// Working directory [default: the current directory].
+    #[arg(long)]
+    cwd: Option<PathBuf>,
+    /// Environment variable KEY=VALUE (repeatable).
+    #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// File of KEY=VALUE lines (loaded before --env).
+    #[arg(long, value_name = "FILE")]
+    env_file: Option<PathBuf>,
+    /// always, on-failure or never [default: always].
+    #[arg(long)]
+    restart: Option<String>,
+    /// Give up after this many restarts in a row [default: 10].
+    #[arg(long)]
+    max_restarts: Option<u32>,
+    /// Restart delay BASE:MAX, doubling from BASE up to MAX [default: 1s:60s].
+    #[arg(long, value_name = "BASE:MAX")]
+    backoff: Option<String>,
+    /// Signal that asks the process to stop [default: TERM].
+    #[arg(long, value_parser = parse::signal)]
+    stop_signal: Option<procward_core::Signal>,
+    /// Seconds between the stop signal and SIGKILL [default: 5].
+    #[arg(long, value_name = "SECS", value_parser = parse::timeout, allow_hyphen_values = true)]
+    stop_timeout: Option<Duration>,
+    /// Register without starting.
+    #[arg(long)]
+    no_autostart: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `procward start`.
+pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
+    let output = Output::new(args.json, ctx.color);
+    let spec = build_spec(args)?;
+    super::block_on(async move {
+        let mut client = session().await?;
+        let request = v1::StartRequest {
+            spec: Some(spec_to_proto(&spec)),
+            replace: false,
+        };
+        let view = client.start(request).await?.into_inner();
+        print_one(&view, output, "started")
+    })
+}
+
+fn build_spec(args: Args) -> anyhow::Result<ProcessSpec> {
+    let Some(name) = args.name.or(args.name_flag) else {
+        bail!(procward_core::Error::InvalidArgument(
+            "a name is required: procward start NAME -- CMD ARGS".into()
+        ));
+    };
+    let command = match (args.command, args.argv.is_empty()) {
+        (Some(text), _) => command_from_string(&text).map_err(invalid)?,
+        (None, false) => args.argv,
+        (None, true) => bail!(procward_core::Error::InvalidArgument(
+            "a command is required: procward start NAME -- CMD ARGS, or --command 'CMD ARGS'"
+                .into()
+        )),
+    };
+    let mut spec = ProcessSpec::new(name, command);
+    let cwd = match args.cwd {
+        Some(dir) => dir,
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    spec.cwd = Some(std::path::absolute(&cwd).unwrap_or(cwd));
+    if let Some(file) = args.env_file {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read env file {}", file.display()))?;
+        spec.env.extend(parse_env_file(&text).map_err(invalid)?);
+    }
+    for pair in &args.env {
+        let (key, value) = parse_env_pair(pair).map_err(invalid)?;
+        spec.env.insert(key, value);
+    }
+    if let Some(policy) = args.restart {
+        spec.restart = policy.parse::<RestartPolicy>().map_err(invalid)?;
+    }
+    if let Some(max) = args.max_restarts {
+        spec.max_restarts = Some(max);
+    }
+    if let Some(backoff) = args.backoff {
+        spec.backoff = backoff.parse::<Backoff>().map_err(invalid)?;
+    }
+    if let Some(signal) = args.stop_signal {
+        spec.stop_signal = signal;
+    }
+    if let Some(timeout) = args.stop_timeout {
+        spec.stop_timeout = timeout;
+    }
+    spec.autostart = !args.no_autostart;
+    spec.validate().map_err(invalid)?;
+    Ok(spec)
+}
+
+/// Bad input from a spec validator: exit code 2, like every other bad argument.
+pub fn invalid(error: impl std::fmt::Display) -> anyhow::Error {
+    procward_core::Error::InvalidArgument(error.to_string()).into()
+}

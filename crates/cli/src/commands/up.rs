@@ -1,0 +1,88 @@
+//! `procward up` and `procward down`: the processes of a procward.toml, in dependency order.
+
+use std::path::PathBuf;
+
+use procward_core::supervisor::compose::{parse_compose_file, start_order};
+use procward_core::supervisor::spec::ProcessSpec;
+use procward_proto::convert::{spec_to_proto, view_from_proto};
+use procward_proto::v1;
+
+use super::Context;
+use super::managed::{session, table};
+use super::start::invalid;
+use crate::output::{Output, ignore_broken_pipe};
+
+/// Arguments of `procward up` and `procward down`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  procward up                 start ./procward.toml\n  procward up deploy/stack.toml\n  procward down               stop ./procward.toml's processes, dependents first"
+)]
+pub struct Args {
+    /// The file [default: ./procward.toml].
+    #[arg(value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The file's processes in start order.
+fn load(file: Option<PathBuf>) -> anyhow::Result<Vec<ProcessSpec>> {
+    let path = file.unwrap_or_else(|| PathBuf::from("procward.toml"));
+    let specs = parse_compose_file(&path).map_err(|e| match e.kind() {
+        procward_core::ErrorKind::InvalidInput => invalid(e),
+        _ => anyhow::Error::new(e),
+    })?;
+    let order = start_order(&specs).map_err(invalid)?;
+    let mut by_name: std::collections::HashMap<String, ProcessSpec> =
+        specs.into_iter().map(|s| (s.name.clone(), s)).collect();
+    Ok(order
+        .into_iter()
+        .filter_map(|name| by_name.remove(&name))
+        .collect())
+}
+
+/// Runs `procward up`.
+pub fn run_up(args: Args, ctx: &Context) -> anyhow::Result<u8> {
+    let output = Output::new(args.json, ctx.color);
+    let specs = load(args.file)?;
+    super::block_on(async move {
+        let mut client = session().await?;
+        let request = v1::UpRequest {
+            specs: specs.iter().map(spec_to_proto).collect(),
+        };
+        let views = client.up(request).await?.into_inner().processes;
+        print(views, output)
+    })
+}
+
+/// Runs `procward down`.
+pub fn run_down(args: Args, ctx: &Context) -> anyhow::Result<u8> {
+    let output = Output::new(args.json, ctx.color);
+    let specs = load(args.file)?;
+    let names = specs.iter().rev().map(|s| s.name.clone()).collect();
+    super::block_on(async move {
+        let mut client = session().await?;
+        let views = client
+            .down(v1::DownRequest { names })
+            .await?
+            .into_inner()
+            .processes;
+        print(views, output)
+    })
+}
+
+fn print(views: Vec<v1::ManagedProcess>, output: Output) -> anyhow::Result<u8> {
+    let views = views
+        .into_iter()
+        .map(view_from_proto)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let result = if output.json {
+        output.json(&views)
+    } else {
+        output.table(&table(&views))
+    };
+    ignore_broken_pipe(result)?;
+    Ok(crate::exit::OK)
+}

@@ -1,0 +1,6 @@
+//! Captured output: size-rotated log files written whole lines at a time, tailing from the
+//! end without reading whole files, and following across rotations.
+
+pub mod follow;
+pub mod tail;
+pub mod writer;

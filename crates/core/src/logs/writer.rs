@@ -1,0 +1,278 @@
+//! A size-rotated log file that is only ever written whole lines at a time.
+//!
+//! Why our own writer rather than a generic rotating file: a log line must never be split
+//! across two files (readers and `grep` see whole lines, `tail` and `follow` stay simple),
+//! output arrives in arbitrary pipe-sized chunks that end mid-line, and a burst of millions
+//! of lines must cost about one `write` syscall per chunk read from the pipe. So the writer
+//! keeps the incomplete trailing line of each chunk in memory, writes the complete lines
+//! with one vectored write, and rotates only between lines.
+//!
+//! Files: `path` is the live file; rotation renames `path` to `path.1`, `path.1` to
+//! `path.2` and so on, keeping at most `max_files - 1` rotated files (the oldest is
+//! deleted). [`rotated_path`] names them for readers ([`super::tail`], [`super::follow`]).
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, IoSlice, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use memchr::{memchr, memrchr};
+
+/// A partial line longer than this is written out before its end arrives, so a process
+/// that never prints a newline cannot make the writer buffer without bound.
+const MAX_PENDING: u64 = 1 << 20;
+
+/// The name of the `k`-th rotated file of `path` (`k = 0` is `path` itself): `app.log.3`.
+///
+/// Shared by the writer and the readers so both agree on the naming scheme.
+pub fn rotated_path(path: &Path, k: u32) -> PathBuf {
+    if k == 0 {
+        return path.to_path_buf();
+    }
+    let mut name = OsString::from(path.as_os_str());
+    name.push(format!(".{k}"));
+    PathBuf::from(name)
+}
+
+/// Appends whole lines to a log file and rotates it by size, never splitting a line.
+///
+/// Feed it raw chunks with [`RotatingWriter::write`]; call [`RotatingWriter::finish`] when
+/// the stream ends so a last line without a newline is not lost. Bytes are written as they
+/// come (invalid UTF-8 included): logs record what the process printed, not a decoding of
+/// it.
+#[derive(Debug)]
+pub struct RotatingWriter {
+    path: PathBuf,
+    file: File,
+    size: u64,
+    max_bytes: u64,
+    max_files: u32,
+    /// The incomplete trailing line of the chunks seen so far.
+    pending: Vec<u8>,
+    /// A partial line over [`MAX_PENDING`] was already written to the file: the rest of
+    /// that line goes straight to the same file until its newline arrives.
+    mid_line: bool,
+}
+
+impl RotatingWriter {
+    /// Opens `path` for appending (creating it and its parent folders; mode 0640, so logs
+    /// are not world-readable; close-on-exec, as every std open is, so children never
+    /// inherit it).
+    ///
+    /// `max_bytes` is the size at which the file is rotated; `max_files` counts the live
+    /// file plus the rotated ones kept (0 is taken as 1: no rotated files are kept). If the
+    /// existing file ends with a partial line (its writer died mid-line), a newline is
+    /// added first so new output never glues onto it.
+    pub fn open(path: &Path, max_bytes: u64, max_files: u32) -> io::Result<Self> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent)?;
+        }
+        let file = open_log(path)?;
+        let mut writer = Self {
+            path: path.to_path_buf(),
+            size: file.metadata()?.len(),
+            file,
+            max_bytes,
+            max_files: max_files.max(1),
+            pending: Vec::new(),
+            mid_line: false,
+        };
+        if writer.size > 0 {
+            let mut last = [0u8; 1];
+            writer.file.read_exact_at(&mut last, writer.size - 1)?;
+            if last[0] != b'\n' {
+                writer.append(&[b"\n"])?;
+            }
+        }
+        Ok(writer)
+    }
+
+    /// The live file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes in the live file (what has been written, not what is pending).
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Takes a chunk of output as it was read: writes the complete lines it finishes and
+    /// keeps an incomplete trailing line for the next call.
+    ///
+    /// On an I/O error (disk full) the bytes of this call that were not written are
+    /// dropped and the writer stays usable, so a capture loop can keep draining the pipe
+    /// instead of blocking the process.
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let mut bytes = bytes;
+        if self.mid_line {
+            match memchr(b'\n', bytes) {
+                None => return self.append(&[bytes]),
+                Some(i) => {
+                    self.mid_line = false;
+                    self.append(&[&bytes[..=i]])?;
+                    bytes = &bytes[i + 1..];
+                }
+            }
+        }
+        let Some(last) = memrchr(b'\n', bytes) else {
+            self.pending.extend_from_slice(bytes);
+            return self.spill_long_partial();
+        };
+        let (complete, rest) = bytes.split_at(last + 1);
+        let mut head = std::mem::take(&mut self.pending);
+        let total = (head.len() + complete.len()) as u64;
+        let written = if self.size.saturating_add(total) <= self.max_bytes {
+            self.append(&[&head, complete])
+        } else {
+            head.extend_from_slice(complete);
+            self.write_rotating(&head)
+        };
+        head.clear();
+        head.extend_from_slice(rest);
+        self.pending = head;
+        written?;
+        self.spill_long_partial()
+    }
+
+    /// Ends the stream: writes a pending partial line followed by a newline (the last
+    /// words of a process must not be lost) and fsyncs the file.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.terminate_line()?;
+        self.file.sync_all()
+    }
+
+    /// Writes the pending partial line (or ends a spilled long line) with a newline.
+    fn terminate_line(&mut self) -> io::Result<()> {
+        if self.mid_line || !self.pending.is_empty() {
+            self.write(b"\n")?;
+        }
+        Ok(())
+    }
+
+    /// Slow path, taken when `data` (complete lines) does not fit in the live file: writes
+    /// the lines that fit, rotates, and goes on.
+    fn write_rotating(&mut self, data: &[u8]) -> io::Result<()> {
+        let mut data = data;
+        while !data.is_empty() {
+            let room = self.max_bytes.saturating_sub(self.size);
+            if data.len() as u64 <= room {
+                return self.append(&[data]);
+            }
+            // `room < data.len()`, so it fits in usize.
+            if let Some(i) = memrchr(b'\n', &data[..room as usize]) {
+                self.append(&[&data[..=i]])?;
+                data = &data[i + 1..];
+                self.rotate()?;
+            } else if self.size > 0 {
+                self.rotate()?;
+            } else {
+                // One line longer than max_bytes: it gets a file of its own, whole. The
+                // next line finds no room and rotates.
+                let end = memchr(b'\n', data).map_or(data.len(), |i| i + 1);
+                self.append(&[&data[..end]])?;
+                data = &data[end..];
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes out a partial line that grew past the buffering bound, starting a fresh file
+    /// first when it cannot fit in the live one.
+    fn spill_long_partial(&mut self) -> io::Result<()> {
+        let limit = self.max_bytes.min(MAX_PENDING);
+        if self.pending.len() as u64 <= limit {
+            return Ok(());
+        }
+        let room = self.max_bytes.saturating_sub(self.size);
+        if self.size > 0 && self.pending.len() as u64 > room {
+            self.rotate()?;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        self.mid_line = true;
+        self.append(&[&pending])
+    }
+
+    /// Writes all of `parts` at the end of the live file, with as few syscalls as the
+    /// kernel allows (one in the common case).
+    fn append(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+        let mut slices: Vec<IoSlice<'_>> = parts
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| IoSlice::new(p))
+            .collect();
+        let mut slices = &mut slices[..];
+        while !slices.is_empty() {
+            match self.file.write_vectored(slices) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.size += n as u64;
+                    IoSlice::advance_slices(&mut slices, n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// `path` becomes `path.1`, `path.1` becomes `path.2`, ...; files past the kept count
+    /// are deleted; a new empty `path` is opened.
+    fn rotate(&mut self) -> io::Result<()> {
+        let keep = self.max_files - 1;
+        if keep == 0 {
+            remove_if_exists(&self.path)?;
+        } else {
+            // Leftovers from a larger max_files setting, then the oldest kept one is
+            // replaced by the rename below.
+            let mut k = keep + 1;
+            while remove_if_exists(&rotated_path(&self.path, k))? {
+                k += 1;
+            }
+            for k in (1..keep).rev() {
+                rename_if_exists(
+                    &rotated_path(&self.path, k),
+                    &rotated_path(&self.path, k + 1),
+                )?;
+            }
+            rename_if_exists(&self.path, &rotated_path(&self.path, 1))?;
+        }
+        self.file = open_log(&self.path)?;
+        self.size = self.file.metadata()?.len();
+        Ok(())
+    }
+}
+
+impl Drop for RotatingWriter {
+    /// Best effort for a writer dropped without [`RotatingWriter::finish`]: the pending
+    /// partial line is still written (without the fsync).
+    fn drop(&mut self) {
+        let _ = self.terminate_line();
+    }
+}
+
+fn open_log(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .mode(0o640)
+        .open(path)
+}
+
+/// Removes `path`; `Ok(false)` if it did not exist.
+fn remove_if_exists(path: &Path) -> io::Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+fn rename_if_exists(from: &Path, to: &Path) -> io::Result<()> {
+    match fs::rename(from, to) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,70 @@
+//! A managed process as every interface shows it: one snapshot type that the daemon
+//! builds and the wire formats convert.
+
+use serde::{Deserialize, Serialize};
+
+use super::shim::ExitRecord;
+use super::spec::ProcessSpec;
+use super::state::State;
+
+/// Health of a process with a health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    /// No health check configured.
+    #[default]
+    None,
+    /// Checked, not yet passing (within the start period or before the first success).
+    Starting,
+    /// The last check passed.
+    Healthy,
+    /// Checks failed `retries` times in a row.
+    Unhealthy,
+}
+
+impl Health {
+    /// Lower-case name; empty for [`Health::None`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::None => "",
+            Health::Starting => "starting",
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// Everything known about one managed process at a moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManagedView {
+    /// The spec it runs.
+    pub spec: ProcessSpec,
+    /// Lifecycle state.
+    pub state: State,
+    /// PID of the main process while it runs.
+    pub pid: Option<u32>,
+    /// Kernel start time (Unix seconds) of the main process while it runs.
+    pub start_time: Option<u64>,
+    /// Automatic restarts so far.
+    pub restarts: u32,
+    /// Unix milliseconds when the current run started.
+    pub started_at_ms: Option<u64>,
+    /// Milliseconds since the current run started.
+    pub uptime_ms: u64,
+    /// CPU usage (percent of one core) since the previous look.
+    pub cpu_percent: f32,
+    /// Resident memory of the main process in bytes.
+    pub memory_rss: u64,
+    /// How the previous run ended.
+    pub last_exit: Option<ExitRecord>,
+    /// Unix milliseconds of the next automatic restart.
+    pub next_restart_at_ms: Option<u64>,
+    /// Why it is failed or stopped, when known.
+    pub reason: String,
+    /// Health-check state.
+    pub health: Health,
+    /// Captured stdout.
+    pub stdout_log: String,
+    /// Captured stderr.
+    pub stderr_log: String,
+}

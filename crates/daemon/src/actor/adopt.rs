@@ -1,0 +1,97 @@
+//! Bringing processes back after a daemon restart, and watching runs end.
+//!
+//! A run is found again by PID plus kernel start time (so a recycled PID is never taken
+//! for it). Its shim is usually still alive, holding the pipes and waiting to record the
+//! exit status; the daemon watches the shim's pidfd, or the process's own when the shim is
+//! gone. A run that ended while the daemon was away is treated as an exit now, so its
+//! restart policy still applies.
+
+use procward_core::supervisor::state::State;
+use procward_core::sys::process::start_time_of;
+
+use super::Actor;
+use super::entry::{Entry, Run};
+use crate::health;
+use crate::registry::Record;
+
+impl Actor {
+    /// Rebuilds the entries from the registry.
+    pub(super) fn restore(&mut self, records: Vec<Record>) {
+        for record in records {
+            let name = record.spec.name.clone();
+            let mut entry = Entry::new(
+                record.spec,
+                self.home.stdout_log(&name),
+                self.home.stderr_log(&name),
+            );
+            entry.tracker = record.tracker;
+            entry.last_exit = record.last_exit;
+            entry.reason = record.reason;
+            entry.desired = record.desired;
+            if record.failed {
+                entry.set_state(State::Starting);
+                entry.set_state(State::Failed);
+            }
+            self.entries.insert(name.clone(), entry);
+            match record.run {
+                Some(run) if start_time_of(run.child_pid) == Some(run.child_start_time) => {
+                    self.adopt(&name, run);
+                }
+                Some(run) => {
+                    // It ended while the daemon was away: handle the exit as if just seen.
+                    tracing::info!(%name, pid = run.child_pid, "ended while the daemon was down");
+                    let generation = self.mark_running(&name, run, None);
+                    self.on_exit(&name, generation);
+                }
+                None if record.desired => {
+                    self.launch(&name);
+                    self.persist(&name);
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn adopt(&mut self, name: &str, run: crate::registry::RunRecord) {
+        let events = self.events.clone();
+        let shim_alive = start_time_of(run.shim_pid) == Some(run.shim_start_time);
+        let (watch_pid, watch_start) = if shim_alive {
+            (run.shim_pid, run.shim_start_time)
+        } else {
+            (run.child_pid, run.child_start_time)
+        };
+        let pid = run.child_pid;
+        let generation = self.mark_running(name, run, None);
+        self.watcher.watch(watch_pid, watch_start, name, generation);
+        let owned = self.owned.clone();
+        if let Some(entry) = self.entries.get_mut(name)
+            && let Some(current) = entry.run.as_mut()
+        {
+            current.checker = entry.spec.health.clone().map(|check| {
+                health::spawn_checker(name.to_owned(), generation, check, events, owned)
+            });
+        }
+        tracing::info!(%name, pid, shim_alive, "re-adopted running process");
+    }
+
+    /// Puts a restored run in place with state running; returns its generation.
+    fn mark_running(
+        &mut self,
+        name: &str,
+        record: crate::registry::RunRecord,
+        shim: Option<std::process::Child>,
+    ) -> u64 {
+        let Some(entry) = self.entries.get_mut(name) else {
+            return 0;
+        };
+        entry.generation += 1;
+        entry.set_state(State::Starting);
+        entry.set_state(State::Running);
+        entry.run = Some(Run {
+            record,
+            shim,
+            checker: None,
+        });
+        entry.generation
+    }
+}

@@ -1,0 +1,155 @@
+//! One managed process inside the actor: its spec, state, counters and current run.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use procward_core::supervisor::shim::ExitRecord;
+use procward_core::supervisor::spec::ProcessSpec;
+use procward_core::supervisor::state::{RestartTracker, State};
+use procward_core::supervisor::view::{Health, ManagedView};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::error::Result;
+use crate::registry::{Record, RunRecord};
+
+/// A started run: the process, its shim and the tasks watching them.
+#[derive(Debug)]
+pub struct Run {
+    /// What the registry remembers of it.
+    pub record: RunRecord,
+    /// The shim as our child, when this daemon started it (not after re-adoption).
+    pub shim: Option<std::process::Child>,
+    /// Runs health checks.
+    pub checker: Option<JoinHandle<()>>,
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        if let Some(checker) = &self.checker {
+            checker.abort();
+        }
+    }
+}
+
+/// Someone waiting for a process to settle (stopped, or healthy).
+pub type Waiter = oneshot::Sender<Result<ManagedView>>;
+
+/// Everything the actor tracks about one process.
+#[derive(Debug)]
+pub struct Entry {
+    pub spec: ProcessSpec,
+    pub state: State,
+    /// Should it be running?
+    pub desired: bool,
+    pub tracker: RestartTracker,
+    pub run: Option<Run>,
+    pub last_exit: Option<ExitRecord>,
+    pub reason: String,
+    pub next_restart_at: Option<SystemTime>,
+    /// Bumped on every run and on every cancellation, so late events of an old run are
+    /// recognised and ignored.
+    pub generation: u64,
+    pub health: Health,
+    /// Replies owed when the current stop completes.
+    pub stop_waiters: Vec<Waiter>,
+    /// Replies owed when the process becomes healthy.
+    pub health_waiters: Vec<Waiter>,
+    /// `Some(reset_backoff)`: start again once the current stop completes.
+    pub restart_after_stop: Option<bool>,
+    /// The group being stopped: (leader pid, leader start time).
+    pub stopping_group: Option<(u32, u64)>,
+    /// Last measured CPU and memory.
+    pub usage: (f32, u64),
+    pub stdout_log: PathBuf,
+    pub stderr_log: PathBuf,
+}
+
+impl Entry {
+    /// A new, stopped entry.
+    pub fn new(spec: ProcessSpec, stdout_log: PathBuf, stderr_log: PathBuf) -> Self {
+        Self {
+            spec,
+            state: State::Stopped,
+            desired: false,
+            tracker: RestartTracker::default(),
+            run: None,
+            last_exit: None,
+            reason: String::new(),
+            next_restart_at: None,
+            generation: 0,
+            health: Health::None,
+            stop_waiters: Vec::new(),
+            health_waiters: Vec::new(),
+            restart_after_stop: None,
+            stopping_group: None,
+            usage: (0.0, 0),
+            stdout_log,
+            stderr_log,
+        }
+    }
+
+    /// Moves to `next`, logging (not panicking on) a transition the table forbids: the
+    /// state machine is the referee, and a refused move leaves the state unchanged.
+    pub fn set_state(&mut self, next: State) {
+        if self.state == next {
+            return;
+        }
+        match self.state.transition(next) {
+            Ok(state) => self.state = state,
+            Err(e) => {
+                tracing::error!(name = %self.spec.name, error = %e, "illegal transition refused")
+            }
+        }
+    }
+
+    /// The snapshot every interface shows.
+    pub fn view(&self) -> ManagedView {
+        let run = self.run.as_ref().map(|r| &r.record);
+        let now_ms = unix_ms(SystemTime::now());
+        ManagedView {
+            spec: self.spec.clone(),
+            state: self.state,
+            pid: run.map(|r| r.child_pid),
+            start_time: run.map(|r| r.child_start_time),
+            restarts: self.tracker.restarts,
+            started_at_ms: run.map(|r| r.started_at_ms),
+            uptime_ms: run.map_or(0, |r| now_ms.saturating_sub(r.started_at_ms)),
+            cpu_percent: if run.is_some() { self.usage.0 } else { 0.0 },
+            memory_rss: if run.is_some() { self.usage.1 } else { 0 },
+            last_exit: self.last_exit,
+            next_restart_at_ms: self.next_restart_at.map(unix_ms),
+            reason: self.reason.clone(),
+            health: self.health,
+            stdout_log: self.stdout_log.display().to_string(),
+            stderr_log: self.stderr_log.display().to_string(),
+        }
+    }
+
+    /// What the registry stores.
+    pub fn record(&self) -> Record {
+        Record {
+            spec: self.spec.clone(),
+            desired: self.desired,
+            tracker: self.tracker,
+            run: self.run.as_ref().map(|r| r.record.clone()),
+            last_exit: self.last_exit,
+            reason: self.reason.clone(),
+            failed: self.state == State::Failed,
+        }
+    }
+
+    /// Answers everyone waiting for the stop to finish.
+    pub fn settle_stop_waiters(&mut self) {
+        let view = self.view();
+        for waiter in self.stop_waiters.drain(..) {
+            let _ = waiter.send(Ok(view.clone()));
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

@@ -1,0 +1,435 @@
+//! Starting, stopping and restarting: the actor's side of the lifecycle.
+
+use std::time::{Duration, SystemTime};
+
+use procward_core::Signal;
+use procward_core::supervisor::shim::{self, LaunchSpec};
+use procward_core::supervisor::spec::{ProcessSpec, RestartPolicy};
+use procward_core::supervisor::state::{Decision, ExitStatus, State};
+use procward_core::supervisor::view::{Health, ManagedView};
+use procward_core::sys::process::start_time_of;
+
+use super::entry::{Entry, Run, Waiter, unix_ms};
+use super::{Actor, Internal};
+use crate::error::{Result, SupervisorError};
+use crate::registry::RunRecord;
+use crate::{group, health};
+
+/// How long to wait for a SIGKILLed group to disappear before reporting it stopped anyway.
+const GROUP_GONE_WAIT: Duration = Duration::from_secs(2);
+
+impl Actor {
+    pub(super) fn start(&mut self, spec: ProcessSpec) -> Result<ManagedView> {
+        spec.validate()
+            .map_err(|e| SupervisorError::Invalid(e.to_string()))?;
+        let name = spec.name.clone();
+        if self.entries.contains_key(&name) {
+            return Err(SupervisorError::Duplicate(name));
+        }
+        let autostart = spec.autostart;
+        let entry = Entry::new(
+            spec,
+            self.home.stdout_log(&name),
+            self.home.stderr_log(&name),
+        );
+        self.entries.insert(name.clone(), entry);
+        if autostart {
+            self.launch(&name);
+        }
+        self.persist(&name);
+        let entry = self.entry(&name)?;
+        match (entry.state, autostart) {
+            (State::Failed, true) => Err(SupervisorError::Spawn {
+                name,
+                message: entry.reason.clone(),
+            }),
+            _ => Ok(entry.view()),
+        }
+    }
+
+    /// Starts a run: the shim spawns the process and reports its pid, or why it failed.
+    pub(super) fn launch(&mut self, name: &str) {
+        let exe = self.exe.clone();
+        let owned = self.owned.clone();
+        let run_dir = self.home.run_dir(name);
+        let events = self.events.clone();
+        let watcher = self.watcher.clone();
+        let Some(entry) = self.entries.get_mut(name) else {
+            return;
+        };
+        entry.generation += 1;
+        let generation = entry.generation;
+        entry.set_state(State::Starting);
+        entry.desired = true;
+        entry.next_restart_at = None;
+        entry.reason.clear();
+        let status_file = run_dir.join("status.json");
+        let _ = std::fs::create_dir_all(&run_dir);
+        let _ = std::fs::remove_file(&status_file);
+        let mut env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+        env.extend(entry.spec.env.clone());
+        let launch = LaunchSpec {
+            argv: entry.spec.command.clone(),
+            env,
+            cwd: entry.spec.cwd.clone(),
+            stdout_log: entry.stdout_log.clone(),
+            stderr_log: entry.stderr_log.clone(),
+            max_bytes: entry.spec.logs.max_bytes,
+            max_files: entry.spec.logs.max_files,
+            status_file,
+        };
+        let launched =
+            owned.spawn(
+                || match shim::launch(&exe, &launch, &run_dir.join("launch.json")) {
+                    Ok(launched) => {
+                        let pid = launched.shim.id();
+                        Ok((Ok(launched), pid))
+                    }
+                    Err(e) => Ok((Err(e.to_string()), 0)),
+                },
+            );
+        match launched.unwrap_or_else(|e| Err(e.to_string())) {
+            Ok(launched) => {
+                let shim_pid = launched.shim.id();
+                let record = RunRecord {
+                    child_pid: launched.child_pid,
+                    child_start_time: launched.child_start_time,
+                    shim_pid,
+                    shim_start_time: start_time_of(shim_pid).unwrap_or(0),
+                    started_at_ms: unix_ms(SystemTime::now()),
+                };
+                watcher.watch(shim_pid, record.shim_start_time, name, generation);
+                let checker = entry.spec.health.clone().map(|check| {
+                    health::spawn_checker(name.to_owned(), generation, check, events, owned.clone())
+                });
+                entry.health = if checker.is_some() {
+                    Health::Starting
+                } else {
+                    Health::None
+                };
+                entry.run = Some(Run {
+                    record,
+                    shim: Some(launched.shim),
+                    checker,
+                });
+                entry.set_state(State::Running);
+                tracing::info!(%name, pid = launched.child_pid, "started");
+            }
+            Err(message) => {
+                entry.set_state(State::Failed);
+                entry.desired = false;
+                entry.reason = message;
+                tracing::warn!(%name, reason = %entry.reason, "cannot start");
+            }
+        }
+    }
+
+    /// Stops a process; `then_restart` is `Some(reset_backoff)` to start it again after.
+    pub(super) fn stop(&mut self, name: &str, reply: Waiter, then_restart: Option<bool>) {
+        let events = self.events.clone();
+        let entry = match self.entry_mut(name) {
+            Ok(entry) => entry,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        if then_restart.is_some() {
+            entry.restart_after_stop = then_restart;
+        }
+        match entry.state {
+            State::Running | State::Paused | State::Starting => {
+                let paused = entry.state == State::Paused;
+                entry.desired = false;
+                entry.set_state(State::Stopping);
+                entry.stop_waiters.push(reply);
+                if let Some(run) = &entry.run {
+                    let (pid, start) = (run.record.child_pid, run.record.child_start_time);
+                    group::signal(pid, start, entry.spec.stop_signal);
+                    if paused {
+                        group::signal(pid, start, Signal::CONT);
+                    }
+                }
+                let (generation, timeout) = (entry.generation, entry.spec.stop_timeout);
+                let name = name.to_owned();
+                tokio::spawn(async move {
+                    tokio::time::sleep(timeout).await;
+                    let _ = events.send(Internal::StopTimeout { name, generation });
+                });
+            }
+            State::Stopping => entry.stop_waiters.push(reply),
+            State::Pending | State::Stopped | State::Failed => {
+                if entry.state == State::Pending {
+                    entry.generation += 1; // cancels the scheduled restart
+                    entry.set_state(State::Stopped);
+                    entry.reason = "stopped by request".into();
+                }
+                entry.desired = false;
+                entry.next_restart_at = None;
+                entry.stop_waiters.push(reply);
+                self.finish_stop(name);
+            }
+        }
+    }
+
+    pub(super) fn restart(&mut self, name: &str, reply: Waiter) {
+        match self.entry(name).map(|e| e.state) {
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+            Ok(State::Running | State::Paused | State::Starting | State::Stopping) => {
+                self.stop(name, reply, Some(true));
+            }
+            Ok(_) => {
+                if let Ok(entry) = self.entry_mut(name) {
+                    entry.tracker.reset();
+                    entry.generation += 1;
+                }
+                self.launch(name);
+                self.persist(name);
+                let _ = reply.send(self.entry(name).and_then(|e| match e.state {
+                    State::Failed => Err(SupervisorError::Spawn {
+                        name: name.to_owned(),
+                        message: e.reason.clone(),
+                    }),
+                    _ => Ok(e.view()),
+                }));
+            }
+        }
+    }
+
+    pub(super) fn remove(&mut self, name: &str) -> Result<()> {
+        let state = self.entry(name)?.state;
+        if !matches!(state, State::Stopped | State::Failed) {
+            return Err(SupervisorError::State(format!(
+                "'{name}' is {state}; stop it before deleting it"
+            )));
+        }
+        self.entries.remove(name);
+        self.registry
+            .remove(name)
+            .map_err(|e| SupervisorError::Internal(e.to_string()))?;
+        let _ = std::fs::remove_dir_all(self.home.run_dir(name));
+        Ok(())
+    }
+
+    pub(super) fn pause(&mut self, name: &str, pause: bool) -> Result<ManagedView> {
+        let entry = self.entry_mut(name)?;
+        let (from, to, signal) = if pause {
+            (State::Running, State::Paused, Signal::STOP)
+        } else {
+            (State::Paused, State::Running, Signal::CONT)
+        };
+        if entry.state != from {
+            let verb = if pause { "pause" } else { "resume" };
+            return Err(SupervisorError::State(format!(
+                "cannot {verb} '{name}': it is {}",
+                entry.state
+            )));
+        }
+        let run = entry
+            .run
+            .as_ref()
+            .ok_or_else(|| SupervisorError::State(format!("'{name}' has no running process")))?;
+        group::signal(run.record.child_pid, run.record.child_start_time, signal);
+        entry.set_state(to);
+        Ok(entry.view())
+    }
+
+    pub(super) fn signal(&mut self, name: &str, signal: Signal) -> Result<ManagedView> {
+        if signal == Signal::STOP || signal == Signal::CONT {
+            return self.pause(name, signal == Signal::STOP);
+        }
+        let entry = self.entry(name)?;
+        let run = entry.run.as_ref().ok_or_else(|| {
+            SupervisorError::State(format!("'{name}' is {}, not running", entry.state))
+        })?;
+        group::signal(run.record.child_pid, run.record.child_start_time, signal);
+        Ok(entry.view())
+    }
+
+    pub(super) fn wait_healthy(&mut self, name: &str, reply: Waiter) {
+        match self.entry_mut(name) {
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+            Ok(entry) if entry.spec.health.is_none() || entry.health == Health::Healthy => {
+                let _ = reply.send(Ok(entry.view()));
+            }
+            Ok(entry) => entry.health_waiters.push(reply),
+        }
+    }
+
+    /// The run ended: record how, then restart, stop or give up as the policy says.
+    pub(super) fn on_exit(&mut self, name: &str, generation: u64) {
+        let owned = self.owned.clone();
+        let Some(entry) = self.entries.get_mut(name) else {
+            return;
+        };
+        if entry.generation != generation {
+            return;
+        }
+        let Some(mut run) = entry.run.take() else {
+            return;
+        };
+        if let Some(mut shim) = run.shim.take() {
+            let _ = shim.wait();
+        }
+        owned.remove(run.record.shim_pid);
+        let record = shim::read_status(&self.home.run_dir(name).join("status.json"))
+            .ok()
+            .flatten();
+        let status = ExitStatus {
+            code: record.as_ref().and_then(|r| r.exit_code),
+            signal: record.as_ref().and_then(|r| r.signal),
+        };
+        let ended_ms = record
+            .as_ref()
+            .map_or_else(|| unix_ms(SystemTime::now()), |r| r.ended_at_ms);
+        let uptime = Duration::from_millis(ended_ms.saturating_sub(run.record.started_at_ms));
+        entry.last_exit = record;
+        let (pid, start) = (run.record.child_pid, run.record.child_start_time);
+        drop(run);
+        for waiter in entry.health_waiters.drain(..) {
+            let _ = waiter.send(Err(SupervisorError::State(format!(
+                "'{name}' exited before it became healthy"
+            ))));
+        }
+        if entry.state == State::Stopping {
+            if group::members(pid).is_empty() {
+                self.finish_stop(name);
+            } else {
+                // Members of the tree outlived the leader: the stop timeout will SIGKILL them.
+                entry.stopping_group = Some((pid, start));
+            }
+            self.persist(name);
+            return;
+        }
+        let spec = entry.spec.clone();
+        match entry.tracker.on_exit(&spec, status, uptime) {
+            Decision::Restart { after } => {
+                entry.set_state(State::Pending);
+                entry.next_restart_at = Some(SystemTime::now() + after);
+                let events = self.events.clone();
+                let (name, generation) = (name.to_owned(), entry.generation);
+                tokio::spawn(async move {
+                    tokio::time::sleep(after).await;
+                    let _ = events.send(Internal::RestartDue { name, generation });
+                });
+            }
+            Decision::Stop { reason } => {
+                entry.set_state(State::Stopped);
+                entry.desired = false;
+                entry.reason = reason;
+            }
+            Decision::GiveUp { reason } => {
+                entry.set_state(State::Failed);
+                entry.desired = false;
+                entry.reason = reason;
+            }
+        }
+        tracing::info!(%name, state = %entry.state, reason = %entry.reason, "exited");
+        self.persist(name);
+    }
+
+    pub(super) fn on_restart_due(&mut self, name: &str, generation: u64) {
+        let due = self
+            .entries
+            .get(name)
+            .is_some_and(|e| e.generation == generation && e.state == State::Pending);
+        if due {
+            self.launch(name);
+            self.persist(name);
+        }
+    }
+
+    pub(super) fn on_stop_timeout(&mut self, name: &str, generation: u64) {
+        let events = self.events.clone();
+        let Some(entry) = self.entries.get_mut(name) else {
+            return;
+        };
+        if entry.generation != generation || entry.state != State::Stopping {
+            return;
+        }
+        let group = entry
+            .run
+            .as_ref()
+            .map(|r| (r.record.child_pid, r.record.child_start_time))
+            .or(entry.stopping_group);
+        let Some((pid, start)) = group else { return };
+        tracing::warn!(%name, "stop timeout passed: SIGKILL to the group");
+        group::signal(pid, start, Signal::KILL);
+        if entry.run.is_none() {
+            let name = name.to_owned();
+            tokio::spawn(async move {
+                let deadline = tokio::time::Instant::now() + GROUP_GONE_WAIT;
+                while !group::members(pid).is_empty() && tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                let _ = events.send(Internal::GroupGone { name, generation });
+            });
+        }
+    }
+
+    pub(super) fn on_group_gone(&mut self, name: &str, generation: u64) {
+        let stopping = self.entries.get(name).is_some_and(|e| {
+            e.generation == generation && e.state == State::Stopping && e.run.is_none()
+        });
+        if stopping {
+            self.finish_stop(name);
+            self.persist(name);
+        }
+    }
+
+    pub(super) fn on_health(&mut self, name: &str, generation: u64, healthy: bool, detail: String) {
+        let Some(entry) = self.entries.get_mut(name) else {
+            return;
+        };
+        if entry.generation != generation || entry.run.is_none() {
+            return;
+        }
+        if healthy {
+            entry.health = Health::Healthy;
+            let view = entry.view();
+            for waiter in entry.health_waiters.drain(..) {
+                let _ = waiter.send(Ok(view.clone()));
+            }
+            return;
+        }
+        entry.health = Health::Unhealthy;
+        entry.reason = format!("unhealthy: {detail}");
+        tracing::warn!(%name, %detail, "health check failed");
+        if entry.spec.restart != RestartPolicy::Never && matches!(entry.state, State::Running) {
+            entry.tracker.restarts += 1;
+            let (reply, _ignored) = tokio::sync::oneshot::channel();
+            self.stop(name, reply, Some(false));
+        }
+    }
+
+    /// The process and its group are gone: settle waiters, and start again if asked.
+    pub(super) fn finish_stop(&mut self, name: &str) {
+        let Some(entry) = self.entries.get_mut(name) else {
+            return;
+        };
+        entry.stopping_group = None;
+        if entry.state == State::Stopping {
+            entry.set_state(State::Stopped);
+            if entry.reason.is_empty() || !entry.reason.starts_with("unhealthy") {
+                entry.reason = "stopped by request".into();
+            }
+        }
+        match entry.restart_after_stop.take() {
+            Some(reset) => {
+                if reset {
+                    entry.tracker.reset();
+                }
+                self.launch(name);
+                self.persist(name);
+            }
+            None => self.persist(name),
+        }
+        if let Some(entry) = self.entries.get_mut(name) {
+            entry.settle_stop_waiters();
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The supervisor actor: the one owner of all managed-process state.
+//!
+//! Requests arrive over a channel ([`Command`]), and so do the actor's own events
+//! ([`Internal`]: a run ended, a restart is due, a stop timed out, a health check
+//! changed). Handling one message at a time means no locks, and every state change goes
+//! through the lifecycle table in `procward_core::supervisor::state`.
+
+mod adopt;
+pub mod entry;
+mod lifecycle;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use procward_core::supervisor::spec::ProcessSpec;
+use procward_core::supervisor::view::ManagedView;
+use procward_core::{ProcessSampler, Signal};
+use tokio::sync::{mpsc, oneshot};
+
+use self::entry::{Entry, Waiter};
+use crate::error::{Result, SupervisorError};
+use crate::home::Home;
+use crate::reaper::OwnedChildren;
+use crate::registry::{Record, Registry};
+use crate::watch::ExitWatcher;
+
+/// A request to the actor, with where to send the answer.
+#[derive(Debug)]
+pub enum Command {
+    /// Register (and, with autostart, start) a new process.
+    Start {
+        spec: Box<ProcessSpec>,
+        reply: oneshot::Sender<Result<ManagedView>>,
+    },
+    /// Stop; answered once the process (and its group) is gone.
+    Stop { name: String, reply: Waiter },
+    /// Stop if running, then start; answered once started again.
+    Restart { name: String, reply: Waiter },
+    /// Forget a stopped process.
+    Remove {
+        name: String,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// SIGSTOP the group.
+    Pause { name: String, reply: Waiter },
+    /// SIGCONT the group.
+    Resume { name: String, reply: Waiter },
+    /// Any signal to the group.
+    Signal {
+        name: String,
+        signal: Signal,
+        reply: Waiter,
+    },
+    /// Every process.
+    List {
+        reply: oneshot::Sender<Vec<ManagedView>>,
+    },
+    /// One process.
+    Status { name: String, reply: Waiter },
+    /// Answered once the process passes its health check (at once without one).
+    WaitHealthy { name: String, reply: Waiter },
+    /// Persist everything and stop the actor; managed processes keep running.
+    Shutdown { reply: oneshot::Sender<()> },
+}
+
+/// Events the actor sends itself from watcher tasks and timers. `generation` ties an
+/// event to one run, so a late event from an earlier run is ignored.
+#[derive(Debug)]
+pub enum Internal {
+    /// The run's shim (or, after re-adoption without a shim, its process) exited.
+    Exited { name: String, generation: u64 },
+    /// A back-off delay passed.
+    RestartDue { name: String, generation: u64 },
+    /// The stop timeout passed: SIGKILL the group.
+    StopTimeout { name: String, generation: u64 },
+    /// The stopped group has no members left.
+    GroupGone { name: String, generation: u64 },
+    /// A health check changed its verdict.
+    Health {
+        name: String,
+        generation: u64,
+        healthy: bool,
+        detail: String,
+    },
+}
+
+/// The actor's state.
+pub struct Actor {
+    home: Home,
+    exe: PathBuf,
+    owned: OwnedChildren,
+    registry: Registry,
+    entries: BTreeMap<String, Entry>,
+    events: mpsc::UnboundedSender<Internal>,
+    watcher: ExitWatcher,
+    sampler: ProcessSampler,
+}
+
+/// Starts the actor on the current runtime, restoring `records` (re-adopting processes
+/// that are still running); returns the channel to send it commands.
+pub fn spawn(
+    home: Home,
+    exe: PathBuf,
+    owned: OwnedChildren,
+    records: Vec<Record>,
+) -> mpsc::Sender<Command> {
+    let (commands, mut command_rx) = mpsc::channel(256);
+    let (events, mut event_rx) = mpsc::unbounded_channel();
+    let registry = Registry::new(home.registry_dir());
+    let watcher = ExitWatcher::start(events.clone()).expect("cannot start the exit watcher thread");
+    let mut actor = Actor {
+        home,
+        exe,
+        owned,
+        registry,
+        entries: BTreeMap::new(),
+        events,
+        watcher,
+        sampler: ProcessSampler::new(),
+    };
+    tokio::spawn(async move {
+        actor.restore(records);
+        loop {
+            tokio::select! {
+                Some(command) = command_rx.recv() => {
+                    if let Command::Shutdown { reply } = command {
+                        actor.persist_all();
+                        let _ = reply.send(());
+                        break;
+                    }
+                    actor.handle(command);
+                }
+                Some(event) = event_rx.recv() => actor.handle_internal(event),
+                else => break,
+            }
+        }
+    });
+    commands
+}
+
+impl Actor {
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Start { spec, reply } => {
+                let _ = reply.send(self.start(*spec));
+            }
+            Command::Stop { name, reply } => self.stop(&name, reply, None),
+            Command::Restart { name, reply } => self.restart(&name, reply),
+            Command::Remove { name, reply } => {
+                let _ = reply.send(self.remove(&name));
+            }
+            Command::Pause { name, reply } => {
+                let _ = reply.send(self.pause(&name, true));
+            }
+            Command::Resume { name, reply } => {
+                let _ = reply.send(self.pause(&name, false));
+            }
+            Command::Signal {
+                name,
+                signal,
+                reply,
+            } => {
+                let _ = reply.send(self.signal(&name, signal));
+            }
+            Command::List { reply } => {
+                self.refresh_usage();
+                let _ = reply.send(self.entries.values().map(Entry::view).collect());
+            }
+            Command::Status { name, reply } => {
+                self.refresh_usage();
+                let _ = reply.send(self.entry(&name).map(|e| e.view()));
+            }
+            Command::WaitHealthy { name, reply } => self.wait_healthy(&name, reply),
+            Command::Shutdown { .. } => unreachable!("handled by the loop"),
+        }
+    }
+
+    fn handle_internal(&mut self, event: Internal) {
+        match event {
+            Internal::Exited { name, generation } => self.on_exit(&name, generation),
+            Internal::RestartDue { name, generation } => self.on_restart_due(&name, generation),
+            Internal::StopTimeout { name, generation } => self.on_stop_timeout(&name, generation),
+            Internal::GroupGone { name, generation } => self.on_group_gone(&name, generation),
+            Internal::Health {
+                name,
+                generation,
+                healthy,
+                detail,
+            } => {
+                self.on_health(&name, generation, healthy, detail);
+            }
+        }
+    }
+
+    fn entry(&self, name: &str) -> Result<&Entry> {
+        self.entries
+            .get(name)
+            .ok_or_else(|| SupervisorError::UnknownName(name.to_owned()))
+    }
+
+    fn entry_mut(&mut self, name: &str) -> Result<&mut Entry> {
+        self.entries
+            .get_mut(name)
+            .ok_or_else(|| SupervisorError::UnknownName(name.to_owned()))
+    }
+
+    /// Writes one entry to the registry; a failure is logged (the process keeps running).
+    fn persist(&self, name: &str) {
+        if let Some(entry) = self.entries.get(name)
+            && let Err(e) = self.registry.save(&entry.record())
+        {
+            tracing::error!(%name, error = %e, "cannot persist registry entry");
+        }
+    }
+
+    fn persist_all(&self) {
+        for name in self.entries.keys() {
+            self.persist(name);
+        }
+    }
+
+    /// Measures CPU and memory of every running process (CPU since the previous look).
+    fn refresh_usage(&mut self) {
+        let pids: Vec<u32> = self
+            .entries
+            .values()
+            .filter_map(|e| e.run.as_ref())
+            .map(|r| r.record.child_pid)
+            .collect();
+        let usage: BTreeMap<u32, (f32, u64)> = self
+            .sampler
+            .refresh_some(&pids)
+            .into_iter()
+            .map(|p| (p.pid, (p.cpu_percent, p.memory_rss)))
+            .collect();
+        for entry in self.entries.values_mut() {
+            if let Some(run) = &entry.run {
+                entry.usage = usage
+                    .get(&run.record.child_pid)
+                    .copied()
+                    .unwrap_or_default();
+            }
+        }
+    }
+}

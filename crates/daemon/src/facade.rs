@@ -1,0 +1,193 @@
+//! The transport-free face of the supervisor: async methods that every interface (gRPC
+//! now; MCP and the web later) calls. Multi-step operations (replace, delete, up, down)
+//! are sequenced here, so the actor only ever handles one small step at a time.
+
+use std::time::Duration;
+
+use procward_core::Signal;
+use procward_core::supervisor::spec::ProcessSpec;
+use procward_core::supervisor::state::State;
+use procward_core::supervisor::view::ManagedView;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::actor::Command;
+use crate::error::{Result, SupervisorError};
+
+/// A cheap, cloneable handle on the supervisor actor.
+#[derive(Debug, Clone)]
+pub struct Supervisor {
+    commands: mpsc::Sender<Command>,
+}
+
+impl Supervisor {
+    /// Wraps the actor's command channel.
+    pub(crate) fn new(commands: mpsc::Sender<Command>) -> Self {
+        Self { commands }
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(make(reply))
+            .await
+            .map_err(|_| SupervisorError::ShuttingDown)?;
+        answer.await.map_err(|_| SupervisorError::ShuttingDown)
+    }
+
+    /// Registers and starts a process. With `replace`, an existing process of the same
+    /// name is kept when its spec is unchanged and it runs, and replaced otherwise.
+    pub async fn start(&self, spec: ProcessSpec, replace: bool) -> Result<ManagedView> {
+        if replace && let Ok(current) = self.status(&spec.name).await {
+            let active = matches!(
+                current.state,
+                State::Running | State::Paused | State::Pending | State::Starting
+            );
+            if current.spec == spec && active {
+                return Ok(current);
+            }
+            self.delete(&spec.name).await?;
+        }
+        self.call(|reply| Command::Start {
+            spec: Box::new(spec),
+            reply,
+        })
+        .await?
+    }
+
+    /// Stops a process and waits until its whole group is gone.
+    pub async fn stop(&self, name: &str) -> Result<ManagedView> {
+        self.call(|reply| Command::Stop {
+            name: name.to_owned(),
+            reply,
+        })
+        .await?
+    }
+
+    /// Stops (if needed) and starts again, resetting the back-off.
+    pub async fn restart(&self, name: &str) -> Result<ManagedView> {
+        self.call(|reply| Command::Restart {
+            name: name.to_owned(),
+            reply,
+        })
+        .await?
+    }
+
+    /// Stops a process and forgets it (its logs stay on disk).
+    pub async fn delete(&self, name: &str) -> Result<()> {
+        self.stop(name).await?;
+        self.call(|reply| Command::Remove {
+            name: name.to_owned(),
+            reply,
+        })
+        .await?
+    }
+
+    /// SIGSTOP to the group.
+    pub async fn pause(&self, name: &str) -> Result<ManagedView> {
+        self.call(|reply| Command::Pause {
+            name: name.to_owned(),
+            reply,
+        })
+        .await?
+    }
+
+    /// SIGCONT to the group.
+    pub async fn resume(&self, name: &str) -> Result<ManagedView> {
+        self.call(|reply| Command::Resume {
+            name: name.to_owned(),
+            reply,
+        })
+        .await?
+    }
+
+    /// Any signal to the group.
+    pub async fn signal(&self, name: &str, signal: Signal) -> Result<ManagedView> {
+        self.call(|reply| Command::Signal {
+            name: name.to_owned(),
+            signal,
+            reply,
+        })
+        .await?
+    }
+
+    /// Every managed process, sorted by name.
+    pub async fn list(&self) -> Result<Vec<ManagedView>> {
+        self.call(|reply| Command::List { reply }).await
+    }
+
+    /// One managed process.
+    pub async fn status(&self, name: &str) -> Result<ManagedView> {
+        self.call(|reply| Command::Status {
+            name: name.to_owned(),
+            reply,
+        })
+        .await?
+    }
+
+    /// Waits until a process passes its health check (at once without one).
+    pub async fn wait_healthy(&self, name: &str, timeout: Duration) -> Result<ManagedView> {
+        let wait = self.call(|reply| Command::WaitHealthy {
+            name: name.to_owned(),
+            reply,
+        });
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(result) => result?,
+            Err(_) => Err(SupervisorError::State(format!(
+                "'{name}' did not become healthy within {timeout:?}"
+            ))),
+        }
+    }
+
+    /// Starts `specs` in the given (dependency) order; a process that others depend on and
+    /// that has a health check must be healthy before they start.
+    pub async fn up(&self, specs: Vec<ProcessSpec>) -> Result<Vec<ManagedView>> {
+        let mut started = Vec::with_capacity(specs.len());
+        for (index, spec) in specs.iter().enumerate() {
+            let view = self.start(spec.clone(), true).await?;
+            let needed = specs[index + 1..]
+                .iter()
+                .any(|later| later.depends_on.contains(&spec.name));
+            let view = match &spec.health {
+                Some(check) if needed => {
+                    let patience = check.start_period
+                        + (check.interval + check.timeout) * (check.retries.max(1) + 1)
+                        + Duration::from_secs(30);
+                    self.wait_healthy(&spec.name, patience).await?
+                }
+                _ => view,
+            };
+            started.push(view);
+        }
+        Ok(started)
+    }
+
+    /// Stops `names` in the given order (all processes, in reverse name order, when empty);
+    /// names that are not registered are skipped.
+    pub async fn down(&self, names: Vec<String>) -> Result<Vec<ManagedView>> {
+        let names = if names.is_empty() {
+            self.list()
+                .await?
+                .into_iter()
+                .rev()
+                .map(|v| v.spec.name)
+                .collect()
+        } else {
+            names
+        };
+        let mut stopped = Vec::with_capacity(names.len());
+        for name in names {
+            match self.stop(&name).await {
+                Ok(view) => stopped.push(view),
+                // Part of a file that was never brought up: nothing to stop.
+                Err(SupervisorError::UnknownName(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(stopped)
+    }
+
+    /// Persists everything and stops the actor; managed processes keep running.
+    pub async fn shutdown(&self) -> Result<()> {
+        self.call(|reply| Command::Shutdown { reply }).await
+    }
+}

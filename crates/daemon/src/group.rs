@@ -1,0 +1,36 @@
+//! Signals to a managed process's whole process group, never to a group that is not ours.
+//!
+//! Every managed process leads its own group (the shim spawns it with `process_group(0)`),
+//! so stop, pause and resume reach its whole tree. A group id cannot be reused while any
+//! member lives, so signalling is safe while the leader (checked by start time) or any
+//! member still exists; an empty group is left alone.
+
+use nix::sys::signal::{Signal as NixSignal, killpg};
+use nix::unistd::Pid;
+use procward_core::Signal;
+use procward_core::sys::process::start_time_of;
+
+/// The live (non-zombie) members of process group `pgid`.
+pub fn members(pgid: u32) -> Vec<u32> {
+    let Ok(all) = procfs::process::all_processes() else {
+        return Vec::new();
+    };
+    all.flatten()
+        .filter_map(|p| p.stat().ok())
+        .filter(|s| s.pgrp == pgid as i32 && s.state != 'Z' && s.state != 'X')
+        .map(|s| s.pid as u32)
+        .collect()
+}
+
+/// Sends `signal` to the group led by `leader` (started at `leader_start_time`). Returns
+/// false when the group is already empty, so nothing was sent.
+pub fn signal(leader: u32, leader_start_time: u64, signal: Signal) -> bool {
+    let leader_alive = start_time_of(leader) == Some(leader_start_time);
+    if !leader_alive && members(leader).is_empty() {
+        return false;
+    }
+    let Ok(nix_signal) = NixSignal::try_from(signal.number()) else {
+        return false;
+    };
+    killpg(Pid::from_raw(leader as i32), nix_signal).is_ok()
+}

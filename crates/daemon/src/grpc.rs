@@ -1,0 +1,234 @@
+//! The gRPC transport: translates `procward.v1.Supervisor` calls into facade calls.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use procward_core::logs::follow::{FollowStart, Follower};
+use procward_core::logs::tail::tail;
+use procward_proto::convert::{spec_from_proto, view_to_proto};
+use procward_proto::v1::{self, supervisor_server};
+use tokio::sync::{Notify, mpsc};
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use crate::facade::Supervisor;
+use crate::home::Home;
+
+/// Most lines a log request may ask for at once.
+pub const MAX_LOG_LINES: u32 = 100_000;
+/// How often a follow checks the log files for new lines.
+const FOLLOW_POLL: Duration = Duration::from_millis(50);
+
+/// The `procward.v1.Supervisor` service.
+#[derive(Debug, Clone)]
+pub struct SupervisorService {
+    supervisor: Supervisor,
+    home: Home,
+    started: Instant,
+    shutdown: Arc<Notify>,
+}
+
+impl SupervisorService {
+    /// Serves `supervisor`; the `Shutdown` call notifies `shutdown`.
+    pub fn new(supervisor: Supervisor, home: Home, shutdown: Arc<Notify>) -> Self {
+        Self {
+            supervisor,
+            home,
+            started: Instant::now(),
+            shutdown,
+        }
+    }
+}
+
+type Answer<T> = Result<Response<T>, Status>;
+
+fn one(
+    view: Result<procward_core::supervisor::view::ManagedView, crate::error::SupervisorError>,
+) -> Answer<v1::ManagedProcess> {
+    view.map(|v| Response::new(view_to_proto(&v)))
+        .map_err(|e| e.to_status())
+}
+
+#[tonic::async_trait]
+impl supervisor_server::Supervisor for SupervisorService {
+    async fn start(&self, request: Request<v1::StartRequest>) -> Answer<v1::ManagedProcess> {
+        let request = request.into_inner();
+        let spec = request
+            .spec
+            .ok_or_else(|| Status::invalid_argument("missing spec"))?;
+        let spec = spec_from_proto(spec).map_err(Status::invalid_argument)?;
+        one(self.supervisor.start(spec, request.replace).await)
+    }
+
+    async fn stop(&self, request: Request<v1::NameRequest>) -> Answer<v1::ManagedProcess> {
+        one(self.supervisor.stop(&request.into_inner().name).await)
+    }
+
+    async fn restart(&self, request: Request<v1::NameRequest>) -> Answer<v1::ManagedProcess> {
+        one(self.supervisor.restart(&request.into_inner().name).await)
+    }
+
+    async fn delete(&self, request: Request<v1::NameRequest>) -> Answer<v1::DeleteResponse> {
+        let name = request.into_inner().name;
+        self.supervisor
+            .delete(&name)
+            .await
+            .map_err(|e| e.to_status())?;
+        Ok(Response::new(v1::DeleteResponse { name }))
+    }
+
+    async fn pause(&self, request: Request<v1::NameRequest>) -> Answer<v1::ManagedProcess> {
+        one(self.supervisor.pause(&request.into_inner().name).await)
+    }
+
+    async fn resume(&self, request: Request<v1::NameRequest>) -> Answer<v1::ManagedProcess> {
+        one(self.supervisor.resume(&request.into_inner().name).await)
+    }
+
+    async fn signal(&self, request: Request<v1::SignalRequest>) -> Answer<v1::ManagedProcess> {
+        let request = request.into_inner();
+        let signal = request
+            .signal
+            .parse()
+            .map_err(|e: procward_core::Error| Status::invalid_argument(e.to_string()))?;
+        one(self.supervisor.signal(&request.name, signal).await)
+    }
+
+    async fn list(&self, _: Request<v1::ListRequest>) -> Answer<v1::ListResponse> {
+        let views = self.supervisor.list().await.map_err(|e| e.to_status())?;
+        Ok(Response::new(v1::ListResponse {
+            processes: views.iter().map(view_to_proto).collect(),
+        }))
+    }
+
+    async fn status(&self, request: Request<v1::NameRequest>) -> Answer<v1::ManagedProcess> {
+        one(self.supervisor.status(&request.into_inner().name).await)
+    }
+
+    type LogsStream = Pin<Box<dyn Stream<Item = Result<v1::LogLine, Status>> + Send>>;
+
+    async fn logs(&self, request: Request<v1::LogsRequest>) -> Answer<Self::LogsStream> {
+        let request = request.into_inner();
+        if request.lines > MAX_LOG_LINES {
+            return Err(Status::invalid_argument(format!(
+                "lines must be at most {MAX_LOG_LINES} (got {})",
+                request.lines
+            )));
+        }
+        let view = self
+            .supervisor
+            .status(&request.name)
+            .await
+            .map_err(|e| e.to_status())?;
+        let both = !request.stdout && !request.stderr;
+        let mut streams = Vec::new();
+        if request.stdout || both {
+            streams.push(("stdout", std::path::PathBuf::from(&view.stdout_log)));
+        }
+        if request.stderr || both {
+            streams.push(("stderr", std::path::PathBuf::from(&view.stderr_log)));
+        }
+        let (tx, rx) = mpsc::channel(256);
+        let (lines, follow) = (request.lines as usize, request.follow);
+        tokio::spawn(async move {
+            // Followers open before the tail is read, so no line falls between the two.
+            let mut followers = Vec::new();
+            if follow {
+                for (stream, path) in &streams {
+                    if let Ok(follower) = Follower::open(path, FollowStart::End) {
+                        followers.push((*stream, follower));
+                    }
+                }
+            }
+            for (stream, path) in &streams {
+                for line in tail(path, lines).unwrap_or_default() {
+                    if tx
+                        .send(Ok(v1::LogLine {
+                            stream: (*stream).into(),
+                            line,
+                        }))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+            while follow && !tx.is_closed() {
+                for (stream, follower) in &mut followers {
+                    for line in follower.read_new().unwrap_or_default() {
+                        if tx
+                            .send(Ok(v1::LogLine {
+                                stream: (*stream).into(),
+                                line,
+                            }))
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+                tokio::time::sleep(FOLLOW_POLL).await;
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn up(&self, request: Request<v1::UpRequest>) -> Answer<v1::UpResponse> {
+        let specs = request
+            .into_inner()
+            .specs
+            .into_iter()
+            .map(spec_from_proto)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Status::invalid_argument)?;
+        let views = self.supervisor.up(specs).await.map_err(|e| e.to_status())?;
+        Ok(Response::new(v1::UpResponse {
+            processes: views.iter().map(view_to_proto).collect(),
+        }))
+    }
+
+    async fn down(&self, request: Request<v1::DownRequest>) -> Answer<v1::DownResponse> {
+        let views = self
+            .supervisor
+            .down(request.into_inner().names)
+            .await
+            .map_err(|e| e.to_status())?;
+        Ok(Response::new(v1::DownResponse {
+            processes: views.iter().map(view_to_proto).collect(),
+        }))
+    }
+
+    async fn daemon_info(
+        &self,
+        _: Request<v1::DaemonInfoRequest>,
+    ) -> Answer<v1::DaemonInfoResponse> {
+        let managed = self
+            .supervisor
+            .list()
+            .await
+            .map_err(|e| e.to_status())?
+            .len() as u32;
+        let memory_rss = procward_core::ProcessSampler::new()
+            .refresh_some(&[std::process::id()])
+            .first()
+            .map_or(0, |p| p.memory_rss);
+        Ok(Response::new(v1::DaemonInfoResponse {
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            home: self.home.root().display().to_string(),
+            socket: self.home.socket().display().to_string(),
+            uptime_ms: self.started.elapsed().as_millis() as u64,
+            managed,
+            memory_rss,
+        }))
+    }
+
+    async fn shutdown(&self, _: Request<v1::ShutdownRequest>) -> Answer<v1::ShutdownResponse> {
+        self.shutdown.notify_one();
+        Ok(Response::new(v1::ShutdownResponse {}))
+    }
+}

@@ -1,0 +1,70 @@
+//! The daemon is a child subreaper: orphans of managed processes (a shim killed by hand,
+//! a grandchild whose parent exited) are re-parented to it instead of to init, and it
+//! reaps them so no zombie piles up.
+//!
+//! Only processes the daemon did not spawn itself are reaped here: shims and health-check
+//! commands are waited for by their owners, which need their exit status.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use nix::sys::wait::{WaitPidFlag, waitpid};
+use nix::unistd::Pid;
+use tokio::signal::unix::{SignalKind, signal};
+
+/// PIDs whose exit status belongs to someone else (shims, health checks).
+#[derive(Debug, Clone, Default)]
+pub struct OwnedChildren(Arc<Mutex<HashSet<u32>>>);
+
+impl OwnedChildren {
+    /// Spawns a child whose status its owner will collect. The reaper is held off while
+    /// `spawn` runs, so a child that exits at once is never reaped from under its owner.
+    pub fn spawn<T>(
+        &self,
+        spawn: impl FnOnce() -> std::io::Result<(T, u32)>,
+    ) -> std::io::Result<T> {
+        let mut owned = self.0.lock().expect("owned children lock");
+        let (child, pid) = spawn()?;
+        owned.insert(pid);
+        Ok(child)
+    }
+
+    /// The owner has reaped `pid`.
+    pub fn remove(&self, pid: u32) {
+        self.0.lock().expect("owned children lock").remove(&pid);
+    }
+}
+
+/// Becomes a subreaper and reaps adopted orphans on every SIGCHLD until the runtime stops.
+pub fn start(owned: OwnedChildren) -> std::io::Result<()> {
+    rustix::process::set_child_subreaper(Some(rustix::process::getpid()))?;
+    let mut sigchld = signal(SignalKind::child())?;
+    tokio::spawn(async move {
+        while sigchld.recv().await.is_some() {
+            reap_orphans(&owned);
+        }
+    });
+    Ok(())
+}
+
+/// Reaps every zombie child that nobody else waits for. Children hang off the thread
+/// that spawned them (or the main thread, for adopted orphans), so every thread is read.
+fn reap_orphans(owned: &OwnedChildren) {
+    let owned = owned.0.lock().expect("owned children lock");
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return;
+    };
+    for task in tasks.flatten() {
+        let Ok(children) = std::fs::read_to_string(task.path().join("children")) else {
+            continue;
+        };
+        for pid in children
+            .split_whitespace()
+            .filter_map(|p| p.parse::<u32>().ok())
+        {
+            if !owned.contains(&pid) {
+                let _ = waitpid(Pid::from_raw(pid as i32), Some(WaitPidFlag::WNOHANG));
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Knowing when runs end: one thread waits on the pidfds of every watched process with
+//! epoll, so watching 1,000 processes costs one thread, not 1,000 tasks or threads.
+//!
+//! A pidfd turns readable when its process exits. The watcher then sends
+//! [`Internal::Exited`] for the run it was registered with.
+
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use procward_core::sys::process::start_time_of;
+use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
+use rustix::process::{Pid, PidfdFlags, pidfd_open};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::actor::Internal;
+
+/// One registration: the pidfd (kept open while registered) and the run it belongs to.
+struct Watched {
+    pidfd: OwnedFd,
+    name: String,
+    generation: u64,
+}
+
+/// Registers processes and reports their exits to the actor.
+#[derive(Clone)]
+pub struct ExitWatcher {
+    epoll: Arc<OwnedFd>,
+    watched: Arc<Mutex<HashMap<u64, Watched>>>,
+    next_token: Arc<AtomicU64>,
+    events: UnboundedSender<Internal>,
+}
+
+impl ExitWatcher {
+    /// Starts the watcher thread.
+    pub fn start(events: UnboundedSender<Internal>) -> std::io::Result<Self> {
+        let watcher = Self {
+            epoll: Arc::new(epoll::create(CreateFlags::CLOEXEC)?),
+            watched: Arc::default(),
+            next_token: Arc::new(AtomicU64::new(1)),
+            events,
+        };
+        let thread = watcher.clone();
+        std::thread::Builder::new()
+            .name("exit-watcher".into())
+            .spawn(move || thread.run())?;
+        Ok(watcher)
+    }
+
+    /// Reports the exit of `pid` (the process started at `start_time`) as the end of run
+    /// `generation` of `name`; reports it at once if that process is already gone.
+    pub fn watch(&self, pid: u32, start_time: u64, name: &str, generation: u64) {
+        let exited = || {
+            let _ = self.events.send(Internal::Exited {
+                name: name.to_owned(),
+                generation,
+            });
+        };
+        let Some(pidfd) =
+            Pid::from_raw(pid as i32).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok())
+        else {
+            return exited();
+        };
+        // Checked after opening: the pidfd now pins the process the start time names.
+        if start_time_of(pid) != Some(start_time) {
+            return exited();
+        }
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let mut watched = self.watched.lock().expect("watch table");
+        if epoll::add(
+            &*self.epoll,
+            &pidfd,
+            EventData::new_u64(token),
+            EventFlags::IN,
+        )
+        .is_err()
+        {
+            drop(watched);
+            return exited();
+        }
+        watched.insert(
+            token,
+            Watched {
+                pidfd,
+                name: name.to_owned(),
+                generation,
+            },
+        );
+    }
+
+    fn run(self) {
+        let mut ready = Vec::with_capacity(64);
+        loop {
+            ready.clear();
+            if epoll::wait(
+                &*self.epoll,
+                rustix::buffer::spare_capacity(&mut ready),
+                None,
+            )
+            .is_err()
+            {
+                continue; // EINTR
+            }
+            for event in &ready {
+                let token = event.data.u64();
+                let Some(done) = self.watched.lock().expect("watch table").remove(&token) else {
+                    continue;
+                };
+                let _ = epoll::delete(&*self.epoll, &done.pidfd);
+                let exited = Internal::Exited {
+                    name: done.name,
+                    generation: done.generation,
+                };
+                if self.events.send(exited).is_err() {
+                    return; // the actor is gone
+                }
+            }
+        }
+    }
+}

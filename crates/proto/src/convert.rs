@@ -1,0 +1,183 @@
+//! Conversions between wire messages and core types. Incoming messages are validated
+//! here, so a malformed request is refused at the edge with a message saying why.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use procward_core::Signal;
+use procward_core::supervisor::shim::ExitRecord;
+use procward_core::supervisor::spec::{
+    Backoff, HealthCheck, LogLimits, Probe, ProcessSpec, RestartPolicy,
+};
+use procward_core::supervisor::state::State;
+use procward_core::supervisor::view::{Health, ManagedView};
+
+use crate::v1;
+
+fn ms(duration: Duration) -> u64 {
+    duration.as_millis().min(u128::from(u64::MAX)) as u64
+}
+
+/// A core spec as a wire message.
+pub fn spec_to_proto(spec: &ProcessSpec) -> v1::ProcessSpec {
+    v1::ProcessSpec {
+        name: spec.name.clone(),
+        command: spec.command.clone(),
+        env: spec.env.clone().into_iter().collect(),
+        cwd: spec.cwd.as_ref().map(|c| c.display().to_string()),
+        restart: spec.restart.to_string(),
+        max_restarts: spec.max_restarts,
+        backoff_base_ms: ms(spec.backoff.base),
+        backoff_max_ms: ms(spec.backoff.max),
+        stable_after_ms: ms(spec.stable_after),
+        stop_signal: spec.stop_signal.name().to_owned(),
+        stop_timeout_ms: ms(spec.stop_timeout),
+        autostart: spec.autostart,
+        health: spec.health.as_ref().map(health_to_proto),
+        depends_on: spec.depends_on.clone(),
+        log_max_bytes: spec.logs.max_bytes,
+        log_max_files: spec.logs.max_files,
+    }
+}
+
+fn health_to_proto(check: &HealthCheck) -> v1::HealthCheck {
+    let probe = match &check.probe {
+        Probe::Command(command) => v1::health_check::Probe::Command(command.clone()),
+        Probe::Tcp { host, port } => v1::health_check::Probe::Tcp(format!("{host}:{port}")),
+        Probe::Http { url } => v1::health_check::Probe::Http(url.clone()),
+    };
+    v1::HealthCheck {
+        probe: Some(probe),
+        interval_ms: ms(check.interval),
+        timeout_ms: ms(check.timeout),
+        retries: check.retries,
+        start_period_ms: ms(check.start_period),
+    }
+}
+
+/// A wire spec as a validated core spec; the error says which field is wrong.
+pub fn spec_from_proto(spec: v1::ProcessSpec) -> Result<ProcessSpec, String> {
+    let restart: RestartPolicy = spec.restart.parse().map_err(|e| format!("restart: {e}"))?;
+    let stop_signal: Signal = spec
+        .stop_signal
+        .parse()
+        .map_err(|e| format!("stop_signal: {e}"))?;
+    let health = spec.health.map(health_from_proto).transpose()?;
+    let mut core = ProcessSpec::new(spec.name, spec.command);
+    core.env = spec.env.into_iter().collect();
+    core.cwd = spec.cwd.filter(|c| !c.is_empty()).map(PathBuf::from);
+    core.restart = restart;
+    core.max_restarts = spec.max_restarts;
+    core.backoff = Backoff {
+        base: Duration::from_millis(spec.backoff_base_ms),
+        max: Duration::from_millis(spec.backoff_max_ms),
+    };
+    core.stable_after = Duration::from_millis(spec.stable_after_ms);
+    core.stop_signal = stop_signal;
+    core.stop_timeout = Duration::from_millis(spec.stop_timeout_ms);
+    core.autostart = spec.autostart;
+    core.health = health;
+    core.depends_on = spec.depends_on;
+    core.logs = LogLimits {
+        max_bytes: spec.log_max_bytes,
+        max_files: spec.log_max_files,
+    };
+    core.validate().map_err(|e| e.to_string())?;
+    Ok(core)
+}
+
+fn health_from_proto(check: v1::HealthCheck) -> Result<HealthCheck, String> {
+    let probe = match check.probe {
+        Some(v1::health_check::Probe::Command(command)) => Probe::Command(command),
+        Some(v1::health_check::Probe::Tcp(address)) => {
+            let (host, port) = address
+                .rsplit_once(':')
+                .ok_or_else(|| format!("health tcp '{address}': expected host:port"))?;
+            let port = port
+                .parse()
+                .map_err(|_| format!("health tcp '{address}': bad port"))?;
+            Probe::Tcp {
+                host: host.trim_matches(['[', ']']).to_owned(),
+                port,
+            }
+        }
+        Some(v1::health_check::Probe::Http(url)) => Probe::Http { url },
+        None => return Err("health: a probe (command, tcp or http) is required".into()),
+    };
+    Ok(HealthCheck {
+        probe,
+        interval: Duration::from_millis(check.interval_ms),
+        timeout: Duration::from_millis(check.timeout_ms),
+        retries: check.retries,
+        start_period: Duration::from_millis(check.start_period_ms),
+    })
+}
+
+/// A managed process as a wire message.
+pub fn view_to_proto(view: &ManagedView) -> v1::ManagedProcess {
+    let exit = view.last_exit.as_ref();
+    v1::ManagedProcess {
+        name: view.spec.name.clone(),
+        state: view.state.to_string(),
+        pid: view.pid.unwrap_or(0),
+        restarts: view.restarts,
+        uptime_ms: view.uptime_ms,
+        cpu_percent: view.cpu_percent,
+        memory_rss: view.memory_rss,
+        last_exit_code: exit.and_then(|e| e.exit_code),
+        last_signal: exit.and_then(|e| e.signal).map(signal_name),
+        last_exit_at_ms: exit.map(|e| e.ended_at_ms),
+        next_restart_at_ms: view.next_restart_at_ms,
+        reason: view.reason.clone(),
+        stdout_log: view.stdout_log.clone(),
+        stderr_log: view.stderr_log.clone(),
+        health: view.health.as_str().to_owned(),
+        spec: Some(spec_to_proto(&view.spec)),
+        started_at_ms: view.started_at_ms.unwrap_or(0),
+        start_time: view.start_time.unwrap_or(0),
+    }
+}
+
+fn signal_name(number: i32) -> String {
+    Signal::from_number(number).map_or_else(|| number.to_string(), |s| s.name().to_owned())
+}
+
+/// A wire message as a managed-process view (for clients that print or re-serialise it).
+pub fn view_from_proto(process: v1::ManagedProcess) -> Result<ManagedView, String> {
+    let spec = process.spec.ok_or("a managed process without its spec")?;
+    let state: State = process.state.parse().map_err(|e| format!("state: {e}"))?;
+    let health = match process.health.as_str() {
+        "starting" => Health::Starting,
+        "healthy" => Health::Healthy,
+        "unhealthy" => Health::Unhealthy,
+        _ => Health::None,
+    };
+    let last_exit = match (process.last_exit_code, &process.last_signal) {
+        (None, None) => None,
+        (code, signal) => Some(ExitRecord {
+            exit_code: code,
+            signal: signal
+                .as_deref()
+                .and_then(|s| s.parse::<Signal>().ok())
+                .map(Signal::number),
+            ended_at_ms: process.last_exit_at_ms.unwrap_or(0),
+        }),
+    };
+    Ok(ManagedView {
+        spec: spec_from_proto(spec)?,
+        state,
+        pid: (process.pid != 0).then_some(process.pid),
+        start_time: (process.start_time != 0).then_some(process.start_time),
+        restarts: process.restarts,
+        started_at_ms: (process.started_at_ms != 0).then_some(process.started_at_ms),
+        uptime_ms: process.uptime_ms,
+        cpu_percent: process.cpu_percent,
+        memory_rss: process.memory_rss,
+        last_exit,
+        next_restart_at_ms: process.next_restart_at_ms,
+        reason: process.reason,
+        health,
+        stdout_log: process.stdout_log,
+        stderr_log: process.stderr_log,
+    })
+}
