@@ -67,7 +67,7 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
         .map_err(io("cannot open the daemon log"))?;
     let owned = OwnedChildren::default();
     reaper::start(owned.clone()).map_err(io("cannot become a child subreaper"))?;
-    let records = Registry::new(home.registry_dir())
+    let records = Registry::synchronous(home.registry_dir())
         .load()
         .map_err(io("cannot read the registry"))?;
     tracing::info!(home = %home.root().display(), processes = records.len(), pid = std::process::id(), "daemon starting");

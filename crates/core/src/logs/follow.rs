@@ -64,7 +64,10 @@ impl Follower {
             partial: Vec::new(),
             buf: vec![0; READ_SIZE],
         };
-        if follower.open_live()? && from == FollowStart::End {
+        // The live file may be missing for a moment mid-rotation: then the file just
+        // rotated to `path.1` is the live one.
+        let opened = follower.open_rotated(0)? || follower.open_rotated(1)?;
+        if opened && from == FollowStart::End {
             let (file, _) = follower.current.as_ref().expect("just opened");
             follower.pos = file.metadata()?.len();
         }
@@ -78,7 +81,7 @@ impl Follower {
         let mut lines = Vec::new();
         let mut budget = MAX_BATCH;
         loop {
-            if self.current.is_none() && !self.open_live()? {
+            if self.current.is_none() && !self.open_oldest()? {
                 return Ok(lines);
             }
             self.drain(&mut lines, &mut budget)?;
@@ -127,17 +130,13 @@ impl Follower {
             .collect())
     }
 
-    /// Opens the live file from its start; `Ok(false)` if it does not exist (yet).
-    fn open_live(&mut self) -> io::Result<bool> {
-        match File::open(&self.path) {
-            Ok(file) => {
-                let id = id_of(&file.metadata()?);
-                self.current = Some((file, id));
-                self.pos = 0;
-                Ok(true)
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
+    /// For a log that did not exist when following began: everything in it is new, so
+    /// reading starts at its oldest file (it may have rotated before this poll).
+    /// `Ok(false)` if there is no file yet.
+    fn open_oldest(&mut self) -> io::Result<bool> {
+        match self.locate(None)? {
+            (_, Some(oldest)) => self.open_rotated(oldest),
+            (_, None) => Ok(false),
         }
     }
 
@@ -176,7 +175,7 @@ impl Follower {
     /// renamed into the slot just below where `old` now sits.
     fn switch_to_successor(&mut self, old: FileId) -> io::Result<()> {
         for _ in 0..20 {
-            let (found, oldest) = self.locate(old)?;
+            let (found, oldest) = self.locate(Some(old))?;
             let Some(k) = found else {
                 if let Some(oldest) = oldest {
                     // `old` was deleted (we fell behind, or nothing is kept): every file
@@ -203,13 +202,13 @@ impl Follower {
         }
         // Could not pin it down (rotations racing the search): fall back to the live file.
         self.current = None;
-        self.open_live().map(drop)
+        self.open_rotated(0).map(drop)
     }
 
     /// Finds the slot `k >= 1` holding `old`, and the oldest slot there is (the live file
     /// counts as slot 0). During a rotation one slot may be empty for a moment, so the
     /// search stops at the second gap.
-    fn locate(&self, old: FileId) -> io::Result<(Option<u32>, Option<u32>)> {
+    fn locate(&self, old: Option<FileId>) -> io::Result<(Option<u32>, Option<u32>)> {
         let mut oldest = None;
         let mut gaps = 0;
         let mut k = 0;
@@ -217,7 +216,7 @@ impl Follower {
             match fs::metadata(rotated_path(&self.path, k)) {
                 Ok(meta) => {
                     gaps = 0;
-                    if k > 0 && id_of(&meta) == old {
+                    if k > 0 && Some(id_of(&meta)) == old {
                         return Ok((Some(k), oldest));
                     }
                     oldest = Some(k);

@@ -29,6 +29,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -132,31 +133,26 @@ enum Report {
 ///
 /// Never blocks forever: a shim that exits without reporting is an error, and one that
 /// stays silent for 30 s is killed.
-pub fn launch(
-    exe: &Path,
-    launch: &LaunchSpec,
-    launch_file: &Path,
-) -> Result<Launched, LaunchError> {
+pub fn launch(exe: &Path, launch: &LaunchSpec, file: &Path) -> Result<Launched, LaunchError> {
     let io_error = |context: String| move |source| LaunchError::Io { context, source };
     let json = serde_json::to_vec(launch).map_err(io::Error::other);
-    json.and_then(|json| write_atomic(launch_file, &json, 0o600))
-        .map_err(io_error(format!("cannot write {}", launch_file.display())))?;
-    let mut shim = Command::new(exe)
-        .arg("shim")
-        .arg(launch_file)
+    json.and_then(|json| stage(file, &json, 0o600))
+        .and_then(|staged| commit(&staged, file))
+        .map_err(io_error(format!("cannot write {}", file.display())))?;
+    let mut shim = Command::new(exe);
+    shim.arg("shim")
+        .arg(file)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(io_error(format!("cannot start the shim {}", exe.display())))?;
-    let report = shim
+        .stdout(Stdio::piped());
+    let mut shim = (shim.spawn()).map_err(io_error(format!("cannot run {}", exe.display())))?;
+    let line = shim
         .stdout
         .take()
         .map(|out| read_line_within(out, REPORT_TIMEOUT));
-    let report = match report {
-        Some(Ok(line)) => serde_json::from_slice::<Report>(&line).map_err(|e| e.to_string()),
+    let report = match line {
+        Some(Ok(line)) => serde_json::from_slice(&line).map_err(|e| e.to_string()),
         Some(Err(e)) => Err(e.to_string()),
-        None => Err("no stdout pipe".to_string()),
+        None => Err("no pipe".to_string()),
     };
     match report {
         Ok(Report::Started {
@@ -185,7 +181,7 @@ pub fn read_status(status_file: &Path) -> io::Result<Option<ExitRecord>> {
     match fs::read(status_file) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
+            .map_err(io::Error::other),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
@@ -199,47 +195,35 @@ pub fn run(launch_file: &Path) -> i32 {
     // Fails only if we already lead a group, which also keeps group signals away.
     let _ = rustix::process::setsid();
     block_signals();
-    let started = fs::read(launch_file)
-        .map_err(|e| format!("cannot read launch file {}: {e}", launch_file.display()))
+    let file = launch_file.display();
+    let spec = fs::read(launch_file)
+        .map_err(|e| format!("cannot read launch file {file}: {e}"))
         .and_then(|bytes| {
-            serde_json::from_slice::<LaunchSpec>(&bytes)
-                .map_err(|e| format!("invalid launch file {}: {e}", launch_file.display()))
-        })
-        .and_then(|spec| start(&spec).map(|started| (spec, started)));
-    let (spec, (mut child, writers)) = match started {
+            let spec = serde_json::from_slice::<LaunchSpec>(&bytes);
+            spec.map_err(|e| format!("invalid launch file {file}: {e}"))
+        });
+    let (spec, mut child, streams) = match spec.and_then(start) {
         Ok(started) => started,
-        Err(error) => {
-            report(&Report::Failed { error });
-            return 127;
-        }
+        Err(error) => return report(&Report::Failed { error }, 127),
     };
-    let pid = child.id();
-    let child_start_time = crate::sys::process::identify(pid).map_or(0, |id| id.start_time);
-    report(&Report::Started {
-        child_pid: pid,
-        child_start_time,
-    });
-    detach_stdout();
+    let child_pid = child.id();
+    // Not reaped yet, so its /proc entry is there even if it already exited.
+    let child_start_time = crate::sys::process::identify(child_pid).map_or(0, |id| id.start_time);
+    report(
+        &Report::Started {
+            child_pid,
+            child_start_time,
+        },
+        0,
+    );
 
-    let status = capture(&mut child, writers);
-    let record = ExitRecord {
-        exit_code: status.code(),
-        signal: status.signal(),
-        ended_at_ms: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64),
-    };
-    let written = serde_json::to_vec(&record)
-        .map_err(io::Error::other)
-        .and_then(|json| write_atomic(&spec.status_file, &json, 0o640));
-    match written {
-        Ok(()) => 0,
-        Err(e) => {
-            let path = spec.status_file.display();
-            let _ = writeln!(io::stderr(), "procward shim: cannot write {path}: {e}");
-            1
-        }
+    let (status, logs) = capture(&mut child, streams);
+    if let Err(e) = record_exit(&spec.status_file, status, logs) {
+        let path = spec.status_file.display();
+        let _ = writeln!(io::stderr(), "procward shim: cannot write {path}: {e}");
+        return 1;
     }
+    0
 }
 
 /// One captured stream: the pipe (until EOF) and its log.
@@ -249,158 +233,174 @@ struct Stream {
     failed: bool,
 }
 
+impl Stream {
+    fn new(pipe: Option<impl Into<OwnedFd>>, log: RotatingWriter) -> Self {
+        let pipe = pipe.map(|pipe| File::from(pipe.into()));
+        Self {
+            pipe,
+            log,
+            failed: false,
+        }
+    }
+
+    /// One read from a ready pipe into the log; `true` if data came.
+    fn pump(&mut self, buf: &mut [u8]) -> bool {
+        let Some(pipe) = &mut self.pipe else {
+            return false;
+        };
+        match pipe.read(buf) {
+            Ok(0) => self.pipe = None,
+            Ok(n) => {
+                // A failing disk must not block the child: say so once, keep draining.
+                if let Err(e) = self.log.write(&buf[..n])
+                    && !std::mem::replace(&mut self.failed, true)
+                {
+                    let path = self.log.path().display();
+                    let _ = writeln!(io::stderr(), "procward shim: cannot write {path}: {e}");
+                }
+                return true;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => self.pipe = None,
+        }
+        false
+    }
+}
+
 /// Opens the logs and spawns the child; the error is the user-facing message.
-fn start(spec: &LaunchSpec) -> Result<(Child, [Stream; 2]), String> {
+fn start(spec: LaunchSpec) -> Result<(LaunchSpec, Child, [Stream; 2]), String> {
     let open = |path: &Path| {
-        RotatingWriter::open(path, spec.max_bytes, spec.max_files)
-            .map_err(|e| format!("cannot open log file {}: {e}", path.display()))
+        let log = RotatingWriter::open(path, spec.max_bytes, spec.max_files);
+        log.map_err(|e| format!("cannot open log file {}: {e}", path.display()))
     };
     let (out_log, err_log) = (open(&spec.stdout_log)?, open(&spec.stderr_log)?);
     let Some((program, args)) = spec.argv.split_first() else {
         return Err("cannot run an empty command".to_string());
     };
-    if let Some(cwd) = &spec.cwd
-        && !cwd.is_dir()
-    {
-        let what = if cwd.exists() {
-            "is not a directory"
-        } else {
-            "does not exist"
-        };
-        return Err(format!(
-            "cannot run '{program}': working directory {} {what}",
+    let cannot = |why: String| format!("cannot run '{program}': {why}");
+    let cwd = spec.cwd.as_deref();
+    if let Some(cwd) = cwd.filter(|cwd| !cwd.is_dir()) {
+        let what = ["does not exist", "is not a directory"][cwd.exists() as usize];
+        return Err(cannot(format!(
+            "working directory {} {what}",
             cwd.display()
-        ));
+        )));
     }
     let mut command = Command::new(program);
     command
         .args(args)
         .env_clear()
         .envs(&spec.env)
-        .process_group(0)
+        .process_group(0);
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if let Some(cwd) = &spec.cwd {
+    if let Some(cwd) = cwd {
         command.current_dir(cwd);
     }
-    let mut child = command
-        .spawn()
-        .map_err(|e| spawn_message(spec, program, &e))?;
-    let pipe = |fd: Option<std::os::fd::OwnedFd>| fd.map(File::from);
-    let streams = [
-        Stream {
-            pipe: pipe(child.stdout.take().map(Into::into)),
-            log: out_log,
-            failed: false,
-        },
-        Stream {
-            pipe: pipe(child.stderr.take().map(Into::into)),
-            log: err_log,
-            failed: false,
-        },
-    ];
-    Ok((child, streams))
-}
-
-/// Says which of the usual causes made the spawn fail.
-fn spawn_message(spec: &LaunchSpec, program: &str, e: &io::Error) -> String {
-    let cwd_blocked = spec
-        .cwd
-        .as_ref()
-        .is_some_and(|cwd| rustix::fs::access(cwd, rustix::fs::Access::EXEC_OK).is_err());
-    match e.kind() {
-        io::ErrorKind::PermissionDenied if cwd_blocked => {
-            let cwd = spec.cwd.as_deref().unwrap_or(Path::new("")).display();
-            format!("cannot run '{program}': working directory {cwd}: permission denied ({e})")
-        }
-        io::ErrorKind::PermissionDenied => {
-            format!("cannot run '{program}': permission denied ({e})")
-        }
-        io::ErrorKind::NotFound => format!("cannot run '{program}': command not found ({e})"),
-        _ => format!("cannot run '{program}': {e}"),
-    }
+    let mut child = command.spawn().map_err(|e| {
+        use rustix::fs::{Access, access};
+        let blocked = cwd.filter(|cwd| access(*cwd, Access::EXEC_OK).is_err());
+        cannot(match (e.kind(), blocked) {
+            (io::ErrorKind::PermissionDenied, Some(cwd)) => {
+                format!(
+                    "working directory {}: permission denied ({e})",
+                    cwd.display()
+                )
+            }
+            (io::ErrorKind::PermissionDenied, None) => format!("permission denied ({e})"),
+            (io::ErrorKind::NotFound, _) => format!("command not found ({e})"),
+            _ => e.to_string(),
+        })
+    })?;
+    let out = Stream::new(child.stdout.take(), out_log);
+    let err = Stream::new(child.stderr.take(), err_log);
+    Ok((spec, child, [out, err]))
 }
 
 /// Copies both pipes into their logs until the child has exited and the pipes are at EOF
 /// (or silent for [`DRAIN_IDLE`] after the exit); returns how the child ended.
-fn capture(child: &mut Child, mut streams: [Stream; 2]) -> ExitStatus {
-    // Without pidfds (kernels before 5.3) the child is polled every 100 ms instead.
+fn capture(child: &mut Child, mut streams: [Stream; 2]) -> (ExitStatus, [RotatingWriter; 2]) {
+    // Without pidfds (kernels before 5.3) the child is checked every 100 ms instead.
     let pidfd = pidfd_open(Pid::from_child(child), PidfdFlags::empty()).ok();
-    let mut status = None;
-    let mut idle_until = Instant::now();
     let mut buf = vec![0u8; READ_SIZE];
+    let mut exited = None;
+    let mut idle_until = Instant::now();
     loop {
         let open = streams.iter().any(|s| s.pipe.is_some());
-        if let Some(status) = status
+        if let Some(status) = exited
             && (!open || Instant::now() >= idle_until)
         {
-            for stream in streams {
-                if let Err(e) = stream.log.finish() {
-                    let _ = writeln!(io::stderr(), "procward shim: cannot finish log: {e}");
-                }
-            }
-            return status;
+            return (status, streams.map(|s| s.log));
         }
-        let timeout = match (&status, &pidfd) {
+        let timeout = match (exited, &pidfd) {
             (Some(_), _) => Some(idle_until.saturating_duration_since(Instant::now())),
             (None, None) => Some(Duration::from_millis(100)),
             (None, Some(_)) => None,
         };
-        let timeout = timeout.map(|t| {
-            Timespec::try_from(t).unwrap_or(Timespec {
-                tv_sec: 1,
-                tv_nsec: 0,
-            })
-        });
-        let mut ready = [false; 3];
-        {
-            let mut fds = Vec::with_capacity(3);
-            let mut which = Vec::with_capacity(3);
-            for (i, stream) in streams.iter().enumerate() {
-                if let Some(pipe) = &stream.pipe {
-                    fds.push(PollFd::new(pipe, PollFlags::IN));
-                    which.push(i);
-                }
-            }
-            if let (None, Some(pidfd)) = (&status, &pidfd) {
-                fds.push(PollFd::new(pidfd, PollFlags::IN));
-                which.push(2);
-            }
-            if poll(&mut fds, timeout.as_ref()).is_err() {
-                continue; // EINTR; nothing else is expected from poll on these fds
-            }
-            for (fd, i) in fds.iter().zip(which) {
-                ready[i] = !fd.revents().is_empty();
+        let pidfd = pidfd.as_ref().filter(|_| exited.is_none());
+        let ready = wait_ready(&streams, pidfd, timeout);
+        for (stream, _) in streams.iter_mut().zip(ready).filter(|(_, ready)| *ready) {
+            if stream.pump(&mut buf) {
+                idle_until = Instant::now() + DRAIN_IDLE;
             }
         }
-        for (stream, _) in streams.iter_mut().zip(ready).filter(|(_, r)| *r) {
-            let Some(pipe) = &mut stream.pipe else {
-                continue;
-            };
-            match pipe.read(&mut buf) {
-                Ok(0) => stream.pipe = None,
-                Ok(n) => {
-                    idle_until = Instant::now() + DRAIN_IDLE;
-                    if let Err(e) = stream.log.write(&buf[..n])
-                        && !std::mem::replace(&mut stream.failed, true)
-                    {
-                        let path = stream.log.path().display();
-                        let _ = writeln!(io::stderr(), "procward shim: cannot write {path}: {e}");
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => stream.pipe = None,
-            }
-        }
-        if status.is_none()
+        if exited.is_none()
             && (ready[2] || pidfd.is_none())
-            && let Ok(Some(exited)) = child.try_wait()
+            && let Ok(Some(status)) = child.try_wait()
         {
-            status = Some(exited);
+            exited = Some(status);
             idle_until = Instant::now() + DRAIN_IDLE;
         }
     }
+}
+
+/// Polls the open pipes and the pidfd: which are ready, `[stdout, stderr, pidfd]`.
+fn wait_ready(streams: &[Stream; 2], pidfd: Option<&OwnedFd>, wait: Option<Duration>) -> [bool; 3] {
+    let pipes = streams.iter().map(|s| s.pipe.as_ref().map(AsFd::as_fd));
+    let fds = pipes.chain([pidfd.map(AsFd::as_fd)]).enumerate();
+    let (slots, mut fds): (Vec<_>, Vec<_>) = fds
+        .filter_map(|(slot, fd)| Some((slot, PollFd::from_borrowed_fd(fd?, PollFlags::IN))))
+        .unzip();
+    let mut ready = [false; 3];
+    match poll(&mut fds, wait.map(timespec).as_ref()) {
+        Ok(_) => fds
+            .iter()
+            .zip(slots)
+            .for_each(|(fd, slot)| ready[slot] = !fd.revents().is_empty()),
+        Err(rustix::io::Errno::INTR) => {}
+        // Not expected on pipes and pidfds; never spin on it.
+        Err(_) => std::thread::sleep(Duration::from_millis(10)),
+    }
+    ready
+}
+
+/// Finishes both logs and writes the exit record. The three fsyncs run at once so the
+/// filesystem journal can commit them together; the record becomes visible (the rename)
+/// only after the logs are complete and on disk.
+fn record_exit(file: &Path, status: ExitStatus, logs: [RotatingWriter; 2]) -> io::Result<()> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let (exit_code, signal, ended_at_ms) = (status.code(), status.signal(), now.as_millis() as u64);
+    let json = serde_json::to_vec(&ExitRecord {
+        exit_code,
+        signal,
+        ended_at_ms,
+    })?;
+    let staged = std::thread::scope(|scope| {
+        let finishing = logs.map(|log| scope.spawn(move || (log.path().to_owned(), log.finish())));
+        let staged = stage(file, &json, 0o640);
+        for finished in finishing {
+            if let Ok((path, Err(e))) = finished.join() {
+                let path = path.display();
+                let _ = writeln!(io::stderr(), "procward shim: cannot finish {path}: {e}");
+            }
+        }
+        staged
+    })?;
+    commit(&staged, file)
 }
 
 /// Blocks the signals a shim must survive: terminal hangup and interrupt (it has no
@@ -408,97 +408,94 @@ fn capture(child: &mut Child, mut streams: [Stream; 2]) -> ExitStatus {
 /// of stdout may be gone).
 fn block_signals() {
     use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
-    let mut set = SigSet::empty();
-    for signal in [Signal::SIGHUP, Signal::SIGINT, Signal::SIGPIPE] {
-        set.add(signal);
-    }
+    let set = SigSet::from_iter([Signal::SIGHUP, Signal::SIGINT, Signal::SIGPIPE]);
     let _ = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
 }
 
-/// Writes the one report line to the daemon; errors are ignored (the daemon may be gone).
-fn report(report: &Report) {
+/// Writes the one report line to the daemon, then points stdout at `/dev/null`: the
+/// daemon's end of the pipe gets EOF, and nothing the shim does later can block on or be
+/// killed by a dead reader. Errors are ignored (the daemon may be gone). Returns `code`.
+fn report(report: &Report, code: i32) -> i32 {
     if let Ok(mut line) = serde_json::to_vec(report) {
         line.push(b'\n');
         let mut out = io::stdout().lock();
-        let _ = out.write_all(&line);
-        let _ = out.flush();
+        let _ = out.write_all(&line).and_then(|()| out.flush());
     }
-}
-
-/// Points stdout at `/dev/null`, closing the pipe to the daemon: its end of the pipe gets
-/// EOF, and nothing the shim does later can block on or be killed by a dead reader.
-fn detach_stdout() {
     if let Ok(null) = File::options().write(true).open("/dev/null") {
         let _ = rustix::stdio::dup2_stdout(&null);
     }
+    code
 }
 
 /// Reads one line from `out`, giving up at EOF or after `timeout`.
-fn read_line_within(
-    mut out: impl Read + std::os::fd::AsFd,
-    timeout: Duration,
-) -> io::Result<Vec<u8>> {
+fn read_line_within(mut out: impl Read + AsFd, timeout: Duration) -> io::Result<Vec<u8>> {
     let deadline = Instant::now() + timeout;
-    let mut line = Vec::new();
-    let mut buf = [0u8; 4096];
+    let (mut line, mut buf) = (Vec::new(), [0u8; 4096]);
+    let fail = |kind, message: &str| Err(io::Error::new(kind, message.to_string()));
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "no report within 30 s",
-            ));
+            return fail(io::ErrorKind::TimedOut, "silent for 30 s");
         }
-        let left = Timespec::try_from(left).map_err(io::Error::other)?;
-        let mut fds = [PollFd::new(&out, PollFlags::IN)];
-        match poll(&mut fds, Some(&left)) {
-            Ok(0) => continue,
+        match poll(
+            &mut [PollFd::new(&out, PollFlags::IN)],
+            Some(&timespec(left)),
+        ) {
+            Ok(0) | Err(rustix::io::Errno::INTR) => continue,
             Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => continue,
             Err(e) => return Err(e.into()),
         }
         let n = out.read(&mut buf)?;
         if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "it exited without reporting",
-            ));
+            return fail(io::ErrorKind::UnexpectedEof, "exited without reporting");
         }
         line.extend_from_slice(&buf[..n]);
         if let Some(end) = memchr::memchr(b'\n', &line) {
             line.truncate(end);
             return Ok(line);
-        }
-        if line.len() > READ_SIZE {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "report line too long",
-            ));
+        } else if line.len() > READ_SIZE {
+            return fail(io::ErrorKind::InvalidData, "report too long");
         }
     }
 }
 
-/// Replaces `path` crash-safely: temporary file in the same folder, fsync, rename, fsync
-/// of the folder. A reader sees the old content or the new, never a torn file.
-fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
+/// `d` for `poll`; the durations used here (at most seconds) always fit.
+fn timespec(d: Duration) -> Timespec {
+    Timespec::try_from(d).unwrap_or(Timespec {
+        tv_sec: 1,
+        tv_nsec: 0,
+    })
+}
+
+/// Crash-safe replacement of a file, first half: a temporary file beside `path`, written
+/// and fsynced. With [`commit`], a reader sees the old content or the new, never a torn
+/// file, even after a power loss.
+fn stage(path: &Path, bytes: &[u8], mode: u32) -> io::Result<PathBuf> {
+    fs::create_dir_all(folder_of(path))?;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&tmp)?;
+    let tmp = folder_of(path).join(format!(".{name}.{}.tmp", std::process::id()));
+    // A stale temporary file (same pid, earlier boot) might have looser permissions.
+    let _ = fs::remove_file(&tmp);
+    let mut options = OpenOptions::new();
+    let mut file = options.write(true).create_new(true).mode(mode).open(&tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
-    drop(file);
-    fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = fs::remove_file(&tmp);
-    })?;
-    File::open(dir)?.sync_all()
+    Ok(tmp)
+}
+
+/// Second half of a crash-safe replacement ([`stage`]): the rename, then an fsync of the
+/// folder so the rename itself survives a power loss.
+fn commit(tmp: &Path, path: &Path) -> io::Result<()> {
+    if let Err(e) = fs::rename(tmp, path) {
+        let _ = fs::remove_file(tmp);
+        return Err(e);
+    }
+    File::open(folder_of(path))?.sync_all()
+}
+
+/// The folder holding `path` (`.` for a bare file name).
+fn folder_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }

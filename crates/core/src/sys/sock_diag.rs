@@ -15,6 +15,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
+use std::time::Duration;
 
 use netlink_packet_core::{
     NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
@@ -23,6 +24,7 @@ use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
 use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
 use rustix::net::netlink::{SOCK_DIAG, SocketAddrNetlink};
+use rustix::net::sockopt::Timeout;
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
 use super::ports::Protocol;
@@ -37,6 +39,9 @@ pub(super) struct Listener {
     /// Socket inode.
     pub inode: u64,
 }
+
+/// How long to wait for the next part of a dump before falling back to `/proc/net`.
+const RECV_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The largest datagram the kernel builds for a dump (it caps its buffer at 32 KiB).
 const RECV_BUFFER: usize = 32 * 1024;
@@ -58,6 +63,8 @@ impl SockDiag {
             SocketFlags::CLOEXEC,
             Some(SOCK_DIAG),
         )?;
+        // The kernel answers at once; a dump that never ends must not hang `procward ports`.
+        rustix::net::sockopt::set_socket_timeout(&fd, Timeout::Recv, Some(RECV_TIMEOUT))?;
         Ok(Self {
             fd,
             buf: vec![0; RECV_BUFFER],
@@ -85,10 +92,8 @@ impl SockDiag {
                 return Err(invalid("sock_diag datagram larger than the buffer"));
             }
             // Only the kernel (port 0) answers; anything else is not ours to parse.
-            let from_kernel = from
-                .and_then(|a| SocketAddrNetlink::try_from(a).ok())
-                .is_some_and(|a| a.pid() == 0);
-            if !from_kernel {
+            let from = from.ok_or_else(|| invalid("netlink datagram without a sender"))?;
+            if SocketAddrNetlink::try_from(from)?.pid() != 0 {
                 continue;
             }
             if parse_datagram(&self.buf[..len], self.seq, &mut out)? == Progress::Done {

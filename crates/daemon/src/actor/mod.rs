@@ -8,6 +8,7 @@
 mod adopt;
 pub mod entry;
 mod lifecycle;
+mod stop;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

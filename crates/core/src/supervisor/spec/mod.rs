@@ -1,0 +1,340 @@
+//! What to run: a [`ProcessSpec`] names a process and says how to run, restart, stop,
+//! health-check and log it. Every interface builds one (CLI flags, procward.toml, gRPC) and
+//! the daemon refuses it unless [`ProcessSpec::validate`] passes, so bad input is caught
+//! before anything changes.
+//!
+//! Serialized specs (the daemon's registry, `--json` output) write every duration as whole
+//! **milliseconds** (`"stop_timeout": 5000`), which is exact and language-neutral; reading
+//! also accepts humane strings (`"5s"`). Humane strings are parsed by [`parse_duration`]
+//! and sizes by [`parse_size`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ErrorKind, Signal};
+
+mod command;
+mod health;
+mod values;
+
+pub use super::state::{Backoff, RestartPolicy};
+pub use command::{command_from_string, validate_name};
+pub use health::{HealthCheck, Probe};
+pub(crate) use values::parse_duration_reason;
+pub use values::{
+    duration_ms, format_duration, parse_duration, parse_env_file, parse_env_pair,
+    parse_max_restarts, parse_size,
+};
+
+/// Longest process name, so names fit in file names, tables and log paths.
+pub const MAX_NAME_LEN: usize = 64;
+/// Longest single argument or `KEY=VALUE` entry in bytes, below Linux's `MAX_ARG_STRLEN`
+/// (128 KiB including the terminating NUL), so `execve` never fails with `E2BIG`.
+pub const MAX_ARG_BYTES: usize = 128 * 1024 - 1;
+/// Largest argv plus environment in bytes (each entry counted with its NUL), well below the
+/// usual `ARG_MAX` of 2 MiB so a spec that validates can always be executed.
+pub const MAX_EXEC_BYTES: usize = 1024 * 1024;
+/// Longest stop timeout: beyond an hour a stop is indistinguishable from a hang.
+pub const MAX_STOP_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Smallest log file size before rotation; smaller would rotate on almost every line.
+pub const MIN_LOG_BYTES: u64 = 4 * 1024;
+/// Most log files kept per stream, so a typo cannot fill a disk with thousands of files.
+pub const MAX_LOG_FILES: u32 = 100;
+
+/// A spec, name, command, duration or env file that cannot be used; nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    /// A process name breaks the naming rules (names become file names and CLI arguments).
+    #[error(
+        "invalid name {name:?}: {reason}; names are 1-64 characters of ASCII letters, digits, \
+         '.', '_' or '-', not starting with '.' or '-'"
+    )]
+    InvalidName {
+        /// The offending name (shortened when very long).
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// There is nothing to run.
+    #[error("empty command: give a program to run, such as `python3 -m http.server 8000`")]
+    EmptyCommand,
+    /// An argument, variable or the whole command line is too large for `execve`.
+    #[error("{what} is {size} bytes, over the limit of {limit} bytes")]
+    TooLarge {
+        /// The spec field at fault (`command` or `env`).
+        field: &'static str,
+        /// Which part is too large.
+        what: String,
+        /// Its size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A field has a value that cannot be used.
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// The spec field at fault, as spelled in procward.toml.
+        field: &'static str,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+    /// A line of an env file cannot be parsed.
+    #[error("line {line}: {reason}")]
+    EnvFile {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with the line.
+        reason: String,
+    },
+}
+
+impl SpecError {
+    /// The class of this error: always [`ErrorKind::InvalidInput`].
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::InvalidInput
+    }
+
+    /// The spec field the error is about, as spelled in procward.toml (`name`, `command`,
+    /// `env`, `cwd`, ...), so a caller can point at the offending line.
+    pub fn field(&self) -> &'static str {
+        match self {
+            SpecError::InvalidName { .. } => "name",
+            SpecError::EmptyCommand => "command",
+            SpecError::TooLarge { field, .. } | SpecError::Invalid { field, .. } => field,
+            SpecError::EnvFile { .. } => "env_file",
+        }
+    }
+}
+
+pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> SpecError {
+    SpecError::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// Everything the daemon needs to run, restart, stop, check and log one named process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessSpec {
+    /// Unique name; see [`validate_name`].
+    pub name: String,
+    /// Program and arguments (argv); never empty. Build it from one string with
+    /// [`command_from_string`].
+    pub command: Vec<String>,
+    /// Variables added to the daemon's environment for this process.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Working directory; relative paths resolve against the daemon's, so clients should
+    /// send absolute ones. Its existence is checked when spawning, not here.
+    #[serde(default)]
+    pub cwd: Option<PathBuf>,
+    /// When to restart after an exit.
+    #[serde(default)]
+    pub restart: RestartPolicy,
+    /// Restarts in a row without a stable run before giving up; `None` is unlimited.
+    #[serde(default = "default_max_restarts")]
+    pub max_restarts: Option<u32>,
+    /// Delay before each automatic restart.
+    #[serde(default)]
+    pub backoff: Backoff,
+    /// Uptime after which a run counts as stable and the failure count resets.
+    #[serde(default = "default_stable_after", with = "duration_ms")]
+    pub stable_after: Duration,
+    /// Signal sent to the process group to stop it.
+    #[serde(default = "default_stop_signal")]
+    pub stop_signal: Signal,
+    /// Wait after the stop signal before SIGKILL.
+    #[serde(default = "default_stop_timeout", with = "duration_ms")]
+    pub stop_timeout: Duration,
+    /// Whether the daemon starts it when it is added and when the daemon starts.
+    #[serde(default = "default_true")]
+    pub autostart: bool,
+    /// Optional health check; an unhealthy process is restarted per policy.
+    #[serde(default)]
+    pub health: Option<HealthCheck>,
+    /// Processes that must be running (and healthy, if checked) before this one starts.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    /// Rotation of the captured stdout and stderr.
+    #[serde(default)]
+    pub logs: LogLimits,
+}
+
+fn default_max_restarts() -> Option<u32> {
+    Some(10)
+}
+fn default_stable_after() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_stop_signal() -> Signal {
+    Signal::TERM
+}
+fn default_stop_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_true() -> bool {
+    true
+}
+
+impl ProcessSpec {
+    /// A spec with every default (restart always, 10 restarts, 1s:60s backoff, SIGTERM then
+    /// SIGKILL after 5 s, autostart, 10 MiB x 5 logs), so callers only set what they change.
+    pub fn new(name: impl Into<String>, command: Vec<String>) -> Self {
+        Self {
+            name: name.into(),
+            command,
+            env: BTreeMap::new(),
+            cwd: None,
+            restart: RestartPolicy::default(),
+            max_restarts: default_max_restarts(),
+            backoff: Backoff::default(),
+            stable_after: default_stable_after(),
+            stop_signal: default_stop_signal(),
+            stop_timeout: default_stop_timeout(),
+            autostart: true,
+            health: None,
+            depends_on: Vec::new(),
+            logs: LogLimits::default(),
+        }
+    }
+
+    /// Checks everything that can be checked without touching the system, so a spec that
+    /// passes can only fail at spawn time (missing program or cwd).
+    pub fn validate(&self) -> Result<(), SpecError> {
+        validate_name(&self.name)?;
+        if self.command.first().is_none_or(|p| p.trim().is_empty()) {
+            return Err(SpecError::EmptyCommand);
+        }
+        let mut total = 0;
+        for (i, arg) in self.command.iter().enumerate() {
+            if arg.contains('\0') {
+                return Err(invalid(
+                    "command",
+                    format!("argument {i} contains a NUL byte"),
+                ));
+            }
+            total += checked_entry("command", || format!("command argument {i}"), arg.len())?;
+        }
+        for (key, value) in &self.env {
+            if key.is_empty() || key.contains(['=', '\0']) {
+                return Err(invalid(
+                    "env",
+                    format!("variable name {key:?} must be non-empty without '=' or NUL"),
+                ));
+            }
+            if value.contains('\0') {
+                return Err(invalid(
+                    "env",
+                    format!("value of {key} contains a NUL byte"),
+                ));
+            }
+            let len = key.len() + 1 + value.len();
+            total += checked_entry("env", || format!("environment variable {key}"), len)?;
+        }
+        if total > MAX_EXEC_BYTES {
+            return Err(SpecError::TooLarge {
+                field: "command",
+                what: "the command and environment together".into(),
+                size: total,
+                limit: MAX_EXEC_BYTES,
+            });
+        }
+        if let Some(cwd) = &self.cwd {
+            let bytes = cwd.as_os_str().as_bytes();
+            if bytes.is_empty() || bytes.contains(&0) {
+                return Err(invalid("cwd", "must be a non-empty path without NUL bytes"));
+            }
+        }
+        if self.stop_timeout > MAX_STOP_TIMEOUT {
+            let t = format_duration(self.stop_timeout);
+            return Err(invalid(
+                "stop_timeout",
+                format!("{t} is over the limit of 1h"),
+            ));
+        }
+        self.backoff.validate()?;
+        self.logs.validate()?;
+        if let Some(health) = &self.health {
+            health.validate()?;
+        }
+        let mut seen = BTreeSet::new();
+        for dep in &self.depends_on {
+            validate_name(dep).map_err(|e| invalid("depends_on", e.to_string()))?;
+            if *dep == self.name {
+                return Err(invalid("depends_on", format!("'{dep}' depends on itself")));
+            }
+            if !seen.insert(dep) {
+                return Err(invalid("depends_on", format!("'{dep}' is listed twice")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn checked_entry(
+    field: &'static str,
+    what: impl FnOnce() -> String,
+    len: usize,
+) -> Result<usize, SpecError> {
+    if len > MAX_ARG_BYTES {
+        return Err(SpecError::TooLarge {
+            field,
+            what: what(),
+            size: len,
+            limit: MAX_ARG_BYTES,
+        });
+    }
+    Ok(len + 1)
+}
+
+/// Size-based rotation of each captured stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLimits {
+    /// Size in bytes at which a log file is rotated (default 10 MiB, at least 4 KiB).
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: u64,
+    /// Files kept per stream, the live one included (default 5, 1-100).
+    #[serde(default = "default_max_files")]
+    pub max_files: u32,
+}
+
+fn default_max_bytes() -> u64 {
+    10 * 1024 * 1024
+}
+fn default_max_files() -> u32 {
+    5
+}
+
+impl Default for LogLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: default_max_bytes(),
+            max_files: default_max_files(),
+        }
+    }
+}
+
+impl LogLimits {
+    /// Checks the limits are usable: at least 4 KiB per file and 1-100 files.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        if self.max_bytes < MIN_LOG_BYTES {
+            let got = self.max_bytes;
+            return Err(invalid(
+                "logs",
+                format!("max_bytes {got} is below 4096 (4KiB)"),
+            ));
+        }
+        if !(1..=MAX_LOG_FILES).contains(&self.max_files) {
+            let got = self.max_files;
+            return Err(invalid("logs", format!("max_files {got} must be 1-100")));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
