@@ -192,7 +192,7 @@ pub fn run_status(args: StatusArgs, ctx: &Context) -> anyhow::Result<u8> {
             (
                 "next restart",
                 view.next_restart_at_ms
-                    .map_or_else(|| "-".into(), |ms| format!("at {ms} (Unix ms)")),
+                    .map_or_else(|| "-".into(), in_from_now),
             ),
             (
                 "reason",
@@ -232,6 +232,14 @@ pub fn run_status(args: StatusArgs, ctx: &Context) -> anyhow::Result<u8> {
         ignore_broken_pipe(output.table(&table))?;
         Ok(crate::exit::OK)
     })
+}
+
+/// "in 1.5 s" for a Unix-millisecond time in the future.
+fn in_from_now(at_ms: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    format!("in {}", format::millis(at_ms.saturating_sub(now)))
 }
 
 /// Prints one process after an action.

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use procward_core::supervisor::spec::{
     Backoff, ProcessSpec, RestartPolicy, command_from_string, parse_env_file, parse_env_pair,
+    parse_size,
 };
 use procward_proto::convert::spec_to_proto;
 use procward_proto::v1;
@@ -64,6 +65,12 @@ pub struct Args {
     /// Seconds between the stop signal and SIGKILL [default: 5].
     #[arg(long, value_name = "SECS", value_parser = parse::timeout, allow_hyphen_values = true)]
     stop_timeout: Option<Duration>,
+    /// Rotate each log file at this size, e.g. 10MiB [default: 10MiB].
+    #[arg(long, value_name = "SIZE")]
+    log_max_bytes: Option<String>,
+    /// Rotated files kept per stream [default: 5].
+    #[arg(long, value_name = "N")]
+    log_max_files: Option<u32>,
     /// Register without starting.
     #[arg(long)]
     no_autostart: bool,
@@ -130,6 +137,12 @@ fn build_spec(args: Args) -> anyhow::Result<ProcessSpec> {
     }
     if let Some(timeout) = args.stop_timeout {
         spec.stop_timeout = timeout;
+    }
+    if let Some(size) = args.log_max_bytes {
+        spec.logs.max_bytes = parse_size(&size).map_err(invalid)?;
+    }
+    if let Some(files) = args.log_max_files {
+        spec.logs.max_files = files;
     }
     spec.autostart = !args.no_autostart;
     spec.validate().map_err(invalid)?;
