@@ -68,7 +68,7 @@ fn ps_measures_cpu_over_the_sample() {
         .iter()
         .find(|p| p["pid"] == busy.pid())
         .expect("busy loop among the top 5 by CPU");
-    assert!(me["cpu_percent"].as_f64().unwrap() > 40.0, "{me}");
+    assert!(me["cpu_percent"].as_f64().unwrap() > 15.0, "{me}");
     assert_eq!(listed.len(), 5);
 }
 

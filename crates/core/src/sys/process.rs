@@ -406,7 +406,7 @@ mod tests {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         spinner.join().unwrap();
         assert!(
-            me.cpu_percent > 30.0,
+            me.cpu_percent > 15.0,
             "spinning thread should show, got {}",
             me.cpu_percent
         );
