@@ -42,6 +42,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::logs::writer::RotatingWriter;
 
+mod run;
+pub use run::run;
+
 /// How long [`launch`] waits for the shim's report before giving up on it.
 const REPORT_TIMEOUT: Duration = Duration::from_secs(30);
 /// After the child exits, how long the pipes may stay silent before the shim stops
@@ -136,8 +139,9 @@ enum Report {
 pub fn launch(exe: &Path, launch: &LaunchSpec, file: &Path) -> Result<Launched, LaunchError> {
     let io_error = |context: String| move |source| LaunchError::Io { context, source };
     let json = serde_json::to_vec(launch).map_err(io::Error::other);
-    json.and_then(|json| stage(file, &json, 0o600))
-        .and_then(|staged| commit(&staged, file))
+    // Read once by the shim right after this and never again: no fsync is owed, which
+    // keeps two disk flushes off every start.
+    json.and_then(|json| write_private(file, &json))
         .map_err(io_error(format!("cannot write {}", file.display())))?;
     let mut shim = Command::new(exe);
     shim.arg("shim")
@@ -185,246 +189,6 @@ pub fn read_status(status_file: &Path) -> io::Result<Option<ExitRecord>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
-}
-
-/// The shim's main (`procward shim <launch_file>`): starts the child, captures its output
-/// until it exits and records how it ended. Returns the shim's exit code: 0 once the status
-/// file is written, 127 if the child could not be started, 1 if the status could not be
-/// recorded.
-pub fn run(launch_file: &Path) -> i32 {
-    // Fails only if we already lead a group, which also keeps group signals away.
-    let _ = rustix::process::setsid();
-    block_signals();
-    let file = launch_file.display();
-    let spec = fs::read(launch_file)
-        .map_err(|e| format!("cannot read launch file {file}: {e}"))
-        .and_then(|bytes| {
-            let spec = serde_json::from_slice::<LaunchSpec>(&bytes);
-            spec.map_err(|e| format!("invalid launch file {file}: {e}"))
-        });
-    let (spec, mut child, streams) = match spec.and_then(start) {
-        Ok(started) => started,
-        Err(error) => return report(&Report::Failed { error }, 127),
-    };
-    let child_pid = child.id();
-    // Not reaped yet, so its /proc entry is there even if it already exited.
-    let child_start_time = crate::sys::process::identify(child_pid).map_or(0, |id| id.start_time);
-    report(
-        &Report::Started {
-            child_pid,
-            child_start_time,
-        },
-        0,
-    );
-
-    let (status, logs) = capture(&mut child, streams);
-    if let Err(e) = record_exit(&spec.status_file, status, logs) {
-        let path = spec.status_file.display();
-        let _ = writeln!(io::stderr(), "procward shim: cannot write {path}: {e}");
-        return 1;
-    }
-    0
-}
-
-/// One captured stream: the pipe (until EOF) and its log.
-struct Stream {
-    pipe: Option<File>,
-    log: RotatingWriter,
-    failed: bool,
-}
-
-impl Stream {
-    fn new(pipe: Option<impl Into<OwnedFd>>, log: RotatingWriter) -> Self {
-        let pipe = pipe.map(|pipe| File::from(pipe.into()));
-        Self {
-            pipe,
-            log,
-            failed: false,
-        }
-    }
-
-    /// One read from a ready pipe into the log; `true` if data came.
-    fn pump(&mut self, buf: &mut [u8]) -> bool {
-        let Some(pipe) = &mut self.pipe else {
-            return false;
-        };
-        match pipe.read(buf) {
-            Ok(0) => self.pipe = None,
-            Ok(n) => {
-                // A failing disk must not block the child: say so once, keep draining.
-                if let Err(e) = self.log.write(&buf[..n])
-                    && !std::mem::replace(&mut self.failed, true)
-                {
-                    let path = self.log.path().display();
-                    let _ = writeln!(io::stderr(), "procward shim: cannot write {path}: {e}");
-                }
-                return true;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => self.pipe = None,
-        }
-        false
-    }
-}
-
-/// Opens the logs and spawns the child; the error is the user-facing message.
-fn start(spec: LaunchSpec) -> Result<(LaunchSpec, Child, [Stream; 2]), String> {
-    let open = |path: &Path| {
-        let log = RotatingWriter::open(path, spec.max_bytes, spec.max_files);
-        log.map_err(|e| format!("cannot open log file {}: {e}", path.display()))
-    };
-    let (out_log, err_log) = (open(&spec.stdout_log)?, open(&spec.stderr_log)?);
-    let Some((program, args)) = spec.argv.split_first() else {
-        return Err("cannot run an empty command".to_string());
-    };
-    let cannot = |why: String| format!("cannot run '{program}': {why}");
-    let cwd = spec.cwd.as_deref();
-    if let Some(cwd) = cwd.filter(|cwd| !cwd.is_dir()) {
-        let what = ["does not exist", "is not a directory"][cwd.exists() as usize];
-        return Err(cannot(format!(
-            "working directory {} {what}",
-            cwd.display()
-        )));
-    }
-    let mut command = Command::new(program);
-    command
-        .args(args)
-        .env_clear()
-        .envs(&spec.env)
-        .process_group(0);
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(cwd) = cwd {
-        command.current_dir(cwd);
-    }
-    let mut child = command.spawn().map_err(|e| {
-        use rustix::fs::{Access, access};
-        let blocked = cwd.filter(|cwd| access(*cwd, Access::EXEC_OK).is_err());
-        cannot(match (e.kind(), blocked) {
-            (io::ErrorKind::PermissionDenied, Some(cwd)) => {
-                format!(
-                    "working directory {}: permission denied ({e})",
-                    cwd.display()
-                )
-            }
-            (io::ErrorKind::PermissionDenied, None) => format!("permission denied ({e})"),
-            (io::ErrorKind::NotFound, _) => format!("command not found ({e})"),
-            _ => e.to_string(),
-        })
-    })?;
-    let out = Stream::new(child.stdout.take(), out_log);
-    let err = Stream::new(child.stderr.take(), err_log);
-    Ok((spec, child, [out, err]))
-}
-
-/// Copies both pipes into their logs until the child has exited and the pipes are at EOF
-/// (or silent for [`DRAIN_IDLE`] after the exit); returns how the child ended.
-fn capture(child: &mut Child, mut streams: [Stream; 2]) -> (ExitStatus, [RotatingWriter; 2]) {
-    // Without pidfds (kernels before 5.3) the child is checked every 100 ms instead.
-    let pidfd = pidfd_open(Pid::from_child(child), PidfdFlags::empty()).ok();
-    let mut buf = vec![0u8; READ_SIZE];
-    let mut exited = None;
-    let mut idle_until = Instant::now();
-    loop {
-        let open = streams.iter().any(|s| s.pipe.is_some());
-        if let Some(status) = exited
-            && (!open || Instant::now() >= idle_until)
-        {
-            return (status, streams.map(|s| s.log));
-        }
-        let timeout = match (exited, &pidfd) {
-            (Some(_), _) => Some(idle_until.saturating_duration_since(Instant::now())),
-            (None, None) => Some(Duration::from_millis(100)),
-            (None, Some(_)) => None,
-        };
-        let pidfd = pidfd.as_ref().filter(|_| exited.is_none());
-        let ready = wait_ready(&streams, pidfd, timeout);
-        for (stream, _) in streams.iter_mut().zip(ready).filter(|(_, ready)| *ready) {
-            if stream.pump(&mut buf) {
-                idle_until = Instant::now() + DRAIN_IDLE;
-            }
-        }
-        if exited.is_none()
-            && (ready[2] || pidfd.is_none())
-            && let Ok(Some(status)) = child.try_wait()
-        {
-            exited = Some(status);
-            idle_until = Instant::now() + DRAIN_IDLE;
-        }
-    }
-}
-
-/// Polls the open pipes and the pidfd: which are ready, `[stdout, stderr, pidfd]`.
-fn wait_ready(streams: &[Stream; 2], pidfd: Option<&OwnedFd>, wait: Option<Duration>) -> [bool; 3] {
-    let pipes = streams.iter().map(|s| s.pipe.as_ref().map(AsFd::as_fd));
-    let fds = pipes.chain([pidfd.map(AsFd::as_fd)]).enumerate();
-    let (slots, mut fds): (Vec<_>, Vec<_>) = fds
-        .filter_map(|(slot, fd)| Some((slot, PollFd::from_borrowed_fd(fd?, PollFlags::IN))))
-        .unzip();
-    let mut ready = [false; 3];
-    match poll(&mut fds, wait.map(timespec).as_ref()) {
-        Ok(_) => fds
-            .iter()
-            .zip(slots)
-            .for_each(|(fd, slot)| ready[slot] = !fd.revents().is_empty()),
-        Err(rustix::io::Errno::INTR) => {}
-        // Not expected on pipes and pidfds; never spin on it.
-        Err(_) => std::thread::sleep(Duration::from_millis(10)),
-    }
-    ready
-}
-
-/// Finishes both logs and writes the exit record. The three fsyncs run at once so the
-/// filesystem journal can commit them together; the record becomes visible (the rename)
-/// only after the logs are complete and on disk.
-fn record_exit(file: &Path, status: ExitStatus, logs: [RotatingWriter; 2]) -> io::Result<()> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let (exit_code, signal, ended_at_ms) = (status.code(), status.signal(), now.as_millis() as u64);
-    let json = serde_json::to_vec(&ExitRecord {
-        exit_code,
-        signal,
-        ended_at_ms,
-    })?;
-    let staged = std::thread::scope(|scope| {
-        let finishing = logs.map(|log| scope.spawn(move || (log.path().to_owned(), log.finish())));
-        let staged = stage(file, &json, 0o640);
-        for finished in finishing {
-            if let Ok((path, Err(e))) = finished.join() {
-                let path = path.display();
-                let _ = writeln!(io::stderr(), "procward shim: cannot finish {path}: {e}");
-            }
-        }
-        staged
-    })?;
-    commit(&staged, file)
-}
-
-/// Blocks the signals a shim must survive: terminal hangup and interrupt (it has no
-/// terminal after `setsid`, but a parent may forward them) and SIGPIPE (the daemon's end
-/// of stdout may be gone).
-fn block_signals() {
-    use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
-    let set = SigSet::from_iter([Signal::SIGHUP, Signal::SIGINT, Signal::SIGPIPE]);
-    let _ = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
-}
-
-/// Writes the one report line to the daemon, then points stdout at `/dev/null`: the
-/// daemon's end of the pipe gets EOF, and nothing the shim does later can block on or be
-/// killed by a dead reader. Errors are ignored (the daemon may be gone). Returns `code`.
-fn report(report: &Report, code: i32) -> i32 {
-    if let Ok(mut line) = serde_json::to_vec(report) {
-        line.push(b'\n');
-        let mut out = io::stdout().lock();
-        let _ = out.write_all(&line).and_then(|()| out.flush());
-    }
-    if let Ok(null) = File::options().write(true).open("/dev/null") {
-        let _ = rustix::stdio::dup2_stdout(&null);
-    }
-    code
 }
 
 /// Reads one line from `out`, giving up at EOF or after `timeout`.
@@ -491,6 +255,18 @@ fn commit(tmp: &Path, path: &Path) -> io::Result<()> {
         return Err(e);
     }
     File::open(folder_of(path))?.sync_all()
+}
+
+/// Writes `bytes` to `path` (mode 0600, replacing it), without fsync.
+fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    fs::create_dir_all(folder_of(path))?;
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
 }
 
 /// The folder holding `path` (`.` for a bare file name).
