@@ -128,20 +128,24 @@ pub fn run_list(args: ListArgs, ctx: &Context) -> anyhow::Result<u8> {
     super::block_on(async move {
         let mut client = session().await?;
         let list = client.list(v1::ListRequest {}).await?.into_inner();
-        let views = list
-            .processes
-            .into_iter()
-            .map(view_from_proto)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(anyhow::Error::msg)?;
-        let result = if output.json {
-            output.json(&views)
-        } else {
-            output.table(&table(&views))
-        };
-        ignore_broken_pipe(result)?;
-        Ok(crate::exit::OK)
+        print_views(list.processes, output)
     })
+}
+
+/// Prints several processes as the `list` table or JSON.
+pub fn print_views(views: Vec<v1::ManagedProcess>, output: Output) -> anyhow::Result<u8> {
+    let views = views
+        .into_iter()
+        .map(view_from_proto)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let result = if output.json {
+        output.json(&views)
+    } else {
+        output.table(&table(&views))
+    };
+    ignore_broken_pipe(result)?;
+    Ok(crate::exit::OK)
 }
 
 /// Arguments of `procward status`.

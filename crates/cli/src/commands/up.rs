@@ -4,13 +4,13 @@ use std::path::PathBuf;
 
 use procward_core::supervisor::compose::{parse_compose_file, start_order};
 use procward_core::supervisor::spec::ProcessSpec;
-use procward_proto::convert::{spec_to_proto, view_from_proto};
+use procward_proto::convert::spec_to_proto;
 use procward_proto::v1;
 
 use super::Context;
-use super::managed::{session, table};
+use super::managed::{print_views, session};
 use super::start::invalid;
-use crate::output::{Output, ignore_broken_pipe};
+use crate::output::Output;
 
 /// Arguments of `procward up` and `procward down`.
 #[derive(Debug, clap::Args)]
@@ -52,7 +52,7 @@ pub fn run_up(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             specs: specs.iter().map(spec_to_proto).collect(),
         };
         let views = client.up(request).await?.into_inner().processes;
-        print(views, output)
+        print_views(views, output)
     })
 }
 
@@ -68,21 +68,6 @@ pub fn run_down(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             .await?
             .into_inner()
             .processes;
-        print(views, output)
+        print_views(views, output)
     })
-}
-
-fn print(views: Vec<v1::ManagedProcess>, output: Output) -> anyhow::Result<u8> {
-    let views = views
-        .into_iter()
-        .map(view_from_proto)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(anyhow::Error::msg)?;
-    let result = if output.json {
-        output.json(&views)
-    } else {
-        output.table(&table(&views))
-    };
-    ignore_broken_pipe(result)?;
-    Ok(crate::exit::OK)
 }

@@ -1,0 +1,118 @@
+//! A daemon of its own for one test, cleaned up (every managed process stopped, the
+//! daemon stopped) when the test ends.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{Procward, json};
+
+/// A daemon home for one test; on drop, stops every managed process and the daemon.
+pub struct Daemon {
+    /// The test's environment.
+    pub pw: Procward,
+}
+
+impl Daemon {
+    /// A fresh home (the daemon starts on first use).
+    pub fn new() -> Self {
+        Self {
+            pw: Procward::new(),
+        }
+    }
+
+    /// A procward command for this home.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        self.pw.cmd()
+    }
+
+    /// `status NAME --json`.
+    pub fn status(&self, name: &str) -> Value {
+        let out = self
+            .cmd()
+            .args(["status", name, "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "status {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json(&out)
+    }
+
+    /// Waits until NAME is in `state` (asserts it got there).
+    pub fn wait_state(&self, name: &str, state: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let status = self.status(name);
+            if status["state"] == state || Instant::now() > deadline {
+                assert_eq!(status["state"], state, "{status}");
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// The last `lines` stdout lines of NAME.
+    pub fn logs(&self, name: &str, lines: u32) -> Vec<String> {
+        let out = self
+            .cmd()
+            .args(["logs", name, "--stdout", "--lines", &lines.to_string()])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The daemon's pid.
+    pub fn daemon_pid(&self) -> u32 {
+        let out = self
+            .cmd()
+            .args(["daemon", "status", "--json"])
+            .output()
+            .unwrap();
+        json(&out)["pid"].as_u64().expect("daemon pid") as u32
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(out) = self.cmd().args(["list", "--json"]).output()
+            && let Ok(list) = serde_json::from_slice::<Value>(&out.stdout)
+        {
+            for process in list.as_array().into_iter().flatten() {
+                let name = process["spec"]["name"].as_str().unwrap_or_default();
+                let _ = self.cmd().args(["stop", name]).output();
+            }
+        }
+        let _ = self.cmd().args(["daemon", "stop"]).output();
+    }
+}
+
+/// Live members of process group `pgid`.
+pub fn group_members(pgid: u32) -> Vec<u32> {
+    let mut members = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        if fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid) && fields[0] != "Z" {
+            members.push(pid);
+        }
+    }
+    members
+}
