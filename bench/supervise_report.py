@@ -255,21 +255,27 @@ def section(meta: dict, ref: dict, res: dict[str, dict]) -> str:
     per = [f"{t} {fmt(get(res[t], 'starts1000', 's'), 2)} s ({get(res[t], 'starts1000', 'how')})"
            for t in tools if get(res[t], "starts1000", "s") is not None]
     dirty = int(meta.get("dirty", "0") or 0)
-    noise = []
+    noise, worst_all, steal, redone = [], 0.0, None, []
     for t in tools:
-        fp = res[t].get("foreign_pct") or {}
-        if fp:
-            worst = max(fp, key=fp.get)
-            noise.append(f"{t} {fp[worst]:.0f} % (in its `{worst}` phase; before it started: "
-                         f"{get(res[t], 'machine_before', 'busy_pct')} %)")
-    steal = max((v for t in tools for v in (res[t].get("steal_pct") or {}).values()), default=None)
-    worst_all = max((v for t in tools for v in (res[t].get("foreign_pct") or {}).values()), default=0)
-    noise_line = ("Other work on the machine during each tool's run (CPU of processes outside the "
-                  "benchmark, % of both CPUs, worst phase): " + "; ".join(noise) + "."
-                  + (" **Above 10 %: the figures of that phase are skewed; run again on a quiet machine.**"
-                     if worst_all > 10 else " The machine was otherwise quiet.")
-                  + (f" CPU time stolen by the hypervisor: at most {steal:.1f} % in any phase."
-                     if steal is not None else "")) if noise else ""
+        nz = res[t].get("noise") or {}
+        if not nz:
+            continue
+        worst = max(nz, key=lambda k: nz[k]["foreign_pct"])
+        worst_all = max(worst_all, nz[worst]["foreign_pct"])
+        steal = max([steal or 0.0] + [v["steal_pct"] for v in nz.values()])
+        redone += [f"{t} `{k}` ({' → '.join(f'{x:.0f} %' for x in v['attempts'])})"
+                   for k, v in nz.items() if len(v["attempts"]) > 1]
+        noise.append(f"{t} {nz[worst]['foreign_pct']:.0f} % (`{worst}`)")
+    noise_line = ""
+    if noise:
+        noise_line = ("Other work on the machine while each figure was taken (CPU of processes "
+                      "outside the benchmark, % of both CPUs; worst figure per tool): "
+                      + "; ".join(noise) + "."
+                      + (f" Taken again because others were busy: {'; '.join(redone)}." if redone else "")
+                      + (" **Above 10 % somewhere: those figures are skewed; run again on a quiet "
+                         "machine.**" if worst_all > 10 else " The machine was otherwise quiet.")
+                      + (f" CPU time stolen by the hypervisor: at most {steal:.1f} % during any figure."
+                         if steal is not None else ""))
     issue_rows = "; ".join(
         f"{k}: " + ", ".join(f"{p} {x}" for p, x in d.items()) for k, d in ISSUE.items())
 
