@@ -24,12 +24,13 @@
 #        BENCH_COLD_RUNS=10 BENCH_START_RUNS=3 BENCH_TREE_RUNS=3 BENCH_FLOOD_RUNS=3
 #        BENCH_CPU_SECS=10 BENCH_LINES=2000000
 #        BENCH_NO_INSTALL=1        never install a missing peer (skip it instead)
-#        BENCH_QUIET_PCT=15 BENCH_QUIET_WAIT=120   before each tool, wait up to 120 s
+#        BENCH_QUIET_PCT=15 BENCH_QUIET_WAIT=60   before each tool, wait up to 60 s
 #                                  for the machine to be under 15 % busy (other work on
 #                                  2 cores skews every figure; the report shows the load)
 #        BENCH_NOISE_PCT=10 BENCH_RETRIES=2   measure a figure again (up to twice) when
 #                                  other processes used more than 10 % of the machine
-#                                  while it was taken; the quietest attempt is kept
+#                                  while it was taken; the quietest attempt is kept;
+#                                  BENCH_RETRY_BUDGET=30 seconds of that per tool at most
 # Each tool gets its own temp home (PROCWARD_HOME, PM2_HOME, a supervisord config with
 # a unix_http_server socket, a pueue config with a Unix socket): nothing listens on
 # TCP. Everything the benchmark starts carries PROCWARD_BENCH_RUN=<id> in its
@@ -204,8 +205,9 @@ for tool in $TOOLS; do
     --cold-runs "${BENCH_COLD_RUNS:-10}" --start-runs "${BENCH_START_RUNS:-3}" \
     --tree-runs "${BENCH_TREE_RUNS:-3}" --flood-runs "${BENCH_FLOOD_RUNS:-3}" \
     --cpu-secs "${BENCH_CPU_SECS:-10}" --quiet-pct "${BENCH_QUIET_PCT:-15}" \
-    --quiet-wait "${BENCH_QUIET_WAIT:-120}" --noise-pct "${BENCH_NOISE_PCT:-10}" \
-    --retries "${BENCH_RETRIES:-2}" || echo "$tool: the driver failed (see above)"
+    --quiet-wait "${BENCH_QUIET_WAIT:-60}" --noise-pct "${BENCH_NOISE_PCT:-10}" \
+    --retries "${BENCH_RETRIES:-2}" --retry-budget "${BENCH_RETRY_BUDGET:-30}" ||
+    echo "$tool: the driver failed (see above)"
 done
 note "bench_seconds=$(($(date +%s) - T_START))"
 note "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -260,20 +260,22 @@ def section(meta: dict, ref: dict, res: dict[str, dict]) -> str:
         nz = res[t].get("noise") or {}
         if not nz:
             continue
-        worst = max(nz, key=lambda k: nz[k]["foreign_pct"])
-        worst_all = max(worst_all, nz[worst]["foreign_pct"])
+        worst = max(nz, key=lambda k: nz[k]["foreign_pct"] + nz[k]["steal_pct"])
+        worst_all = max(worst_all, nz[worst]["foreign_pct"] + nz[worst]["steal_pct"])
         steal = max([steal or 0.0] + [v["steal_pct"] for v in nz.values()])
         redone += [f"{t} `{k}` ({' → '.join(f'{x:.0f} %' for x in v['attempts'])})"
                    for k, v in nz.items() if len(v["attempts"]) > 1]
-        noise.append(f"{t} {nz[worst]['foreign_pct']:.0f} % (`{worst}`)")
+        noise.append(f"{t} {nz[worst]['foreign_pct']:.0f} % + steal {nz[worst]['steal_pct']:.0f} % (`{worst}`)")
     noise_line = ""
     if noise:
         noise_line = ("Other work on the machine while each figure was taken (CPU of processes "
-                      "outside the benchmark, % of both CPUs; worst figure per tool): "
+                      "outside the benchmark, and CPU time the hypervisor stole, % of both CPUs; worst "
+                      "figure per tool): "
                       + "; ".join(noise) + "."
-                      + (f" Taken again because others were busy: {'; '.join(redone)}." if redone else "")
-                      + (" **Above 10 % somewhere: those figures are skewed; run again on a quiet "
-                         "machine.**" if worst_all > 10 else " The machine was otherwise quiet.")
+                      + (f" Taken again because others were busy (others' CPU + steal, each attempt): "
+                         f"{'; '.join(redone)}." if redone else "")
+                      + (" **Above 10 % (others' CPU + steal) somewhere: those figures are skewed; "
+                         "run again on a quiet machine.**" if worst_all > 10 else " The machine was otherwise quiet.")
                       + (f" CPU time stolen by the hypervisor: at most {steal:.1f} % during any figure."
                          if steal is not None else ""))
     issue_rows = "; ".join(
