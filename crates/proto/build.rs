@@ -1,12 +1,24 @@
-//! Generates the gRPC code from `proto/` with protox, so no `protoc` is needed.
+//! Generates the gRPC code from `proto/` with protox, so no `protoc` is needed, and keeps
+//! the encoded descriptor set for server reflection.
+
+use prost::Message as _;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
-    let files = ["procward/v1/supervisor.proto"];
+    let files = [
+        "procward/v1/supervisor.proto",
+        "procward/v1/process_manager.proto",
+        "procward/v1/ports.proto",
+    ];
     for file in files {
         println!("cargo:rerun-if-changed={}", root.join(file).display());
     }
     let descriptors = protox::compile(files, [&root])?;
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(
+        out.join("procward_descriptor.bin"),
+        descriptors.encode_to_vec(),
+    )?;
     tonic_prost_build::configure().compile_fds(descriptors)?;
     Ok(())
 }

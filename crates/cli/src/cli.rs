@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    completions, daemon, info, kill, logs, managed, ports, process, ps, shim, start, up,
+    completions, daemon, info, kill, logs, managed, ports, process, ps, shim, start, token, up,
 };
 use crate::output::ColorChoice;
 
@@ -79,6 +79,8 @@ pub enum Command {
     Up(up::Args),
     /// Stop the processes of a procward.toml, dependents first.
     Down(up::Args),
+    /// Print (or --rotate) the bearer token for the daemon's TCP listener.
+    Token(token::Args),
     /// Internal: the per-process shim started by the daemon.
     #[command(hide = true)]
     Shim(shim::Args),

@@ -30,7 +30,7 @@ pub async fn connect(home: &Home, autostart: bool) -> anyhow::Result<Client> {
             home.root().display()
         );
     }
-    spawn_daemon(home)?;
+    spawn_daemon(home, &[])?;
     wait_for(&socket).await
 }
 
@@ -65,10 +65,11 @@ async fn try_connect(socket: &Path) -> anyhow::Result<Client> {
 
 /// Starts `procward daemon --detached-child` for `home`, fully detached from this
 /// terminal (it makes itself a session leader and logs to its own file).
-pub fn spawn_daemon(home: &Home) -> anyhow::Result<u32> {
+pub fn spawn_daemon(home: &Home, extra: &[std::ffi::OsString]) -> anyhow::Result<u32> {
     let exe = std::env::current_exe().context("cannot find the procward binary")?;
     let child = Command::new(exe)
         .args(["daemon", "--detached-child"])
+        .args(extra)
         .env("PROCWARD_HOME", home.root())
         .stdin(Stdio::null())
         .stdout(Stdio::null())

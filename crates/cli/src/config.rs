@@ -20,6 +20,21 @@ pub struct Config {
     /// `[kill]`: defaults for `procward kill`.
     #[serde(default)]
     pub kill: KillConfig,
+    /// `[daemon]`: how the daemon serves (also when another command starts it).
+    #[serde(default)]
+    pub daemon: DaemonConfig,
+}
+
+/// `[daemon]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// Also serve gRPC on this TCP address, e.g. `"127.0.0.1:50051"` (token required).
+    pub listen: Option<String>,
+    /// PEM certificate chain for TLS on the TCP listener.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS on the TCP listener.
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `[ps]` section.
@@ -119,6 +134,9 @@ mod tests {
                 .unwrap();
         assert_eq!(config.ps.interval.as_deref(), Some("100ms"));
         assert_eq!(config.kill.timeout.as_deref(), Some("2s"));
+        let config = Config::parse("[daemon]\nlisten = \"127.0.0.1:50051\"\n").unwrap();
+        assert_eq!(config.daemon.listen.as_deref(), Some("127.0.0.1:50051"));
+        assert!(Config::parse("[daemon]\nport = 1\n").is_err());
     }
 
     #[test]

@@ -23,5 +23,5 @@ pub use signal::{
 pub use sys::{
     PortInfo, PortProcess, ProcessInfo, ProcessQuery, ProcessSampler, ProcessStatus, Protocol,
     SortKey, SystemInfo, get_ports, get_process_info, is_owned_by_current_user, list_processes,
-    system_info,
+    port_holders, system_info,
 };

@@ -4,6 +4,8 @@
 //! $PROCWARD_HOME/            0700
 //!   daemon.lock              flock held by the running daemon (holds its pid)
 //!   procward.sock            gRPC Unix socket, 0600
+//!   token                    bearer token for TCP clients, 0600
+//!   tcp.json                 the TCP listener's address, while one is open
 //!   daemon.log[.1..]         the daemon's own size-rotated log
 //!   registry/NAME.json       one file per managed process, written atomically
 //!   logs/NAME/stdout.log     captured output, size-rotated (stdout.log.1, ...)
@@ -66,6 +68,16 @@ impl Home {
         self.root.join("procward.sock")
     }
 
+    /// The bearer token TCP clients present.
+    pub fn token_file(&self) -> PathBuf {
+        self.root.join("token")
+    }
+
+    /// `{"address": "127.0.0.1:PORT", "tls": false}` while a TCP listener is open.
+    pub fn tcp_info(&self) -> PathBuf {
+        self.root.join("tcp.json")
+    }
+
     /// The lock file that makes one daemon per home.
     pub fn lock_file(&self) -> PathBuf {
         self.root.join("daemon.lock")
@@ -103,4 +115,19 @@ impl Home {
     pub fn run_dir(&self, name: &str) -> PathBuf {
         self.run_root().join(name)
     }
+}
+
+/// Writes `bytes` to `path` atomically (a staging file, fsync, rename) with mode 0600, so
+/// readers see the old content or the new, never a part, and no one else can read it.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut staging = tempfile::NamedTempFile::new_in(dir)?;
+    staging
+        .as_file()
+        .set_permissions(Permissions::from_mode(0o600))?;
+    staging.write_all(bytes)?;
+    staging.as_file().sync_all()?;
+    staging.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }

@@ -17,7 +17,9 @@ pub mod lock;
 pub mod logging;
 pub mod reaper;
 pub mod registry;
+pub mod sampling;
 pub mod server;
+pub mod token;
 pub mod watch;
 
 pub use error::SupervisorError;

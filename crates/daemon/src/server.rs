@@ -1,23 +1,29 @@
 //! Running a daemon: take the home's lock, restore the registry, serve gRPC on the Unix
-//! socket until SIGTERM, SIGINT or a `Shutdown` call.
+//! socket (and, when asked, on an authenticated TCP listener) until SIGTERM, SIGINT or a
+//! `Shutdown` call.
 
 use std::fs::Permissions;
+use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use procward_proto::v1::supervisor_server::SupervisorServer;
-use tokio::net::UnixListener;
+use tokio::net::{TcpListener, UnixListener};
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::Notify;
-use tokio_stream::wrappers::UnixListenerStream;
+use tokio::sync::{Notify, watch};
+use tonic::transport::Identity;
 
 use crate::facade::Supervisor;
-use crate::grpc::SupervisorService;
+use crate::grpc::pids::PidBook;
+use crate::grpc::process_manager::ProcessManagerService;
+use crate::grpc::supervisor::SupervisorService;
+use crate::grpc::{Services, TlsFiles};
 use crate::home::Home;
 use crate::lock::{DaemonLock, LockError};
 use crate::reaper::OwnedChildren;
 use crate::registry::Registry;
+use crate::sampling::Sampling;
+use crate::token::{self, TokenCheck};
 use crate::{actor, logging, reaper};
 
 /// How to run a daemon.
@@ -29,6 +35,10 @@ pub struct DaemonOptions {
     pub exe: PathBuf,
     /// Also log to stderr (a foreground daemon on a terminal).
     pub log_to_stderr: bool,
+    /// Also serve on this TCP address (port 0: any free port), token required.
+    pub listen: Option<SocketAddr>,
+    /// Serve the TCP listener over TLS.
+    pub tls: Option<TlsFiles>,
 }
 
 /// Why a daemon could not run.
@@ -49,6 +59,12 @@ pub enum DaemonError {
     /// The gRPC server failed.
     #[error("gRPC server: {0}")]
     Serve(#[from] tonic::transport::Error),
+    /// The services could not be assembled.
+    #[error("gRPC reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The system sampler could not start.
+    #[error("system sampler: {0}")]
+    Sampling(#[from] procward_core::Error),
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DaemonError {
@@ -75,28 +91,90 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
 
     let socket = home.socket();
     let _ = std::fs::remove_file(&socket); // stale: the lock proves no daemon serves it
+    let _ = std::fs::remove_file(home.tcp_info());
     let listener =
         UnixListener::bind(&socket).map_err(io(format!("cannot bind {}", socket.display())))?;
     std::fs::set_permissions(&socket, Permissions::from_mode(0o600))
         .map_err(io("cannot protect the socket"))?;
+    let tcp = match options.listen {
+        Some(address) => Some(bind_tcp(&home, address, options.tls.as_ref()).await?),
+        None => None,
+    };
 
     let shutdown = Arc::new(Notify::new());
-    let service = SupervisorService::new(supervisor.clone(), home.clone(), shutdown.clone());
+    let mut supervisor_service =
+        SupervisorService::new(supervisor.clone(), home.clone(), shutdown.clone());
+    if let Some((listener, tls)) = &tcp {
+        let address = listener
+            .local_addr()
+            .map_err(io("cannot read the TCP address"))?;
+        supervisor_service = supervisor_service.with_tcp(address.to_string(), tls.is_some());
+    }
+    let process_manager =
+        ProcessManagerService::new(supervisor.clone(), Sampling::spawn()?, PidBook::default());
+    let services = Services::new(supervisor_service, process_manager).await?;
+
     let mut terminate = signal(SignalKind::terminate()).map_err(io("cannot handle SIGTERM"))?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(io("cannot handle SIGINT"))?;
-    let stop = async move {
+    let (stopping, stopped) = watch::channel(false);
+    tokio::spawn(async move {
         tokio::select! {
             _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
             _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
             _ = shutdown.notified() => tracing::info!("shutdown requested"),
         }
+        let _ = stopping.send(true);
+    });
+    let stop = |mut stopped: watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
     };
-    tonic::transport::Server::builder()
-        .add_service(SupervisorServer::new(service))
-        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), stop)
-        .await?;
+    let unix = services.clone().serve_unix(listener, stop(stopped.clone()));
+    let result = match tcp {
+        Some((listener, tls)) => {
+            let tokens = TokenCheck::new(home.token_file());
+            let tcp = services.serve_tcp(listener, tokens, tls, stop(stopped));
+            tokio::try_join!(unix, tcp).map(drop)
+        }
+        None => unix.await,
+    };
     let _ = supervisor.shutdown().await;
     let _ = std::fs::remove_file(&socket);
+    let _ = std::fs::remove_file(home.tcp_info());
+    result?;
     tracing::info!("daemon stopped; managed processes keep running");
     Ok(())
+}
+
+/// Binds the TCP listener, makes sure a token exists, loads the TLS identity, and writes
+/// `tcp.json` so local clients can find the port (which may have been chosen by the OS).
+async fn bind_tcp(
+    home: &Home,
+    address: SocketAddr,
+    tls: Option<&TlsFiles>,
+) -> Result<(TcpListener, Option<Identity>), DaemonError> {
+    token::load_or_create(&home.token_file()).map_err(io("cannot create the token"))?;
+    let identity = match tls {
+        Some(files) => {
+            let cert = std::fs::read(&files.cert)
+                .map_err(io(format!("cannot read {}", files.cert.display())))?;
+            let key = std::fs::read(&files.key)
+                .map_err(io(format!("cannot read {}", files.key.display())))?;
+            Some(Identity::from_pem(cert, key))
+        }
+        None => None,
+    };
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(io(format!("cannot listen on {address}")))?;
+    let bound = listener
+        .local_addr()
+        .map_err(io("cannot read the TCP address"))?;
+    if !bound.ip().is_loopback() && identity.is_none() {
+        tracing::warn!(%bound, "listening beyond loopback without TLS: the token travels in clear");
+    }
+    let info = serde_json::json!({"address": bound.to_string(), "tls": identity.is_some()});
+    crate::home::write_private(&home.tcp_info(), info.to_string().as_bytes())
+        .map_err(io("cannot write tcp.json"))?;
+    tracing::info!(%bound, tls = identity.is_some(), "gRPC on TCP (bearer token required)");
+    Ok((listener, identity))
 }

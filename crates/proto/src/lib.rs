@@ -8,4 +8,8 @@ pub mod v1 {
     tonic::include_proto!("procward.v1");
 }
 
+/// The encoded `FileDescriptorSet` of every procward proto, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/procward_descriptor.bin"));
+
 pub mod convert;

@@ -1,26 +1,34 @@
 //! `procward daemon`: run the daemon (foreground or detached), see it, stop it.
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Subcommand;
+use procward_daemon::grpc::TlsFiles;
 use procward_daemon::{DaemonOptions, Home, lock::DaemonLock};
 use procward_proto::v1;
 use serde_json::json;
 
 use super::Context;
 use crate::client;
+use crate::config::DaemonConfig;
 use crate::output::{Output, format};
 
 const EXAMPLES: &str = "\
 Examples:
   procward daemon                 run in the foreground (logs also to stderr on a terminal)
   procward daemon --detach        run in the background and return once it answers
+  procward daemon --listen 127.0.0.1:50051
+                                  also serve gRPC on TCP (clients send `procward token`)
+  procward daemon --listen 0.0.0.0:50051 --tls-cert cert.pem --tls-key key.pem
   procward daemon status          pid, uptime, home and number of managed processes
   procward daemon stop            stop the daemon; managed processes keep running
 
 The daemon keeps its state in $PROCWARD_HOME (default ~/.local/state/procward).
-Other commands start it on first need.";
+Other commands start it on first need. The TCP listener can also be set in the config
+file: [daemon] listen = \"127.0.0.1:50051\", tls_cert = \"...\", tls_key = \"...\".";
 
 /// Arguments of `procward daemon`.
 #[derive(Debug, clap::Args)]
@@ -34,6 +42,16 @@ pub struct Args {
     /// Internal: the background process started by --detach or by another command.
     #[arg(long, hide = true)]
     detached_child: bool,
+    /// Also serve gRPC on this TCP address (port 0 picks a free one; see tcp.json in the
+    /// home). Every call must send `authorization: Bearer $(procward token)`.
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
+    /// TLS certificate chain (PEM) for the TCP listener.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for the TCP listener.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,12 +74,45 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             super::block_on(status(&home, Output::new(json, ctx.color)))
         }
         Some(Action::Stop) => super::block_on(stop(&home)),
-        None if args.detach => super::block_on(detach(&home)),
-        None => serve(home, args.detached_child),
+        None if args.detach => super::block_on(detach(&home, &args)),
+        None => {
+            let (listen, tls) = listener(&args, &ctx.config.daemon)?;
+            serve(home, args.detached_child, listen, tls)
+        }
     }
 }
 
-fn serve(home: Home, detached: bool) -> anyhow::Result<u8> {
+/// The TCP listener and TLS files: flags first, then the config file.
+fn listener(
+    args: &Args,
+    config: &DaemonConfig,
+) -> anyhow::Result<(Option<SocketAddr>, Option<TlsFiles>)> {
+    let listen = match (args.listen, config.listen.as_deref()) {
+        (Some(flag), _) => Some(flag),
+        (None, Some(text)) => Some(text.parse().with_context(|| {
+            format!("invalid [daemon] listen {text:?} in the config: expected ADDRESS:PORT")
+        })?),
+        (None, None) => None,
+    };
+    let cert = args.tls_cert.clone().or_else(|| config.tls_cert.clone());
+    let key = args.tls_key.clone().or_else(|| config.tls_key.clone());
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        _ => anyhow::bail!("TLS needs both a certificate and a key (tls_cert and tls_key)"),
+    };
+    if tls.is_some() && listen.is_none() {
+        anyhow::bail!("TLS applies to the TCP listener: give --listen (or [daemon] listen) too");
+    }
+    Ok((listen, tls))
+}
+
+fn serve(
+    home: Home,
+    detached: bool,
+    listen: Option<SocketAddr>,
+    tls: Option<TlsFiles>,
+) -> anyhow::Result<u8> {
     if detached {
         // A session of its own: no terminal hang-up or job-control signal reaches it.
         let _ = rustix::process::setsid();
@@ -71,6 +122,8 @@ fn serve(home: Home, detached: bool) -> anyhow::Result<u8> {
         home,
         exe,
         log_to_stderr: !detached && std::io::stderr().is_terminal(),
+        listen,
+        tls,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -81,13 +134,26 @@ fn serve(home: Home, detached: bool) -> anyhow::Result<u8> {
     Ok(crate::exit::OK)
 }
 
-async fn detach(home: &Home) -> anyhow::Result<u8> {
+async fn detach(home: &Home, args: &Args) -> anyhow::Result<u8> {
     home.create()?;
     if let Some(pid) = DaemonLock::holder(&home.lock_file()) {
         println!("procward daemon already running (pid {pid})");
         return Ok(crate::exit::OK);
     }
-    let pid = client::spawn_daemon(home)?;
+    // The child reads the config file itself; flags are passed on.
+    let mut extra: Vec<std::ffi::OsString> = Vec::new();
+    if let Some(listen) = args.listen {
+        extra.extend(["--listen".into(), listen.to_string().into()]);
+    }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        extra.extend([
+            "--tls-cert".into(),
+            cert.into(),
+            "--tls-key".into(),
+            key.into(),
+        ]);
+    }
+    let pid = client::spawn_daemon(home, &extra)?;
     client::wait_for(&home.socket()).await?;
     println!(
         "procward daemon started (pid {pid}, home {})",
@@ -113,7 +179,7 @@ async fn status(home: &Home, output: Output) -> anyhow::Result<u8> {
         output.json(&json!({
             "running": true, "pid": info.pid, "version": info.version, "home": info.home,
             "socket": info.socket, "uptime_ms": info.uptime_ms, "managed": info.managed,
-            "memory_rss": info.memory_rss,
+            "memory_rss": info.memory_rss, "tcp_address": info.tcp_address, "tls": info.tls,
         }))?;
     } else {
         println!(
@@ -126,6 +192,13 @@ async fn status(home: &Home, output: Output) -> anyhow::Result<u8> {
             info.home,
             info.socket
         );
+        if !info.tcp_address.is_empty() {
+            let scheme = if info.tls { "TLS" } else { "plain" };
+            println!(
+                "tcp    {} ({scheme}, bearer token: `procward token`)",
+                info.tcp_address
+            );
+        }
     }
     Ok(crate::exit::OK)
 }

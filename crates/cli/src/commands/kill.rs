@@ -7,13 +7,13 @@ use anyhow::{Context as _, bail};
 use procward_core::signal::KillRecord;
 use procward_core::signal::{helper_path, kill_all, kill_elevated, parse_pid};
 use procward_core::{
-    ElevationMethod, Error, Escalation, KillOutcome, KillRequest, Signal, get_ports,
-    is_owned_by_current_user,
+    ElevationMethod, Error, Escalation, KillOutcome, KillRequest, Signal, is_owned_by_current_user,
+    port_holders,
 };
 
 use super::Context;
 use crate::exit;
-use crate::output::{Output, format, ignore_broken_pipe};
+use crate::output::{Output, ignore_broken_pipe};
 use crate::parse;
 
 const EXAMPLES: &str = "\
@@ -160,14 +160,7 @@ pub fn execute(args: Args, ctx: &Context, output: Output) -> anyhow::Result<u8> 
 
 /// PIDs holding sockets on `port`, announced on stderr before anything is signalled.
 fn listeners_of(port: u16) -> anyhow::Result<Vec<u32>> {
-    let sockets: Vec<_> = get_ports()?
-        .into_iter()
-        .filter(|p| p.port == port)
-        .collect();
-    if sockets.is_empty() {
-        bail!(Error::NoListener { port });
-    }
-    let mut pids = Vec::new();
+    let (sockets, pids) = port_holders(port, "")?;
     let mut stderr = std::io::stderr().lock();
     for socket in &sockets {
         for holder in &socket.processes {
@@ -180,16 +173,8 @@ fn listeners_of(port: u16) -> anyhow::Result<Vec<u32>> {
                 holder.name,
                 socket.user
             )?;
-            pids.push(holder.pid);
         }
     }
-    if pids.is_empty() {
-        bail!(Error::HiddenListener {
-            port,
-            owner: sockets[0].user.clone()
-        });
-    }
-    pids.sort_unstable();
     Ok(pids)
 }
 
@@ -211,25 +196,9 @@ fn report(results: &[(u32, Result<KillOutcome, Error>)], output: Output) -> anyh
     let mut stdout = std::io::stdout().lock();
     for (_, result) in results {
         match result {
-            Ok(outcome) => ignore_broken_pipe(writeln!(stdout, "{}", describe(outcome)))?,
+            Ok(outcome) => ignore_broken_pipe(writeln!(stdout, "{outcome}"))?,
             Err(e) => eprintln!("procward: {e}"),
         }
     }
     Ok(code)
-}
-
-fn describe(o: &KillOutcome) -> String {
-    let who = format!("pid {} ({})", o.pid, o.name);
-    match (o.exited, o.ended_by) {
-        (true, Some(by)) if o.escalated => format!(
-            "{who}: ignored {}, ended by {by} after {}",
-            o.signal,
-            format::millis(o.elapsed_ms)
-        ),
-        (true, Some(by)) => format!(
-            "{who}: ended by {by} after {}",
-            format::millis(o.elapsed_ms)
-        ),
-        _ => format!("{who}: {} delivered", o.signal),
-    }
 }

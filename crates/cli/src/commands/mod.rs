@@ -11,6 +11,7 @@ pub mod process;
 pub mod ps;
 pub mod shim;
 pub mod start;
+pub mod token;
 pub mod up;
 
 use crate::cli::{Cli, Command};
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Logs(args) => logs::run(args, &ctx),
         Command::Up(args) => up::run_up(args, &ctx),
         Command::Down(args) => up::run_down(args, &ctx),
+        Command::Token(args) => token::run(args, &ctx),
         Command::Shim(args) => shim::run(args),
     }
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod grpc;
 
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};

@@ -74,6 +74,25 @@ pub struct KillOutcome {
     pub elapsed_ms: u64,
 }
 
+impl std::fmt::Display for KillOutcome {
+    /// One line for people: "pid 42 (sleep): ended by SIGTERM after 12 ms".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let elapsed = if self.elapsed_ms < 1000 {
+            format!("{} ms", self.elapsed_ms)
+        } else {
+            format!("{:.2} s", self.elapsed_ms as f64 / 1000.0)
+        };
+        write!(f, "pid {} ({}): ", self.pid, self.name)?;
+        match (self.exited, self.ended_by) {
+            (true, Some(by)) if self.escalated => {
+                write!(f, "ignored {}, ended by {by} after {elapsed}", self.signal)
+            }
+            (true, Some(by)) => write!(f, "ended by {by} after {elapsed}"),
+            _ => write!(f, "{} delivered", self.signal),
+        }
+    }
+}
+
 /// One line of a kill report: the outcome for a PID, or why it failed. This is the JSON
 /// that `procward kill --json` prints and that an elevated kill reads back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

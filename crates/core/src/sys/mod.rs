@@ -11,7 +11,7 @@ pub mod system;
 pub mod tree;
 pub(crate) mod users;
 
-pub use ports::{PortInfo, PortProcess, Protocol, get_ports};
+pub use ports::{PortInfo, PortProcess, Protocol, get_ports, port_holders};
 pub use process::{
     ProcessInfo, ProcessSampler, ProcessStatus, get_process_info, is_owned_by_current_user,
     list_processes,

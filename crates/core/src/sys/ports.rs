@@ -79,6 +79,46 @@ pub struct PortInfo {
     pub inode: u64,
 }
 
+impl Protocol {
+    /// Whether this socket's protocol is `family` (`tcp` or `udp`, either IP version;
+    /// an exact name such as `tcp6`; or empty for any).
+    pub fn is(self, family: &str) -> bool {
+        match family {
+            "" => true,
+            "tcp" => matches!(self, Protocol::Tcp | Protocol::Tcp6),
+            "udp" => matches!(self, Protocol::Udp | Protocol::Udp6),
+            exact => self.as_str() == exact,
+        }
+    }
+}
+
+/// The sockets on `port` (of protocol `family`, see [`Protocol::is`]) and the sorted,
+/// distinct PIDs holding them: what a kill by port signals. No socket is
+/// [`Error::NoListener`]; sockets whose holders cannot be seen are
+/// [`Error::HiddenListener`].
+pub fn port_holders(port: u16, family: &str) -> Result<(Vec<PortInfo>, Vec<u32>)> {
+    let sockets: Vec<PortInfo> = get_ports()?
+        .into_iter()
+        .filter(|p| p.port == port && p.protocol.is(family))
+        .collect();
+    let Some(first) = sockets.first() else {
+        return Err(Error::NoListener { port });
+    };
+    let mut pids: Vec<u32> = sockets
+        .iter()
+        .flat_map(|s| s.processes.iter().map(|h| h.pid))
+        .collect();
+    if pids.is_empty() {
+        return Err(Error::HiddenListener {
+            port,
+            owner: first.user.clone(),
+        });
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    Ok((sockets, pids))
+}
+
 /// Every listening TCP/TCP6 socket and bound UDP/UDP6 socket, sorted by port.
 pub fn get_ports() -> Result<Vec<PortInfo>> {
     let mut sockets = listening_sockets()?;

@@ -98,14 +98,21 @@ impl ProcessQuery {
 
     /// Filters, sorts and limits `processes`; returns the kept ones and how many matched
     /// before the limit (so callers can say "N more").
-    pub fn apply(&self, mut processes: Vec<ProcessInfo>) -> (Vec<ProcessInfo>, usize) {
-        processes.retain(|p| self.matches(p));
-        let matched = processes.len();
-        processes.sort_by(|a, b| self.sort.compare(a, b));
+    pub fn apply(&self, processes: Vec<ProcessInfo>) -> (Vec<ProcessInfo>, usize) {
+        let (kept, matched) = self.apply_ref(&processes);
+        (kept.into_iter().cloned().collect(), matched)
+    }
+
+    /// [`ProcessQuery::apply`] over a shared table (the daemon's latest sample), without
+    /// copying the processes it drops.
+    pub fn apply_ref<'a>(&self, processes: &'a [ProcessInfo]) -> (Vec<&'a ProcessInfo>, usize) {
+        let mut kept: Vec<&ProcessInfo> = processes.iter().filter(|p| self.matches(p)).collect();
+        let matched = kept.len();
+        kept.sort_by(|a, b| self.sort.compare(a, b));
         if let Some(limit) = self.limit {
-            processes.truncate(limit);
+            kept.truncate(limit);
         }
-        (processes, matched)
+        (kept, matched)
     }
 }
 

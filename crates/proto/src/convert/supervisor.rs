@@ -1,5 +1,6 @@
-//! Conversions between wire messages and core types. Incoming messages are validated
-//! here, so a malformed request is refused at the edge with a message saying why.
+//! Conversions for the `Supervisor` service: specs and managed-process views. Incoming
+//! specs are validated here, so a malformed request is refused at the edge with a message
+//! saying why.
 
 use std::path::PathBuf;
 use std::time::Duration;

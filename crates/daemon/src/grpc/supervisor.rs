@@ -28,6 +28,7 @@ pub struct SupervisorService {
     home: Home,
     started: Instant,
     shutdown: Arc<Notify>,
+    tcp: Option<(String, bool)>,
 }
 
 impl SupervisorService {
@@ -38,7 +39,14 @@ impl SupervisorService {
             home,
             started: Instant::now(),
             shutdown,
+            tcp: None,
         }
+    }
+
+    /// Reports the TCP listener's address (and whether it uses TLS) in `DaemonInfo`.
+    pub fn with_tcp(mut self, address: String, tls: bool) -> Self {
+        self.tcp = Some((address, tls));
+        self
     }
 }
 
@@ -224,6 +232,8 @@ impl supervisor_server::Supervisor for SupervisorService {
             uptime_ms: self.started.elapsed().as_millis() as u64,
             managed,
             memory_rss,
+            tcp_address: self.tcp.as_ref().map(|t| t.0.clone()).unwrap_or_default(),
+            tls: self.tcp.as_ref().is_some_and(|t| t.1),
         }))
     }
 

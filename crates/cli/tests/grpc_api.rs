@@ -1,0 +1,503 @@
+//! The daemon's TCP gRPC listener: bearer-token auth, health, the ProcessManagerService
+//! contract (reads, kills, ad-hoc starts, logs, the monitor stream) and Ports, each with
+//! its bad input. Every test runs its own daemon in its own home.
+
+mod common;
+
+use std::time::Duration;
+
+use common::grpc::TcpDaemon;
+use common::{Spawned, is_running, wait_for};
+use procward_proto::v1;
+use procward_proto::v1::process_manager_service_client::ProcessManagerServiceClient;
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn every_call_needs_the_current_token() {
+    let tcp = TcpDaemon::start();
+    runtime().block_on(async {
+        for token in [None, Some("wrong"), Some("")] {
+            let mut client = ProcessManagerServiceClient::new(tcp.channel_with(token).await);
+            let status = client
+                .get_system_info(v1::GetSystemInfoRequest {})
+                .await
+                .unwrap_err();
+            assert_eq!(status.code(), Code::Unauthenticated, "{token:?}");
+            assert_eq!(status.message(), "missing or invalid bearer token");
+            let mut health =
+                tonic_health::pb::health_client::HealthClient::new(tcp.channel_with(token).await);
+            let status = health
+                .check(tonic_health::pb::HealthCheckRequest::default())
+                .await
+                .unwrap_err();
+            assert_eq!(status.code(), Code::Unauthenticated);
+        }
+
+        let mut health = tonic_health::pb::health_client::HealthClient::new(
+            tcp.channel_with(Some(&tcp.token)).await,
+        );
+        let answer = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: "procward.v1.ProcessManagerService".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            answer.status,
+            tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+        );
+
+        // Rotation: the old token stops working at once, without a restart.
+        let out = tcp
+            .daemon
+            .cmd()
+            .args(["token", "--rotate"])
+            .output()
+            .unwrap();
+        let rotated = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        assert_ne!(rotated, tcp.token);
+        let mut old = tcp.manager().await;
+        let status = old
+            .get_system_info(v1::GetSystemInfoRequest {})
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+        let mut new = ProcessManagerServiceClient::new(tcp.channel_with(Some(&rotated)).await);
+        new.get_system_info(v1::GetSystemInfoRequest {})
+            .await
+            .unwrap();
+    });
+    let token_path = tcp.daemon.pw.dir().join("home/token");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(token_path).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn reads_the_machine_and_refuses_bad_pids() {
+    let tcp = TcpDaemon::start();
+    runtime().block_on(async {
+        let mut client = tcp.manager().await;
+        let info = client
+            .get_system_info(v1::GetSystemInfoRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(info.memory_total > 0 && info.memory_used <= info.memory_total);
+        assert!((0.0..=100.0).contains(&info.cpu_percent));
+        assert!(info.disk_total > 0 && info.uptime_seconds > 0 && info.boot_time > 0);
+
+        let me = std::process::id();
+        let all = client
+            .list_processes(v1::ListProcessesRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            all.processes.iter().any(|p| p.pid == me),
+            "the test itself is listed"
+        );
+        assert_eq!(all.total as usize, all.processes.len());
+        let top = client
+            .list_processes(v1::ListProcessesRequest {
+                sort: Some("mem".into()),
+                limit: Some(3),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(top.processes.len(), 3);
+        assert!(top.total >= 3);
+        assert!(
+            top.processes
+                .windows(2)
+                .all(|w| w[0].memory_rss >= w[1].memory_rss)
+        );
+
+        let mine = client
+            .get_process_info(v1::GetProcessInfoRequest { pid: me })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(mine.pid, me);
+        assert!(mine.memory_rss > 0 && mine.threads >= 1 && !mine.command.is_empty());
+
+        let bad_sort = client
+            .list_processes(v1::ListProcessesRequest {
+                sort: Some("colour".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(bad_sort.code(), Code::InvalidArgument);
+        for pid in [0, u32::MAX, i32::MAX as u32 + 1] {
+            let status = client
+                .get_process_info(v1::GetProcessInfoRequest { pid })
+                .await
+                .unwrap_err();
+            assert_eq!(status.code(), Code::InvalidArgument, "info {pid}");
+        }
+        let gone = client
+            .get_process_info(v1::GetProcessInfoRequest {
+                pid: i32::MAX as u32,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(gone.code(), Code::NotFound);
+        for pid in [0, 1, u32::MAX, tcp.daemon.daemon_pid()] {
+            let status = client
+                .kill_process(v1::KillProcessRequest {
+                    pid,
+                    ..Default::default()
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(
+                status.code(),
+                Code::InvalidArgument,
+                "kill {pid}: {status:?}"
+            );
+        }
+        let status = client
+            .kill_process(v1::KillProcessRequest {
+                pid: i32::MAX as u32,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::NotFound);
+    });
+}
+
+#[test]
+fn kills_an_outside_process_and_checks_its_start_time() {
+    let tcp = TcpDaemon::start();
+    let victim = Spawned::sleeper();
+    let pid = victim.pid();
+    runtime().block_on(async {
+        let mut client = tcp.manager().await;
+        let seen = client
+            .get_process_info(v1::GetProcessInfoRequest { pid })
+            .await
+            .unwrap()
+            .into_inner();
+        let stale = client
+            .kill_process(v1::KillProcessRequest {
+                pid,
+                expected_start_time: Some(seen.start_time - 100),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(stale.code(), Code::FailedPrecondition, "{stale:?}");
+        assert!(is_running(pid), "a refused kill signals nothing");
+        let bad_timeout = client
+            .kill_process(v1::KillProcessRequest {
+                pid,
+                timeout_seconds: Some(-1.0),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(bad_timeout.code(), Code::InvalidArgument);
+        let result = client
+            .kill_process(v1::KillProcessRequest {
+                pid,
+                expected_start_time: Some(seen.start_time),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(result.success, "{result:?}");
+        assert!(result.message.contains("SIGTERM"), "{}", result.message);
+    });
+    assert!(wait_for(Duration::from_secs(5), || !is_running(pid)));
+}
+
+#[test]
+fn started_processes_are_managed_logged_and_killed_as_a_group() {
+    let tcp = TcpDaemon::start();
+    let work = tempfile::tempdir().unwrap();
+    runtime().block_on(async {
+        let mut client = tcp.manager().await;
+        let mut supervisor = tcp.supervisor().await;
+        let before = supervisor
+            .list(v1::ListRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+
+        let bad = [
+            v1::StartProcessRequest {
+                command: "  ".into(),
+                ..Default::default()
+            },
+            v1::StartProcessRequest {
+                command: "no-such-program-procward".into(),
+                ..Default::default()
+            },
+            v1::StartProcessRequest {
+                command: "sh".into(),
+                working_dir: Some("/no/such/dir".into()),
+                ..Default::default()
+            },
+            v1::StartProcessRequest {
+                command: "sh".into(),
+                env: [("A=B".to_owned(), "x".to_owned())].into(),
+                ..Default::default()
+            },
+            v1::StartProcessRequest {
+                command: "sh".into(),
+                name: Some("../escape".into()),
+                ..Default::default()
+            },
+        ];
+        for request in bad {
+            let status = client.start_process(request.clone()).await.unwrap_err();
+            assert_eq!(
+                status.code(),
+                Code::InvalidArgument,
+                "{request:?}: {status:?}"
+            );
+        }
+        let after = supervisor
+            .list(v1::ListRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(before, after, "bad starts register nothing");
+
+        let started = client
+            .start_process(v1::StartProcessRequest {
+                command: "sh".into(),
+                args: vec![
+                    "-c".into(),
+                    "echo hello $GREETING; pwd; echo oops >&2; sleep 60 & wait".into(),
+                ],
+                env: [("GREETING".to_owned(), "from grpc".to_owned())].into(),
+                working_dir: Some(work.path().display().to_string()),
+                name: None,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(started.managed_name, "sh-1");
+        assert!(started.pid > 0);
+        let pid = started.pid;
+
+        let mut lines = Vec::new();
+        for _ in 0..100 {
+            lines = client
+                .get_logs(v1::GetLogsRequest { pid, max_lines: 10 })
+                .await
+                .unwrap()
+                .into_inner()
+                .lines;
+            if lines.len() >= 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let text: Vec<_> = lines
+            .iter()
+            .map(|l| (l.stream.as_str(), l.content.as_str()))
+            .collect();
+        assert!(text.contains(&("stdout", "hello from grpc")), "{text:?}");
+        assert!(
+            text.contains(&("stdout", &*work.path().display().to_string())),
+            "{text:?}"
+        );
+        assert!(text.contains(&("stderr", "oops")), "{text:?}");
+        let one = client
+            .get_logs(v1::GetLogsRequest { pid, max_lines: 1 })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(one.lines.len(), 1);
+        for max_lines in [0, 10_000_000] {
+            let status = client
+                .get_logs(v1::GetLogsRequest { pid, max_lines })
+                .await
+                .unwrap_err();
+            assert_eq!(status.code(), Code::InvalidArgument);
+        }
+        let status = client
+            .get_logs(v1::GetLogsRequest {
+                pid: std::process::id(),
+                max_lines: 5,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            status.code(),
+            Code::NotFound,
+            "an unmanaged pid has no logs"
+        );
+
+        let listed = client
+            .list_processes(v1::ListProcessesRequest {
+                name: Some("sleep 60".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let sleeper = listed.processes.first().expect("the group's sleep").pid;
+        let result = client
+            .kill_process(v1::KillProcessRequest {
+                pid,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(result.success, "{result:?}");
+        assert!(!is_running(sleeper), "the whole group is gone");
+        let status = client
+            .get_process_info(v1::GetProcessInfoRequest { pid })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::NotFound);
+        let view = supervisor
+            .status(v1::NameRequest {
+                name: "sh-1".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            view.state, "stopped",
+            "killed through the supervisor: no restart"
+        );
+        let after_kill = client
+            .get_logs(v1::GetLogsRequest { pid, max_lines: 10 })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(after_kill.name, "sh-1", "logs outlive the process");
+    });
+}
+
+#[test]
+fn monitor_streams_at_the_asked_interval_and_refuses_bad_ones() {
+    let tcp = TcpDaemon::start();
+    runtime().block_on(async {
+        let mut client = tcp.manager().await;
+        for interval_seconds in [0.0, -1.0, 0.01, f64::NAN, 1e9] {
+            let status = client
+                .monitor_system(v1::MonitorSystemRequest { interval_seconds })
+                .await
+                .unwrap_err();
+            assert_eq!(status.code(), Code::InvalidArgument, "{interval_seconds}");
+        }
+        // Many subscribers share one sampler; each gets its own samples in order.
+        let mut streams = Vec::new();
+        for _ in 0..20 {
+            let mut client = tcp.manager().await;
+            streams.push(
+                client
+                    .monitor_system(v1::MonitorSystemRequest {
+                        interval_seconds: 0.2,
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner(),
+            );
+        }
+        for stream in &mut streams {
+            let mut stamps = Vec::new();
+            for _ in 0..3 {
+                let sample = tokio::time::timeout(Duration::from_secs(10), stream.next())
+                    .await
+                    .expect("a sample within 10 s")
+                    .expect("stream open")
+                    .unwrap();
+                assert!(sample.memory_total > 0);
+                stamps.push(sample.sampled_at_ms);
+            }
+            assert!(stamps.windows(2).all(|w| w[0] < w[1]), "{stamps:?}");
+        }
+        drop(streams);
+        // The daemon still answers after the clients went away.
+        client
+            .get_system_info(v1::GetSystemInfoRequest {})
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn ports_lists_holders_and_kills_by_port() {
+    let tcp = TcpDaemon::start();
+    let mut listener = Spawned::shell(
+        "exec python3 -c \"import socket,time\ns=socket.socket(); s.bind(('127.0.0.1',0)); s.listen()\nprint(s.getsockname()[1], flush=True); time.sleep(60)\"",
+    );
+    let port: u32 = listener.read_line().trim().parse().unwrap();
+    let own_port: u32 = tcp.address.rsplit(':').next().unwrap().parse().unwrap();
+    runtime().block_on(async {
+        let mut ports = tcp.ports().await;
+        let listed = ports
+            .list_ports(v1::ListPortsRequest {
+                protocol: "tcp".into(),
+                port,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .ports;
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert_eq!(listed[0].processes[0].pid, listener.pid());
+        for (protocol, port) in [("sctp", 0), ("tcp", 70_000)] {
+            let status = ports
+                .list_ports(v1::ListPortsRequest {
+                    protocol: protocol.into(),
+                    port,
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(status.code(), Code::InvalidArgument);
+        }
+        let own = ports
+            .kill_port(v1::KillPortRequest {
+                port: own_port,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            own.code(),
+            Code::InvalidArgument,
+            "procward's own port is protected"
+        );
+        let result = ports
+            .kill_port(v1::KillPortRequest {
+                port,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(result.success, "{result:?}");
+        let none = ports
+            .kill_port(v1::KillPortRequest {
+                port,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(none.code(), Code::NotFound);
+    });
+    assert!(wait_for(Duration::from_secs(5), || !listener.alive()));
+}

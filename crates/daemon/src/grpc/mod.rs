@@ -1,0 +1,173 @@
+//! The gRPC transport: every service of the daemon, served on the private Unix socket and,
+//! when asked, on a TCP listener that requires the bearer token (see [`crate::token`]),
+//! optionally over TLS. Both listeners carry the same services, plus the standard health
+//! service and server reflection so that generic gRPC tools work.
+
+pub mod pids;
+pub mod ports;
+pub mod process_manager;
+mod start;
+pub mod supervisor;
+
+use std::path::PathBuf;
+
+use procward_core::{ErrorKind, KillOutcome};
+use procward_proto::v1::{
+    self, ports_server::PortsServer, process_manager_service_server::ProcessManagerServiceServer,
+    supervisor_server::SupervisorServer,
+};
+use tokio::net::{TcpListener, UnixListener};
+use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
+use tonic::Status;
+use tonic::service::Routes;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+
+use crate::token::TokenCheck;
+
+/// The gRPC status for a core error that stopped a request before it acted.
+pub fn core_status(e: &procward_core::Error) -> Status {
+    let message = e.to_string();
+    match (e.kind(), e) {
+        (ErrorKind::InvalidInput, _) | (_, procward_core::Error::ProtectedPid { .. }) => {
+            Status::invalid_argument(message)
+        }
+        (ErrorKind::Refused, _) => Status::failed_precondition(message),
+        (ErrorKind::NotFound, _) => Status::not_found(message),
+        (ErrorKind::PermissionDenied | ErrorKind::Elevation, _) => {
+            Status::permission_denied(message)
+        }
+        (ErrorKind::Failed, _) => Status::internal(message),
+    }
+}
+
+/// A kill's outcome as an `ActionResult`: refusals and unknown targets are statuses (the
+/// request was wrong), while a kill that ran and failed is `success: false`.
+pub fn kill_result(result: procward_core::Result<KillOutcome>) -> Result<v1::ActionResult, Status> {
+    match result {
+        Ok(outcome) => Ok(v1::ActionResult {
+            success: outcome.exited || outcome.ended_by.is_none(),
+            error: None,
+            message: outcome.to_string(),
+        }),
+        Err(e) => {
+            let code = match e.kind() {
+                ErrorKind::PermissionDenied | ErrorKind::Elevation => "permission_denied",
+                ErrorKind::Failed if matches!(e, procward_core::Error::StillAlive { .. }) => {
+                    "survived"
+                }
+                ErrorKind::Failed => "failed",
+                _ => return Err(core_status(&e)),
+            };
+            Ok(v1::ActionResult {
+                success: false,
+                error: Some(v1::Error {
+                    message: e.to_string(),
+                    code: code.into(),
+                }),
+                message: String::new(),
+            })
+        }
+    }
+}
+
+/// TLS for the TCP listener: PEM certificate chain and private key.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// Certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Private key (PEM).
+    pub key: PathBuf,
+}
+
+/// Every service the daemon serves, ready to be put on a listener.
+#[derive(Clone)]
+pub struct Services {
+    routes: Routes,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Services")
+    }
+}
+
+impl Services {
+    /// Bundles the services with health and reflection.
+    pub async fn new(
+        supervisor: supervisor::SupervisorService,
+        process_manager: process_manager::ProcessManagerService,
+    ) -> Result<Self, tonic_reflection::server::Error> {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health
+            .set_serving::<SupervisorServer<supervisor::SupervisorService>>()
+            .await;
+        health
+            .set_serving::<ProcessManagerServiceServer<process_manager::ProcessManagerService>>()
+            .await;
+        health
+            .set_serving::<PortsServer<ports::PortsService>>()
+            .await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(procward_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let routes = Routes::new(SupervisorServer::new(supervisor))
+            .add_service(ProcessManagerServiceServer::new(process_manager))
+            .add_service(PortsServer::new(ports::PortsService))
+            .add_service(health_service)
+            .add_service(reflection);
+        Ok(Self { routes })
+    }
+
+    /// Serves on the Unix socket (private to the user by its permissions) until `stop`.
+    pub async fn serve_unix(
+        self,
+        listener: UnixListener,
+        stop: impl Future<Output = ()>,
+    ) -> Result<(), tonic::transport::Error> {
+        Server::builder()
+            .add_routes(self.routes)
+            .serve_with_incoming_shutdown(UnixListenerStream::new(listener), stop)
+            .await
+    }
+
+    /// Serves on TCP until `stop`; every call must carry `authorization: Bearer TOKEN`.
+    pub async fn serve_tcp(
+        self,
+        listener: TcpListener,
+        tokens: TokenCheck,
+        tls: Option<Identity>,
+        stop: impl Future<Output = ()>,
+    ) -> Result<(), tonic::transport::Error> {
+        let mut builder = Server::builder();
+        if let Some(identity) = tls {
+            builder = builder.tls_config(ServerTlsConfig::new().identity(identity))?;
+        }
+        builder
+            .layer(tonic::service::InterceptorLayer::new(move |request| {
+                authorize(&tokens, request)
+            }))
+            .add_routes(self.routes)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop)
+            .await
+    }
+}
+
+/// Admits a request with the current bearer token; anything else is UNAUTHENTICATED with
+/// nothing more said.
+fn authorize(
+    tokens: &TokenCheck,
+    request: tonic::Request<()>,
+) -> Result<tonic::Request<()>, Status> {
+    let presented = request
+        .metadata()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !presented.is_empty() && tokens.admits(presented) {
+        Ok(request)
+    } else {
+        Err(Status::unauthenticated("missing or invalid bearer token"))
+    }
+}

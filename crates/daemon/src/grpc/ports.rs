@@ -1,0 +1,98 @@
+//! `procward.v1.Ports`: listening sockets with their processes, and kill by port.
+
+use procward_core::signal::validate_pid;
+use procward_core::{KillRequest, port_holders};
+use procward_proto::convert::system::port_to_proto;
+use procward_proto::v1::{self, ports_server};
+use tonic::{Request, Response, Status};
+
+use super::process_manager::escalation;
+use super::{core_status, kill_result};
+
+/// The `Ports` service implementation.
+#[derive(Debug, Clone, Default)]
+pub struct PortsService;
+
+fn family(protocol: &str) -> Result<String, Status> {
+    let family = protocol.trim().to_ascii_lowercase();
+    match family.as_str() {
+        "" | "tcp" | "udp" | "tcp6" | "udp6" => Ok(family),
+        other => Err(Status::invalid_argument(format!(
+            "protocol must be tcp, udp, tcp6, udp6 or empty (got '{other}')"
+        ))),
+    }
+}
+
+fn port_number(port: u32) -> Result<u16, Status> {
+    u16::try_from(port)
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| Status::invalid_argument(format!("port must be 1-65535 (got {port})")))
+}
+
+#[tonic::async_trait]
+impl ports_server::Ports for PortsService {
+    async fn list_ports(
+        &self,
+        request: Request<v1::ListPortsRequest>,
+    ) -> Result<Response<v1::ListPortsResponse>, Status> {
+        let request = request.into_inner();
+        let family = family(&request.protocol)?;
+        let only = match request.port {
+            0 => None,
+            port => Some(port_number(port)?),
+        };
+        let ports = tokio::task::spawn_blocking(procward_core::get_ports)
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(|e| core_status(&e))?;
+        Ok(Response::new(v1::ListPortsResponse {
+            ports: ports
+                .iter()
+                .filter(|p| p.protocol.is(&family) && only.is_none_or(|o| o == p.port))
+                .map(port_to_proto)
+                .collect(),
+        }))
+    }
+
+    async fn kill_port(
+        &self,
+        request: Request<v1::KillPortRequest>,
+    ) -> Result<Response<v1::ActionResult>, Status> {
+        let request = request.into_inner();
+        let port = port_number(request.port)?;
+        let family = family(&request.protocol)?;
+        let escalation = escalation(request.force, request.timeout_seconds)?;
+        let result = tokio::task::spawn_blocking(move || {
+            let (_, pids) = port_holders(port, &family)?;
+            // All or nothing: a protected holder (procward itself, init) refuses the port.
+            let requests = pids
+                .into_iter()
+                .map(|pid| {
+                    Ok(KillRequest {
+                        escalation,
+                        ..KillRequest::new(validate_pid(i64::from(pid))?)
+                    })
+                })
+                .collect::<Result<Vec<_>, procward_core::Error>>()?;
+            Ok::<_, procward_core::Error>(procward_core::signal::kill_all(&requests, false))
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))?
+        .map_err(|e| core_status(&e))?;
+        // One result for the port: the first failure, else every outcome in one message.
+        let mut messages = Vec::new();
+        for (_, outcome) in result {
+            let answer = kill_result(outcome)?;
+            if !answer.success {
+                return Ok(Response::new(answer));
+            }
+            messages.push(answer.message);
+        }
+        Ok(Response::new(v1::ActionResult {
+            success: true,
+            error: None,
+            message: messages.join("; "),
+        }))
+    }
+}

@@ -1,0 +1,170 @@
+//! `StartProcess`: a command becomes a managed process (restart "never") whose output is
+//! logged. Everything that can be checked before spawning is checked here, so a bad
+//! request leaves nothing registered.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use procward_core::supervisor::spec::ProcessSpec;
+use procward_core::supervisor::state::RestartPolicy;
+use procward_core::supervisor::view::ManagedView;
+use procward_proto::v1;
+use tonic::Status;
+
+use crate::error::SupervisorError;
+use crate::facade::Supervisor;
+
+/// Longest name stem derived from a command.
+const STEM_MAX: usize = 32;
+
+/// Validates `request`, registers it and starts it. A spawn failure unregisters it again.
+pub async fn start(
+    supervisor: &Supervisor,
+    request: v1::StartProcessRequest,
+) -> Result<ManagedView, Status> {
+    let program = request.command.trim();
+    if program.is_empty() {
+        return Err(Status::invalid_argument(
+            "command is empty: give the program to run",
+        ));
+    }
+    let cwd = match request.working_dir.as_deref().filter(|d| !d.is_empty()) {
+        Some(dir) => Some(working_dir(dir)?),
+        None => None,
+    };
+    let path_var = request
+        .env
+        .get("PATH")
+        .cloned()
+        .or_else(|| std::env::var("PATH").ok())
+        .unwrap_or_default();
+    if !program.contains('\0') && resolve(program, cwd.as_deref(), &path_var).is_none() {
+        return Err(Status::invalid_argument(format!(
+            "command '{program}' not found{} or not executable",
+            if program.contains('/') {
+                ""
+            } else {
+                " on PATH"
+            }
+        )));
+    }
+    let mut command = vec![program.to_owned()];
+    command.extend(request.args);
+    let name = match request.name.filter(|n| !n.is_empty()) {
+        Some(name) => name,
+        None => free_name(supervisor, program).await?,
+    };
+    let mut spec = ProcessSpec::new(name.clone(), command);
+    spec.env = request.env.into_iter().collect();
+    spec.cwd = cwd;
+    spec.restart = RestartPolicy::Never;
+    spec.validate()
+        .map_err(|e| Status::invalid_argument(e.to_string()))?;
+    match supervisor.start(spec, false).await {
+        Ok(view) => Ok(view),
+        Err(SupervisorError::Spawn { message, .. }) => {
+            let _ = supervisor.delete(&name).await;
+            Err(Status::failed_precondition(format!(
+                "cannot start '{program}': {message}"
+            )))
+        }
+        Err(e) => Err(e.to_status()),
+    }
+}
+
+/// An existing, absolute directory.
+fn working_dir(dir: &str) -> Result<PathBuf, Status> {
+    let path = PathBuf::from(dir);
+    if !path.is_absolute() {
+        return Err(Status::invalid_argument(format!(
+            "working_dir must be an absolute path (got '{dir}')"
+        )));
+    }
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_dir() => Ok(path),
+        Ok(_) => Err(Status::invalid_argument(format!(
+            "working_dir '{dir}' is not a directory"
+        ))),
+        Err(e) => Err(Status::invalid_argument(format!(
+            "working_dir '{dir}' cannot be used: {e}"
+        ))),
+    }
+}
+
+/// Where `program` would be executed from: a path with a slash (relative to `cwd`), else
+/// the first executable of that name on `path_var`.
+fn resolve(program: &str, cwd: Option<&Path>, path_var: &str) -> Option<PathBuf> {
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let path = match cwd {
+            Some(dir) if !Path::new(program).is_absolute() => dir.join(program),
+            _ => PathBuf::from(program),
+        };
+        return executable(&path).then_some(path);
+    }
+    std::env::split_paths(path_var)
+        .map(|dir| dir.join(program))
+        .find(|candidate| executable(candidate))
+}
+
+/// `STEM-N` with the lowest N not yet taken, the stem made from the program's file name.
+async fn free_name(supervisor: &Supervisor, program: &str) -> Result<String, Status> {
+    let base = Path::new(program)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut stem: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(STEM_MAX)
+        .collect();
+    if stem.trim_matches('-').is_empty() {
+        stem = "process".into();
+    }
+    let taken: std::collections::HashSet<String> = supervisor
+        .list()
+        .await
+        .map_err(|e| e.to_status())?
+        .into_iter()
+        .map(|v| v.spec.name)
+        .collect();
+    let n = (1..)
+        .find(|n| !taken.contains(&format!("{stem}-{n}")))
+        .unwrap_or(1);
+    Ok(format!("{stem}-{n}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_on_path_and_relative_to_cwd() {
+        let path_var = std::env::var("PATH").unwrap();
+        assert!(resolve("sh", None, &path_var).is_some());
+        assert!(resolve("no-such-program-procward", None, &path_var).is_none());
+        assert!(
+            resolve("sh", None, "").is_none(),
+            "an empty PATH finds nothing"
+        );
+        assert!(resolve("/bin/sh", None, "").is_some());
+        assert!(resolve("bin/sh", Some(Path::new("/")), "").is_some());
+        assert!(resolve("/etc/passwd", None, "").is_none(), "not executable");
+    }
+
+    #[test]
+    fn working_dir_must_exist_and_be_absolute() {
+        assert!(working_dir("/").is_ok());
+        assert!(working_dir("relative").is_err());
+        assert!(working_dir("/no/such/dir/procward").is_err());
+        assert!(working_dir("/etc/passwd").is_err());
+    }
+}
