@@ -70,6 +70,12 @@ pub fn spawn_daemon(home: &Home, extra: &[std::ffi::OsString]) -> anyhow::Result
     let child = Command::new(exe)
         .args(["daemon", "--detached-child"])
         .args(extra)
+        .args(
+            crate::config::explicit_path()
+                .map(|path| [std::ffi::OsStr::new("--config"), path.as_os_str()])
+                .into_iter()
+                .flatten(),
+        )
         .env("PROCWARD_HOME", home.root())
         .stdin(Stdio::null())
         .stdout(Stdio::null())

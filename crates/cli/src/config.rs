@@ -61,9 +61,20 @@ pub struct KillConfig {
     pub elevate_with: Option<String>,
 }
 
+/// The file given with `--config`, so a daemon this process starts reads the same one.
+static EXPLICIT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// The `--config` file of this invocation, if one was given.
+pub fn explicit_path() -> Option<&'static Path> {
+    EXPLICIT.get().map(PathBuf::as_path)
+}
+
 impl Config {
     /// Loads the configuration (see the module docs for where it is looked up).
     pub fn load(explicit: Option<&Path>) -> anyhow::Result<Self> {
+        if let Some(path) = explicit {
+            let _ = EXPLICIT.set(std::path::absolute(path).unwrap_or_else(|_| path.to_owned()));
+        }
         let (path, required) = match explicit {
             Some(path) => (path.to_path_buf(), true),
             None => match std::env::var_os("PROCWARD_CONFIG") {

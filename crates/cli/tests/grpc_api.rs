@@ -1,6 +1,6 @@
-//! The daemon's TCP gRPC listener: bearer-token auth, health, the ProcessManagerService
-//! contract (reads, kills, ad-hoc starts, logs, the monitor stream) and Ports, each with
-//! its bad input. Every test runs its own daemon in its own home.
+//! The ProcessManagerService contract over the daemon's TCP listener: reads, kills,
+//! ad-hoc starts, logs and the monitor stream, each with its bad input. Every test runs
+//! its own daemon in its own home.
 
 mod common;
 
@@ -9,7 +9,6 @@ use std::time::Duration;
 use common::grpc::TcpDaemon;
 use common::{Spawned, is_running, wait_for};
 use procward_proto::v1;
-use procward_proto::v1::process_manager_service_client::ProcessManagerServiceClient;
 use tokio_stream::StreamExt;
 use tonic::Code;
 
@@ -18,69 +17,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-#[test]
-fn every_call_needs_the_current_token() {
-    let tcp = TcpDaemon::start();
-    runtime().block_on(async {
-        for token in [None, Some("wrong"), Some("")] {
-            let mut client = ProcessManagerServiceClient::new(tcp.channel_with(token).await);
-            let status = client
-                .get_system_info(v1::GetSystemInfoRequest {})
-                .await
-                .unwrap_err();
-            assert_eq!(status.code(), Code::Unauthenticated, "{token:?}");
-            assert_eq!(status.message(), "missing or invalid bearer token");
-            let mut health =
-                tonic_health::pb::health_client::HealthClient::new(tcp.channel_with(token).await);
-            let status = health
-                .check(tonic_health::pb::HealthCheckRequest::default())
-                .await
-                .unwrap_err();
-            assert_eq!(status.code(), Code::Unauthenticated);
-        }
-
-        let mut health = tonic_health::pb::health_client::HealthClient::new(
-            tcp.channel_with(Some(&tcp.token)).await,
-        );
-        let answer = health
-            .check(tonic_health::pb::HealthCheckRequest {
-                service: "procward.v1.ProcessManagerService".into(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(
-            answer.status,
-            tonic_health::pb::health_check_response::ServingStatus::Serving as i32
-        );
-
-        // Rotation: the old token stops working at once, without a restart.
-        let out = tcp
-            .daemon
-            .cmd()
-            .args(["token", "--rotate"])
-            .output()
-            .unwrap();
-        let rotated = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-        assert_ne!(rotated, tcp.token);
-        let mut old = tcp.manager().await;
-        let status = old
-            .get_system_info(v1::GetSystemInfoRequest {})
-            .await
-            .unwrap_err();
-        assert_eq!(status.code(), Code::Unauthenticated);
-        let mut new = ProcessManagerServiceClient::new(tcp.channel_with(Some(&rotated)).await);
-        new.get_system_info(v1::GetSystemInfoRequest {})
-            .await
-            .unwrap();
-    });
-    let token_path = tcp.daemon.pw.dir().join("home/token");
-    let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(token_path).unwrap().permissions(),
-    );
-    assert_eq!(mode & 0o777, 0o600);
 }
 
 #[test]
@@ -436,68 +372,4 @@ fn monitor_streams_at_the_asked_interval_and_refuses_bad_ones() {
             .await
             .unwrap();
     });
-}
-
-#[test]
-fn ports_lists_holders_and_kills_by_port() {
-    let tcp = TcpDaemon::start();
-    let mut listener = Spawned::shell(
-        "exec python3 -c \"import socket,time\ns=socket.socket(); s.bind(('127.0.0.1',0)); s.listen()\nprint(s.getsockname()[1], flush=True); time.sleep(60)\"",
-    );
-    let port: u32 = listener.read_line().trim().parse().unwrap();
-    let own_port: u32 = tcp.address.rsplit(':').next().unwrap().parse().unwrap();
-    runtime().block_on(async {
-        let mut ports = tcp.ports().await;
-        let listed = ports
-            .list_ports(v1::ListPortsRequest {
-                protocol: "tcp".into(),
-                port,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .ports;
-        assert_eq!(listed.len(), 1, "{listed:?}");
-        assert_eq!(listed[0].processes[0].pid, listener.pid());
-        for (protocol, port) in [("sctp", 0), ("tcp", 70_000)] {
-            let status = ports
-                .list_ports(v1::ListPortsRequest {
-                    protocol: protocol.into(),
-                    port,
-                })
-                .await
-                .unwrap_err();
-            assert_eq!(status.code(), Code::InvalidArgument);
-        }
-        let own = ports
-            .kill_port(v1::KillPortRequest {
-                port: own_port,
-                ..Default::default()
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(
-            own.code(),
-            Code::InvalidArgument,
-            "procward's own port is protected"
-        );
-        let result = ports
-            .kill_port(v1::KillPortRequest {
-                port,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(result.success, "{result:?}");
-        let none = ports
-            .kill_port(v1::KillPortRequest {
-                port,
-                ..Default::default()
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(none.code(), Code::NotFound);
-    });
-    assert!(wait_for(Duration::from_secs(5), || !listener.alive()));
 }

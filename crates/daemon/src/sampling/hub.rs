@@ -1,8 +1,7 @@
-//! Shared, demand-driven samples of the machine: one timer per kind of sample (the OS
-//! process table, the system figures), however many clients read them.
+//! One shared, demand-driven sampler.
 //!
 //! A [`Hub`] refreshes its source only while someone wants it: a one-off read keeps it
-//! ticking at its default period for [`IDLE_AFTER`]; a subscriber (a `MonitorSystem`
+//! ticking at its default period for a while ([`Timing::idle_after`]); a subscriber (a `MonitorSystem`
 //! stream) keeps it ticking at the shortest interval any subscriber asked for. With no
 //! demand the timer parks, so an idle daemon walks nothing. Readers get an `Arc` of the
 //! latest sample from a `watch` channel: answering a read costs no `/proc` walk, and a
@@ -12,13 +11,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use procward_core::sys::system::SystemSampler;
-use procward_core::{ProcessInfo, ProcessSampler, SystemInfo};
 use tokio::sync::{Notify, watch};
 use tokio_stream::Stream;
 
-/// How long a hub keeps ticking after its last one-off read.
-pub const IDLE_AFTER: Duration = Duration::from_secs(30);
 /// The shortest period a subscriber may ask for.
 pub const MIN_PERIOD: Duration = Duration::from_millis(100);
 /// How long a cold hub waits between its baseline and first reading, so the first CPU
@@ -67,10 +62,20 @@ struct Demand {
     last_error: Option<String>,
 }
 
+/// How often a hub samples, and for how long after a read.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// The period while only one-off reads want samples.
+    pub period: Duration,
+    /// How long after the last one-off read the hub keeps ticking (so a client polling
+    /// every few seconds is answered from memory), before it parks.
+    pub idle_after: Duration,
+}
+
 #[derive(Debug)]
 struct Shared<T> {
     what: &'static str,
-    default_period: Duration,
+    timing: Timing,
     latest: watch::Sender<Latest<T>>,
     demand: Mutex<Demand>,
     wake: Notify,
@@ -81,16 +86,19 @@ impl<T> Shared<T> {
         self.demand.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The period to tick at now, or `None` when nobody wants samples.
+    /// The period to tick at now: the shortest any subscriber asked for, or the default
+    /// while one-off reads are recent; `None` when nobody wants samples.
     fn period(&self) -> Option<Duration> {
         let demand = self.demand();
-        if let Some(shortest) = demand.subscribers.values().min() {
-            return Some((*shortest).min(self.default_period));
-        }
-        demand
+        let reading = demand
             .last_read
-            .filter(|at| at.elapsed() < IDLE_AFTER)
-            .map(|_| self.default_period)
+            .filter(|at| at.elapsed() < self.timing.idle_after)
+            .map(|_| self.timing.period);
+        let subscribed = demand.subscribers.values().min().copied();
+        match (subscribed, reading) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -111,14 +119,14 @@ impl<T> Clone for Hub<T> {
 impl<T: Send + Sync + 'static> Hub<T> {
     /// Starts the hub's timer task (parked until the first read). `what` names the
     /// samples in errors.
-    pub fn spawn<S>(what: &'static str, source: S, default_period: Duration) -> Self
+    pub fn spawn<S>(what: &'static str, source: S, timing: Timing) -> Self
     where
         S: Source<Output = T>,
     {
         let (latest, _) = watch::channel(None);
         let shared = Arc::new(Shared {
             what,
-            default_period,
+            timing,
             latest,
             demand: Mutex::new(Demand {
                 subscribers: BTreeMap::new(),
@@ -138,7 +146,9 @@ impl<T: Send + Sync + 'static> Hub<T> {
         let was_idle = {
             let mut demand = self.shared.demand();
             let idle = demand.subscribers.is_empty()
-                && demand.last_read.is_none_or(|at| at.elapsed() >= IDLE_AFTER);
+                && demand
+                    .last_read
+                    .is_none_or(|at| at.elapsed() >= self.shared.timing.idle_after);
             demand.last_read = Some(Instant::now());
             idle
         };
@@ -277,55 +287,106 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// The OS process table as a [`Source`].
-#[derive(Debug, Default)]
-pub struct ProcessTable(ProcessSampler);
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
 
-impl Source for ProcessTable {
-    type Output = Vec<ProcessInfo>;
-    fn baseline(&mut self) -> procward_core::Result<()> {
-        self.0.refresh().map(drop)
+    use tokio_stream::StreamExt;
+
+    use super::*;
+
+    /// Counts its readings; each reading is the count so far.
+    struct Counter(Arc<AtomicU32>);
+
+    impl Source for Counter {
+        type Output = u32;
+        fn baseline(&mut self) -> procward_core::Result<()> {
+            Ok(())
+        }
+        fn read(&mut self) -> procward_core::Result<u32> {
+            Ok(self.0.fetch_add(1, Ordering::SeqCst) + 1)
+        }
     }
-    fn read(&mut self) -> procward_core::Result<Vec<ProcessInfo>> {
-        self.0.refresh()
+
+    fn hub(idle_after: Duration) -> (Hub<u32>, Arc<AtomicU32>) {
+        let reads = Arc::new(AtomicU32::new(0));
+        let timing = Timing {
+            period: Duration::from_millis(20),
+            idle_after,
+        };
+        (Hub::spawn("test", Counter(reads.clone()), timing), reads)
     }
-}
 
-/// The system figures as a [`Source`].
-pub struct SystemFigures(SystemSampler);
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_nothing_until_asked_and_parks_after_the_last_read() {
+        let (hub, reads) = hub(Duration::from_millis(150));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            0,
+            "an unused hub never samples"
+        );
 
-impl SystemFigures {
-    /// A source with sysinfo's first CPU reading taken.
-    pub fn new() -> procward_core::Result<Self> {
-        SystemSampler::new().map(Self)
+        let first = hub.latest(Duration::from_secs(1)).await.unwrap();
+        assert!(first.value >= 1);
+        // Served from memory while fresh: no reading per read.
+        let again = hub.latest(Duration::from_secs(5)).await.unwrap();
+        assert!(again.value >= first.value);
+
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let parked = reads.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            parked,
+            "parked after idle_after"
+        );
+        let fresh = hub.latest(Duration::from_millis(50)).await.unwrap();
+        assert!(fresh.value > parked, "a stale sample is not served");
     }
-}
 
-impl Source for SystemFigures {
-    type Output = SystemInfo;
-    fn baseline(&mut self) -> procward_core::Result<()> {
-        self.0.refresh().map(drop)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn subscribers_share_readings_and_release_them_when_dropped() {
+        let (hub, reads) = hub(Duration::from_millis(10));
+        let mut a = Box::pin(hub.subscribe(Duration::from_millis(100)));
+        let mut b = Box::pin(hub.subscribe(Duration::from_millis(300)));
+        let mut seen_a = Vec::new();
+        for _ in 0..6 {
+            seen_a.push(a.next().await.unwrap().value);
+        }
+        let first_b = b.next().await.unwrap().value;
+        let second_b = b.next().await.unwrap().value;
+        assert!(seen_a.windows(2).all(|w| w[0] < w[1]), "{seen_a:?}");
+        assert!(second_b > first_b);
+        // The hub ticks at the shortest interval (100 ms), not once per subscriber.
+        let total = reads.load(Ordering::SeqCst);
+        assert!(total <= 12, "{total} readings for ~600 ms at 100 ms");
+
+        drop(a);
+        drop(b);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let after = reads.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            after,
+            "no subscriber, no sampling"
+        );
+        assert!(hub.shared.demand().subscribers.is_empty());
     }
-    fn read(&mut self) -> procward_core::Result<SystemInfo> {
-        self.0.refresh()
-    }
-}
 
-/// The daemon's two hubs.
-#[derive(Debug, Clone)]
-pub struct Sampling {
-    /// Every OS process, refreshed every second while in demand.
-    pub processes: Hub<Vec<ProcessInfo>>,
-    /// System figures, refreshed every second (or faster, for monitors) while in demand.
-    pub system: Hub<SystemInfo>,
-}
-
-impl Sampling {
-    /// Starts both hubs (parked until first used).
-    pub fn spawn() -> procward_core::Result<Self> {
-        Ok(Self {
-            processes: Hub::spawn("process", ProcessTable::default(), Duration::from_secs(1)),
-            system: Hub::spawn("system", SystemFigures::new()?, Duration::from_secs(1)),
-        })
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stalled_subscriber_holds_one_sample_not_a_queue() {
+        let (hub, _reads) = hub(Duration::from_millis(10));
+        let mut slow = Box::pin(hub.subscribe(Duration::from_millis(100)));
+        let first = slow.next().await.unwrap().value;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let next = slow.next().await.unwrap().value;
+        let after = slow.next().await.unwrap().value;
+        assert!(
+            next > first + 3,
+            "skipped to a recent sample: {first} -> {next}"
+        );
+        assert!(after > next);
     }
 }

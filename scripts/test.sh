@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite, as README.md gives it: the Rust workspace (cargo test), then the
+# Python client's tests against a real daemon (pytest, in a virtualenv under target/).
+# Extra arguments go to `cargo test`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+cargo test --workspace "$@"
+
+# The Python client (clients/python) drives the debug binary that cargo test just built.
+cargo build -p procward --quiet
+venv=target/pyenv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check './clients/python[test]'
+PROCWARD_BIN="$PWD/target/debug/procward" "$venv/bin/python" -m pytest clients/python/tests -q -p no:cacheprovider
