@@ -366,6 +366,28 @@ fn monitor_streams_at_the_asked_interval_and_refuses_bad_ones() {
             assert!(stamps.windows(2).all(|w| w[0] < w[1]), "{stamps:?}");
         }
         drop(streams);
+
+        // A subscriber that stops reading never holds up one that reads.
+        let mut stalled = client
+            .monitor_system(v1::MonitorSystemRequest { interval_seconds: 0.1 })
+            .await
+            .unwrap()
+            .into_inner();
+        stalled.next().await.unwrap().unwrap();
+        let mut reader = tcp.manager().await;
+        let mut reading = reader
+            .monitor_system(v1::MonitorSystemRequest { interval_seconds: 0.1 })
+            .await
+            .unwrap()
+            .into_inner();
+        for _ in 0..15 {
+            tokio::time::timeout(Duration::from_secs(10), reading.next())
+                .await
+                .expect("the reading subscriber keeps getting samples")
+                .unwrap()
+                .unwrap();
+        }
+        drop((stalled, reading));
         // The daemon still answers after the clients went away.
         client
             .get_system_info(v1::GetSystemInfoRequest {})
