@@ -369,14 +369,18 @@ fn monitor_streams_at_the_asked_interval_and_refuses_bad_ones() {
 
         // A subscriber that stops reading never holds up one that reads.
         let mut stalled = client
-            .monitor_system(v1::MonitorSystemRequest { interval_seconds: 0.1 })
+            .monitor_system(v1::MonitorSystemRequest {
+                interval_seconds: 0.1,
+            })
             .await
             .unwrap()
             .into_inner();
         stalled.next().await.unwrap().unwrap();
         let mut reader = tcp.manager().await;
         let mut reading = reader
-            .monitor_system(v1::MonitorSystemRequest { interval_seconds: 0.1 })
+            .monitor_system(v1::MonitorSystemRequest {
+                interval_seconds: 0.1,
+            })
             .await
             .unwrap()
             .into_inner();
