@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    completions, daemon, info, kill, logs, managed, ports, process, ps, shim, start, token, up,
+    completions, daemon, info, kill, logs, managed, mcp, ports, process, ps, shim, start, token, up,
 };
 use crate::output::ColorChoice;
 
@@ -79,6 +79,8 @@ pub enum Command {
     Up(up::Args),
     /// Stop the processes of a procward.toml, dependents first.
     Down(up::Args),
+    /// Serve MCP on stdio: procward as a safe process tool for AI assistants.
+    Mcp(mcp::Args),
     /// Print (or --rotate) the bearer token for the daemon's TCP listener.
     Token(token::Args),
     /// Internal: the per-process shim started by the daemon.

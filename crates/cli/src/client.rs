@@ -20,9 +20,15 @@ pub type Client = SupervisorClient<Channel>;
 
 /// Connects to the daemon of `home`, starting one when none runs and `autostart` is set.
 pub async fn connect(home: &Home, autostart: bool) -> anyhow::Result<Client> {
+    let channel = connect_channel(home, autostart).await?;
+    Ok(SupervisorClient::new(channel).max_decoding_message_size(64 * 1024 * 1024))
+}
+
+/// [`connect`], as a channel for any of the daemon's services.
+pub async fn connect_channel(home: &Home, autostart: bool) -> anyhow::Result<Channel> {
     let socket = home.socket();
-    if let Ok(client) = try_connect(&socket).await {
-        return Ok(client);
+    if let Ok(channel) = try_connect(&socket).await {
+        return Ok(channel);
     }
     if !autostart {
         bail!(
@@ -35,7 +41,7 @@ pub async fn connect(home: &Home, autostart: bool) -> anyhow::Result<Client> {
 }
 
 /// Waits for a daemon that is starting to answer on `socket`.
-pub async fn wait_for(socket: &Path) -> anyhow::Result<Client> {
+pub async fn wait_for(socket: &Path) -> anyhow::Result<Channel> {
     let started = Instant::now();
     loop {
         match try_connect(socket).await {
@@ -51,7 +57,7 @@ pub async fn wait_for(socket: &Path) -> anyhow::Result<Client> {
     }
 }
 
-async fn try_connect(socket: &Path) -> anyhow::Result<Client> {
+async fn try_connect(socket: &Path) -> anyhow::Result<Channel> {
     let socket: PathBuf = socket.to_path_buf();
     // The URI is required by tonic but unused: the connector below picks the socket.
     let channel = Endpoint::try_from("http://procward.invalid")?
@@ -60,7 +66,7 @@ async fn try_connect(socket: &Path) -> anyhow::Result<Client> {
             async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(socket).await?)) }
         }))
         .await?;
-    Ok(SupervisorClient::new(channel).max_decoding_message_size(64 * 1024 * 1024))
+    Ok(channel)
 }
 
 /// Starts `procward daemon --detached-child` for `home`, fully detached from this

@@ -23,6 +23,19 @@ pub struct Config {
     /// `[daemon]`: how the daemon serves (also when another command starts it).
     #[serde(default)]
     pub daemon: DaemonConfig,
+    /// `[mcp]`: what assistants may do (`procward mcp` and the daemon's `/mcp`).
+    #[serde(default)]
+    pub mcp: McpConfig,
+}
+
+/// `[mcp]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpConfig {
+    /// Expose only the read tools.
+    pub read_only: Option<bool>,
+    /// Which processes kill_process may signal: `managed`, `own` or `any`.
+    pub allow_kill: Option<String>,
 }
 
 /// `[daemon]` section.

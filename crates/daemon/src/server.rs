@@ -39,6 +39,8 @@ pub struct DaemonOptions {
     pub listen: Option<SocketAddr>,
     /// Serve the TCP listener over TLS.
     pub tls: Option<TlsFiles>,
+    /// What the MCP endpoint (`/mcp` on the TCP listener) lets assistants do.
+    pub mcp: procward_mcp::Policy,
 }
 
 /// Why a daemon could not run.
@@ -132,7 +134,14 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
     let result = match tcp {
         Some((listener, tls)) => {
             let tokens = TokenCheck::new(home.token_file());
-            let tcp = services.serve_tcp(listener, tokens, tls, stop(stopped));
+            let address = listener
+                .local_addr()
+                .map_err(io("cannot read the TCP address"))?;
+            let backend = procward_mcp::Backend::new(services.routes());
+            let mcp =
+                procward_mcp::http_service(backend, options.mcp, vec![address.ip().to_string()]);
+            let extra = axum::Router::new().nest_service("/mcp", mcp);
+            let tcp = services.serve_tcp(listener, extra, tokens, tls, stop(stopped));
             tokio::try_join!(unix, tcp).map(drop)
         }
         None => unix.await,

@@ -77,7 +77,8 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         None if args.detach => super::block_on(detach(&home, &args)),
         None => {
             let (listen, tls) = listener(&args, &ctx.config.daemon)?;
-            serve(home, args.detached_child, listen, tls)
+            let mcp = super::mcp::policy(false, None, &ctx.config.mcp)?;
+            serve(home, args.detached_child, listen, tls, mcp)
         }
     }
 }
@@ -112,6 +113,7 @@ fn serve(
     detached: bool,
     listen: Option<SocketAddr>,
     tls: Option<TlsFiles>,
+    mcp: procward_mcp::Policy,
 ) -> anyhow::Result<u8> {
     if detached {
         // A session of its own: no terminal hang-up or job-control signal reaches it.
@@ -124,6 +126,7 @@ fn serve(
         log_to_stderr: !detached && std::io::stderr().is_terminal(),
         listen,
         tls,
+        mcp,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

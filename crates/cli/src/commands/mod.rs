@@ -6,6 +6,7 @@ pub mod info;
 pub mod kill;
 pub mod logs;
 pub mod managed;
+pub mod mcp;
 pub mod ports;
 pub mod process;
 pub mod ps;
@@ -53,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Up(args) => up::run_up(args, &ctx),
         Command::Down(args) => up::run_down(args, &ctx),
         Command::Token(args) => token::run(args, &ctx),
+        Command::Mcp(args) => mcp::run(args, &ctx),
         Command::Shim(args) => shim::run(args),
     }
 }

@@ -3,6 +3,7 @@
 //! optionally over TLS. Both listeners carry the same services, plus the standard health
 //! service and server reflection so that generic gRPC tools work.
 
+mod auth;
 pub mod pids;
 pub mod ports;
 pub mod process_manager;
@@ -120,6 +121,11 @@ impl Services {
         Ok(Self { routes })
     }
 
+    /// The gRPC routes as a service, for in-process clients (the MCP endpoint).
+    pub fn routes(&self) -> Routes {
+        self.routes.clone()
+    }
+
     /// Serves on the Unix socket (private to the user by its permissions) until `stop`.
     pub async fn serve_unix(
         self,
@@ -132,23 +138,25 @@ impl Services {
             .await
     }
 
-    /// Serves on TCP until `stop`; every call must carry `authorization: Bearer TOKEN`.
+    /// Serves on TCP until `stop`: the gRPC services, plus `extra` HTTP routes (the MCP
+    /// endpoint). Every request must carry `authorization: Bearer TOKEN`.
     pub async fn serve_tcp(
         self,
         listener: TcpListener,
+        extra: axum::Router,
         tokens: TokenCheck,
         tls: Option<Identity>,
         stop: impl Future<Output = ()>,
     ) -> Result<(), tonic::transport::Error> {
-        let mut builder = Server::builder();
+        let mut builder = Server::builder().accept_http1(true);
         if let Some(identity) = tls {
             builder = builder.tls_config(ServerTlsConfig::new().identity(identity))?;
         }
+        let router = self.routes.into_axum_router().merge(extra).layer(
+            axum::middleware::from_fn_with_state(tokens, auth::require_bearer),
+        );
         builder
-            .layer(tonic::service::InterceptorLayer::new(move |request| {
-                authorize(&tokens, request)
-            }))
-            .add_routes(self.routes)
+            .add_routes(Routes::from(router))
             // No Nagle: small answers would otherwise wait ~40 ms for the client's
             // delayed ACK.
             .serve_with_incoming_shutdown(
@@ -156,24 +164,5 @@ impl Services {
                 stop,
             )
             .await
-    }
-}
-
-/// Admits a request with the current bearer token; anything else is UNAUTHENTICATED with
-/// nothing more said.
-fn authorize(
-    tokens: &TokenCheck,
-    request: tonic::Request<()>,
-) -> Result<tonic::Request<()>, Status> {
-    let presented = request
-        .metadata()
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !presented.is_empty() && tokens.admits(presented) {
-        Ok(request)
-    } else {
-        Err(Status::unauthenticated("missing or invalid bearer token"))
     }
 }

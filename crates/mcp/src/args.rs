@@ -1,0 +1,115 @@
+//! Tool arguments. Each derives a JSON schema (what `tools/list` shows) and is parsed by
+//! the server itself, so malformed arguments become a tool error an assistant can act
+//! on, never a protocol error.
+
+use std::collections::BTreeMap;
+
+use rmcp::schemars::{self, JsonSchema};
+use serde::Deserialize;
+
+/// Longest text accepted in any one argument (names, filters, commands).
+pub const MAX_TEXT: usize = 4096;
+
+/// A command as one string (split like a shell) or as an argv array.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum CommandLine {
+    /// `"python3 -m http.server 8000"`; shell syntax (pipes, `$VAR`) runs under `sh -c`.
+    Line(String),
+    /// `["python3", "-m", "http.server", "8000"]`, passed as is.
+    Argv(Vec<String>),
+}
+
+/// `start_process`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartArgs {
+    /// Unique name for the process (letters, digits, `-`, `_`, `.`; no `/`).
+    pub name: String,
+    /// What to run: a command line string, or an array of program and arguments.
+    pub command: CommandLine,
+    /// Extra environment variables.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Absolute working directory (default: the daemon's).
+    pub cwd: Option<String>,
+    /// When to restart it after it exits: `always` (default), `on-failure` or `never`.
+    pub restart: Option<String>,
+}
+
+/// Tools that name one managed process.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NameArgs {
+    /// The managed process's name, as `list_processes` shows it.
+    pub name: String,
+}
+
+/// `get_process_logs`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogsArgs {
+    /// The managed process's name.
+    pub name: String,
+    /// Lines from the end (default 50, at most 500); the answer is also capped at 16 KB.
+    pub lines: Option<u32>,
+    /// `stdout`, `stderr` or `both` (default).
+    pub stream: Option<String>,
+}
+
+/// `list_system_processes`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListSystemArgs {
+    /// Keep processes whose name or command line contains this (case-insensitive).
+    pub name: Option<String>,
+    /// Keep processes of this user (login name or uid).
+    pub user: Option<String>,
+    /// Order: `cpu` (default, highest first), `mem` (highest first), `pid`, `name`, `uptime`.
+    pub sort: Option<String>,
+    /// How many to return (default 25, at most 500). The answer says how many more matched.
+    pub limit: Option<u32>,
+}
+
+/// `get_process_info`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PidArgs {
+    /// The process id.
+    pub pid: i64,
+}
+
+/// `list_ports`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortsArgs {
+    /// `tcp`, `udp` or omitted for both.
+    pub protocol: Option<String>,
+    /// Only this port.
+    pub port: Option<i64>,
+}
+
+/// `kill_process`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KillArgs {
+    /// The process id to kill (give `pid` or `port`, not both).
+    pub pid: Option<i64>,
+    /// Kill whoever listens on this port instead (TCP or UDP).
+    pub port: Option<i64>,
+    /// The `start_time` you saw for this pid (from `list_system_processes` or
+    /// `get_process_info`): the kill is refused if the pid now belongs to another process.
+    pub expected_start_time: Option<u64>,
+    /// First signal (default `SIGTERM`), e.g. `SIGINT`, `HUP`, `9`.
+    pub signal: Option<String>,
+    /// Seconds to wait for the process to exit before SIGKILL (default 5, at most 3600).
+    pub timeout_seconds: Option<f64>,
+    /// SIGKILL at once.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// Tools without arguments.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}

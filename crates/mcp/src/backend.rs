@@ -1,0 +1,56 @@
+//! How the MCP server reaches the daemon: the daemon's own gRPC services, either over its
+//! Unix socket (`procward mcp` on stdio, a separate process) or in-process (the daemon's
+//! HTTP endpoint calls its gRPC routes directly, with no socket in between). Either way
+//! every tool goes through the same validated API as every other client.
+
+use procward_proto::v1::ports_client::PortsClient;
+use procward_proto::v1::process_manager_service_client::ProcessManagerServiceClient;
+use procward_proto::v1::supervisor_client::SupervisorClient;
+use tonic::body::Body;
+use tower::util::BoxCloneSyncService;
+use tower::{Service, ServiceExt as _};
+
+/// Any gRPC transport: a tonic `Channel`, or the daemon's routes in-process.
+pub type Transport = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, TransportError>;
+
+/// A transport failure (the daemon went away, the socket closed).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TransportError(Box<dyn std::error::Error + Send + Sync>);
+
+/// Largest answer accepted from the daemon (a full process listing is far below it).
+const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+
+/// gRPC clients of the daemon's three services over one transport; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    /// Managed processes.
+    pub supervisor: SupervisorClient<Transport>,
+    /// Every OS process and the system.
+    pub manager: ProcessManagerServiceClient<Transport>,
+    /// Listening ports.
+    pub ports: PortsClient<Transport>,
+}
+
+impl Backend {
+    /// Clients over `service` (a `tonic::transport::Channel`, or `tonic::service::Routes`).
+    pub fn new<S, E>(service: S) -> Self
+    where
+        S: Service<http::Request<Body>, Response = http::Response<Body>, Error = E>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
+    {
+        let transport = BoxCloneSyncService::new(service.map_err(|e: E| TransportError(e.into())));
+        Self {
+            supervisor: SupervisorClient::new(transport.clone())
+                .max_decoding_message_size(MAX_MESSAGE),
+            manager: ProcessManagerServiceClient::new(transport.clone())
+                .max_decoding_message_size(MAX_MESSAGE),
+            ports: PortsClient::new(transport).max_decoding_message_size(MAX_MESSAGE),
+        }
+    }
+}

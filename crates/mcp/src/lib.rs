@@ -1,0 +1,75 @@
+//! procward's MCP server: the daemon's abilities as tools for AI assistants, built on the
+//! official Rust SDK (rmcp).
+//!
+//! The handler ([`ProcwardMcp`]) holds no state of its own: every tool is a call to the
+//! daemon's gRPC API ([`Backend`]), so an assistant gets exactly the validation and
+//! safety checks every other client gets, plus its own limits ([`Policy`]: read-only, and
+//! which processes it may kill). Two transports carry it:
+//! - [`serve_stdio`] for `procward mcp`, a separate process that talks to the daemon over
+//!   its Unix socket;
+//! - [`http_service`], mounted by the daemon at `/mcp` on its TCP listener (streamable
+//!   HTTP), calling the daemon's gRPC routes in-process.
+//!
+//! Failed actions, including malformed arguments, are tool results with `isError: true`
+//! and a message that says what to try; protocol errors are kept for requests that cannot
+//! be routed at all.
+
+pub mod args;
+pub mod backend;
+pub mod policy;
+pub mod server;
+mod summary;
+pub mod tools;
+
+use std::sync::Arc;
+
+use rmcp::ServiceExt as _;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+
+pub use backend::Backend;
+pub use policy::{KillScope, Policy};
+pub use server::ProcwardMcp;
+
+/// Serves MCP on stdin/stdout until the client closes it. Nothing but protocol goes to
+/// stdout; the caller logs to stderr.
+pub async fn serve_stdio(backend: Backend, policy: Policy) -> anyhow_free::Result<()> {
+    let running = ProcwardMcp::new(backend, policy)
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| anyhow_free::Error(e.to_string()))?;
+    running
+        .waiting()
+        .await
+        .map_err(|e| anyhow_free::Error(e.to_string()))?;
+    Ok(())
+}
+
+/// The streamable-HTTP MCP service (one handler per session), to mount at `/mcp`.
+/// Authentication is the caller's: the daemon checks the bearer token in front of it.
+/// Requests must name a loopback host or one of `extra_hosts` (against DNS rebinding).
+pub fn http_service(
+    backend: Backend,
+    policy: Policy,
+    extra_hosts: Vec<String>,
+) -> StreamableHttpService<ProcwardMcp, LocalSessionManager> {
+    let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+    hosts.extend(extra_hosts);
+    let config = StreamableHttpServerConfig::default().with_allowed_hosts(hosts);
+    StreamableHttpService::new(
+        move || Ok(ProcwardMcp::new(backend.clone(), policy)),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    )
+}
+
+/// The error type of [`serve_stdio`].
+pub mod anyhow_free {
+    /// Why the stdio server stopped abnormally.
+    #[derive(Debug, thiserror::Error)]
+    #[error("MCP over stdio: {0}")]
+    pub struct Error(pub String);
+
+    /// Result of [`super::serve_stdio`].
+    pub type Result<T> = std::result::Result<T, Error>;
+}

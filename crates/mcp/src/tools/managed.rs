@@ -1,0 +1,249 @@
+//! Tools for managed processes: list, status, logs, start, stop, restart.
+
+use procward_core::supervisor::spec::{ProcessSpec, RestartPolicy, command_from_string};
+use procward_proto::convert::spec_to_proto;
+use procward_proto::v1;
+use serde_json::{Value, json};
+
+use super::{Answer, Outcome, ToolError};
+use crate::args::{CommandLine, LogsArgs, NameArgs, NoArgs, StartArgs};
+use crate::backend::Backend;
+use crate::summary::{bytes, cap_lines};
+
+/// Default and most lines `get_process_logs` returns.
+const DEFAULT_LINES: u32 = 50;
+const MAX_LINES: u32 = 500;
+/// Most bytes of log text in one answer.
+pub const MAX_LOG_BYTES: usize = 16 * 1024;
+
+const UNKNOWN_HINT: &str = "Call list_processes to see the managed names";
+
+/// A managed process as compact data.
+pub fn view(p: &v1::ManagedProcess) -> Value {
+    json!({
+        "name": p.name,
+        "state": p.state,
+        "pid": (p.pid != 0).then_some(p.pid),
+        "start_time": (p.start_time != 0).then_some(p.start_time),
+        "restarts": p.restarts,
+        "uptime_seconds": p.uptime_ms / 1000,
+        "cpu_percent": (p.cpu_percent * 10.0).round() / 10.0,
+        "memory_rss": p.memory_rss,
+        "last_exit_code": p.last_exit_code,
+        "last_signal": p.last_signal,
+        "health": (!p.health.is_empty()).then_some(&p.health),
+        "reason": (!p.reason.is_empty()).then_some(&p.reason),
+    })
+}
+
+fn line(p: &v1::ManagedProcess) -> String {
+    let mut text = format!("{} {}", p.name, p.state);
+    if p.pid != 0 {
+        text.push_str(&format!(" pid {} up {}s", p.pid, p.uptime_ms / 1000));
+    }
+    if p.restarts > 0 {
+        text.push_str(&format!(", {} restarts", p.restarts));
+    }
+    if let Some(code) = p.last_exit_code {
+        text.push_str(&format!(", last exit {code}"));
+    }
+    if !p.reason.is_empty() {
+        text.push_str(&format!(" ({})", p.reason));
+    }
+    text
+}
+
+pub async fn list(mut b: Backend, _: NoArgs) -> Outcome {
+    let processes = b
+        .supervisor
+        .list(v1::ListRequest {})
+        .await
+        .map_err(|s| ToolError::status(&s, ""))?
+        .into_inner()
+        .processes;
+    let summary = if processes.is_empty() {
+        "No managed processes. start_process registers one.".to_owned()
+    } else {
+        let lines: Vec<_> = processes.iter().map(line).collect();
+        format!("{} managed: {}", processes.len(), lines.join("; "))
+    };
+    Ok(Answer {
+        summary,
+        data: json!({"processes": processes.iter().map(view).collect::<Vec<_>>()}),
+    })
+}
+
+pub async fn status(mut b: Backend, args: NameArgs) -> Outcome {
+    let p = b
+        .supervisor
+        .status(v1::NameRequest { name: args.name })
+        .await
+        .map_err(|s| ToolError::status(&s, UNKNOWN_HINT))?
+        .into_inner();
+    let mut data = view(&p);
+    if let Some(spec) = &p.spec {
+        data["command"] = json!(spec.command);
+        data["restart_policy"] = json!(spec.restart);
+        data["cwd"] = json!(spec.cwd);
+    }
+    data["stdout_log"] = json!(p.stdout_log);
+    data["stderr_log"] = json!(p.stderr_log);
+    data["next_restart_at_ms"] = json!(p.next_restart_at_ms);
+    Ok(Answer {
+        summary: line(&p),
+        data,
+    })
+}
+
+pub async fn logs(mut b: Backend, args: LogsArgs) -> Outcome {
+    let lines = args.lines.unwrap_or(DEFAULT_LINES);
+    if lines == 0 || lines > MAX_LINES {
+        return Err(ToolError(format!(
+            "lines must be between 1 and {MAX_LINES} (got {lines})"
+        )));
+    }
+    let (stdout, stderr) = match args.stream.as_deref().map(str::trim) {
+        None | Some("" | "both") => (false, false),
+        Some("stdout") => (true, false),
+        Some("stderr") => (false, true),
+        Some(other) => {
+            return Err(ToolError(format!(
+                "stream must be stdout, stderr or both (got '{other}')"
+            )));
+        }
+    };
+    let request = v1::LogsRequest {
+        name: args.name.clone(),
+        lines,
+        follow: false,
+        stdout,
+        stderr,
+    };
+    let stream = b
+        .supervisor
+        .logs(request)
+        .await
+        .map_err(|s| ToolError::status(&s, UNKNOWN_HINT))?
+        .into_inner();
+    let raw = collect_lines(stream)
+        .await
+        .map_err(|s| ToolError::status(&s, ""))?;
+    let all: Vec<(String, String)> = raw
+        .into_iter()
+        .map(|l| (l.stream, String::from_utf8_lossy(&l.line).into_owned()))
+        .collect();
+    let total = all.len();
+    let (kept, cut_bytes) = cap_lines(all, MAX_LOG_BYTES);
+    let mut summary = format!("{} of '{}':", plural(kept.len(), "line"), args.name);
+    if cut_bytes {
+        summary = format!(
+            "{summary} (cut: {total} lines read, only the newest {} fit in {}; ask for fewer lines or one stream)",
+            kept.len(),
+            bytes(MAX_LOG_BYTES as u64)
+        );
+    }
+    for (stream, text) in &kept {
+        let tag = if stream == "stderr" { "err| " } else { "" };
+        summary.push('\n');
+        summary.push_str(tag);
+        summary.push_str(text);
+    }
+    let data = json!({
+        "name": args.name,
+        "lines": kept.iter().map(|(s, t)| json!({"stream": s, "text": t})).collect::<Vec<_>>(),
+        "truncated": cut_bytes,
+        "lines_read": total,
+    });
+    Ok(Answer { summary, data })
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+pub async fn start(mut b: Backend, args: StartArgs) -> Outcome {
+    let argv = match args.command {
+        CommandLine::Line(text) => {
+            command_from_string(&text).map_err(|e| ToolError(format!("invalid command: {e}")))?
+        }
+        CommandLine::Argv(argv) => argv,
+    };
+    let mut spec = ProcessSpec::new(args.name.clone(), argv);
+    spec.env = args.env;
+    if let Some(cwd) = args.cwd {
+        let path = std::path::PathBuf::from(&cwd);
+        if !path.is_absolute() {
+            return Err(ToolError(format!(
+                "cwd must be an absolute path (got '{cwd}')"
+            )));
+        }
+        spec.cwd = Some(path);
+    }
+    if let Some(policy) = args.restart {
+        spec.restart = policy
+            .parse::<RestartPolicy>()
+            .map_err(|e| ToolError(e.to_string()))?;
+    }
+    spec.validate()
+        .map_err(|e| ToolError(format!("invalid process: {e}")))?;
+    let request = v1::StartRequest {
+        spec: Some(spec_to_proto(&spec)),
+        replace: false,
+    };
+    let p = b
+        .supervisor
+        .start(request)
+        .await
+        .map_err(|s| {
+            ToolError::status(
+                &s,
+                "If the name is taken, use restart_process, or stop_process and start again under another name",
+            )
+        })?
+        .into_inner();
+    Ok(Answer {
+        summary: format!("started {}", line(&p)),
+        data: view(&p),
+    })
+}
+
+pub async fn stop(mut b: Backend, args: NameArgs) -> Outcome {
+    let p = b
+        .supervisor
+        .stop(v1::NameRequest { name: args.name })
+        .await
+        .map_err(|s| ToolError::status(&s, UNKNOWN_HINT))?
+        .into_inner();
+    Ok(Answer {
+        summary: format!("stopped: {}", line(&p)),
+        data: view(&p),
+    })
+}
+
+pub async fn restart(mut b: Backend, args: NameArgs) -> Outcome {
+    let p = b
+        .supervisor
+        .restart(v1::NameRequest { name: args.name })
+        .await
+        .map_err(|s| ToolError::status(&s, UNKNOWN_HINT))?
+        .into_inner();
+    Ok(Answer {
+        summary: format!("restarted: {}", line(&p)),
+        data: view(&p),
+    })
+}
+
+/// Every line of a finite `Logs` stream.
+async fn collect_lines(
+    mut stream: tonic::Streaming<v1::LogLine>,
+) -> Result<Vec<v1::LogLine>, tonic::Status> {
+    let mut lines = Vec::new();
+    while let Some(line) = stream.message().await? {
+        lines.push(line);
+    }
+    Ok(lines)
+}
