@@ -197,9 +197,10 @@ async fn status(home: &Home, output: Output) -> anyhow::Result<u8> {
         );
         if !info.tcp_address.is_empty() {
             let scheme = if info.tls { "TLS" } else { "plain" };
+            let url = if info.tls { "https" } else { "http" };
             println!(
-                "tcp    {} ({scheme}, bearer token: `procward token`)",
-                info.tcp_address
+                "tcp    {} ({scheme}, bearer token: `procward token`)\nmcp    {url}://{}/mcp",
+                info.tcp_address, info.tcp_address
             );
         }
     }
