@@ -138,8 +138,8 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
                 .local_addr()
                 .map_err(io("cannot read the TCP address"))?;
             let backend = procward_mcp::Backend::new(services.routes());
-            let mcp =
-                procward_mcp::http_service(backend, options.mcp, vec![address.ip().to_string()]);
+            let any_host = !address.ip().is_loopback();
+            let mcp = procward_mcp::http_service(backend, options.mcp, any_host);
             let extra = axum::Router::new().nest_service("/mcp", mcp);
             let tcp = services.serve_tcp(listener, extra, tokens, tls, stop(stopped));
             tokio::try_join!(unix, tcp).map(drop)

@@ -47,15 +47,20 @@ pub async fn serve_stdio(backend: Backend, policy: Policy) -> anyhow_free::Resul
 
 /// The streamable-HTTP MCP service (one handler per session), to mount at `/mcp`.
 /// Authentication is the caller's: the daemon checks the bearer token in front of it.
-/// Requests must name a loopback host or one of `extra_hosts` (against DNS rebinding).
+/// On loopback, requests must name a loopback host (against DNS rebinding); a listener
+/// meant for other machines (`any_host`) accepts any Host header, since the token, which
+/// a rebinding browser page cannot know, guards it anyway.
 pub fn http_service(
     backend: Backend,
     policy: Policy,
-    extra_hosts: Vec<String>,
+    any_host: bool,
 ) -> StreamableHttpService<ProcwardMcp, LocalSessionManager> {
-    let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
-    hosts.extend(extra_hosts);
-    let config = StreamableHttpServerConfig::default().with_allowed_hosts(hosts);
+    let config = StreamableHttpServerConfig::default();
+    let config = if any_host {
+        config.disable_allowed_hosts()
+    } else {
+        config.with_allowed_hosts(["localhost", "127.0.0.1", "::1"])
+    };
     StreamableHttpService::new(
         move || Ok(ProcwardMcp::new(backend.clone(), policy)),
         Arc::new(LocalSessionManager::default()),

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use procward_core::signal::validate_pid;
@@ -21,7 +22,7 @@ use super::pids::PidBook;
 use super::supervisor::MAX_LOG_LINES;
 use super::{core_status, kill_result, start};
 use crate::facade::Supervisor;
-use crate::sampling::Sampling;
+use crate::sampling::{Hub, Sample, Sampling};
 
 /// Samples older than this are not served; a read waits for a fresh one instead.
 const MAX_AGE: Duration = Duration::from_secs(2);
@@ -64,6 +65,13 @@ impl ProcessManagerService {
 
 type Answer<T> = Result<Response<T>, Status>;
 
+/// A sample at most [`MAX_AGE`] old from `hub`, or UNAVAILABLE saying why there is none.
+async fn fresh<T: Send + Sync + 'static>(hub: &Hub<T>) -> Result<Arc<Sample<T>>, Status> {
+    hub.latest(MAX_AGE)
+        .await
+        .map_err(|e| Status::unavailable(e.to_string()))
+}
+
 /// A pid to look at: 0 and values that are not PIDs are refused.
 fn pid_to_read(pid: u32) -> Result<u32, Status> {
     if pid == 0 || pid > i32::MAX as u32 {
@@ -103,12 +111,7 @@ impl server::ProcessManagerService for ProcessManagerService {
         &self,
         _: Request<v1::GetSystemInfoRequest>,
     ) -> Answer<v1::SystemInfo> {
-        let sample = self
-            .sampling
-            .system
-            .latest(MAX_AGE)
-            .await
-            .map_err(|e| Status::unavailable(e.to_string()))?;
+        let sample = fresh(&self.sampling.system).await?;
         Ok(Response::new(system_to_proto(
             &sample.value,
             sample.taken_unix_ms,
@@ -130,12 +133,7 @@ impl server::ProcessManagerService for ProcessManagerService {
             name: request.name.filter(|n| !n.is_empty()),
             limit: request.limit.filter(|l| *l > 0).map(|l| l as usize),
         };
-        let sample = self
-            .sampling
-            .processes
-            .latest(MAX_AGE)
-            .await
-            .map_err(|e| Status::unavailable(e.to_string()))?;
+        let sample = fresh(&self.sampling.processes).await?;
         let managed = self.managed_pids().await?;
         let (kept, total) = query.apply_ref(&sample.value);
         Ok(Response::new(v1::ListProcessesResponse {
@@ -153,12 +151,7 @@ impl server::ProcessManagerService for ProcessManagerService {
         request: Request<v1::GetProcessInfoRequest>,
     ) -> Answer<v1::ProcessInfo> {
         let pid = pid_to_read(request.into_inner().pid)?;
-        let sample = self
-            .sampling
-            .processes
-            .latest(MAX_AGE)
-            .await
-            .map_err(|e| Status::unavailable(e.to_string()))?;
+        let sample = fresh(&self.sampling.processes).await?;
         // Newer than the sample (or gone since): read it directly.
         let process = match sample.value.iter().find(|p| p.pid == pid) {
             Some(p) if procward_core::sys::process::start_time_of(pid) == Some(p.start_time) => {
