@@ -19,6 +19,7 @@ pub mod reaper;
 pub mod registry;
 pub mod sampling;
 pub mod server;
+pub mod session;
 pub mod token;
 pub mod watch;
 
