@@ -220,7 +220,7 @@ fn started_processes_are_managed_logged_and_killed_as_a_group() {
                 command: "sh".into(),
                 args: vec![
                     "-c".into(),
-                    "echo hello $GREETING; pwd; echo oops >&2; sleep 60 & wait".into(),
+                    "echo hello $GREETING; pwd; echo oops >&2; sleep 59.987 & wait".into(),
                 ],
                 env: [("GREETING".to_owned(), "from grpc".to_owned())].into(),
                 working_dir: Some(work.path().display().to_string()),
@@ -284,13 +284,18 @@ fn started_processes_are_managed_logged_and_killed_as_a_group() {
 
         let listed = client
             .list_processes(v1::ListProcessesRequest {
-                name: Some("sleep 60".into()),
+                name: Some("sleep 59.987".into()),
                 ..Default::default()
             })
             .await
             .unwrap()
             .into_inner();
-        let sleeper = listed.processes.first().expect("the group's sleep").pid;
+        let sleeper = listed
+            .processes
+            .iter()
+            .find(|p| p.ppid == pid)
+            .expect("the group's sleep")
+            .pid;
         let result = client
             .kill_process(v1::KillProcessRequest {
                 pid,

@@ -20,8 +20,10 @@ pub mod registry;
 pub mod sampling;
 pub mod server;
 pub mod session;
+pub mod tcp;
 pub mod token;
 pub mod watch;
+pub mod web;
 
 pub use error::SupervisorError;
 pub use facade::Supervisor;

@@ -11,18 +11,19 @@ use std::sync::Arc;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Notify, watch};
-use tonic::transport::Identity;
+use tokio_rustls::TlsAcceptor;
 
 use crate::facade::Supervisor;
+use crate::grpc::Services;
 use crate::grpc::pids::PidBook;
 use crate::grpc::process_manager::ProcessManagerService;
 use crate::grpc::supervisor::SupervisorService;
-use crate::grpc::{Services, TlsFiles};
 use crate::home::Home;
 use crate::lock::{DaemonLock, LockError};
 use crate::reaper::OwnedChildren;
 use crate::registry::Registry;
 use crate::sampling::Sampling;
+use crate::tcp::TlsFiles;
 use crate::token::{self, TokenCheck};
 use crate::{actor, logging, reaper};
 
@@ -89,7 +90,12 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
         .load()
         .map_err(io("cannot read the registry"))?;
     tracing::info!(home = %home.root().display(), processes = records.len(), pid = std::process::id(), "daemon starting");
-    let supervisor = Supervisor::new(actor::spawn(home.clone(), options.exe, owned, records));
+    let supervisor = Supervisor::new(actor::spawn(
+        home.clone(),
+        options.exe,
+        owned.clone(),
+        records,
+    ));
 
     let socket = home.socket();
     let _ = std::fs::remove_file(&socket); // stale: the lock proves no daemon serves it
@@ -134,14 +140,16 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
     let result = match tcp {
         Some((listener, tls)) => {
             let tokens = TokenCheck::new(home.token_file());
-            let address = listener
+            let any_host = !listener
                 .local_addr()
-                .map_err(io("cannot read the TCP address"))?;
-            let backend = procward_mcp::Backend::new(services.routes());
-            let any_host = !address.ip().is_loopback();
-            let mcp = procward_mcp::http_service(backend, options.mcp, any_host);
-            let extra = axum::Router::new().nest_service("/mcp", mcp);
-            let tcp = services.serve_tcp(listener, extra, tokens, tls, stop(stopped));
+                .map_err(io("cannot read the TCP address"))?
+                .ip()
+                .is_loopback();
+            let router = crate::tcp::router(&services, tokens, options.mcp, any_host, owned);
+            let tcp = async {
+                crate::tcp::serve(listener, router, tls, stop(stopped)).await;
+                Ok(())
+            };
             tokio::try_join!(unix, tcp).map(drop)
         }
         None => unix.await,
@@ -154,22 +162,19 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
     Ok(())
 }
 
-/// Binds the TCP listener, makes sure a token exists, loads the TLS identity, and writes
+/// Binds the TCP listener, makes sure a token exists, loads the TLS certificate, and writes
 /// `tcp.json` so local clients can find the port (which may have been chosen by the OS).
 async fn bind_tcp(
     home: &Home,
     address: SocketAddr,
     tls: Option<&TlsFiles>,
-) -> Result<(TcpListener, Option<Identity>), DaemonError> {
+) -> Result<(TcpListener, Option<TlsAcceptor>), DaemonError> {
     token::load_or_create(&home.token_file()).map_err(io("cannot create the token"))?;
     let identity = match tls {
-        Some(files) => {
-            let cert = std::fs::read(&files.cert)
-                .map_err(io(format!("cannot read {}", files.cert.display())))?;
-            let key = std::fs::read(&files.key)
-                .map_err(io(format!("cannot read {}", files.key.display())))?;
-            Some(Identity::from_pem(cert, key))
-        }
+        Some(files) => Some(
+            crate::tcp::tls_acceptor(&files.cert, &files.key)
+                .map_err(io("cannot load the TLS certificate"))?,
+        ),
         None => None,
     };
     let listener = TcpListener::bind(address)

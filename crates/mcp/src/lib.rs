@@ -15,7 +15,6 @@
 //! be routed at all.
 
 pub mod args;
-pub mod backend;
 pub mod policy;
 pub mod server;
 mod summary;
@@ -27,8 +26,8 @@ use rmcp::ServiceExt as _;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 
-pub use backend::Backend;
 pub use policy::{KillScope, Policy};
+pub use procward_proto::client::Backend;
 pub use server::ProcwardMcp;
 
 /// Serves MCP on stdin/stdout until the client closes it. Nothing but protocol goes to

@@ -15,10 +15,10 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
-use crate::backend::Backend;
 use crate::policy::Policy;
 use crate::summary::cap_lines;
 use crate::tools::{self, managed::MAX_LOG_BYTES};
+use procward_proto::client::Backend;
 
 /// Prefix of the log resources' URIs.
 const LOG_URI: &str = "procward://logs/";

@@ -12,4 +12,5 @@ pub mod v1 {
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/procward_descriptor.bin"));
 
+pub mod client;
 pub mod convert;

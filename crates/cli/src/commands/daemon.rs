@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use procward_daemon::grpc::TlsFiles;
+use procward_daemon::tcp::TlsFiles;
 use procward_daemon::{DaemonOptions, Home, lock::DaemonLock};
 use procward_proto::v1;
 use serde_json::json;

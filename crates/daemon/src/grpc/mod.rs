@@ -4,27 +4,24 @@
 //! service and server reflection so that generic gRPC tools work.
 
 mod auth;
+
+pub use auth::require_bearer;
 pub mod pids;
 pub mod ports;
 pub mod process_manager;
 mod start;
 pub mod supervisor;
 
-use std::path::PathBuf;
-
 use procward_core::{ErrorKind, KillOutcome};
 use procward_proto::v1::{
     self, ports_server::PortsServer, process_manager_service_server::ProcessManagerServiceServer,
     supervisor_server::SupervisorServer,
 };
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::Status;
 use tonic::service::Routes;
-use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Identity, Server, ServerTlsConfig};
-
-use crate::token::TokenCheck;
+use tonic::transport::Server;
 
 /// The gRPC status for a core error that stopped a request before it acted.
 pub fn core_status(e: &procward_core::Error) -> Status {
@@ -70,15 +67,6 @@ pub fn kill_result(result: procward_core::Result<KillOutcome>) -> Result<v1::Act
             })
         }
     }
-}
-
-/// TLS for the TCP listener: PEM certificate chain and private key.
-#[derive(Debug, Clone)]
-pub struct TlsFiles {
-    /// Certificate chain (PEM).
-    pub cert: PathBuf,
-    /// Private key (PEM).
-    pub key: PathBuf,
 }
 
 /// Every service the daemon serves, ready to be put on a listener.
@@ -135,34 +123,6 @@ impl Services {
         Server::builder()
             .add_routes(self.routes)
             .serve_with_incoming_shutdown(UnixListenerStream::new(listener), stop)
-            .await
-    }
-
-    /// Serves on TCP until `stop`: the gRPC services, plus `extra` HTTP routes (the MCP
-    /// endpoint). Every request must carry `authorization: Bearer TOKEN`.
-    pub async fn serve_tcp(
-        self,
-        listener: TcpListener,
-        extra: axum::Router,
-        tokens: TokenCheck,
-        tls: Option<Identity>,
-        stop: impl Future<Output = ()>,
-    ) -> Result<(), tonic::transport::Error> {
-        let mut builder = Server::builder().accept_http1(true);
-        if let Some(identity) = tls {
-            builder = builder.tls_config(ServerTlsConfig::new().identity(identity))?;
-        }
-        let router = self.routes.into_axum_router().merge(extra).layer(
-            axum::middleware::from_fn_with_state(tokens, auth::require_bearer),
-        );
-        builder
-            .add_routes(Routes::from(router))
-            // No Nagle: small answers would otherwise wait ~40 ms for the client's
-            // delayed ACK.
-            .serve_with_incoming_shutdown(
-                TcpIncoming::from(listener).with_nodelay(Some(true)),
-                stop,
-            )
             .await
     }
 }

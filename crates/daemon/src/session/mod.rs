@@ -23,6 +23,8 @@ use tokio::sync::broadcast;
 
 pub use replay::{Chunk, ReplayBuffer};
 
+use crate::reaper::OwnedChildren;
+
 /// Largest batch of output sent as one message.
 pub const BATCH_BYTES: usize = 64 * 1024;
 /// Longest a batch waits for more output before it is sent.
@@ -160,8 +162,9 @@ fn check_size(cols: u16, rows: u16) -> Result<(), SessionError> {
 }
 
 impl Session {
-    /// Starts the process and its output pumps.
-    pub fn spawn(spec: SessionSpec) -> Result<Arc<Self>, SessionError> {
+    /// Starts the process and its output pumps. It is registered with `owned` so the
+    /// daemon's reaper leaves its exit status to the session.
+    pub fn spawn(spec: SessionSpec, owned: &OwnedChildren) -> Result<Arc<Self>, SessionError> {
         if spec.command.trim().is_empty() {
             return Err(SessionError::Invalid("command is empty".into()));
         }
@@ -232,7 +235,7 @@ impl Session {
             .into_iter()
             .map(|(stream, reader)| tokio::spawn(pump(session.clone(), stream, reader)))
             .collect();
-        tokio::spawn(wait(session.clone(), child, pumps));
+        tokio::spawn(wait(session.clone(), child, pumps, owned.clone()));
         Ok(session)
     }
 
@@ -343,9 +346,11 @@ async fn wait(
     session: Arc<Session>,
     mut child: tokio::process::Child,
     pumps: Vec<tokio::task::JoinHandle<()>>,
+    owned: OwnedChildren,
 ) {
     use std::os::unix::process::ExitStatusExt;
     let status = child.wait().await;
+    owned.remove(session.pid);
     for pump in pumps {
         let _ = pump.await;
     }

@@ -4,6 +4,12 @@ use std::time::Duration;
 
 use super::*;
 
+impl Session {
+    fn spawn_for_test(spec: SessionSpec) -> Result<Arc<Self>, SessionError> {
+        Self::spawn(spec, &OwnedChildren::default())
+    }
+}
+
 fn spec(command: &str, args: &[&str], interactive: bool) -> SessionSpec {
     SessionSpec {
         command: command.into(),
@@ -73,7 +79,7 @@ async fn wait_for_text(live: &mut broadcast::Receiver<Arc<SessionEvent>>, needle
 
 #[tokio::test]
 async fn pipes_keep_streams_apart_and_report_the_exit() {
-    let session = Session::spawn(spec(
+    let session = Session::spawn_for_test(spec(
         "sh",
         &["-c", "echo out; echo err >&2; printf '\\377\\376'; exit 3"],
         false,
@@ -98,7 +104,7 @@ async fn pipes_keep_streams_apart_and_report_the_exit() {
 
 #[tokio::test]
 async fn a_late_joiner_replays_everything_in_order() {
-    let session = Session::spawn(spec("seq", &["1", "20000"], false)).unwrap();
+    let session = Session::spawn_for_test(spec("seq", &["1", "20000"], false)).unwrap();
     let first = tokio::spawn(drain(session.join()));
     let (out, _, status) = first.await.unwrap();
     assert_eq!(status.state, "completed");
@@ -117,7 +123,7 @@ async fn a_late_joiner_replays_everything_in_order() {
 
 #[tokio::test]
 async fn a_terminal_takes_input_and_resizes() {
-    let session = Session::spawn(spec("sh", &[], true)).unwrap();
+    let session = Session::spawn_for_test(spec("sh", &[], true)).unwrap();
     let mut watcher = session.join().live;
     let mut second = session.join().live;
     session.write(b"stty size\n").await.unwrap();
@@ -145,7 +151,8 @@ async fn a_terminal_takes_input_and_resizes() {
 
 #[tokio::test]
 async fn terminate_ends_the_whole_group() {
-    let session = Session::spawn(spec("sh", &["-c", "sleep 60 & sleep 60; wait"], false)).unwrap();
+    let session =
+        Session::spawn_for_test(spec("sh", &["-c", "sleep 60 & sleep 60; wait"], false)).unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     session.terminate();
     let (_, _, status) = drain(session.join()).await;
@@ -187,20 +194,20 @@ fn libc_sigterm() -> i32 {
 #[tokio::test]
 async fn bad_requests_are_refused() {
     assert!(matches!(
-        Session::spawn(spec(" ", &[], false)),
+        Session::spawn_for_test(spec(" ", &[], false)),
         Err(SessionError::Invalid(_))
     ));
     assert!(matches!(
-        Session::spawn(spec("no-such-program-procward", &[], false)),
+        Session::spawn_for_test(spec("no-such-program-procward", &[], false)),
         Err(SessionError::Spawn { .. })
     ));
     let mut wide = spec("sh", &[], true);
     wide.cols = 0;
     assert!(matches!(
-        Session::spawn(wide),
+        Session::spawn_for_test(wide),
         Err(SessionError::Invalid(_))
     ));
-    let session = Session::spawn(spec("true", &[], false)).unwrap();
+    let session = Session::spawn_for_test(spec("true", &[], false)).unwrap();
     assert!(matches!(
         session.resize(80, 24).await,
         Err(SessionError::Invalid(_))

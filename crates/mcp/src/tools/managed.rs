@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use super::{Answer, Outcome, ToolError};
 use crate::args::{CommandLine, LogsArgs, NameArgs, NoArgs, StartArgs};
-use crate::backend::Backend;
 use crate::summary::{bytes, cap_lines};
+use procward_proto::client::Backend;
 
 /// Default and most lines `get_process_logs` returns.
 const DEFAULT_LINES: u32 = 50;

@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::args::{self, MAX_TEXT};
-use crate::backend::Backend;
 use crate::policy::Policy;
+use procward_proto::client::Backend;
 
 /// What a tool answers: a short text for the assistant, and the same facts as data.
 #[derive(Debug)]

@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use super::{Answer, Outcome, ToolError};
 use crate::args::{KillArgs, ListSystemArgs, NoArgs, PidArgs, PortsArgs};
-use crate::backend::Backend;
 use crate::policy::{KillScope, Policy};
 use crate::summary::{bytes, clip};
+use procward_proto::client::Backend;
 
 /// Default and most rows of `list_system_processes`.
 const DEFAULT_LIMIT: u32 = 25;

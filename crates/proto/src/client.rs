@@ -1,11 +1,11 @@
-//! How the MCP server reaches the daemon: the daemon's own gRPC services, either over its
-//! Unix socket (`procward mcp` on stdio, a separate process) or in-process (the daemon's
-//! HTTP endpoint calls its gRPC routes directly, with no socket in between). Either way
-//! every tool goes through the same validated API as every other client.
+//! Typed clients of all the daemon's services over one transport: its Unix socket (the
+//! CLI's `procward mcp`, a separate process) or in-process (the daemon's own MCP and
+//! socket.io transports call its gRPC routes directly, with no socket in between). Either
+//! way every interface goes through the same validated API.
 
-use procward_proto::v1::ports_client::PortsClient;
-use procward_proto::v1::process_manager_service_client::ProcessManagerServiceClient;
-use procward_proto::v1::supervisor_client::SupervisorClient;
+use crate::v1::ports_client::PortsClient;
+use crate::v1::process_manager_service_client::ProcessManagerServiceClient;
+use crate::v1::supervisor_client::SupervisorClient;
 use tonic::body::Body;
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceExt as _};

@@ -1,0 +1,48 @@
+//! The web transport on the TCP listener: socket.io (socketioxide) for live sessions,
+//! terminals, logs and metrics, and the dashboard's embedded files. The protocol is
+//! `web/PROTOCOL.md`. Unlike gRPC and `/mcp`, these need no `Authorization` header
+//! (a browser cannot send one on a WebSocket): the page is public, and socket.io clients
+//! authenticate inside the protocol with the same token.
+
+mod assets;
+mod data;
+pub mod message;
+mod sessions;
+mod socket;
+mod streams;
+
+use procward_proto::client::Backend;
+use socketioxide::SocketIo;
+use socketioxide::handler::ConnectHandler as _;
+use socketioxide::layer::SocketIoLayer;
+
+pub use sessions::SessionTable;
+
+use crate::token::TokenCheck;
+
+/// Largest socket.io message a client may send.
+const MAX_PAYLOAD: u64 = 1024 * 1024;
+/// Messages queued per client before it counts as too slow.
+const CLIENT_BUFFER: usize = 4096;
+
+/// What the web handlers share.
+#[derive(Clone)]
+pub struct WebState {
+    /// The daemon's gRPC API, in-process.
+    pub backend: Backend,
+    /// The token clients must present.
+    pub tokens: TokenCheck,
+    /// Live sessions.
+    pub sessions: SessionTable,
+}
+
+/// The dashboard's routes, and the socket.io layer to put around the whole listener.
+pub fn build(state: WebState) -> (axum::Router, SocketIoLayer) {
+    let (layer, io) = SocketIo::builder()
+        .max_payload(MAX_PAYLOAD)
+        .max_buffer_size(CLIENT_BUFFER)
+        .with_state(state)
+        .build_layer();
+    io.ns("/", socket::on_connect.with(socket::check_connect));
+    (assets::routes(), layer)
+}

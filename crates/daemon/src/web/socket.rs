@@ -1,0 +1,321 @@
+//! The socket.io namespace: authentication, then one dispatcher for every event of
+//! `web/PROTOCOL.md`. Each watcher of a session gets its own forwarding task that sends
+//! the replay, then the live stream; a client too slow for the stream skips ahead.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use socketioxide::SocketIo;
+use socketioxide::extract::{AckSender, SocketRef, State, TryData};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::AbortHandle;
+
+use super::message::{Message, OutputEncoder};
+use super::{WebState, data, streams};
+use crate::session::{Session, SessionEvent};
+
+/// Events served once authenticated.
+const EVENTS: &[&str] = &[
+    "session:create",
+    "session:join",
+    "session:leave",
+    "session:kill",
+    "session:list",
+    "command:execute",
+    "terminal:input",
+    "terminal:resize",
+    "logs:join",
+    "metrics:subscribe",
+    "metrics:unsubscribe",
+    "system:info",
+    "processes:list",
+    "process:kill",
+    "ports:list",
+    "port:kill",
+    "managed:list",
+    "managed:start",
+    "managed:action",
+];
+
+/// What one connection holds: whether it authenticated, and its running forwarders.
+#[derive(Clone, Default)]
+pub struct Connection {
+    inner: Arc<Mutex<ConnectionState>>,
+}
+
+#[derive(Default)]
+struct ConnectionState {
+    authenticated: bool,
+    /// Session id → the task forwarding it to this client.
+    watching: HashMap<String, AbortHandle>,
+    metrics: Option<AbortHandle>,
+}
+
+impl Connection {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ConnectionState> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Why a connection is refused at connect time.
+#[derive(Debug)]
+pub struct AuthError;
+
+impl std::fmt::Display for AuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("invalid token")
+    }
+}
+
+fn token_of(payload: &Value) -> Option<&str> {
+    payload.get("token").and_then(Value::as_str)
+}
+
+/// Connect middleware: a connect auth payload with a wrong token is refused; none at
+/// all leaves the socket unauthenticated until its `auth` event.
+pub async fn check_connect(
+    TryData(auth): TryData<Value>,
+    State(state): State<WebState>,
+) -> Result<(), AuthError> {
+    match auth.ok().as_ref().and_then(token_of) {
+        Some(token) if !state.tokens.admits(token) => Err(AuthError),
+        _ => Ok(()),
+    }
+}
+
+/// Connect handler: registers the events and the cleanup.
+pub async fn on_connect(
+    socket: SocketRef,
+    TryData(auth): TryData<Value>,
+    State(state): State<WebState>,
+) {
+    let connection = Connection::default();
+    if auth
+        .ok()
+        .as_ref()
+        .and_then(token_of)
+        .is_some_and(|t| state.tokens.admits(t))
+    {
+        connection.lock().authenticated = true;
+    }
+    socket.extensions.insert(connection.clone());
+
+    let auth_connection = connection.clone();
+    socket.on(
+        "auth",
+        async move |socket: SocketRef,
+                    TryData(payload): TryData<Value>,
+                    ack: AckSender,
+                    State(state): State<WebState>| {
+            let payload = payload.unwrap_or(Value::Null);
+            if token_of(&payload).is_some_and(|t| state.tokens.admits(t)) {
+                auth_connection.lock().authenticated = true;
+                let _ = ack.send(&json!({"ok": true}));
+            } else {
+                let _ = ack.send(&json!({"ok": false, "error": "invalid token"}));
+                let _ = socket.emit("message", &Message::error(None, "invalid token"));
+                let _ = socket.disconnect();
+            }
+        },
+    );
+    for event in EVENTS {
+        let connection = connection.clone();
+        socket.on(
+            *event,
+            async move |socket: SocketRef,
+                        TryData(payload): TryData<Value>,
+                        ack: AckSender,
+                        State(state): State<WebState>,
+                        io: SocketIo| {
+                if !connection.lock().authenticated {
+                    let why = "authenticate first: send the auth event with the daemon's token";
+                    let _ = socket.emit("message", &Message::error(None, why));
+                    let _ = ack.send(&json!({"ok": false, "error": why}));
+                    return;
+                }
+                let payload = match payload {
+                    Ok(Value::Null) | Err(_) => Value::Object(Default::default()),
+                    Ok(value) => value,
+                };
+                let ctx = Ctx {
+                    socket: socket.clone(),
+                    state,
+                    connection: connection.clone(),
+                    io,
+                };
+                let answer = dispatch(event, &ctx, payload).await;
+                match answer {
+                    Ok(mut value) => {
+                        value["ok"] = json!(true);
+                        let _ = ack.send(&value);
+                    }
+                    Err(why) => {
+                        let session = None;
+                        let _ = socket.emit(
+                            "message",
+                            &Message::error(session, format!("{event}: {why}")),
+                        );
+                        let _ = ack.send(&json!({"ok": false, "error": why}));
+                    }
+                }
+            },
+        );
+    }
+    let connection_at_end = connection;
+    socket.on_disconnect(async move |State(state): State<WebState>| {
+        let mut inner = connection_at_end.lock();
+        for (id, task) in inner.watching.drain() {
+            task.abort();
+            state.sessions.unwatch(&id);
+        }
+        if let Some(task) = inner.metrics.take() {
+            task.abort();
+        }
+    });
+}
+
+/// Everything an event handler needs.
+pub struct Ctx {
+    /// The client.
+    pub socket: SocketRef,
+    /// The daemon's side.
+    pub state: WebState,
+    /// The client's state.
+    pub connection: Connection,
+    /// The whole socket.io server (rooms).
+    pub io: SocketIo,
+}
+
+/// An event's answer: the ack's fields, or why it was refused.
+pub type Answer = Result<Value, String>;
+
+async fn dispatch(event: &str, ctx: &Ctx, payload: Value) -> Answer {
+    match event {
+        "session:create" => streams::create(ctx, payload).await,
+        "session:join" => streams::join(ctx, payload),
+        "session:leave" => streams::leave(ctx, payload),
+        "session:kill" => streams::kill(ctx, payload),
+        "session:list" => Ok(json!({"sessions": ctx.state.sessions.list()})),
+        "command:execute" => streams::execute(ctx, payload).await,
+        "terminal:input" => streams::input(ctx, payload).await,
+        "terminal:resize" => streams::resize(ctx, payload).await,
+        "logs:join" => streams::logs(ctx, payload).await,
+        "metrics:subscribe" => streams::metrics(ctx, payload),
+        "metrics:unsubscribe" => {
+            if let Some(task) = ctx.connection.lock().metrics.take() {
+                task.abort();
+            }
+            Ok(json!({}))
+        }
+        other => data::dispatch(other, &ctx.state, payload).await,
+    }
+}
+
+impl Ctx {
+    /// Starts forwarding `session` to this client (replay, then live) unless it already
+    /// watches it.
+    pub fn watch(&self, id: &str, session: Arc<Session>) {
+        let mut connection = self.connection.lock();
+        if connection.watching.contains_key(id) {
+            return;
+        }
+        self.state.sessions.watch(id);
+        self.socket.join(id.to_owned());
+        let task = tokio::spawn(forward(self.socket.clone(), id.to_owned(), session));
+        connection
+            .watching
+            .insert(id.to_owned(), task.abort_handle());
+    }
+
+    /// Stops forwarding `id` to this client; whether it watched it.
+    pub fn unwatch(&self, id: &str) -> bool {
+        let Some(task) = self.connection.lock().watching.remove(id) else {
+            return false;
+        };
+        task.abort();
+        self.socket.leave(id.to_owned());
+        self.state.sessions.unwatch(id);
+        true
+    }
+
+    /// Records a task (a log follower) as this client's watch of `id`.
+    pub fn track(&self, id: &str, task: AbortHandle) {
+        if let Some(old) = self.connection.lock().watching.insert(id.to_owned(), task) {
+            old.abort();
+        }
+    }
+
+    /// Replaces this client's system-metrics subscription.
+    pub fn set_metrics(&self, task: AbortHandle) {
+        if let Some(old) = self.connection.lock().metrics.replace(task) {
+            old.abort();
+        }
+    }
+}
+
+/// Sends one message; `false` when the client is gone. A full send buffer drops the
+/// message (the client is too slow) and is reported once it drains.
+fn send(socket: &SocketRef, message: &Message, dropped: &mut u64) -> bool {
+    use socketioxide::{SendError, SocketError};
+    match socket.emit("message", message) {
+        Ok(()) => {
+            if *dropped > 0 {
+                let note = format!("this client was too slow: {dropped} messages were skipped");
+                *dropped = 0;
+                let _ = socket.emit(
+                    "message",
+                    &Message::error(message.session_id.as_deref(), note),
+                );
+            }
+            true
+        }
+        Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+            *dropped += 1;
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+async fn forward(socket: SocketRef, id: String, session: Arc<Session>) {
+    let joined = session.join();
+    let mut encoder = OutputEncoder::default();
+    let mut dropped = 0;
+    if !send(&socket, &Message::status(&id, &joined.status), &mut dropped) {
+        return;
+    }
+    for chunk in &joined.replay {
+        if !send(&socket, &encoder.encode(&id, chunk), &mut dropped) {
+            return;
+        }
+    }
+    if joined.status.state != "running" {
+        return;
+    }
+    let mut live = joined.live;
+    loop {
+        match live.recv().await {
+            Ok(event) => match &*event {
+                SessionEvent::Output(chunk) => {
+                    if !send(&socket, &encoder.encode(&id, chunk), &mut dropped) {
+                        return;
+                    }
+                }
+                SessionEvent::Status(status) => {
+                    send(&socket, &Message::status(&id, status), &mut dropped);
+                    if status.state != "running" {
+                        return;
+                    }
+                }
+            },
+            Err(RecvError::Lagged(missed)) => {
+                let note = format!("this client fell behind: skipped {missed} output batches");
+                if !send(&socket, &Message::error(Some(&id), note), &mut dropped) {
+                    return;
+                }
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! The streaming events: sessions (create, join, leave, kill, input, resize, one-off
+//! commands), managed processes' logs, and metrics.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use socketioxide::SocketIo;
+
+use super::message::Message;
+use super::socket::{Answer, Ctx};
+use crate::session::{BATCH_BYTES, BATCH_DELAY, SessionSpec};
+
+/// Most bytes one `terminal:input` may carry.
+const MAX_INPUT: usize = 64 * 1024;
+/// Longest command or argument accepted.
+const MAX_TEXT: usize = 16 * 1024;
+
+fn parse<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T, String> {
+    serde_json::from_value(payload).map_err(|e| format!("malformed payload: {e}"))
+}
+
+fn text_ok(field: &str, text: &str) -> Result<(), String> {
+    if text.len() > MAX_TEXT {
+        return Err(format!(
+            "{field} is {} bytes; at most {MAX_TEXT}",
+            text.len()
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Create {
+    command: String,
+    #[serde(default)]
+    args: Vec<String>,
+    cwd: Option<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    interactive: bool,
+    cols: Option<u16>,
+    rows: Option<u16>,
+    #[serde(default)]
+    detached: bool,
+}
+
+fn start(ctx: &Ctx, spec: SessionSpec, detached: bool) -> Answer {
+    let (id, session) = ctx
+        .state
+        .sessions
+        .create(spec, detached)
+        .map_err(|e| e.to_string())?;
+    ctx.watch(&id, session.clone());
+    tokio::spawn(session_metrics(ctx.io.clone(), id.clone(), session.pid));
+    Ok(json!({"sessionId": id, "pid": session.pid}))
+}
+
+pub async fn create(ctx: &Ctx, payload: Value) -> Answer {
+    let create: Create = parse(payload)?;
+    text_ok("command", &create.command)?;
+    for arg in &create.args {
+        text_ok("an argument", arg)?;
+    }
+    let cwd = match create.cwd.filter(|c| !c.is_empty()) {
+        Some(dir) if !std::path::Path::new(&dir).is_dir() => {
+            return Err(format!("cwd '{dir}' is not an existing directory"));
+        }
+        other => other.map(PathBuf::from),
+    };
+    let spec = SessionSpec {
+        command: create.command,
+        args: create.args,
+        cwd,
+        env: create.env,
+        interactive: create.interactive,
+        cols: create.cols.unwrap_or(80),
+        rows: create.rows.unwrap_or(24),
+    };
+    start(ctx, spec, create.detached)
+}
+
+#[derive(Deserialize)]
+struct SessionRef {
+    #[serde(rename = "sessionId")]
+    session_id: String,
+}
+
+fn unknown(id: &str) -> String {
+    format!("unknown session '{id}' (session:list shows the sessions)")
+}
+
+pub fn join(ctx: &Ctx, payload: Value) -> Answer {
+    let SessionRef { session_id } = parse(payload)?;
+    let session = ctx
+        .state
+        .sessions
+        .get(&session_id)
+        .ok_or_else(|| unknown(&session_id))?;
+    ctx.watch(&session_id, session.clone());
+    Ok(json!({"sessionId": session_id, "status": session.status().state}))
+}
+
+pub fn leave(ctx: &Ctx, payload: Value) -> Answer {
+    let SessionRef { session_id } = parse(payload)?;
+    if ctx.unwatch(&session_id) {
+        Ok(json!({}))
+    } else {
+        Err(format!("this client does not watch session '{session_id}'"))
+    }
+}
+
+pub fn kill(ctx: &Ctx, payload: Value) -> Answer {
+    let SessionRef { session_id } = parse(payload)?;
+    let session = ctx
+        .state
+        .sessions
+        .get(&session_id)
+        .ok_or_else(|| unknown(&session_id))?;
+    if session.status().state != "running" {
+        return Err(format!("session '{session_id}' has already ended"));
+    }
+    session.terminate();
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+struct Execute {
+    command: String,
+    #[serde(rename = "sessionId")]
+    session_id: Option<String>,
+}
+
+pub async fn execute(ctx: &Ctx, payload: Value) -> Answer {
+    let Execute {
+        command,
+        session_id,
+    } = parse(payload)?;
+    text_ok("command", &command)?;
+    if command.trim().is_empty() {
+        return Err("command is empty".into());
+    }
+    let Some(id) = session_id else {
+        let spec = SessionSpec {
+            command: "/bin/sh".into(),
+            args: vec!["-c".into(), command],
+            cwd: None,
+            env: BTreeMap::new(),
+            interactive: false,
+            cols: 80,
+            rows: 24,
+        };
+        return start(ctx, spec, false);
+    };
+    let session = ctx.state.sessions.get(&id).ok_or_else(|| unknown(&id))?;
+    if !session.interactive {
+        return Err(format!(
+            "session '{id}' is not interactive; omit sessionId to run a one-off command"
+        ));
+    }
+    session
+        .write(format!("{command}\r").as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(json!({"sessionId": id}))
+}
+
+#[derive(Deserialize)]
+struct Input {
+    #[serde(rename = "sessionId")]
+    session_id: String,
+    data: String,
+}
+
+pub async fn input(ctx: &Ctx, payload: Value) -> Answer {
+    let Input { session_id, data } = parse(payload)?;
+    if data.len() > MAX_INPUT {
+        return Err(format!(
+            "input is {} bytes; at most {MAX_INPUT} per event",
+            data.len()
+        ));
+    }
+    let session = ctx
+        .state
+        .sessions
+        .get(&session_id)
+        .ok_or_else(|| unknown(&session_id))?;
+    session
+        .write(data.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+struct Resize {
+    #[serde(rename = "sessionId")]
+    session_id: String,
+    cols: u64,
+    rows: u64,
+}
+
+pub async fn resize(ctx: &Ctx, payload: Value) -> Answer {
+    let Resize {
+        session_id,
+        cols,
+        rows,
+    } = parse(payload)?;
+    let session = ctx
+        .state
+        .sessions
+        .get(&session_id)
+        .ok_or_else(|| unknown(&session_id))?;
+    let (Ok(cols), Ok(rows)) = (u16::try_from(cols), u16::try_from(rows)) else {
+        return Err(format!(
+            "terminal size must be 1-1000 columns and rows (got {cols}x{rows})"
+        ));
+    };
+    session
+        .resize(cols, rows)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+struct LogsJoin {
+    name: String,
+    lines: Option<u32>,
+}
+
+/// Follows a managed process's logs as session `logs:NAME`: the last lines, then new ones.
+pub async fn logs(ctx: &Ctx, payload: Value) -> Answer {
+    let LogsJoin { name, lines } = parse(payload)?;
+    let lines = lines.unwrap_or(100);
+    if lines > 10_000 {
+        return Err(format!("lines must be at most 10000 (got {lines})"));
+    }
+    let mut supervisor = ctx.state.backend.supervisor.clone();
+    let request = procward_proto::v1::LogsRequest {
+        name: name.clone(),
+        lines,
+        follow: true,
+        stdout: false,
+        stderr: false,
+    };
+    let stream = supervisor
+        .logs(request)
+        .await
+        .map_err(|s| s.message().to_owned())?
+        .into_inner();
+    let id = format!("logs:{name}");
+    let socket = ctx.socket.clone();
+    let session_id = id.clone();
+    let task = tokio::spawn(async move {
+        let mut stream = stream;
+        let mut seq = 0;
+        // Lines are batched per stream, by size or a few milliseconds, like session output.
+        let mut batch: Option<(String, String)> = None;
+        loop {
+            let next = match &batch {
+                Some(_) => tokio::time::timeout(BATCH_DELAY, stream.message())
+                    .await
+                    .ok(),
+                None => Some(stream.message().await),
+            };
+            let line = match next {
+                Some(Ok(Some(line))) => Some(line),
+                Some(_) => None, // the stream ended or failed
+                None => {
+                    if let Some((stream_name, text)) = batch.take() {
+                        let _ = socket.emit(
+                            "message",
+                            &Message::text(&session_id, &stream_name, text, seq),
+                        );
+                        seq += 1;
+                    }
+                    continue;
+                }
+            };
+            let Some(line) = line else { break };
+            let text = String::from_utf8_lossy(&line.line).into_owned() + "\n";
+            match &mut batch {
+                Some((stream_name, pending))
+                    if *stream_name == line.stream && pending.len() < BATCH_BYTES =>
+                {
+                    pending.push_str(&text);
+                }
+                _ => {
+                    if let Some((stream_name, pending)) = batch.replace((line.stream.clone(), text))
+                    {
+                        let _ = socket.emit(
+                            "message",
+                            &Message::text(&session_id, &stream_name, pending, seq),
+                        );
+                        seq += 1;
+                    }
+                }
+            }
+        }
+        if let Some((stream_name, text)) = batch {
+            let _ = socket.emit(
+                "message",
+                &Message::text(&session_id, &stream_name, text, seq),
+            );
+        }
+    });
+    ctx.track(&id, task.abort_handle());
+    Ok(json!({"sessionId": id}))
+}
+
+#[derive(Deserialize)]
+struct MetricsSubscribe {
+    interval: Option<f64>,
+}
+
+/// System figures every `interval` seconds, from the daemon's shared sampler.
+pub fn metrics(ctx: &Ctx, payload: Value) -> Answer {
+    let MetricsSubscribe { interval } = parse(payload)?;
+    let interval = interval.unwrap_or(1.0);
+    if !interval.is_finite() || !(0.2..=60.0).contains(&interval) {
+        return Err(format!(
+            "interval must be between 0.2 and 60 seconds (got {interval})"
+        ));
+    }
+    let mut manager = ctx.state.backend.manager.clone();
+    let socket = ctx.socket.clone();
+    let task = tokio::spawn(async move {
+        let request = procward_proto::v1::MonitorSystemRequest {
+            interval_seconds: interval,
+        };
+        let Ok(response) = manager.monitor_system(request).await else {
+            return;
+        };
+        let mut samples = response.into_inner();
+        while let Ok(Some(sample)) = samples.message().await {
+            let data = serde_json::to_value(&sample).unwrap_or_default();
+            if socket
+                .emit("message", &Message::metrics(None, data))
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    ctx.set_metrics(task.abort_handle());
+    Ok(json!({}))
+}
+
+/// Per-second metrics of a session's process to everyone watching it (its room).
+async fn session_metrics(io: SocketIo, id: String, pid: u32) {
+    let Ok(process) = procfs::process::Process::new(pid as i32) else {
+        return;
+    };
+    let ticks = procfs::ticks_per_second() as f64;
+    let page = procfs::page_size();
+    let mut previous: Option<(Instant, u64)> = None;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let Ok(stat) = process.stat() else { return };
+        if stat.state == 'Z' {
+            return;
+        }
+        let cpu_ticks = stat.utime + stat.stime;
+        let now = Instant::now();
+        let cpu_percent = previous.map_or(0.0, |(at, before)| {
+            (cpu_ticks.saturating_sub(before) as f64 / ticks) / now.duration_since(at).as_secs_f64()
+                * 100.0
+        });
+        previous = Some((now, cpu_ticks));
+        let io_stats = process.io().ok();
+        let data = json!({
+            "cpu_percent": (cpu_percent * 10.0).round() / 10.0,
+            "memory_rss": stat.rss * page,
+            "handles": process.fd_count().ok(),
+            "read_bytes": io_stats.as_ref().map(|i| i.rchar),
+            "write_bytes": io_stats.as_ref().map(|i| i.wchar),
+            "user_time": stat.utime as f64 / ticks,
+            "system_time": stat.stime as f64 / ticks,
+        });
+        let _ = io
+            .within(id.clone())
+            .emit("message", &Message::metrics(Some(&id), data))
+            .await;
+    }
+}
