@@ -188,7 +188,13 @@ impl Session {
             if let Some(cwd) = &spec.cwd {
                 command = command.current_dir(cwd);
             }
-            let child = command.spawn(pts).map_err(|e| spawn_error(pty_io(e)))?;
+            let child = owned
+                .spawn(|| {
+                    let child = command.spawn(pts).map_err(pty_io)?;
+                    let pid = child.id().unwrap_or_default();
+                    Ok((child, pid))
+                })
+                .map_err(spawn_error)?;
             let (read, write) = pty.into_split();
             (
                 child,
@@ -207,7 +213,13 @@ impl Session {
             if let Some(cwd) = &spec.cwd {
                 command.current_dir(cwd);
             }
-            let mut child = command.spawn().map_err(spawn_error)?;
+            let mut child = owned
+                .spawn(|| {
+                    let child = command.spawn()?;
+                    let pid = child.id().unwrap_or_default();
+                    Ok((child, pid))
+                })
+                .map_err(spawn_error)?;
             let stdin = child.stdin.take().expect("piped");
             let stdout = child.stdout.take().expect("piped");
             let stderr = child.stderr.take().expect("piped");

@@ -213,3 +213,15 @@ async fn bad_requests_are_refused() {
         Err(SessionError::Invalid(_))
     ));
 }
+
+#[tokio::test]
+async fn the_exit_code_survives_a_shell_with_children() {
+    let session = Session::spawn_for_test(spec(
+        "sh",
+        &["-c", "seq 1 5000 >/dev/null; true | cat; exit 7"],
+        false,
+    ))
+    .unwrap();
+    let (_, _, status) = drain(session.join()).await;
+    assert_eq!(status.exit_code, Some(7), "{status:?}");
+}

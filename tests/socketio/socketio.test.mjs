@@ -1,0 +1,170 @@
+// procward's socket.io endpoint, driven by the official npm client (socket.io-client 4.8)
+// against a real daemon: auth, output order, base64, exit status, replay after
+// reconnect, terminal input and resize, two watchers, bad input.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { io } from 'socket.io-client';
+import { startDaemon } from './daemon.mjs';
+
+let daemon;
+before(async () => { daemon = await startDaemon(); });
+after(async () => { await daemon?.stop(); });
+
+function connect(auth) {
+  return new Promise((resolve, reject) => {
+    const socket = io(daemon.url, { auth, transports: ['websocket'], reconnection: false, timeout: 5000 });
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', (e) => { socket.close(); reject(e); });
+  });
+}
+
+/** Every message of one session until its final status (or the deadline). */
+function collect(socket, sessionId, until = (m) => m.type === 'status' && m.data.state !== 'running') {
+  const seen = [];
+  return {
+    seen,
+    done: new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timeout; saw ${JSON.stringify(seen).slice(0, 500)}`)), 15000);
+      socket.on('message', (m) => {
+        if (m.sessionId !== sessionId()) return;
+        seen.push(m);
+        if (until(m)) { clearTimeout(timer); resolve(seen); }
+      });
+    }),
+  };
+}
+
+const text = (messages) => messages
+  .filter((m) => m.type === 'output')
+  .map((m) => (m.data.encoding === 'base64' ? Buffer.from(m.data.content, 'base64').toString('latin1') : m.data.content))
+  .join('');
+
+test('a wrong token is refused at connect; the right one is accepted', async () => {
+  await assert.rejects(connect({ token: 'wrong' }), /invalid token/);
+  const socket = await connect({ token: daemon.token });
+  const info = await socket.emitWithAck('system:info', {});
+  assert.equal(info.ok, true);
+  assert.ok(info.info.memory_total > 0);
+  socket.close();
+});
+
+test('nothing but auth is served before auth, and a bad auth event disconnects', async () => {
+  const socket = await connect(undefined);
+  const errors = [];
+  socket.on('message', (m) => { if (m.type === 'error') errors.push(m.data.message); });
+  const refused = await socket.emitWithAck('session:create', { command: 'true' });
+  assert.equal(refused.ok, false);
+  assert.match(refused.error, /authenticate first/);
+  const sessions = await (await connect({ token: daemon.token })).emitWithAck('session:list', {});
+  assert.equal(sessions.sessions.length, 0, 'the refused create started nothing');
+  const ok = await socket.emitWithAck('auth', { token: daemon.token });
+  assert.equal(ok.ok, true);
+  assert.equal((await socket.emitWithAck('session:list', {})).ok, true);
+  socket.close();
+
+  const other = await connect(undefined);
+  const gone = new Promise((resolve) => other.once('disconnect', resolve));
+  const bad = await other.emitWithAck('auth', { token: 'nope' });
+  assert.equal(bad.ok, false);
+  await gone;
+  assert.ok(errors.length >= 1);
+});
+
+test('output arrives in order, binary as base64, then the exit status', async () => {
+  const socket = await connect({ token: daemon.token });
+  let id = null;
+  const c = collect(socket, () => id);
+  const ack = await socket.emitWithAck('session:create', {
+    command: 'sh', args: ['-c', "seq 1 5000; printf '\\377\\376'; echo err >&2; exit 7"],
+  });
+  assert.equal(ack.ok, true, JSON.stringify(ack));
+  id = ack.sessionId;
+  const messages = await c.done;
+  const outputs = messages.filter((m) => m.type === 'output');
+  const seqs = outputs.map((m) => m.data.seq);
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'seq increases');
+  const stdout = text(outputs.filter((m) => m.data.stream === 'stdout'));
+  const lines = Array.from({ length: 5000 }, (_, i) => `${i + 1}\n`).join('');
+  assert.equal(stdout, `${lines}\xff\xfe`);
+  assert.ok(outputs.some((m) => m.data.encoding === 'base64'));
+  assert.equal(text(outputs.filter((m) => m.data.stream === 'stderr')), 'err\n');
+  assert.ok(outputs.length < 5000, 'batched, not one message per line');
+  const last = messages.at(-1);
+  assert.deepEqual(last.data, { state: 'failed', exitCode: 7 });
+  socket.close();
+});
+
+test('a client that reconnects gets the replay, then the live stream', async () => {
+  const first = await connect({ token: daemon.token });
+  const ack = await first.emitWithAck('session:create', {
+    command: 'sh', args: ['-c', 'for i in 1 2 3; do echo early$i; done; read line; echo "got $line"'],
+    detached: true,
+  });
+  const id = ack.sessionId;
+  await new Promise((r) => setTimeout(r, 300));
+  first.close(); // detached: the session survives its last watcher
+
+  const second = await connect({ token: daemon.token });
+  const c = collect(second, () => id);
+  const joined = await second.emitWithAck('session:join', { sessionId: id });
+  assert.equal(joined.ok, true);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(text(c.seen), 'early1\nearly2\nearly3\n', 'the replay came first');
+  await second.emitWithAck('terminal:input', { sessionId: id, data: 'late\n' });
+  const messages = await c.done;
+  assert.equal(text(messages), 'early1\nearly2\nearly3\ngot late\n', 'nothing missing or repeated');
+  second.close();
+});
+
+test('a terminal takes input and resizes; two watchers see the same stream', async () => {
+  const a = await connect({ token: daemon.token });
+  const b = await connect({ token: daemon.token });
+  const ack = await a.emitWithAck('session:create', { command: 'sh', interactive: true, cols: 80, rows: 24 });
+  const id = ack.sessionId;
+  const join = await b.emitWithAck('session:join', { sessionId: id });
+  assert.equal(join.ok, true);
+  const seenA = collect(a, () => id, (m) => text([m]).includes('30 100'));
+  const seenB = collect(b, () => id, (m) => text([m]).includes('30 100'));
+  assert.equal((await a.emitWithAck('terminal:resize', { sessionId: id, cols: 100, rows: 30 })).ok, true);
+  for (const [cols, rows] of [[0, 24], [100000, 24], [80, -1]]) {
+    const bad = await a.emitWithAck('terminal:resize', { sessionId: id, cols, rows });
+    assert.equal(bad.ok, false, `${cols}x${rows}`);
+  }
+  await a.emitWithAck('command:execute', { sessionId: id, command: 'stty size' });
+  await Promise.all([seenA.done, seenB.done]);
+  const done = collect(a, () => id);
+  await a.emitWithAck('terminal:input', { sessionId: id, data: 'exit 0\r' });
+  const end = await done.done;
+  assert.equal(end.at(-1).data.state, 'completed');
+  const late = await a.emitWithAck('terminal:input', { sessionId: id, data: 'x' });
+  assert.equal(late.ok, false, 'input to a finished session is refused');
+  a.close();
+  b.close();
+});
+
+test('malformed payloads and unknown sessions get an error and change nothing', async () => {
+  const socket = await connect({ token: daemon.token });
+  const before = (await socket.emitWithAck('session:list', {})).sessions.length;
+  const cases = [
+    ['session:create', { command: '' }],
+    ['session:create', { command: 42 }],
+    ['session:create', { command: 'sh', interactive: true, cols: 0 }],
+    ['session:create', { command: 'sh', cwd: '/no/such/dir' }],
+    ['session:create', { command: 'no-such-program-procward' }],
+    ['session:join', { sessionId: 'nope' }],
+    ['session:join', {}],
+    ['terminal:input', { sessionId: 'nope', data: 'x' }],
+    ['terminal:input', { sessionId: 'nope', data: 'x'.repeat(70000) }],
+    ['process:kill', { pid: 1 }],
+    ['process:kill', { pid: -1 }],
+    ['metrics:subscribe', { interval: 0 }],
+  ];
+  for (const [event, payload] of cases) {
+    const ack = await socket.emitWithAck(event, payload);
+    assert.equal(ack.ok, false, `${event} ${JSON.stringify(payload).slice(0, 80)}`);
+    assert.ok(ack.error.length > 0);
+  }
+  const after = (await socket.emitWithAck('session:list', {})).sessions.length;
+  assert.equal(after, before);
+  socket.close();
+});
