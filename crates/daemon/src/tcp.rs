@@ -74,13 +74,16 @@ pub fn router(
         sessions: SessionTable::new(owned),
     };
     let (dashboard, socket_io) = crate::web::build(web);
-    services
+    let app = services
         .routes()
         .into_axum_router()
         .nest_service("/mcp", mcp)
         .layer(axum::middleware::from_fn_with_state(tokens, require_bearer))
-        .merge(dashboard)
-        .layer(socket_io)
+        .merge(dashboard);
+    // Layered once, as a service: `Router::layer` would apply it afresh to the fallback on
+    // every request, and each application makes a new socket.io engine (so a polling
+    // client's second request would meet an engine that never saw its session).
+    axum::Router::new().fallback_service(tower::Layer::layer(&socket_io, app))
 }
 
 /// Serves `router` on `listener` until `stop`. Connections already open are dropped at

@@ -144,7 +144,9 @@ pub async fn on_connect(
                     connection: connection.clone(),
                     io,
                 };
+                tracing::debug!(event, socket = %socket.id, "socket.io event");
                 let answer = dispatch(event, &ctx, payload).await;
+                tracing::debug!(event, socket = %socket.id, ok = answer.is_ok(), "socket.io event answered");
                 match answer {
                     Ok(mut value) => {
                         value["ok"] = json!(true);

@@ -1,0 +1,129 @@
+"""procward's socket.io endpoint driven by PyPI python-socketio (asyncio client)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+import pytest
+import socketio
+
+pytestmark = pytest.mark.asyncio
+
+
+async def connect(daemon, token):
+    client = socketio.AsyncClient(reconnection=False)
+    await client.connect(daemon.url, auth={"token": token} if token is not None else None,
+                         transports=["websocket"], wait_timeout=5)
+    return client
+
+
+class Session:
+    """Messages of one session, gathered as they come."""
+
+    def __init__(self, client):
+        self.id = None
+        self.messages = []
+        self.changed = asyncio.Event()
+        client.on("message", self.on_message)
+
+    async def on_message(self, message):
+        if message.get("sessionId") == self.id:
+            self.messages.append(message)
+            self.changed.set()
+
+    def text(self, stream=None):
+        parts = []
+        for m in self.messages:
+            if m["type"] != "output" or (stream and m["data"]["stream"] != stream):
+                continue
+            data = m["data"]
+            parts.append(base64.b64decode(data["content"]) if data["encoding"] == "base64" else data["content"].encode())
+        return b"".join(parts)
+
+    async def wait_for(self, predicate, timeout=10.0):
+        async def loop():
+            while not predicate(self):
+                self.changed.clear()
+                await self.changed.wait()
+        await asyncio.wait_for(loop(), timeout)
+
+    def ended(self):
+        return any(m["type"] == "status" and m["data"]["state"] != "running" for m in self.messages)
+
+
+async def test_auth_refused_then_accepted(daemon):
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await connect(daemon, "wrong")
+    client = await connect(daemon, daemon.token)
+    ack = await client.call("system:info", {})
+    assert ack["ok"] and ack["info"]["memory_total"] > 0
+    await client.disconnect()
+
+
+async def test_output_in_order_binary_and_exit(daemon):
+    client = await connect(daemon, daemon.token)
+    session = Session(client)
+    ack = await client.call("session:create", {"command": "sh", "args": ["-c", "seq 1 3000; printf '\\377'; exit 3"]})
+    assert ack["ok"], ack
+    session.id = ack["sessionId"]
+    await session.wait_for(Session.ended)
+    expected = "".join(f"{n}\n" for n in range(1, 3001)).encode() + b"\xff"
+    assert session.text("stdout") == expected
+    seqs = [m["data"]["seq"] for m in session.messages if m["type"] == "output"]
+    assert seqs == sorted(seqs)
+    assert session.messages[-1]["data"] == {"state": "failed", "exitCode": 3}
+    await client.disconnect()
+
+
+async def test_terminal_resize_and_two_watchers(daemon):
+    first = await connect(daemon, daemon.token)
+    second = await connect(daemon, daemon.token)
+    a, b = Session(first), Session(second)
+    ack = await first.call("session:create", {"command": "sh", "interactive": True, "cols": 80, "rows": 24})
+    a.id = b.id = ack["sessionId"]
+    assert (await second.call("session:join", {"sessionId": a.id}))["ok"]
+    assert (await first.call("terminal:resize", {"sessionId": a.id, "cols": 132, "rows": 43}))["ok"]
+    assert (await first.call("terminal:input", {"sessionId": a.id, "data": "stty size\r"}))["ok"]
+    for watcher in (a, b):
+        await watcher.wait_for(lambda s: b"43 132" in s.text())
+    bad = await first.call("terminal:resize", {"sessionId": a.id, "cols": 0, "rows": 10})
+    assert not bad["ok"]
+    await first.call("terminal:input", {"sessionId": a.id, "data": "exit\r"})
+    await a.wait_for(Session.ended)
+    await first.disconnect()
+    await second.disconnect()
+
+
+async def test_replay_after_reconnect(daemon):
+    client = await connect(daemon, daemon.token)
+    ack = await client.call("session:create", {
+        "command": "sh", "args": ["-c", "echo one; echo two; read x; echo \"three $x\""], "detached": True})
+    session_id = ack["sessionId"]
+    await asyncio.sleep(0.3)
+    await client.disconnect()
+
+    again = await connect(daemon, daemon.token)
+    session = Session(again)
+    session.id = session_id
+    assert (await again.call("session:join", {"sessionId": session_id}))["ok"]
+    await session.wait_for(lambda s: s.text() == b"one\ntwo\n")
+    await again.call("terminal:input", {"sessionId": session_id, "data": "!\n"})
+    await session.wait_for(Session.ended)
+    assert session.text() == b"one\ntwo\nthree !\n"
+    await again.disconnect()
+
+
+async def test_last_watcher_leaving_ends_the_session(daemon):
+    client = await connect(daemon, daemon.token)
+    ack = await client.call("session:create", {"command": "sleep", "args": ["30"]}, timeout=10)
+    pid = ack["pid"]
+    await asyncio.wait_for(client.disconnect(), 10)
+    other = await asyncio.wait_for(connect(daemon, daemon.token), 10)
+    for _ in range(100):
+        sessions = (await other.call("session:list", {}, timeout=10))["sessions"]
+        if sessions[0]["status"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    assert sessions[0]["status"] == "failed" and sessions[0]["pid"] == pid
+    await other.disconnect()

@@ -1,0 +1,607 @@
+// End-to-end test of the web dashboard: a real `procward daemon --listen 127.0.0.1:0` in a
+// temp PROCWARD_HOME, Debian's Chromium driven by playwright-core, the page served by the
+// daemon and talking to it over socket.io (web/PROTOCOL.md).
+//
+//   cd tests/web && npm ci && node dashboard.test.mjs
+//
+// Environment: PROCWARD_BIN (default target/debug/procward of this repository; nothing is
+// built here), CHROMIUM_BIN (default /usr/bin/chromium). Screenshots of each step go to
+// tests/web/artifacts/ (with the daemon's log). The whole run is bounded to ~120 s.
+
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+import { io } from 'socket.io-client';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..', '..');
+const PROCWARD = process.env.PROCWARD_BIN || path.join(REPO, 'target', 'debug', 'procward');
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const ARTIFACTS = path.join(HERE, 'artifacts');
+const OVERALL_MS = 110_000;
+const STEP_MS = 20_000;
+
+const MARKER = `pw-e2e-marker-${process.pid}-${Date.now()}`;
+const MANAGED = `e2e-ticker-${process.pid}`;
+const TICKER = "sh -c 'while true; do echo tick; sleep 0.2; done'";
+
+const state = {
+  home: null,
+  daemon: null,
+  daemonExit: null,
+  address: null,
+  token: null,
+  owned: null, // the python3 process this test starts and later kills through the page
+  ownedExit: null,
+  managedPid: 0, // the managed ticker's pid (its process group), for teardown
+  listener: null, // a python3 process of ours listening on a TCP port, killed by port
+  listenerExit: null,
+  listenerPort: 0,
+  browser: null,
+  page: null,
+  consoleErrors: [],
+  failed: false,
+};
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `probe` until it returns a truthy value; throws `what` after `ms`. */
+async function waitFor(what, probe, ms = STEP_MS, every = 100) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`);
+    }
+    await sleep(every);
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+function procwardEnv() {
+  return {
+    ...process.env,
+    PROCWARD_HOME: state.home,
+    XDG_CONFIG_HOME: path.join(state.home, 'config'),
+    RUST_LOG: process.env.RUST_LOG || 'info',
+  };
+}
+
+async function shot(name) {
+  if (!state.page) return;
+  try {
+    await state.page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
+  } catch (error) {
+    console.error(`screenshot ${name} failed: ${error.message}`);
+  }
+}
+
+/**
+ * One step of the story: skipped once an earlier step failed (it would only fail in a
+ * more confusing way), screenshot after it (and on failure).
+ */
+function step(name, fn) {
+  test(name, { timeout: STEP_MS * 2 }, async (t) => {
+    if (state.failed) {
+      t.skip('an earlier step failed');
+      return;
+    }
+    try {
+      await fn(t);
+      await shot(name);
+    } catch (error) {
+      state.failed = true;
+      await shot(`${name}-FAILED`);
+      throw error;
+    }
+  });
+}
+
+/** A socket.io client of the test's own (for checks and teardown, not for the page). */
+async function rawClient() {
+  const socket = io(`http://${state.address}`, {
+    auth: { token: state.token },
+    transports: ['websocket'],
+    reconnection: false,
+    timeout: 5000,
+  });
+  await new Promise((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('connect_error', reject);
+  });
+  return socket;
+}
+
+async function rawCall(event, payload = {}) {
+  const socket = await rawClient();
+  try {
+    return await socket.timeout(5000).emitWithAck(event, payload);
+  } finally {
+    socket.disconnect();
+  }
+}
+
+/** The first `selector` lies within `container` horizontally (not clipped off). */
+async function assertInside(page, selector, container, what) {
+  const inner = await page.locator(selector).first().boundingBox();
+  const outer = await page.locator(container).first().boundingBox();
+  assert.ok(inner && outer, `${what} and its table are shown`);
+  assert.ok(
+    inner.x >= outer.x && inner.x + inner.width <= outer.x + outer.width,
+    `${what} fit in the table (${JSON.stringify(inner)} in ${JSON.stringify(outer)})`,
+  );
+}
+
+/** Text of xterm's rows, one string per row, right-trimmed. */
+async function terminalRows(page) {
+  return page.$$eval('[data-testid=term-container] .xterm-rows > div', (rows) =>
+    rows.map((row) => row.textContent.replace(/\u00a0/g, ' ').trimEnd()),
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Teardown, also run by the watchdog when the overall time runs out
+
+let tornDown = false;
+
+async function teardown() {
+  if (tornDown) return;
+  tornDown = true;
+  if (state.browser) {
+    await Promise.race([state.browser.close().catch(() => {}), sleep(5000)]);
+  }
+  const daemonRuns = () => state.daemon && state.daemon.exitCode === null && state.daemon.signalCode === null;
+  if (daemonRuns()) {
+    // The managed process outlives the daemon by design: delete it first (through the
+    // CLI, which needs no web transport; only while our daemon runs, or the CLI would
+    // start another one).
+    spawnSync(PROCWARD, ['delete', MANAGED], { env: procwardEnv(), timeout: 5_000, stdio: 'ignore' });
+    spawnSync(PROCWARD, ['daemon', 'stop'], { env: procwardEnv(), timeout: 5_000, stdio: 'ignore' });
+    await Promise.race([state.daemonExit, sleep(5000)]);
+    if (daemonRuns()) {
+      state.daemon.kill('SIGKILL');
+      await Promise.race([state.daemonExit, sleep(2000)]);
+    }
+  }
+  killLeftovers();
+  for (const child of [state.owned, state.listener]) {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  if (state.home) fs.rmSync(state.home, { recursive: true, force: true });
+}
+
+/**
+ * Last resort when the delete above failed: the managed process's group (if it is still
+ * our ticker) and the daemon's per-process shims for our temp home.
+ */
+function killLeftovers() {
+  const cmdline = (pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      return '';
+    }
+  };
+  if (state.managedPid && cmdline(state.managedPid).includes('echo tick')) {
+    try {
+      process.kill(-state.managedPid, 'SIGKILL');
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  if (!state.home) return;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const line = cmdline(entry);
+    if (line.includes(' shim ') && line.includes(state.home)) {
+      try {
+        process.kill(Number(entry), 'SIGKILL');
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  }
+}
+
+const watchdog = setTimeout(async () => {
+  console.error(`the web end-to-end test ran past ${OVERALL_MS / 1000} s: giving up`);
+  await Promise.race([teardown(), sleep(10_000)]);
+  process.exit(1);
+}, OVERALL_MS);
+watchdog.unref();
+
+// ---------------------------------------------------------------------------------------
+// Set-up
+
+before(async () => {
+  assert.ok(fs.existsSync(PROCWARD), `no procward binary at ${PROCWARD}: run cargo build -p procward (or set PROCWARD_BIN)`);
+  assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_BIN)`);
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  for (const file of fs.readdirSync(ARTIFACTS)) {
+    if (file.endsWith('.png') || file.endsWith('.log')) fs.rmSync(path.join(ARTIFACTS, file));
+  }
+  state.home = fs.mkdtempSync(path.join(os.tmpdir(), 'procward-web-e2e-'));
+
+  // The daemon, in the foreground, as our child.
+  const log = fs.openSync(path.join(ARTIFACTS, 'daemon.log'), 'w');
+  state.daemon = spawn(PROCWARD, ['daemon', '--listen', '127.0.0.1:0'], {
+    env: procwardEnv(),
+    stdio: ['ignore', log, log],
+  });
+  fs.closeSync(log);
+  state.daemonExit = once(state.daemon, 'exit');
+  const tcpJson = path.join(state.home, 'tcp.json');
+  const info = await waitFor('tcp.json', () => {
+    if (state.daemon.exitCode !== null) {
+      throw new Error(`the daemon exited with ${state.daemon.exitCode}; see artifacts/daemon.log`);
+    }
+    return fs.existsSync(tcpJson) && JSON.parse(fs.readFileSync(tcpJson, 'utf8'));
+  });
+  state.address = info.address;
+  assert.match(state.address, /^127\.0\.0\.1:\d+$/);
+  state.token = fs.readFileSync(path.join(state.home, 'token'), 'utf8').trim();
+  assert.ok(state.token.length >= 16, 'the token is too short');
+
+  // A process of our own to find and kill through the page; the marker is in its argv.
+  state.owned = spawn(
+    'python3',
+    ['-c', "import sys, time; print('ready', flush=True); time.sleep(600)", MARKER],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  state.ownedExit = once(state.owned, 'exit');
+  let out = '';
+  state.owned.stdout.on('data', (chunk) => {
+    out += chunk;
+  });
+  await waitFor('the test process to be ready', () => out.includes('ready'), 10_000);
+
+  // And one listening on a free loopback port, to be killed by its port.
+  state.listener = spawn(
+    'python3',
+    [
+      '-c',
+      "import socket, sys, time\n"
+        + "s = socket.socket()\ns.bind(('127.0.0.1', 0))\ns.listen()\n"
+        + "print(s.getsockname()[1], flush=True)\ntime.sleep(600)",
+      MARKER.replace("marker", "listener"),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  state.listenerExit = once(state.listener, 'exit');
+  let port = '';
+  state.listener.stdout.on('data', (chunk) => {
+    port += chunk;
+  });
+  state.listenerPort = await waitFor('the listener\'s port', () => /^\d+\n/.test(port) && Number(port.trim()), 10_000);
+
+  state.browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+    timeout: 30_000,
+  });
+  const context = await state.browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  page.on('console', (message) => {
+    if (message.type() === 'error') state.consoleErrors.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => state.consoleErrors.push(`pageerror: ${error.message}`));
+  state.page = page;
+});
+
+after(async () => {
+  clearTimeout(watchdog);
+  await teardown();
+});
+
+// ---------------------------------------------------------------------------------------
+// The story
+
+step('00-http', async () => {
+  const base = `http://${state.address}`;
+  const index = await fetch(`${base}/`);
+  assert.equal(index.status, 200, 'GET / answers');
+  assert.match(index.headers.get('content-type') || '', /text\/html/);
+  assert.match(await index.text(), /data-testid="login-form"/, 'GET / is the dashboard');
+  for (const file of ['app.js', 'style.css', 'vendor/socket.io.min.js', 'vendor/xterm.js', 'vendor/xterm.css', 'vendor/addon-fit.js']) {
+    const response = await fetch(`${base}/${file}`);
+    assert.equal(response.status, 200, `GET /${file}`);
+    await response.arrayBuffer();
+  }
+  const engine = await fetch(`${base}/socket.io/?EIO=4&transport=polling`);
+  assert.equal(engine.status, 200, 'socket.io answers the engine.io handshake');
+  assert.match(await engine.text(), /^0\{.*"sid"/);
+});
+
+// Not a step of the story (the page prefers WebSocket): socket.io's long-polling
+// transport, the fallback of browsers that cannot open a WebSocket, works too.
+test('socket.io over long-polling', { timeout: STEP_MS }, async () => {
+  for (const [token, expected] of [[state.token, 'connected'], ['wrong', 'invalid token']]) {
+    const socket = io(`http://${state.address}`, {
+      auth: { token },
+      transports: ['polling'],
+      reconnection: false,
+      timeout: 5000,
+    });
+    try {
+      const outcome = await new Promise((resolve) => {
+        socket.once('connect', () => resolve('connected'));
+        socket.once('connect_error', (error) => resolve(error.message));
+      });
+      assert.equal(outcome, expected);
+      if (outcome === 'connected') {
+        const ack = await socket.timeout(5000).emitWithAck('system:info', {});
+        assert.equal(ack.ok, true);
+        assert.ok(ack.info.memory_total > 0);
+      }
+    } finally {
+      socket.disconnect();
+    }
+  }
+});
+
+step('01-login-wrong-token', async () => {
+  const { page } = state;
+  await page.goto(`http://${state.address}/`);
+  await page.getByTestId('login-form').waitFor();
+  await page.getByTestId('login-token').fill('not-the-token');
+  await page.getByTestId('login-submit').click();
+  const error = page.getByTestId('login-error');
+  await error.waitFor();
+  assert.equal((await error.textContent()).trim(), 'invalid token');
+  assert.ok(await page.getByTestId('login-form').isVisible(), 'back on the sign-in form');
+  assert.ok(await page.getByTestId('app').isHidden());
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('procward.token')), null);
+});
+
+step('02-login-overview', async () => {
+  const { page } = state;
+  await page.getByTestId('login-token').fill(state.token);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('nav').waitFor();
+  await waitFor('connected', async () => (await page.getByTestId('conn-state').textContent()) === 'connected');
+  assert.ok(!page.url().includes(state.token), 'the token is never in the URL');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('procward.token')), state.token);
+  await waitFor('the hostname', async () => {
+    const text = (await page.getByTestId('ov-hostname').textContent()).trim();
+    return text && text !== '–' && !text.startsWith('(');
+  });
+  await waitFor('a CPU figure', async () => /\d%$/.test(await page.getByTestId('ov-cpu').textContent()));
+  assert.match(await page.getByTestId('ov-memory').textContent(), /iB of .*iB/);
+  assert.match(await page.getByTestId('ov-disk').textContent(), /iB of .*iB/);
+  assert.match(await page.getByTestId('ov-uptime').textContent(), /\d/);
+  // Let a few metrics samples draw the chart.
+  await sleep(2500);
+});
+
+step('03-processes-filter', async () => {
+  const { page } = state;
+  await page.getByTestId('nav-processes').click();
+  await page.getByTestId('view-processes').waitFor();
+  // Unfiltered, sorted by CPU, the table is not empty.
+  await page.locator('[data-testid=proc-row]').first().waitFor();
+  await page.getByTestId('proc-filter').fill(MARKER);
+  const row = page.locator(`[data-testid=proc-row][data-pid="${state.owned.pid}"]`);
+  await row.waitFor();
+  assert.match(await row.textContent(), new RegExp(MARKER));
+  await waitFor('only matching rows', async () => (await page.locator('[data-testid=proc-row]').count()) === 1);
+  // Sorting by a header marks the column.
+  await page.getByTestId('sort-pid').click();
+  assert.equal(await page.locator('th:has([data-testid=sort-pid])').getAttribute('aria-sort'), 'ascending');
+  await page.getByTestId('sort-pid').click();
+  assert.equal(await page.locator('th:has([data-testid=sort-pid])').getAttribute('aria-sort'), 'descending');
+});
+
+step('04-managed-start', async () => {
+  const { page } = state;
+  await page.getByTestId('nav-managed').click();
+  await page.getByTestId('managed-name').fill(MANAGED);
+  await page.getByTestId('managed-command').fill(TICKER);
+  await page.getByTestId('managed-submit').click();
+  const row = page.locator(`[data-testid=managed-row][data-name="${MANAGED}"]`);
+  await row.waitFor();
+  await waitFor('the managed process to run', async () =>
+    (await row.getByTestId('managed-state').textContent()).trim() === 'running');
+  await page.getByTestId('toast').filter({ hasText: `started ${MANAGED}` }).first().waitFor();
+  const { processes } = await rawCall('managed:list', {});
+  const mine = processes.find((p) => p.name === MANAGED);
+  assert.ok(mine && mine.pid > 0, 'the daemon lists the started process');
+  state.managedPid = mine.pid;
+  assert.equal((await row.locator('td').nth(2).textContent()).trim(), String(mine.pid), 'the row shows its pid');
+});
+
+step('05-managed-logs', async () => {
+  const { page } = state;
+  const row = page.locator(`[data-testid=managed-row][data-name="${MANAGED}"]`);
+  await row.getByTestId('managed-logs').click();
+  await page.getByTestId('logs-panel').waitFor();
+  assert.match(await page.getByTestId('logs-title').textContent(), new RegExp(MANAGED));
+  // Live: more ticks keep coming.
+  const ticks = async () => ((await page.getByTestId('logs-output').textContent()).match(/tick/g) || []).length;
+  const first = await waitFor('tick in the logs', ticks);
+  await waitFor('new ticks', async () => (await ticks()) > first + 2);
+  await shot('05-managed-logs-live');
+  // Closing the panel leaves the log stream; the process keeps running.
+  await page.getByTestId('logs-close').click();
+  assert.ok(await page.getByTestId('logs-panel').isHidden());
+  await sleep(1000);
+  const { processes } = await rawCall('managed:list', {});
+  const mine = processes.find((p) => p.name === MANAGED);
+  assert.ok(mine, 'the managed process is listed');
+  assert.equal(mine.state, 'running', 'closing the logs does not stop the process');
+});
+
+step('06-kill-own-process', async () => {
+  const { page } = state;
+  const pid = state.owned.pid;
+  await page.getByTestId('nav-processes').click();
+  await page.getByTestId('proc-filter').fill(MARKER);
+  const row = page.locator(`[data-testid=proc-row][data-pid="${pid}"]`);
+  await row.waitFor();
+  await row.getByTestId('proc-kill').click();
+  const dialog = page.getByTestId('dialog');
+  await dialog.waitFor();
+  const message = (await page.getByTestId('dialog-message').textContent()).trim();
+  assert.match(message, new RegExp(`^Kill pid ${pid} \\(python[0-9.]*\\)\\?$`));
+  await shot('06-kill-dialog');
+  // Cancel first: nothing happens.
+  await page.getByTestId('dialog-cancel').click();
+  assert.ok(await dialog.isHidden());
+  await sleep(300);
+  assert.ok(alive(pid), 'cancel kills nothing');
+  // Then for real.
+  await row.getByTestId('proc-kill').click();
+  await page.getByTestId('dialog-confirm').click();
+  await page.getByTestId('toast').first().waitFor();
+  assert.equal(await page.getByTestId('toast-error').count(), 0, 'no error toast');
+  await Promise.race([
+    state.ownedExit,
+    sleep(10_000).then(() => {
+      throw new Error('the test process is still alive 10 s after the kill');
+    }),
+  ]);
+  assert.equal(alive(pid), false, `process.kill(${pid}, 0) still finds it`);
+  await waitFor('its row to disappear', async () => (await row.count()) === 0);
+});
+
+step('07-kill-by-port', async () => {
+  const { page } = state;
+  const { pid } = state.listener;
+  const port = state.listenerPort;
+  await page.getByTestId('nav-ports').click();
+  const row = page.locator(`[data-testid=port-row][data-port="${port}"]`);
+  await row.waitFor();
+  assert.match(await row.textContent(), new RegExp(`python[0-9.]* \\(${pid}\\)`), 'the row names the holder');
+  await row.getByTestId('port-kill').click();
+  const message = (await page.getByTestId('dialog-message').textContent()).trim();
+  assert.match(message, new RegExp(`^Kill port ${port} \\(python[0-9.]*, pid ${pid}\\)\\?$`));
+  await shot('07-kill-by-port-dialog');
+  await page.getByTestId('dialog-confirm').click();
+  await Promise.race([
+    state.listenerExit,
+    sleep(10_000).then(() => {
+      throw new Error('the listener is still alive 10 s after the kill by port');
+    }),
+  ]);
+  assert.equal(alive(pid), false);
+  const toast = await waitFor('the outcome', async () => {
+    const texts = await page.getByTestId('toasts').locator('.toast-text').allTextContents();
+    return texts.find((text) => text.includes(String(port)) || text.includes(String(pid)));
+  });
+  assert.ok(toast);
+  assert.equal(await page.getByTestId('toast-error').count(), 0, 'no error toast');
+  await waitFor('its row to disappear', async () => (await row.count()) === 0);
+});
+
+step('08-terminal', async () => {
+  const { page } = state;
+  await page.getByTestId('nav-terminal').click();
+  await page.getByTestId('term-new').click();
+  await waitFor('the terminal to run', async () => /^running/.test(await page.getByTestId('term-status').textContent()));
+  await page.locator('[data-testid=term-container] .xterm').waitFor();
+  await page.locator('[data-testid=term-container] .xterm').click();
+  // Wait for the shell (its prompt) before typing.
+  await waitFor('a prompt', async () => (await terminalRows(page)).some((row) => row.length > 0));
+  await page.keyboard.type('echo hello');
+  await page.keyboard.press('Enter');
+  await waitFor('hello in the terminal', async () => (await terminalRows(page)).includes('hello'));
+});
+
+step('09-narrow-layout', async () => {
+  const { page } = state;
+  await page.setViewportSize({ width: 400, height: 800 });
+  await sleep(400);
+  // The terminal follows the new size (FitAddon, terminal:resize): the shell sees it.
+  await page.locator('[data-testid=term-container] .xterm').click();
+  await page.keyboard.type('stty size');
+  await page.keyboard.press('Enter');
+  const size = await waitFor('stty size output', async () => {
+    const rows = await terminalRows(page);
+    const line = rows.find((row) => /^\d+ \d+$/.test(row));
+    return line && line.split(' ').map(Number);
+  });
+  assert.ok(size[1] < 60, `the terminal narrowed to ${size[1]} columns`);
+  await shot('09-narrow-terminal');
+
+  for (const view of ['overview', 'processes', 'managed', 'ports']) {
+    await page.getByTestId(`nav-${view}`).click();
+    await page.getByTestId(`view-${view}`).waitFor();
+    assert.ok(await page.getByTestId('nav').isVisible(), 'the nav is visible');
+    const box = await page.getByTestId('nav').boundingBox();
+    assert.ok(box && box.width <= 400 && box.x >= 0, 'the nav fits the width');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(overflow <= 400, `the page scrolls sideways in ${view} (${overflow}px wide)`);
+    if (view === 'ports') {
+      await page.getByTestId('ports-count').filter({ hasText: /sockets/ }).waitFor();
+      // The daemon's own listener is in the table.
+      const port = state.address.split(':')[1];
+      await page.locator(`[data-testid=port-row][data-port="${port}"]`).first().waitFor();
+    }
+    if (view === 'processes') {
+      await page.getByTestId('proc-filter').fill('');
+      await page.locator('[data-testid=proc-row]').nth(3).waitFor();
+      await assertInside(page, '[data-testid=proc-kill]', '#view-processes .table-wrap', 'the Kill buttons');
+    }
+    if (view === 'managed') {
+      await assertInside(page, '[data-testid=managed-delete]', '#view-managed .table-wrap', 'the Delete button');
+    }
+    if (view === 'overview') await sleep(1200);
+    await shot(`09-narrow-${view}`);
+  }
+  await page.setViewportSize({ width: 1280, height: 860 });
+});
+
+step('10-terminal-close', async () => {
+  const { page } = state;
+  await page.getByTestId('nav-terminal').click();
+  await page.getByTestId('term-close').click();
+  await waitFor('the terminal to end', async () => /ended/.test(await page.getByTestId('term-status').textContent()));
+});
+
+step('11-logout', async () => {
+  const { page } = state;
+  await page.getByTestId('logout').click();
+  await page.getByTestId('login-form').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('procward.token')), null);
+  // A reload stays signed out.
+  await page.reload();
+  await page.getByTestId('login-form').waitFor();
+  assert.ok(await page.getByTestId('app').isHidden());
+});
+
+test('no console errors or page errors', () => {
+  assert.deepEqual(state.consoleErrors, []);
+});
