@@ -1,24 +1,38 @@
 #!/usr/bin/env bash
-# The whole test suite, as README.md gives it: the Rust workspace (cargo test), then the
-# Python client's tests against a real daemon (pytest, in a virtualenv under target/).
-# Extra arguments go to `cargo test`. Then the MCP server's tests with the official Python
-# MCP SDK (tests/mcp), in the same virtualenv.
-set -euo pipefail
+# The whole test suite, as README.md gives it:
+#   1. the Rust workspace (cargo test; extra arguments go to it);
+#   2. Python suites against real daemons, in a virtualenv under target/pyenv: the
+#      Python client (clients/python), MCP with the official SDK (tests/mcp), socket.io
+#      with python-socketio (tests/socketio);
+#   3. Node suites: socket.io with the npm client (tests/socketio) and the dashboard end
+#      to end in headless Chromium with playwright-core (tests/web).
+# Every suite runs even when an earlier one fails; the exit status says whether all passed.
+set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-
-cargo test --workspace "$@"
-
-# The Python client (clients/python) drives the debug binary that cargo test just built.
-cargo build -p procward --quiet
-venv=target/pyenv
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-  './clients/python[test]' -r tests/mcp/requirements.txt
-export PROCWARD_BIN="$PWD/target/debug/procward"
-# Each suite runs with its own pytest configuration; both run even if one fails.
 status=0
-(cd clients/python && "../../$venv/bin/python" -m pytest tests -q -p no:cacheprovider) || status=1
-(cd tests/mcp && "../../$venv/bin/python" -m pytest -q -p no:cacheprovider) || status=1
+run() {
+  echo "== $*"
+  "$@" || status=1
+}
+
+run cargo test --workspace "$@"
+
+cargo build -p procward --quiet || exit 1
+export PROCWARD_BIN="$PWD/target/debug/procward"
+
+venv="$PWD/target/pyenv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv" || exit 1
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+  './clients/python[test]' -r tests/mcp/requirements.txt -r tests/socketio/requirements.txt || exit 1
+# Each Python suite runs with its own pytest configuration.
+run bash -c "cd clients/python && '$venv/bin/python' -m pytest tests -q -p no:cacheprovider"
+run bash -c "cd tests/mcp && '$venv/bin/python' -m pytest -q -p no:cacheprovider"
+run bash -c "cd tests/socketio && '$venv/bin/python' -m pytest -q -p no:cacheprovider"
+
+for suite in tests/socketio tests/web; do
+  npm ci --prefix "$suite" --no-audit --no-fund --silent || exit 1
+done
+run bash -c "cd tests/socketio && node --test --test-timeout=60000 socketio.test.mjs"
+run node tests/web/dashboard.test.mjs
+
 exit "$status"
