@@ -168,3 +168,24 @@ test('malformed payloads and unknown sessions get an error and change nothing', 
   assert.equal(after, before);
   socket.close();
 });
+
+test('a running session reports its metrics every second', async () => {
+  const socket = await connect({ token: daemon.token });
+  let id = null;
+  const metrics = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no metrics within 5 s')), 5000);
+    socket.on('message', (m) => {
+      if (m.sessionId === id && m.type === 'metrics') { clearTimeout(timer); resolve(m.data); }
+    });
+  });
+  const ack = await socket.emitWithAck('session:create', { command: 'sleep', args: ['30'] });
+  id = ack.sessionId;
+  const data = await metrics;
+  assert.ok(data.memory_rss > 0, JSON.stringify(data));
+  assert.ok(data.handles >= 3);
+  for (const key of ['cpu_percent', 'read_bytes', 'write_bytes', 'user_time', 'system_time']) {
+    assert.equal(typeof data[key], 'number', key);
+  }
+  assert.equal((await socket.emitWithAck('session:kill', { sessionId: id })).ok, true);
+  socket.close();
+});

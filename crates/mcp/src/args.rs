@@ -11,13 +11,37 @@ use serde::Deserialize;
 pub const MAX_TEXT: usize = 4096;
 
 /// A command as one string (split like a shell) or as an argv array.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(untagged)]
 pub enum CommandLine {
     /// `"python3 -m http.server 8000"`; shell syntax (pipes, `$VAR`) runs under `sh -c`.
     Line(String),
     /// `["python3", "-m", "http.server", "8000"]`, passed as is.
     Argv(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for CommandLine {
+    /// By hand, so a wrong type says what `command` must be (an untagged enum would only
+    /// say that no variant matched).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(line) => Ok(Self::Line(line)),
+            serde_json::Value::Array(items) => items
+                .into_iter()
+                .map(|item| match item {
+                    serde_json::Value::String(arg) => Ok(arg),
+                    other => Err(D::Error::custom(format!(
+                        "command: every array element must be a string (got {other})"
+                    ))),
+                })
+                .collect::<Result<_, _>>()
+                .map(Self::Argv),
+            other => Err(D::Error::custom(format!(
+                "command must be a string (a command line) or an array of strings (program and arguments), not {other}"
+            ))),
+        }
+    }
 }
 
 /// `start_process`.

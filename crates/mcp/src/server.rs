@@ -16,8 +16,11 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use crate::policy::Policy;
-use crate::summary::cap_lines;
-use crate::tools::{self, managed::MAX_LOG_BYTES};
+use crate::summary::{STDERR_TAG, cap_lines};
+use crate::tools::{
+    self,
+    managed::{HEADER_ROOM, MAX_LOG_BYTES},
+};
 use procward_proto::client::Backend;
 
 /// Prefix of the log resources' URIs.
@@ -185,14 +188,14 @@ impl ServerHandler for ProcwardMcp {
                 String::from_utf8_lossy(&line.line).into_owned(),
             ));
         }
-        let (kept, cut) = cap_lines(lines, MAX_LOG_BYTES);
+        let (kept, cut) = cap_lines(lines, MAX_LOG_BYTES - HEADER_ROOM);
         let mut text = String::new();
         if cut {
             text.push_str("[older lines cut to fit 16 KiB]\n");
         }
         for (stream, line) in kept {
             if stream == "stderr" {
-                text.push_str("err| ");
+                text.push_str(STDERR_TAG);
             }
             text.push_str(&line);
             text.push('\n');

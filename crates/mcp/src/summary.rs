@@ -17,18 +17,27 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-/// Keeps the newest `(stream, text)` lines whose text fits in `budget` bytes; says whether
-/// any were dropped. A single line longer than the budget keeps its newest part.
+/// What marks a stderr line in a text answer.
+pub const STDERR_TAG: &str = "err| ";
+
+/// Keeps the newest `(stream, text)` lines whose text (with its newline and, for stderr,
+/// [`STDERR_TAG`]) fits in `budget` bytes; says whether any were dropped. A single line
+/// longer than the budget keeps its newest part.
 pub fn cap_lines(lines: Vec<(String, String)>, budget: usize) -> (Vec<(String, String)>, bool) {
     let mut used = 0;
     let mut kept = Vec::new();
     let mut cut = false;
     for (stream, text) in lines.into_iter().rev() {
-        let cost = text.len() + 1;
+        let tag = if stream == "stderr" {
+            STDERR_TAG.len()
+        } else {
+            0
+        };
+        let cost = text.len() + 1 + tag;
         if used + cost > budget {
             cut = true;
             if kept.is_empty() {
-                let mut start = text.len().saturating_sub(budget.saturating_sub(4));
+                let mut start = text.len().saturating_sub(budget.saturating_sub(4 + tag));
                 while !text.is_char_boundary(start) {
                     start += 1;
                 }
@@ -41,6 +50,12 @@ pub fn cap_lines(lines: Vec<(String, String)>, budget: usize) -> (Vec<(String, S
     }
     kept.reverse();
     (kept, cut)
+}
+
+/// A percentage rounded to one decimal, as `f64` (an `f32` widened after rounding would
+/// print as 0.30000001192092896).
+pub fn tenths(value: f32) -> f64 {
+    (f64::from(value) * 10.0).round() / 10.0
 }
 
 /// `text` cut to at most `max` characters, with an ellipsis when cut.
@@ -79,5 +94,6 @@ mod tests {
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(clip("abcdef", 3), "abc…");
         assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(tenths(0.3).to_string(), "0.3");
     }
 }

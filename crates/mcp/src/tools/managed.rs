@@ -7,14 +7,16 @@ use serde_json::{Value, json};
 
 use super::{Answer, Outcome, ToolError};
 use crate::args::{CommandLine, LogsArgs, NameArgs, NoArgs, StartArgs};
-use crate::summary::{bytes, cap_lines};
+use crate::summary::{STDERR_TAG, bytes, cap_lines};
 use procward_proto::client::Backend;
 
 /// Default and most lines `get_process_logs` returns.
 const DEFAULT_LINES: u32 = 50;
 const MAX_LINES: u32 = 500;
-/// Most bytes of log text in one answer.
+/// Most bytes of log text in one answer, its header included.
 pub const MAX_LOG_BYTES: usize = 16 * 1024;
+/// Room kept for the answer's header line within [`MAX_LOG_BYTES`].
+pub const HEADER_ROOM: usize = 512;
 
 const UNKNOWN_HINT: &str = "Call list_processes to see the managed names";
 
@@ -27,7 +29,7 @@ pub fn view(p: &v1::ManagedProcess) -> Value {
         "start_time": (p.start_time != 0).then_some(p.start_time),
         "restarts": p.restarts,
         "uptime_seconds": p.uptime_ms / 1000,
-        "cpu_percent": (p.cpu_percent * 10.0).round() / 10.0,
+        "cpu_percent": crate::summary::tenths(p.cpu_percent),
         "memory_rss": p.memory_rss,
         "last_exit_code": p.last_exit_code,
         "last_signal": p.last_signal,
@@ -133,7 +135,7 @@ pub async fn logs(mut b: Backend, args: LogsArgs) -> Outcome {
         .map(|l| (l.stream, String::from_utf8_lossy(&l.line).into_owned()))
         .collect();
     let total = all.len();
-    let (kept, cut_bytes) = cap_lines(all, MAX_LOG_BYTES);
+    let (kept, cut_bytes) = cap_lines(all, MAX_LOG_BYTES - HEADER_ROOM);
     let mut summary = format!("{} of '{}':", plural(kept.len(), "line"), args.name);
     if cut_bytes {
         summary = format!(
@@ -143,7 +145,7 @@ pub async fn logs(mut b: Backend, args: LogsArgs) -> Outcome {
         );
     }
     for (stream, text) in &kept {
-        let tag = if stream == "stderr" { "err| " } else { "" };
+        let tag = if stream == "stderr" { STDERR_TAG } else { "" };
         summary.push('\n');
         summary.push_str(tag);
         summary.push_str(text);

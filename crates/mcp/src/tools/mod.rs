@@ -67,8 +67,22 @@ struct Spec {
     idempotent: bool,
 }
 
+/// The input schema of `T`, with optional fields typed plainly (`"integer"`, not
+/// `["integer", "null"]`): they are optional by being absent from `required`, and clients
+/// such as the MCP inspector only convert typed-in arguments for plain types.
 fn schema<T: JsonSchema + 'static>() -> Arc<JsonObject> {
-    rmcp::handler::server::common::schema_for_type::<T>()
+    let mut schema = (*rmcp::handler::server::common::schema_for_type::<T>()).clone();
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        for property in properties.values_mut() {
+            if let Some(Value::Array(types)) = property.get("type") {
+                let plain: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+                if plain.len() == 1 {
+                    property["type"] = plain[0].clone();
+                }
+            }
+        }
+    }
+    Arc::new(schema)
 }
 
 const SPECS: &[Spec] = &[
@@ -299,7 +313,7 @@ mod tests {
             read_only: true,
             ..Policy::default()
         });
-        assert_eq!(reads.len(), 6);
+        assert_eq!(reads.len(), 7);
         for tool in &reads {
             let notes = tool.annotations.as_ref().unwrap();
             assert_eq!(notes.read_only_hint, Some(true), "{}", tool.name);
@@ -311,6 +325,18 @@ mod tests {
                 Some(true)
             );
         }
+    }
+
+    #[test]
+    fn optional_fields_have_plain_types() {
+        let kill = catalog(&Policy::default())
+            .into_iter()
+            .find(|t| t.name == "kill_process")
+            .unwrap();
+        let properties = kill.input_schema["properties"].as_object().unwrap();
+        assert_eq!(properties["pid"]["type"], "integer");
+        assert_eq!(properties["signal"]["type"], "string");
+        assert!(properties["pid"]["description"].is_string());
     }
 
     #[test]

@@ -39,7 +39,7 @@ fn process(p: &v1::ProcessInfo) -> Value {
         "pid": p.pid,
         "name": p.name,
         "user": p.user,
-        "cpu_percent": (p.cpu_percent * 10.0).round() / 10.0,
+        "cpu_percent": crate::summary::tenths(p.cpu_percent),
         "memory_rss": p.memory_rss,
         "start_time": p.start_time,
         "command": clip(&p.command, COMMAND_CHARS),
@@ -125,7 +125,7 @@ pub async fn info(mut b: Backend, args: PidArgs) -> Outcome {
     data["ppid"] = json!(p.ppid);
     data["status"] = json!(p.status);
     data["threads"] = json!(p.threads);
-    data["memory_percent"] = json!((p.memory_percent * 10.0).round() / 10.0);
+    data["memory_percent"] = json!(crate::summary::tenths(p.memory_percent));
     data["memory_vms"] = json!(p.memory_vms);
     data["uptime_seconds"] = json!(p.uptime_seconds);
     let managed = if p.managed_name.is_empty() {
