@@ -143,6 +143,7 @@ pub async fn on_connect(
                     state,
                     connection: connection.clone(),
                     io,
+                    acked: tokio::sync::watch::channel(false).0,
                 };
                 tracing::debug!(event, socket = %socket.id, "socket.io event");
                 let answer = dispatch(event, &ctx, payload).await;
@@ -151,6 +152,7 @@ pub async fn on_connect(
                     Ok(mut value) => {
                         value["ok"] = json!(true);
                         let _ = ack.send(&value);
+                        ctx.acked.send_replace(true);
                     }
                     Err(why) => {
                         let session = None;
@@ -187,6 +189,9 @@ pub struct Ctx {
     pub connection: Connection,
     /// The whole socket.io server (rooms).
     pub io: SocketIo,
+    /// Set once the event's ack is sent: forwarders wait for it, so a client always has
+    /// the session id before the session's first message.
+    acked: tokio::sync::watch::Sender<bool>,
 }
 
 /// An event's answer: the ack's fields, or why it was refused.
@@ -224,7 +229,14 @@ impl Ctx {
         }
         self.state.sessions.watch(id);
         self.socket.join(id.to_owned());
-        let task = tokio::spawn(forward(self.socket.clone(), id.to_owned(), session));
+        let mut acked = self.acked.subscribe();
+        let socket = self.socket.clone();
+        let id_owned = id.to_owned();
+        let task = tokio::spawn(async move {
+            // Dropped without an ack (a failed event): start anyway.
+            let _ = acked.wait_for(|sent| *sent).await;
+            forward(socket, id_owned, session).await;
+        });
         connection
             .watching
             .insert(id.to_owned(), task.abort_handle());
