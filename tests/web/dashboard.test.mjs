@@ -546,13 +546,19 @@ step('09-narrow-layout', async () => {
   await sleep(400);
   // The terminal follows the new size (FitAddon, terminal:resize): the shell sees it.
   await page.locator('[data-testid=term-container] .xterm').click();
-  await page.keyboard.type('stty size');
-  await page.keyboard.press('Enter');
-  const size = await waitFor('stty size output', async () => {
-    const rows = await terminalRows(page);
-    const line = rows.find((row) => /^\d+ \d+$/.test(row));
-    return line && line.split(' ').map(Number);
-  });
+  // The resize reaches the terminal asynchronously (FitAddon, then terminal:resize):
+  // ask again until the shell sees it, reading the newest answer each time.
+  let size = null;
+  for (let attempt = 0; attempt < 10 && !(size && size[1] < 60); attempt++) {
+    const before = (await terminalRows(page)).filter((row) => /^\d+ \d+$/.test(row)).length;
+    await page.keyboard.type('stty size');
+    await page.keyboard.press('Enter');
+    size = await waitFor('stty size output', async () => {
+      const answers = (await terminalRows(page)).filter((row) => /^\d+ \d+$/.test(row));
+      return answers.length > before && answers.at(-1).split(' ').map(Number);
+    });
+    if (size[1] >= 60) await sleep(300);
+  }
   assert.ok(size[1] < 60, `the terminal narrowed to ${size[1]} columns`);
   await shot('09-narrow-terminal');
 
