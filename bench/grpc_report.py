@@ -5,10 +5,10 @@ Rewrites only the text between <!-- bench:grpc:start --> and <!-- bench:grpc:end
 (appending the section when missing). Python 3.11 standard library only.
 """
 
-import argparse
 import json
-import re
 from pathlib import Path
+
+import results_section  # noqa: E402  (bench/ is the script's folder)
 
 KEY, TITLE = "grpc", "gRPC API (issue 4)"
 P99_TARGET_MS = 5.0
@@ -81,21 +81,5 @@ def section(out: Path) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("out", type=Path)
-    p.add_argument("results", type=Path)
-    a = p.parse_args()
-    body = section(a.out)
-    start, end = f"<!-- bench:{KEY}:start -->", f"<!-- bench:{KEY}:end -->"
-    text = a.results.read_text() if a.results.exists() else "# procward benchmarks\n"
-    block = f"{start}\n{body}\n{end}"
-    if start in text and end in text:
-        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + f"\n\n## {TITLE}\n\n{block}\n"
-    a.results.write_text(text)
-
-
 if __name__ == "__main__":
-    main()
+    results_section.main(__doc__.splitlines()[0], KEY, TITLE, section)
