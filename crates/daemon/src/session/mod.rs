@@ -31,8 +31,9 @@ pub const BATCH_BYTES: usize = 64 * 1024;
 pub const BATCH_DELAY: Duration = Duration::from_millis(4);
 /// Output kept for late joiners, per session.
 pub const REPLAY_BYTES: usize = 256 * 1024;
-/// Batches a watcher may fall behind before it skips ahead.
-const LAG_BATCHES: usize = 1024;
+/// Batches a watcher may fall behind before it skips ahead; with [`BATCH_BYTES`] this
+/// bounds what a session holds for its slowest watcher to 16 MiB.
+const LAG_BATCHES: usize = 256;
 /// Terminal sizes accepted.
 pub const MAX_COLS: u16 = 1000;
 /// See [`MAX_COLS`].
