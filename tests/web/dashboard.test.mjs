@@ -159,6 +159,26 @@ async function assertInside(page, selector, container, what) {
 }
 
 /** Text of xterm's rows, one string per row, right-trimmed. */
+/**
+ * Types `command` + Enter into the focused terminal and waits (3 s) for `probe(rows)`;
+ * types it again, up to 4 times, when the keystrokes were lost (focus still moving) or
+ * the answer came from a state that had not settled yet.
+ */
+async function runInTerminal(page, command, probe) {
+  let last = null;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    await page.locator('[data-testid=term-container] .xterm').click();
+    await page.keyboard.type(command(attempt));
+    await page.keyboard.press('Enter');
+    try {
+      return await waitFor(`${command(attempt)} in the terminal`, async () => probe(await terminalRows(page), attempt), 3000);
+    } catch (error) {
+      last = error;
+    }
+  }
+  throw last;
+}
+
 async function terminalRows(page) {
   return page.$$eval('[data-testid=term-container] .xterm-rows > div', (rows) =>
     rows.map((row) => row.textContent.replace(/\u00a0/g, ' ').trimEnd()),
@@ -532,12 +552,9 @@ step('08-terminal', async () => {
   await page.getByTestId('term-new').click();
   await waitFor('the terminal to run', async () => /^running/.test(await page.getByTestId('term-status').textContent()));
   await page.locator('[data-testid=term-container] .xterm').waitFor();
-  await page.locator('[data-testid=term-container] .xterm').click();
   // Wait for the shell (its prompt) before typing.
   await waitFor('a prompt', async () => (await terminalRows(page)).some((row) => row.length > 0));
-  await page.keyboard.type('echo hello');
-  await page.keyboard.press('Enter');
-  await waitFor('hello in the terminal', async () => (await terminalRows(page)).includes('hello'));
+  await runInTerminal(page, () => 'echo hello', (rows) => rows.includes('hello'));
 });
 
 step('09-narrow-layout', async () => {
@@ -545,20 +562,17 @@ step('09-narrow-layout', async () => {
   await page.setViewportSize({ width: 400, height: 800 });
   await sleep(400);
   // The terminal follows the new size (FitAddon, terminal:resize): the shell sees it.
-  await page.locator('[data-testid=term-container] .xterm').click();
-  // The resize reaches the terminal asynchronously (FitAddon, then terminal:resize):
-  // ask again until the shell sees it, reading the newest answer each time.
-  let size = null;
-  for (let attempt = 0; attempt < 10 && !(size && size[1] < 60); attempt++) {
-    const before = (await terminalRows(page)).filter((row) => /^\d+ \d+$/.test(row)).length;
-    await page.keyboard.type('stty size');
-    await page.keyboard.press('Enter');
-    size = await waitFor('stty size output', async () => {
-      const answers = (await terminalRows(page)).filter((row) => /^\d+ \d+$/.test(row));
-      return answers.length > before && answers.at(-1).split(' ').map(Number);
-    });
-    if (size[1] >= 60) await sleep(300);
-  }
+  // The resize reaches the shell asynchronously (FitAddon, then terminal:resize): ask
+  // until it sees the narrow size. Each answer carries its attempt's marker, so an
+  // earlier answer (or the echoed command line) is never taken for it.
+  const size = await runInTerminal(
+    page,
+    (attempt) => `echo "size${attempt}:$(stty size)"`,
+    (rows, attempt) => {
+      const answer = rows.map((row) => row.match(new RegExp(`^size${attempt}:(\\d+) (\\d+)$`))).find(Boolean);
+      return answer && Number(answer[2]) < 60 && [Number(answer[1]), Number(answer[2])];
+    },
+  );
   assert.ok(size[1] < 60, `the terminal narrowed to ${size[1]} columns`);
   await shot('09-narrow-terminal');
 

@@ -173,3 +173,31 @@ export class Poller {
     }
   }
 }
+
+/**
+ * A view whose table is refreshed on a timer while it is shown: `refresh()` is the
+ * subclass's, `clear()` empties it when the user logs out.
+ */
+export class PolledView {
+  constructor(conn, refreshMs) {
+    this.conn = conn;
+    this.poller = new Poller(() => this.refresh(), refreshMs);
+  }
+
+  onConnected() {}
+
+  onDown() {}
+
+  show() {
+    this.poller.start();
+  }
+
+  hide() {
+    this.poller.stop();
+  }
+
+  reset() {
+    this.poller.stop();
+    this.clear();
+  }
+}

@@ -4,7 +4,7 @@
 
 import { confirmDialog, report, toast } from '../ui.js';
 import {
-  OutputDecoder, Poller, byId, describeStatus, formatBytes, formatDuration, h, shellJoin,
+  OutputDecoder, PolledView, byId, describeStatus, formatBytes, formatDuration, h, shellJoin,
 } from '../util.js';
 
 const REFRESH_MS = 2000;
@@ -20,12 +20,11 @@ function commandText(spec) {
   return shellJoin(argv);
 }
 
-export class ManagedView {
+export class ManagedView extends PolledView {
   constructor(conn) {
-    this.conn = conn;
+    super(conn, REFRESH_MS);
     this.processes = [];
     this.body = byId('managed-body');
-    this.poller = new Poller(() => this.refresh(), REFRESH_MS);
     this.logs = null; // {name, sessionId, unsubscribe, decoders, chars}
 
     byId('managed-form').addEventListener('submit', (event) => {
@@ -48,18 +47,7 @@ export class ManagedView {
     if (this.logs) this.openLogs(this.logs.name, false);
   }
 
-  onDown() {}
-
-  show() {
-    this.poller.start();
-  }
-
-  hide() {
-    this.poller.stop();
-  }
-
-  reset() {
-    this.poller.stop();
+  clear() {
     this.closeLogs(false);
     this.processes = [];
     this.body.replaceChildren();

@@ -2,16 +2,15 @@
 // kill by port (port:kill) after confirmation.
 
 import { confirmDialog, report } from '../ui.js';
-import { Poller, byId, h } from '../util.js';
+import { PolledView, byId, h } from '../util.js';
 
 const REFRESH_MS = 5000;
 
-export class PortsView {
+export class PortsView extends PolledView {
   constructor(conn) {
-    this.conn = conn;
+    super(conn, REFRESH_MS);
     this.ports = [];
     this.body = byId('ports-body');
-    this.poller = new Poller(() => this.refresh(), REFRESH_MS);
     byId('ports-refresh').addEventListener('click', () => this.poller.kick());
     this.body.addEventListener('click', (event) => {
       const button = event.target.closest('button[data-port]');
@@ -19,20 +18,7 @@ export class PortsView {
     });
   }
 
-  onConnected() {}
-
-  onDown() {}
-
-  show() {
-    this.poller.start();
-  }
-
-  hide() {
-    this.poller.stop();
-  }
-
-  reset() {
-    this.poller.stop();
+  clear() {
     this.ports = [];
     this.body.replaceChildren();
     byId('ports-count').textContent = '';

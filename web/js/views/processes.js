@@ -3,7 +3,7 @@
 // recycled pid is refused).
 
 import { confirmDialog, report } from '../ui.js';
-import { Poller, byId, debounce, formatBytes, formatDuration, h } from '../util.js';
+import { PolledView, byId, debounce, formatBytes, formatDuration, h } from '../util.js';
 
 const REFRESH_MS = 2000;
 const SHOWN_MAX = 500;
@@ -17,14 +17,13 @@ const SORTS = {
   uptime: [(p) => Number(p.uptime_seconds) || 0, -1],
 };
 
-export class ProcessesView {
+export class ProcessesView extends PolledView {
   constructor(conn) {
-    this.conn = conn;
+    super(conn, REFRESH_MS);
     this.sort = 'cpu';
     this.direction = -1;
     this.filter = '';
     this.rows = [];
-    this.poller = new Poller(() => this.refresh(), REFRESH_MS);
     this.body = byId('proc-body');
 
     const filter = byId('proc-filter');
@@ -52,20 +51,7 @@ export class ProcessesView {
     });
   }
 
-  onConnected() {}
-
-  onDown() {}
-
-  show() {
-    this.poller.start();
-  }
-
-  hide() {
-    this.poller.stop();
-  }
-
-  reset() {
-    this.poller.stop();
+  clear() {
     this.rows = [];
     this.body.replaceChildren();
     byId('proc-count').textContent = '';
