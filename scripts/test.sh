@@ -15,7 +15,7 @@ run() {
   "$@" || status=1
 }
 
-run cargo test --workspace "$@"
+run cargo test --workspace --no-fail-fast "$@"
 
 cargo build -p procward --quiet || exit 1
 export PROCWARD_BIN="$PWD/target/debug/procward"

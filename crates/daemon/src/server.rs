@@ -100,14 +100,16 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
     let socket = home.socket();
     let _ = std::fs::remove_file(&socket); // stale: the lock proves no daemon serves it
     let _ = std::fs::remove_file(home.tcp_info());
-    let listener =
-        UnixListener::bind(&socket).map_err(io(format!("cannot bind {}", socket.display())))?;
-    std::fs::set_permissions(&socket, Permissions::from_mode(0o600))
-        .map_err(io("cannot protect the socket"))?;
+    // TCP first: once the Unix socket accepts (what `daemon --detach` waits for), tcp.json
+    // is already there.
     let tcp = match options.listen {
         Some(address) => Some(bind_tcp(&home, address, options.tls.as_ref()).await?),
         None => None,
     };
+    let listener =
+        UnixListener::bind(&socket).map_err(io(format!("cannot bind {}", socket.display())))?;
+    std::fs::set_permissions(&socket, Permissions::from_mode(0o600))
+        .map_err(io("cannot protect the socket"))?;
 
     let shutdown = Arc::new(Notify::new());
     let mut supervisor_service =
