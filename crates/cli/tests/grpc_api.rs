@@ -6,18 +6,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::grpc::TcpDaemon;
+use common::grpc::{TcpDaemon, runtime};
 use common::{Spawned, is_running, wait_for};
 use procward_proto::v1;
 use tokio_stream::StreamExt;
 use tonic::Code;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 #[test]
 fn reads_the_machine_and_refuses_bad_pids() {

@@ -6,18 +6,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::grpc::TcpDaemon;
+use common::grpc::{TcpDaemon, runtime};
 use common::{Spawned, wait_for};
 use procward_proto::v1;
 use procward_proto::v1::process_manager_service_client::ProcessManagerServiceClient;
 use tonic::Code;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 #[test]
 fn every_call_needs_the_current_token() {

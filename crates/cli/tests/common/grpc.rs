@@ -11,6 +11,14 @@ use tonic::transport::Channel;
 
 use super::daemon::Daemon;
 
+/// A runtime for one test's client calls.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// Adds `authorization: Bearer TOKEN` to every call.
 #[derive(Clone)]
 pub struct Bearer(pub Option<String>);

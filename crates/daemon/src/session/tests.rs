@@ -22,18 +22,19 @@ fn spec(command: &str, args: &[&str], interactive: bool) -> SessionSpec {
     }
 }
 
+/// Adds a chunk to the output of its stream.
+fn append(out: &mut Vec<u8>, err: &mut Vec<u8>, chunk: &Chunk) {
+    let target = if chunk.stream == "stdout" { out } else { err };
+    target.extend_from_slice(&chunk.bytes);
+}
+
 /// Output (per stream) and the final status, from a joined receiver.
 async fn drain(mut joined: Joined) -> (Vec<u8>, Vec<u8>, SessionStatus) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut last = None;
     for chunk in joined.replay {
         last = Some(chunk.seq);
-        if chunk.stream == "stdout" {
-            &mut out
-        } else {
-            &mut err
-        }
-        .extend_from_slice(&chunk.bytes);
+        append(&mut out, &mut err, &chunk);
     }
     if joined.status.state != "running" {
         return (out, err, joined.status);
@@ -47,12 +48,7 @@ async fn drain(mut joined: Joined) -> (Vec<u8>, Vec<u8>, SessionStatus) {
             SessionEvent::Output(chunk) => {
                 assert!(last.is_none_or(|l| chunk.seq == l + 1), "in order, no gap");
                 last = Some(chunk.seq);
-                if chunk.stream == "stdout" {
-                    &mut out
-                } else {
-                    &mut err
-                }
-                .extend_from_slice(&chunk.bytes);
+                append(&mut out, &mut err, chunk);
             }
             SessionEvent::Status(status) if status.state != "running" => {
                 return (out, err, status.clone());
@@ -158,33 +154,9 @@ async fn terminate_ends_the_whole_group() {
     let (_, _, status) = drain(session.join()).await;
     assert_eq!(status.signal, Some(libc_sigterm()));
     assert!(
-        live_members(session.pid).is_empty(),
+        crate::group::members(session.pid).is_empty(),
         "no member of the group is left"
     );
-}
-
-/// Members of process group `pgid` that are alive (zombies awaiting their reaper count as
-/// gone).
-fn live_members(pgid: u32) -> Vec<u32> {
-    let mut members = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let fields: Vec<&str> = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .collect();
-        if fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid) && fields[0] != "Z" {
-            members.push(pid);
-        }
-    }
-    members
 }
 
 fn libc_sigterm() -> i32 {

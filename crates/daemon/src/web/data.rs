@@ -6,12 +6,8 @@ use procward_proto::v1;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::WebState;
 use super::socket::Answer;
-
-fn parse<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T, String> {
-    serde_json::from_value(payload).map_err(|e| format!("malformed payload: {e}"))
-}
+use super::{WebState, parse};
 
 fn status(s: tonic::Status) -> String {
     s.message().to_owned()

@@ -36,6 +36,11 @@ pub struct WebState {
     pub sessions: SessionTable,
 }
 
+/// A typed event payload, or the reason it is malformed (shared by every handler).
+fn parse<T: serde::de::DeserializeOwned>(payload: serde_json::Value) -> Result<T, String> {
+    serde_json::from_value(payload).map_err(|e| format!("malformed payload: {e}"))
+}
+
 /// The dashboard's routes, and the socket.io layer to put around the whole listener.
 pub fn build(state: WebState) -> (axum::Router, SocketIoLayer) {
     let (layer, io) = SocketIo::builder()

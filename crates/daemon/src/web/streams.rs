@@ -10,17 +10,16 @@ use serde_json::{Value, json};
 use socketioxide::SocketIo;
 
 use super::message::Message;
+use super::parse;
 use super::socket::{Answer, Ctx};
-use crate::session::{BATCH_BYTES, BATCH_DELAY, SessionSpec};
+use std::sync::Arc;
+
+use crate::session::{BATCH_BYTES, BATCH_DELAY, Session, SessionSpec};
 
 /// Most bytes one `terminal:input` may carry.
 const MAX_INPUT: usize = 64 * 1024;
 /// Longest command or argument accepted.
 const MAX_TEXT: usize = 16 * 1024;
-
-fn parse<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T, String> {
-    serde_json::from_value(payload).map_err(|e| format!("malformed payload: {e}"))
-}
 
 fn text_ok(field: &str, text: &str) -> Result<(), String> {
     if text.len() > MAX_TEXT {
@@ -90,17 +89,17 @@ struct SessionRef {
     session_id: String,
 }
 
-fn unknown(id: &str) -> String {
-    format!("unknown session '{id}' (session:list shows the sessions)")
+/// The session `id`, or why there is none.
+fn session(ctx: &Ctx, id: &str) -> Result<Arc<Session>, String> {
+    ctx.state
+        .sessions
+        .get(id)
+        .ok_or_else(|| format!("unknown session '{id}' (session:list shows the sessions)"))
 }
 
 pub fn join(ctx: &Ctx, payload: Value) -> Answer {
     let SessionRef { session_id } = parse(payload)?;
-    let session = ctx
-        .state
-        .sessions
-        .get(&session_id)
-        .ok_or_else(|| unknown(&session_id))?;
+    let session = session(ctx, &session_id)?;
     ctx.watch(&session_id, session.clone());
     Ok(json!({"sessionId": session_id, "status": session.status().state}))
 }
@@ -116,11 +115,7 @@ pub fn leave(ctx: &Ctx, payload: Value) -> Answer {
 
 pub fn kill(ctx: &Ctx, payload: Value) -> Answer {
     let SessionRef { session_id } = parse(payload)?;
-    let session = ctx
-        .state
-        .sessions
-        .get(&session_id)
-        .ok_or_else(|| unknown(&session_id))?;
+    let session = session(ctx, &session_id)?;
     if session.status().state != "running" {
         return Err(format!("session '{session_id}' has already ended"));
     }
@@ -156,7 +151,7 @@ pub async fn execute(ctx: &Ctx, payload: Value) -> Answer {
         };
         return start(ctx, spec, false);
     };
-    let session = ctx.state.sessions.get(&id).ok_or_else(|| unknown(&id))?;
+    let session = session(ctx, &id)?;
     if !session.interactive {
         return Err(format!(
             "session '{id}' is not interactive; omit sessionId to run a one-off command"
@@ -184,11 +179,7 @@ pub async fn input(ctx: &Ctx, payload: Value) -> Answer {
             data.len()
         ));
     }
-    let session = ctx
-        .state
-        .sessions
-        .get(&session_id)
-        .ok_or_else(|| unknown(&session_id))?;
+    let session = session(ctx, &session_id)?;
     session
         .write(data.as_bytes())
         .await
@@ -210,11 +201,7 @@ pub async fn resize(ctx: &Ctx, payload: Value) -> Answer {
         cols,
         rows,
     } = parse(payload)?;
-    let session = ctx
-        .state
-        .sessions
-        .get(&session_id)
-        .ok_or_else(|| unknown(&session_id))?;
+    let session = session(ctx, &session_id)?;
     let (Ok(cols), Ok(rows)) = (u16::try_from(cols), u16::try_from(rows)) else {
         return Err(format!(
             "terminal size must be 1-1000 columns and rows (got {cols}x{rows})"
