@@ -28,6 +28,7 @@ venv="$PWD/target/pyenv"
 run bash -c "cd clients/python && '$venv/bin/python' -m pytest tests -q -p no:cacheprovider"
 run bash -c "cd tests/mcp && '$venv/bin/python' -m pytest -q -p no:cacheprovider"
 run bash -c "cd tests/socketio && '$venv/bin/python' -m pytest -q -p no:cacheprovider"
+run bash -c "cd tests/torture && '$venv/bin/python' -m pytest -q -p no:cacheprovider"
 
 for suite in tests/socketio tests/web; do
   npm ci --prefix "$suite" --no-audit --no-fund --silent || exit 1

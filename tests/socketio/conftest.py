@@ -25,11 +25,21 @@ class Daemon:
 
 @pytest.fixture
 def daemon():
+    yield from run_daemon()
+
+
+@pytest.fixture
+def quick_idle_daemon():
+    """A daemon whose TCP idle timeout is 1 s."""
+    yield from run_daemon("--idle-timeout", "1s")
+
+
+def run_daemon(*extra):
     binary = os.environ.get("PROCWARD_BIN") or str(REPO / "target" / "debug" / "procward")
     with tempfile.TemporaryDirectory(prefix="procward-sio-") as tmp:
         home = Path(tmp)
         env = {**os.environ, "PROCWARD_HOME": str(home), "XDG_CONFIG_HOME": str(home / "config")}
-        proc = subprocess.Popen([binary, "daemon", "--listen", "127.0.0.1:0"], env=env,
+        proc = subprocess.Popen([binary, "daemon", "--listen", "127.0.0.1:0", *extra], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             deadline = time.monotonic() + 10

@@ -10,9 +10,9 @@ let daemon;
 before(async () => { daemon = await startDaemon(); });
 after(async () => { await daemon?.stop(); });
 
-function connect(auth) {
+function connect(auth, options = {}) {
   return new Promise((resolve, reject) => {
-    const socket = io(daemon.url, { auth, transports: ['websocket'], reconnection: false, timeout: 5000 });
+    const socket = io(daemon.url, { auth, transports: ['websocket'], reconnection: false, timeout: 5000, ...options });
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', (e) => { socket.close(); reject(e); });
   });
@@ -68,6 +68,41 @@ test('nothing but auth is served before auth, and a bad auth event disconnects',
   assert.equal(bad.ok, false);
   await gone;
   assert.ok(errors.length >= 1);
+});
+
+test("the seed's auth form: socket.emit('auth', token) with a plain string", async () => {
+  const socket = await connect(undefined);
+  const ok = await socket.emitWithAck('auth', daemon.token);
+  assert.deepEqual(ok, { ok: true });
+  assert.equal((await socket.emitWithAck('session:list', {})).ok, true);
+  socket.close();
+
+  // Fire and forget, as the seed wrote it: the next event is already authenticated.
+  const quick = await connect(undefined);
+  quick.emit('auth', daemon.token);
+  const info = await quick.emitWithAck('system:info', {});
+  assert.equal(info.ok, true, JSON.stringify(info));
+  quick.close();
+
+  const wrong = await connect(undefined);
+  const gone = new Promise((resolve) => wrong.once('disconnect', resolve));
+  const bad = await wrong.emitWithAck('auth', 'not-the-token');
+  assert.equal(bad.ok, false);
+  assert.match(bad.error, /invalid token/);
+  await gone;
+});
+
+// (A foreign Host is tested with python-socketio and raw HTTP: Node's XHR drops Host.)
+test('a foreign Origin is refused at the handshake (WebSocket and polling)', async () => {
+  for (const transports of [['websocket'], ['polling']]) {
+    await assert.rejects(
+      connect({ token: daemon.token }, { transports, extraHeaders: { Origin: 'http://evil.example' } }),
+      `${transports}: a foreign origin`,
+    );
+    const own = await connect({ token: daemon.token }, { transports, extraHeaders: { Origin: daemon.url } });
+    assert.equal((await own.emitWithAck('system:info', {})).ok, true);
+    own.close();
+  }
 });
 
 test('output arrives in order, binary as base64, then the exit status', async () => {

@@ -61,6 +61,65 @@ async def test_auth_refused_then_accepted(daemon):
     await client.disconnect()
 
 
+async def test_auth_event_with_a_plain_string_token(daemon):
+    """The seed's form: socket.emit('auth', token), the token as a plain string."""
+    client = await connect(daemon, None)
+    refused = await client.call("session:list", {})
+    assert not refused["ok"] and "authenticate first" in refused["error"]
+    ack = await client.call("auth", daemon.token)
+    assert ack == {"ok": True}
+    assert (await client.call("session:list", {}))["ok"]
+    await client.disconnect()
+
+    # Without waiting for the ack: the next event is already authenticated.
+    client = await connect(daemon, None)
+    await client.emit("auth", daemon.token)
+    answer = await client.call("system:info", {})
+    assert answer["ok"], answer
+    await client.disconnect()
+
+    # {token} still works; a wrong plain string is refused and disconnects.
+    client = await connect(daemon, None)
+    assert (await client.call("auth", {"token": daemon.token}))["ok"]
+    await client.disconnect()
+    client = await connect(daemon, None)
+    gone = asyncio.Event()
+    client.on("disconnect", lambda *args: gone.set())
+    ack = await client.call("auth", "wrong")
+    assert not ack["ok"] and "invalid token" in ack["error"]
+    await asyncio.wait_for(gone.wait(), 10)
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+async def test_foreign_origin_and_host_are_refused(daemon, transport):
+    for headers in ({"Origin": "http://evil.example"}, {"Host": "evil.example:" + daemon.url.rsplit(":", 1)[1]}):
+        if transport == "websocket" and "Host" in headers:
+            continue  # the WebSocket library sets Host itself
+        client = socketio.AsyncClient(reconnection=False)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await client.connect(daemon.url, auth={"token": daemon.token}, headers=headers,
+                                 transports=[transport], wait_timeout=5)
+    # The dashboard's own origin (and loopback ones) are fine.
+    client = socketio.AsyncClient(reconnection=False)
+    await client.connect(daemon.url, auth={"token": daemon.token}, headers={"Origin": daemon.url},
+                         transports=[transport], wait_timeout=5)
+    assert (await client.call("system:info", {}))["ok"]
+    await client.disconnect()
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+async def test_a_connected_client_outlives_the_idle_timeout(quick_idle_daemon, transport):
+    client = socketio.AsyncClient(reconnection=False)
+    await client.connect(quick_idle_daemon.url, auth={"token": quick_idle_daemon.token},
+                         transports=[transport], wait_timeout=5)
+    gone = asyncio.Event()
+    client.on("disconnect", lambda *args: gone.set())
+    await asyncio.sleep(3)  # three idle timeouts with nothing sent
+    assert not gone.is_set()
+    assert (await client.call("system:info", {}))["ok"]
+    await client.disconnect()
+
+
 async def test_output_in_order_binary_and_exit(daemon):
     client = await connect(daemon, daemon.token)
     session = Session(client)

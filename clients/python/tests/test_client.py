@@ -23,10 +23,10 @@ async def wait_for_line(pw: procward.ProcessManagerServiceClient, pid: int, text
     while True:
         lines = await pw.get_logs(pid, max_lines=200)
         for line in lines:
-            if text in line.content:
-                return line.content
+            if text in line:
+                return line
         if time.monotonic() > deadline:
-            raise AssertionError(f"no {text!r} in logs of {pid}: {[(e.stream, e.content) for e in lines]}")
+            raise AssertionError(f"no {text!r} in logs of {pid}: {lines}")
         await asyncio.sleep(0.1)
 
 
@@ -97,8 +97,11 @@ async def test_http_server_logs_and_kill(
     body = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=10).read())
     assert b"procward" in body
     await wait_for_line(pw, info.pid, '"GET /index.html HTTP/1.1" 200')
-    lines = await pw.get_logs(info.pid, max_lines=100)
+    lines = await pw.get_log_entries(info.pid, max_lines=100)
     streams = {e.content: e.stream for e in lines}
+    # The seed's contract: plain strings, the same lines' text.
+    texts = await pw.get_logs(info.pid, max_lines=100)
+    assert all(isinstance(t, str) for t in texts) and texts == [e.content for e in lines]
     assert any("Serving HTTP" in c and s == "stdout" for c, s in streams.items())
     assert any("GET /index.html" in c and s == "stderr" for c, s in streams.items())
     assert len(await pw.get_logs(info.pid, max_lines=1)) == 1
@@ -111,7 +114,7 @@ async def test_http_server_logs_and_kill(
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
     assert not pid_alive(info.pid)
     # logs outlive the process ("by its current or an earlier pid")
-    assert any("Serving HTTP" in e.content for e in await pw.get_logs(info.pid))
+    assert any("Serving HTTP" in line for line in await pw.get_logs(info.pid))
 
 
 async def test_kill_with_signal_and_force(daemon: Daemon, pw: procward.ProcessManagerServiceClient) -> None:
@@ -139,7 +142,7 @@ async def test_start_process_env_and_cwd(
     line = await wait_for_line(pw, info.pid, "cwd=")
     assert line == f"cwd={tmp_path} v=hello world"
     await wait_for_line(pw, info.pid, "oops")
-    errs = [e for e in await pw.get_logs(info.pid) if e.content == "oops"]
+    errs = [e for e in await pw.get_log_entries(info.pid) if e.content == "oops"]
     assert errs and errs[0].stream == "stderr"
     assert (await pw.kill_process(info.pid)).success
 

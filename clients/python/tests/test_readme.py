@@ -53,6 +53,10 @@ def test_example_http_server(daemon: Daemon, tmp_path: Path) -> None:
     daemon.track(pid)
     assert "Serving HTTP" in out
     assert '"GET / HTTP/1.1" 200' in out
+    lines = out.splitlines()
+    # `for line in await pw.get_logs(...): print(line)` prints the text itself.
+    assert any(line.startswith("Serving HTTP on 127.0.0.1 port") for line in lines), out
+    assert any(line.startswith("[stdout] Serving HTTP") for line in lines), out
     assert "success: True" in out
 
 

@@ -40,6 +40,17 @@ pub async fn connect_channel(home: &Home, autostart: bool) -> anyhow::Result<Cha
     wait_for(&socket).await
 }
 
+/// A channel to the daemon of `home` when one is running; `None` (never an error, never a
+/// daemon started) otherwise. For commands that only defer to a daemon that exists, such
+/// as `kill` handing managed processes to their supervisor.
+pub async fn running(home: &Home) -> Option<Channel> {
+    let socket = home.socket();
+    if !socket.exists() {
+        return None;
+    }
+    try_connect(&socket).await.ok()
+}
+
 /// Waits for a daemon that is starting to answer on `socket`.
 pub async fn wait_for(socket: &Path) -> anyhow::Result<Channel> {
     let started = Instant::now();

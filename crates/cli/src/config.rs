@@ -3,11 +3,13 @@
 //! Looked up at `--config PATH`, else `$PROCWARD_CONFIG`, else
 //! `$XDG_CONFIG_HOME/procward/config.toml` (`~/.config/procward/config.toml`). A missing
 //! default file is fine; a missing explicit file, an unknown key or a bad value is an error
-//! with line and column.
+//! with line and column. The file must be a regular file of at most 1 MiB (`/dev/zero` or
+//! a FIFO is refused at once, exit code 2, like a bad key).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use procward_core::supervisor::spec::read_config_file;
 use serde::Deserialize;
 
 /// The whole file.
@@ -48,6 +50,20 @@ pub struct DaemonConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for TLS on the TCP listener.
     pub tls_key: Option<PathBuf>,
+    /// Most TCP connections open at once (default 512); more are closed at accept.
+    pub max_connections: Option<u64>,
+    /// Time from accept to the first byte or a finished TLS handshake (default `"10s"`).
+    pub handshake_timeout: Option<String>,
+    /// Time to send a whole HTTP/1 request head (default `"10s"`).
+    pub header_read_timeout: Option<String>,
+    /// A connection with no request in flight this long is closed (default `"120s"`).
+    pub idle_timeout: Option<String>,
+    /// Host names the TCP listener answers besides IP addresses, `localhost` and this
+    /// machine's name; `"*"` allows any (DNS rebinding defence off).
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Browser origins (`https://host[:port]`) allowed besides the listener's own and
+    /// loopback ones; `"*"` allows any.
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 /// `[ps]` section.
@@ -98,7 +114,7 @@ impl Config {
                 },
             },
         };
-        let text = match std::fs::read_to_string(&path) {
+        let text = match read_config_file(&path) {
             Ok(text) => text,
             // The default file is optional: absent, or unreadable because HOME belongs to
             // another user (setpriv, `su` without `-`, `sudo -E`), means "no defaults".
@@ -111,11 +127,26 @@ impl Config {
             {
                 return Ok(Self::default());
             }
+            // A device, FIFO, folder or oversized file is bad input (exit 2), not a failure.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData
+                ) =>
+            {
+                bail!(procward_core::Error::InvalidArgument(format!(
+                    "cannot read config {}: {e}",
+                    path.display()
+                )));
+            }
             Err(e) => {
                 return Err(e).with_context(|| format!("cannot read config {}", path.display()));
             }
         };
-        Self::parse(&text).with_context(|| format!("invalid config {}", path.display()))
+        Self::parse(&text).map_err(|e| {
+            procward_core::Error::InvalidArgument(format!("invalid config {}: {e}", path.display()))
+                .into()
+        })
     }
 
     /// Parses TOML text; errors name the line and column.
@@ -161,6 +192,37 @@ mod tests {
         let config = Config::parse("[daemon]\nlisten = \"127.0.0.1:50051\"\n").unwrap();
         assert_eq!(config.daemon.listen.as_deref(), Some("127.0.0.1:50051"));
         assert!(Config::parse("[daemon]\nport = 1\n").is_err());
+    }
+
+    #[test]
+    fn any_text_is_parsed_or_refused_without_panicking() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config as Cases, TestRunner};
+        let piece = prop_oneof![
+            Just("[ps]\n".to_owned()),
+            Just("[kill]\n".to_owned()),
+            Just("[daemon]\n".to_owned()),
+            Just("[mcp]\n".to_owned()),
+            "(interval|sort|limit|signal|timeout|listen|read_only|colour) = [ -~]{0,10}\n",
+            "[ -~\n]{0,20}",
+        ];
+        let files = prop::collection::vec(piece, 0..8).prop_map(|p| p.concat());
+        let ran = std::cell::Cell::new(0);
+        let mut runner = TestRunner::new(Cases {
+            cases: 1000,
+            failure_persistence: None,
+            ..Cases::default()
+        });
+        runner
+            .run(&files, |text| {
+                ran.set(ran.get() + 1);
+                if let Err(e) = Config::parse(&text) {
+                    prop_assert!(!e.to_string().is_empty());
+                }
+                Ok(())
+            })
+            .unwrap();
+        eprintln!("config files: {} cases, none panicked", ran.get());
     }
 
     #[test]

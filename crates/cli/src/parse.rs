@@ -2,51 +2,29 @@
 
 use std::time::Duration;
 
-/// A duration such as `200ms`, `0.5s`, `2s` or a bare number of seconds (`0.25`).
-fn duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (t, 1.0)
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{text}' is not a duration: use e.g. 200ms, 0.5s or 2"))?;
-    if !value.is_finite() || value < 0.0 {
-        return Err(format!(
-            "'{text}' is negative or not a number: durations must be positive"
-        ));
-    }
-    Ok(Duration::from_secs_f64(value * scale))
+use procward_core::supervisor::spec::limits::{self, DurationRange};
+
+/// A duration in one of the documented ranges of
+/// [`limits`](procward_core::supervisor::spec::limits): `200ms`, `0.5s`, `2`, `1m30s`.
+/// Parsed by the core library, so every interface reads the same spellings; values out of
+/// range (`1e99`, `-1`, `99999999999h`) are errors, never a panic.
+fn duration_in(range: DurationRange, what: &'static str, text: &str) -> Result<Duration, String> {
+    range.parse(what, text).map_err(|e| e.to_string())
 }
 
-/// A CPU sample interval: more than zero and at most a minute.
+/// A CPU sample interval ([`limits::SAMPLE_INTERVAL`]: 10ms to 60s).
 pub fn interval(text: &str) -> Result<Duration, String> {
-    let value = duration(text)?;
-    if value < Duration::from_millis(1) {
-        return Err(format!(
-            "interval '{text}' must be at least 1ms (CPU usage needs a real sample)"
-        ));
-    }
-    if value > Duration::from_secs(60) {
-        return Err(format!("interval '{text}' is longer than 60s"));
-    }
-    Ok(value)
+    duration_in(limits::SAMPLE_INTERVAL, "interval", text)
 }
 
-/// A kill grace period: zero (escalate at once) up to an hour.
+/// A kill grace period ([`limits::KILL_TIMEOUT`]: 0, escalate at once, to 1h).
 pub fn timeout(text: &str) -> Result<Duration, String> {
-    let value = duration(text)?;
-    if value > Duration::from_secs(3600) {
-        return Err(format!("timeout '{text}' is longer than an hour"));
-    }
-    Ok(value)
+    duration_in(limits::KILL_TIMEOUT, "timeout", text)
+}
+
+/// A stop timeout of a managed process ([`limits::STOP_TIMEOUT`]: 0 to 1h).
+pub fn stop_timeout(text: &str) -> Result<Duration, String> {
+    duration_in(limits::STOP_TIMEOUT, "stop_timeout", text)
 }
 
 /// A TCP/UDP port, 1-65535.
@@ -88,11 +66,56 @@ mod tests {
         assert_eq!(interval("200ms").unwrap(), Duration::from_millis(200));
         assert_eq!(interval("0.5s").unwrap(), Duration::from_millis(500));
         assert_eq!(interval("2").unwrap(), Duration::from_secs(2));
-        for bad in ["0", "-1", "0ms", "abc", "", "NaN", "inf", "61s"] {
+        for bad in [
+            "0", "-1", "0ms", "5ms", "abc", "", "NaN", "inf", "61s", "1e99",
+        ] {
             assert!(interval(bad).is_err(), "{bad}");
         }
         assert_eq!(timeout("0").unwrap(), Duration::ZERO);
-        assert!(timeout("-5").is_err());
+        assert_eq!(timeout("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(stop_timeout("1.5").unwrap(), Duration::from_millis(1500));
+        for bad in [
+            "-5",
+            "1e99",
+            "1e20",
+            "3601",
+            "99999999999999999999999h",
+            "1h1ms",
+        ] {
+            let e = timeout(bad).unwrap_err();
+            assert!(e.contains("timeout"), "{bad}: {e}");
+            assert!(stop_timeout(bad).is_err(), "{bad}");
+        }
+        assert!(timeout("2h").unwrap_err().contains("0s to 1h"));
+    }
+
+    #[test]
+    fn any_duration_text_is_in_range_or_refused() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let ran = std::cell::Cell::new(0);
+        let mut runner = TestRunner::new(Config {
+            cases: 1000,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let text = prop_oneof!["\\PC{0,12}", "[0-9.e+-]{1,8}(ms|s|m|h|d)?"];
+        runner
+            .run(&text, |text| {
+                ran.set(ran.get() + 1);
+                if let Ok(d) = interval(&text) {
+                    prop_assert!(limits::SAMPLE_INTERVAL.contains(d));
+                }
+                if let Ok(d) = timeout(&text) {
+                    prop_assert!(limits::KILL_TIMEOUT.contains(d));
+                }
+                if let Ok(d) = stop_timeout(&text) {
+                    prop_assert!(limits::STOP_TIMEOUT.contains(d));
+                }
+                Ok(())
+            })
+            .unwrap();
+        eprintln!("CLI durations: {} cases, none panicked", ran.get());
     }
 
     #[test]

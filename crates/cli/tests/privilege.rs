@@ -278,15 +278,24 @@ fn pkexec_126_means_dismissed() {
         .stderr(contains("dismissed").and(contains("exit 126")));
     target.assert_alive();
 
-    // pkexec was asked to run this very binary's `kill`, pinned to the target's start time.
+    // pkexec was asked to run this very binary's `kill`, pinned to the target's start time
+    // in seconds and, exactly, in clock ticks since boot.
     let args = fs::read_to_string(fake.path().join("pkexec.args")).expect("args file");
     let mut args: Vec<&str> = args.lines().collect();
     let start_time: Option<u64> = args.get(6).and_then(|t| t.parse().ok());
     assert!(start_time.is_some(), "{args:?}");
+    let start_ticks: Option<u64> = args.get(8).and_then(|t| t.parse().ok());
+    assert_eq!(
+        start_ticks,
+        procward_core::sys::process::start_ticks_of(target.pid()),
+        "{args:?}"
+    );
     args[6] = "T";
+    args[8] = "K";
     let (helper, pid) = (env.procward.display(), target.pid());
-    let expected =
-        format!("{helper} kill --json --signal SIGTERM --start-time T --timeout 5 -- {pid}");
+    let expected = format!(
+        "{helper} kill --json --signal SIGTERM --start-time T --start-ticks K --timeout 5 -- {pid}"
+    );
     assert_eq!(args.join(" "), expected);
 }
 

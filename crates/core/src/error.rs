@@ -53,15 +53,18 @@ pub enum Error {
     },
     /// The PID now belongs to a different process than the caller saw.
     #[error(
-        "refusing to signal PID {pid}: it started at {actual} but the caller expected {expected}; \
-         the PID was recycled by another process"
+        "refusing to signal PID {pid}: its {field} is {actual} but the caller expected \
+         {expected}; the PID now belongs to another process (recycled)"
     )]
     ProcessChanged {
         /// The PID in question.
         pid: u32,
-        /// Start time (Unix seconds) the caller expected.
+        /// Which identity differed, with its unit: `start_ticks (clock ticks since boot)`
+        /// or `start_time (Unix seconds)`.
+        field: &'static str,
+        /// The start time the caller expected, in `field`'s unit.
         expected: u64,
-        /// Start time (Unix seconds) of the process holding the PID now.
+        /// The start time of the process holding the PID now, in `field`'s unit.
         actual: u64,
     },
     /// The caller may not signal this process.

@@ -2,9 +2,11 @@
 //! now; MCP and the web later) calls. Multi-step operations (replace, delete, up, down)
 //! are sequenced here, so the actor only ever handles one small step at a time.
 
+use std::path::Path;
 use std::time::Duration;
 
 use procward_core::Signal;
+use procward_core::supervisor::compose::check_request;
 use procward_core::supervisor::spec::ProcessSpec;
 use procward_core::supervisor::state::State;
 use procward_core::supervisor::view::ManagedView;
@@ -34,9 +36,46 @@ impl Supervisor {
         answer.await.map_err(|_| SupervisorError::ShuttingDown)
     }
 
+    /// The one validation of every start and up, whichever interface it came from: each
+    /// spec valid, names unique, dependencies registered or in the request, no cycle
+    /// ([`check_request`]). Returns the specs in start order; on error nothing changed and
+    /// the message names the field (`depends_on: ...`).
+    async fn check(&self, specs: Vec<ProcessSpec>) -> Result<Vec<ProcessSpec>> {
+        let registered: Vec<ProcessSpec> = self.list().await?.into_iter().map(|v| v.spec).collect();
+        check_request(&registered, specs).map_err(|e| {
+            let field = e.field().unwrap_or("spec");
+            SupervisorError::Invalid(format!("{field}: {e}"))
+        })
+    }
+
     /// Registers and starts a process. With `replace`, an existing process of the same
     /// name is kept when its spec is unchanged and it runs, and replaced otherwise.
+    /// Refused (nothing changes) unless [`Self::check`] passes.
     pub async fn start(&self, spec: ProcessSpec, replace: bool) -> Result<ManagedView> {
+        let spec = self.check(vec![spec]).await?.remove(0);
+        self.start_checked(spec, replace).await
+    }
+
+    /// Starts a process that failed to run and should not stay registered (an ad-hoc
+    /// `StartProcess`): on a spawn failure it is deleted again, with the log folder its
+    /// start created, so a refused start leaves nothing behind.
+    pub async fn start_or_discard(&self, spec: ProcessSpec) -> Result<ManagedView> {
+        let spec = self.check(vec![spec]).await?.remove(0);
+        let log_dir = Path::new(&spec.name).to_owned();
+        let result = self.start_checked(spec.clone(), false).await;
+        if let Err(SupervisorError::Spawn { .. }) = &result {
+            let logs = self.status(&spec.name).await.ok().map(|v| v.stdout_log);
+            let _ = self.delete(&spec.name).await;
+            if let Some(dir) = logs.as_deref().map(Path::new).and_then(Path::parent)
+                && dir.ends_with(&log_dir)
+            {
+                remove_if_only_empty_logs(dir);
+            }
+        }
+        result
+    }
+
+    async fn start_checked(&self, spec: ProcessSpec, replace: bool) -> Result<ManagedView> {
         if replace && let Ok(current) = self.status(&spec.name).await {
             let active = matches!(
                 current.state,
@@ -138,12 +177,14 @@ impl Supervisor {
         }
     }
 
-    /// Starts `specs` in the given (dependency) order; a process that others depend on and
-    /// that has a health check must be healthy before they start.
+    /// Starts `specs` in dependency order (as given where that allows); a process that
+    /// others depend on and that has a health check must be healthy before they start.
+    /// The whole set is checked first, so a bad set starts nothing.
     pub async fn up(&self, specs: Vec<ProcessSpec>) -> Result<Vec<ManagedView>> {
+        let specs = self.check(specs).await?;
         let mut started = Vec::with_capacity(specs.len());
         for (index, spec) in specs.iter().enumerate() {
-            let view = self.start(spec.clone(), true).await?;
+            let view = self.start_checked(spec.clone(), true).await?;
             let needed = specs[index + 1..]
                 .iter()
                 .any(|later| later.depends_on.contains(&spec.name));
@@ -189,5 +230,19 @@ impl Supervisor {
     /// Persists everything and stops the actor; managed processes keep running.
     pub async fn shutdown(&self) -> Result<()> {
         self.call(|reply| Command::Shutdown { reply }).await
+    }
+}
+
+/// Removes a log folder that holds nothing but empty files (what a start that never ran
+/// leaves); a folder with any output in it is kept, since logs outlive their process.
+fn remove_if_only_empty_logs(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let only_empty = entries
+        .flatten()
+        .all(|e| e.metadata().is_ok_and(|m| m.is_file() && m.len() == 0));
+    if only_empty {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

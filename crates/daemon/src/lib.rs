@@ -13,6 +13,7 @@ pub mod group;
 pub mod grpc;
 pub mod health;
 pub mod home;
+pub mod kill_policy;
 pub mod lock;
 pub mod logging;
 pub mod reaper;

@@ -3,21 +3,25 @@
 //! rewrites only its own file, so the cost does not grow with the registry.
 //!
 //! The rename makes every change survive a daemon crash (`kill -9`) at once. Durability
-//! against power loss comes from a flusher thread that fsyncs the changed files and the
+//! against power loss comes from a writer thread that fsyncs the changed files and the
 //! folder shortly after (group commit): one start no longer pays two synchronous disk
-//! flushes, and a burst of changes shares one folder fsync.
+//! flushes, and a burst of changes shares one folder fsync. A write the disk refuses
+//! (full) leaves the old file whole; the thread retries the latest content with back-off
+//! until it is on disk, and [`Registry::unsaved`] says which entries wait (see `queue`).
 
-use std::collections::HashSet;
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
 use std::time::Duration;
 
 use procward_core::supervisor::shim::ExitRecord;
 use procward_core::supervisor::spec::ProcessSpec;
 use procward_core::supervisor::state::RestartTracker;
 use serde::{Deserialize, Serialize};
+
+mod queue;
+use queue::{Queue, entry_path, sync_dir, write_entry};
 
 /// The run of a process that may outlive the daemon: enough to find it again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,8 +34,33 @@ pub struct RunRecord {
     pub shim_pid: u32,
     /// The shim's kernel start time.
     pub shim_start_time: u64,
+    /// The managed process's start time in clock ticks since boot (`USER_HZ`, 1/100 s):
+    /// its exact identity. `None` in records written before ticks were kept.
+    #[serde(default)]
+    pub child_start_ticks: Option<u64>,
+    /// The shim's start time in clock ticks since boot, when known.
+    #[serde(default)]
+    pub shim_start_ticks: Option<u64>,
     /// Unix milliseconds when this run started.
     pub started_at_ms: u64,
+}
+
+impl RunRecord {
+    /// Whether `child_pid` still belongs to this run's process (by clock ticks when they
+    /// were recorded, else by the coarser seconds).
+    pub fn child_alive(&self) -> bool {
+        same_instance(self.child_pid, self.child_start_time, self.child_start_ticks)
+    }
+
+    /// Whether `shim_pid` still belongs to this run's shim.
+    pub fn shim_alive(&self) -> bool {
+        same_instance(self.shim_pid, self.shim_start_time, self.shim_start_ticks)
+    }
+}
+
+fn same_instance(pid: u32, start_time: u64, start_ticks: Option<u64>) -> bool {
+    procward_core::sys::process::identify(pid)
+        .is_ok_and(|now| now.check(Some(start_time), start_ticks).is_ok())
 }
 
 /// Everything the daemon must remember about one managed process.
@@ -54,72 +83,78 @@ pub struct Record {
     pub failed: bool,
 }
 
-/// How long the flusher lets changes gather before one fsync round.
-const FLUSH_DELAY: Duration = Duration::from_millis(20);
-
 /// The registry folder.
 #[derive(Debug, Clone)]
 pub struct Registry {
     dir: PathBuf,
-    flusher: Option<Sender<PathBuf>>,
+    /// The background writer; `None` for a [`Registry::synchronous`] registry.
+    queue: Option<Arc<Queue>>,
 }
 
 impl Registry {
-    /// The registry in `dir` (which must exist), with a background flusher thread.
+    /// The registry in `dir` (which must exist), with a background writer thread that
+    /// fsyncs changes in groups and retries those the disk refused.
     pub fn new(dir: PathBuf) -> Self {
-        let (tx, rx) = std::sync::mpsc::channel::<PathBuf>();
-        let flush_dir = dir.clone();
-        let started = std::thread::Builder::new()
-            .name("registry-flush".into())
-            .spawn(move || flush_loop(&flush_dir, &rx))
-            .is_ok();
-        Self {
-            dir,
-            flusher: started.then_some(tx),
-        }
+        let queue = match Queue::start(dir.clone()) {
+            Ok(queue) => Some(Arc::new(queue)),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the registry writer; saving synchronously");
+                None
+            }
+        };
+        Self { dir, queue }
     }
 
-    /// A registry that fsyncs every change before returning (no background thread).
+    /// A registry that fsyncs every change before returning (no background thread, no
+    /// retries: a failure is the caller's).
     pub fn synchronous(dir: PathBuf) -> Self {
-        Self { dir, flusher: None }
+        Self { dir, queue: None }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.json"))
-    }
-
-    /// Writes one record atomically; it reaches the disk within [`FLUSH_DELAY`] plus an
-    /// fsync (at once for a [`Registry::synchronous`] registry).
+    /// Writes one record atomically (a temporary file renamed over the old one). With the
+    /// background writer it is visible at once and on disk within a few milliseconds
+    /// plus an fsync; a write the disk refuses (full) is retried until it succeeds (see
+    /// [`Registry::unsaved`]), so this fails only if the record cannot be serialised. A
+    /// [`Registry::synchronous`] registry fsyncs the file and the folder before returning.
     pub fn save(&self, record: &Record) -> io::Result<()> {
         let json = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
-        let mut temp = tempfile::NamedTempFile::new_in(&self.dir)?;
-        temp.write_all(&json)?;
-        let path = self.path(&record.spec.name);
-        match &self.flusher {
-            Some(flusher) => {
-                temp.persist(&path).map_err(|e| e.error)?;
-                // The flusher is gone only if its thread died: then flush here.
-                if flusher.send(path.clone()).is_err() {
-                    File::open(&path)?.sync_all()?;
-                    sync_dir(&self.dir)?;
-                }
-            }
+        let name = &record.spec.name;
+        match &self.queue {
+            Some(queue) => queue.save(name, json),
             None => {
-                temp.as_file().sync_all()?;
-                temp.persist(&path).map_err(|e| e.error)?;
+                write_entry(&self.dir, &entry_path(&self.dir, name), &json, true)?;
                 sync_dir(&self.dir)?;
             }
         }
         Ok(())
     }
 
-    /// Forgets one process.
+    /// Forgets one process (also cancelling a queued write of it, which must not bring it
+    /// back).
     pub fn remove(&self, name: &str) -> io::Result<()> {
-        match fs::remove_file(self.path(name)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
+        match &self.queue {
+            Some(queue) => queue.remove(name),
+            None => {
+                match fs::remove_file(entry_path(&self.dir, name)) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+                sync_dir(&self.dir)?;
+            }
         }
-        sync_dir(&self.dir)
+        Ok(())
+    }
+
+    /// Why the entry of `name` is not on disk yet (`no space left on device`), while its
+    /// write keeps being refused; `None` once saved.
+    pub fn unsaved(&self, name: &str) -> Option<String> {
+        self.queue.as_ref().and_then(|q| q.unsaved(name))
+    }
+
+    /// Waits up to `timeout` for every change to reach the disk (at shutdown); whether
+    /// everything did.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        self.queue.as_ref().is_none_or(|q| q.flush(timeout))
     }
 
     /// Every stored record; unreadable files are skipped with a warning (one corrupt file
@@ -148,27 +183,6 @@ fn read_record(path: &Path) -> io::Result<Record> {
     serde_json::from_slice(&bytes).map_err(io::Error::other)
 }
 
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Fsyncs changed files, then their folder, in rounds until the registry is dropped.
-fn flush_loop(dir: &Path, changes: &Receiver<PathBuf>) {
-    while let Ok(first) = changes.recv() {
-        std::thread::sleep(FLUSH_DELAY);
-        let mut batch: HashSet<PathBuf> = changes.try_iter().collect();
-        batch.insert(first);
-        for path in &batch {
-            if let Ok(file) = File::open(path) {
-                let _ = file.sync_all();
-            }
-        }
-        if let Err(e) = sync_dir(dir) {
-            tracing::warn!(error = %e, "cannot fsync the registry folder");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +197,8 @@ mod tests {
                 child_start_time: 1_700_000_000,
                 shim_pid: 41,
                 shim_start_time: 1_700_000_000,
+                child_start_ticks: Some(4_200),
+                shim_start_ticks: Some(4_100),
                 started_at_ms: 1_700_000_000_000,
             }),
             last_exit: None,

@@ -23,7 +23,7 @@ use crate::lock::{DaemonLock, LockError};
 use crate::reaper::OwnedChildren;
 use crate::registry::Registry;
 use crate::sampling::Sampling;
-use crate::tcp::TlsFiles;
+use crate::tcp::{HostPolicy, TcpLimits, TlsFiles};
 use crate::token::{self, TokenCheck};
 use crate::{actor, logging, reaper};
 
@@ -42,6 +42,13 @@ pub struct DaemonOptions {
     pub tls: Option<TlsFiles>,
     /// What the MCP endpoint (`/mcp` on the TCP listener) lets assistants do.
     pub mcp: procward_mcp::Policy,
+    /// Connection limits and timeouts of the TCP listener.
+    pub limits: TcpLimits,
+    /// Host names the TCP listener answers besides IP addresses, `localhost` and the
+    /// machine's name (`*`: any).
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins allowed besides the listener's own and loopback ones (`*`: any).
+    pub allowed_origins: Vec<String>,
 }
 
 /// Why a daemon could not run.
@@ -90,6 +97,19 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
         .load()
         .map_err(io("cannot read the registry"))?;
     tracing::info!(home = %home.root().display(), processes = records.len(), pid = std::process::id(), "daemon starting");
+    let files = raise_file_limit();
+    let mut limits = options.limits;
+    // Keep room for the Unix socket, managed processes' pipes and logs, and sessions.
+    let room = usize::try_from(files.saturating_sub(FD_RESERVE)).unwrap_or(usize::MAX);
+    if options.listen.is_some() && limits.max_connections > room.max(1) {
+        tracing::warn!(
+            files,
+            requested = limits.max_connections,
+            allowed = room.max(1),
+            "max_connections exceeds what the file-descriptor limit leaves room for: lowered"
+        );
+        limits.max_connections = room.max(1);
+    }
     let supervisor = Supervisor::new(actor::spawn(
         home.clone(),
         options.exe,
@@ -149,7 +169,8 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
                 .is_loopback();
             let router = crate::tcp::router(&services, tokens, options.mcp, any_host, owned);
             let tcp = async {
-                crate::tcp::serve(listener, router, tls, stop(stopped)).await;
+                let hosts = HostPolicy::new(options.allowed_hosts, options.allowed_origins);
+                crate::tcp::serve(listener, router, tls, limits, hosts, stop(stopped)).await;
                 Ok(())
             };
             tokio::try_join!(unix, tcp).map(drop)
@@ -162,6 +183,38 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
     result?;
     tracing::info!("daemon stopped; managed processes keep running");
     Ok(())
+}
+
+/// File descriptors kept free of TCP connections.
+const FD_RESERVE: u64 = 256;
+/// A ceiling for the soft limit when the hard limit is unlimited.
+const FD_CEILING: u64 = 1 << 20;
+
+/// Raises the soft limit on open files to the hard one, so TCP clients cannot use up
+/// the descriptors the Unix socket and managed processes need; returns the limit now in
+/// force. Children inherit it.
+fn raise_file_limit() -> u64 {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let hard = limit.maximum.unwrap_or(FD_CEILING);
+    let soft = limit.current.unwrap_or(FD_CEILING);
+    if soft >= hard {
+        return soft;
+    }
+    let raised = rustix::process::Rlimit {
+        current: Some(hard),
+        maximum: limit.maximum,
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => {
+            tracing::info!(from = soft, to = hard, "raised the open-files limit");
+            hard
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, soft, hard, "cannot raise the open-files limit");
+            soft
+        }
+    }
 }
 
 /// Binds the TCP listener, makes sure a token exists, loads the TLS certificate, and writes

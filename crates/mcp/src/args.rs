@@ -122,8 +122,14 @@ pub struct KillArgs {
     /// Kill whoever listens on this port instead (TCP or UDP).
     pub port: Option<i64>,
     /// The `start_time` you saw for this pid (from `list_system_processes` or
-    /// `get_process_info`): the kill is refused if the pid now belongs to another process.
+    /// `get_process_info`), in Unix seconds: the kill is refused if the pid now belongs to
+    /// another process. Coarse (a pid reused within the same second passes): prefer
+    /// `expected_start_ticks`.
     pub expected_start_time: Option<u64>,
+    /// The `start_ticks` you saw for this pid (from `list_system_processes` or
+    /// `get_process_info`; clock ticks since boot, 1/100 s): the exact check that the pid
+    /// still belongs to that process. With `expected_start_time`, both must match.
+    pub expected_start_ticks: Option<u64>,
     /// First signal (default `SIGTERM`), e.g. `SIGINT`, `HUP`, `9`.
     pub signal: Option<String>,
     /// Seconds to wait for the process to exit before SIGKILL (default 5, at most 3600).

@@ -35,7 +35,7 @@ Managed processes (start_process, stop_process, restart_process, list_processes,
 get_process_status, get_process_logs) are supervised by name and restarted per policy. \
 System tools (list_system_processes, get_process_info, get_system_info, list_ports, \
 kill_process) cover every process. Before kill_process, look the process up and pass its \
-start_time as expected_start_time. Each managed process's log is also a resource, \
+start_ticks as expected_start_ticks. Each managed process's log is also a resource, \
 procward://logs/NAME.";
 
 /// One MCP session's handler; cheap to clone.

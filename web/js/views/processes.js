@@ -1,6 +1,6 @@
 // Processes: every OS process, refreshed every 2 s (processes:list), sortable,
-// filterable, with a Kill button per row (process:kill with the row's start time, so a
-// recycled pid is refused).
+// filterable, with a Kill button per row (process:kill with the row's start_ticks, the
+// exact identity, and start_time, so a recycled pid is refused).
 
 import { confirmDialog, report } from '../ui.js';
 import { PolledView, byId, debounce, formatBytes, formatDuration, h } from '../util.js';
@@ -135,6 +135,7 @@ export class ProcessesView extends PolledView {
     if (!ok) return;
     const payload = { pid: row.pid };
     if (row.start_time) payload.expectedStartTime = Number(row.start_time);
+    if (row.start_ticks) payload.expectedStartTicks = Number(row.start_ticks);
     await report(
       this.conn.call('process:kill', payload),
       (ack) => ack.message || `pid ${row.pid} (${row.name}) killed`,

@@ -92,6 +92,7 @@ class ProcessManagerServiceClient:
         pid: int,
         *,
         expected_start_time: Optional[int] = None,
+        expected_start_ticks: Optional[int] = None,
         signal: Union[str, int, None] = None,
         timeout_seconds: Optional[float] = None,
         force: bool = False,
@@ -102,7 +103,11 @@ class ProcessManagerServiceClient:
             pid: The process. Bad or protected pids raise ``INVALID_ARGUMENT``, unknown
                 ones ``NOT_FOUND``.
             expected_start_time: Refuse unless the process started at this Unix second
-                (``ProcessInfo.start_time``), so a recycled pid is never hit.
+                (``ProcessInfo.start_time``). Coarse: a pid reused within the same second
+                passes; prefer ``expected_start_ticks``.
+            expected_start_ticks: Refuse unless the process started at this many clock
+                ticks after boot (``ProcessInfo.start_ticks``, 1/100 s): the exact check, so
+                a recycled pid is never hit. With both given, both must match.
             signal: First signal, a name (``"SIGINT"``) or number.
             timeout_seconds: Seconds before SIGKILL (daemon default 5).
             force: SIGKILL at once.
@@ -114,6 +119,7 @@ class ProcessManagerServiceClient:
         request = pm.KillProcessRequest(
             pid=pid,
             expected_start_time=expected_start_time,
+            expected_start_ticks=expected_start_ticks,
             signal=None if signal is None else str(signal),
             timeout_seconds=timeout_seconds,
             force=force,
@@ -150,12 +156,19 @@ class ProcessManagerServiceClient:
         )
         return await self._stub.StartProcess(request, timeout=self.timeout)
 
-    async def get_logs(self, pid: int, max_lines: int = 100) -> List[pm.LogEntry]:
-        """The last ``max_lines`` lines (1 to 100000) of a process started by procward.
+    async def get_logs(self, pid: int, max_lines: int = 100) -> List[str]:
+        """The text of the last ``max_lines`` lines (1 to 100000) of a process started
+        by procward, oldest first, stdout and stderr interleaved as they were written.
 
-        Each ``LogEntry`` has ``stream`` (``"stdout"``/``"stderr"``) and ``content``.
-        A pid the daemon never started raises ``NOT_FOUND``.
+        ``for line in await client.get_logs(pid): print(line)`` prints the output.
+        :meth:`get_log_entries` also says which stream each line came from. A pid the
+        daemon never started raises ``NOT_FOUND``.
         """
+        return [entry.content for entry in await self.get_log_entries(pid, max_lines)]
+
+    async def get_log_entries(self, pid: int, max_lines: int = 100) -> List[pm.LogEntry]:
+        """Like :meth:`get_logs`, as ``LogEntry`` messages: ``stream`` (``"stdout"`` or
+        ``"stderr"``) and ``content``."""
         response = await self._stub.GetLogs(pm.GetLogsRequest(pid=pid, max_lines=max_lines), timeout=self.timeout)
         return list(response.lines)
 

@@ -3,10 +3,11 @@
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use procward_daemon::tcp::TlsFiles;
+use procward_daemon::tcp::{TcpLimits, TlsFiles};
 use procward_daemon::{DaemonOptions, Home, lock::DaemonLock};
 use procward_proto::v1;
 use serde_json::json;
@@ -28,7 +29,10 @@ Examples:
 
 The daemon keeps its state in $PROCWARD_HOME (default ~/.local/state/procward).
 Other commands start it on first need. The TCP listener can also be set in the config
-file: [daemon] listen = \"127.0.0.1:50051\", tls_cert = \"...\", tls_key = \"...\".";
+file: [daemon] listen = \"127.0.0.1:50051\", tls_cert = \"...\", tls_key = \"...\",
+and its limits: max_connections = 512, handshake_timeout = \"10s\",
+header_read_timeout = \"10s\", idle_timeout = \"120s\", allowed_hosts = [\"name\"],
+allowed_origins = [\"https://host:port\"].";
 
 /// Arguments of `procward daemon`.
 #[derive(Debug, clap::Args)]
@@ -52,6 +56,38 @@ pub struct Args {
     /// TLS private key (PEM) for the TCP listener.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Most TCP connections open at once; more are closed at accept [default: 512].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: Option<u64>,
+    /// Time a TCP client has to send its first byte or finish the TLS handshake
+    /// (100ms to 1h) [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = connection_timeout)]
+    handshake_timeout: Option<Duration>,
+    /// Time an HTTP/1 client has to send a whole request head, also between keep-alive
+    /// requests (100ms to 1h) [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = connection_timeout)]
+    header_read_timeout: Option<Duration>,
+    /// A TCP connection with no request in flight for this long is closed; running
+    /// streams and WebSockets count as in flight (100ms to 1h) [default: 120s].
+    #[arg(long, value_name = "DURATION", value_parser = connection_timeout)]
+    idle_timeout: Option<Duration>,
+    /// Also answer requests whose Host is NAME (repeatable; `*`: any). IP addresses,
+    /// localhost and this machine's name are always answered.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    allow_hosts: Vec<String>,
+    /// Also accept browser requests from ORIGIN, e.g. https://dash.example.com
+    /// (repeatable; `*`: any). The listener's own and loopback origins always are.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+}
+
+/// A connection timeout: 100 ms to an hour.
+fn connection_timeout(text: &str) -> Result<Duration, String> {
+    let value = crate::parse::timeout(text)?;
+    if value < Duration::from_millis(100) {
+        return Err(format!("'{text}' is shorter than 100ms"));
+    }
+    Ok(value)
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,7 +114,8 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         None => {
             let (listen, tls) = listener(&args, &ctx.config.daemon)?;
             let mcp = super::mcp::policy(false, None, &ctx.config.mcp)?;
-            serve(home, args.detached_child, listen, tls, mcp)
+            let tcp = tcp_options(&args, &ctx.config.daemon)?;
+            serve(home, args.detached_child, listen, tls, mcp, tcp)
         }
     }
 }
@@ -108,12 +145,71 @@ fn listener(
     Ok((listen, tls))
 }
 
+/// The TCP listener's limits and allow-lists: flags first, then the config file, then
+/// the defaults.
+struct TcpOptions {
+    limits: TcpLimits,
+    allowed_hosts: Vec<String>,
+    allowed_origins: Vec<String>,
+}
+
+fn tcp_options(args: &Args, config: &DaemonConfig) -> anyhow::Result<TcpOptions> {
+    let duration = |flag: Option<Duration>, key: &str, text: &Option<String>, default| {
+        match (flag, text) {
+            (Some(value), _) => Ok(value),
+            (None, Some(text)) => connection_timeout(text)
+                .map_err(|e| anyhow::anyhow!("invalid [daemon] {key} in the config: {e}")),
+            (None, None) => Ok(default),
+        }
+    };
+    let max_connections = match (args.max_connections, config.max_connections) {
+        (Some(n), _) => n,
+        (None, Some(n @ 1..=1_000_000)) => n,
+        (None, Some(n)) => anyhow::bail!(
+            "invalid [daemon] max_connections {n} in the config: use 1 to 1000000"
+        ),
+        (None, None) => TcpLimits::MAX_CONNECTIONS as u64,
+    };
+    let limits = TcpLimits {
+        max_connections: usize::try_from(max_connections)?,
+        handshake_timeout: duration(
+            args.handshake_timeout,
+            "handshake_timeout",
+            &config.handshake_timeout,
+            TcpLimits::HANDSHAKE_TIMEOUT,
+        )?,
+        header_read_timeout: duration(
+            args.header_read_timeout,
+            "header_read_timeout",
+            &config.header_read_timeout,
+            TcpLimits::HEADER_READ_TIMEOUT,
+        )?,
+        idle_timeout: duration(
+            args.idle_timeout,
+            "idle_timeout",
+            &config.idle_timeout,
+            TcpLimits::IDLE_TIMEOUT,
+        )?,
+    };
+    let list = |flags: &[String], config: &Option<Vec<String>>| {
+        let mut all = flags.to_vec();
+        all.extend(config.iter().flatten().cloned());
+        all
+    };
+    Ok(TcpOptions {
+        limits,
+        allowed_hosts: list(&args.allow_hosts, &config.allowed_hosts),
+        allowed_origins: list(&args.allow_origins, &config.allowed_origins),
+    })
+}
+
 fn serve(
     home: Home,
     detached: bool,
     listen: Option<SocketAddr>,
     tls: Option<TlsFiles>,
     mcp: procward_mcp::Policy,
+    tcp: TcpOptions,
 ) -> anyhow::Result<u8> {
     if detached {
         // A session of its own: no terminal hang-up or job-control signal reaches it.
@@ -127,6 +223,9 @@ fn serve(
         listen,
         tls,
         mcp,
+        limits: tcp.limits,
+        allowed_hosts: tcp.allowed_hosts,
+        allowed_origins: tcp.allowed_origins,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -155,6 +254,24 @@ async fn detach(home: &Home, args: &Args) -> anyhow::Result<u8> {
             "--tls-key".into(),
             key.into(),
         ]);
+    }
+    if let Some(n) = args.max_connections {
+        extra.extend(["--max-connections".into(), n.to_string().into()]);
+    }
+    for (flag, value) in [
+        ("--handshake-timeout", args.handshake_timeout),
+        ("--header-read-timeout", args.header_read_timeout),
+        ("--idle-timeout", args.idle_timeout),
+    ] {
+        if let Some(value) = value {
+            extra.extend([flag.into(), format!("{}ms", value.as_millis()).into()]);
+        }
+    }
+    for host in &args.allow_hosts {
+        extra.extend(["--allow-host".into(), host.into()]);
+    }
+    for origin in &args.allow_origins {
+        extra.extend(["--allow-origin".into(), origin.into()]);
     }
     let pid = client::spawn_daemon(home, &extra)?;
     client::wait_for(&home.socket()).await?;

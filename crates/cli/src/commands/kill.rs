@@ -16,6 +16,8 @@ use crate::exit;
 use crate::output::{Output, ignore_broken_pipe};
 use crate::parse;
 
+mod route;
+
 const EXAMPLES: &str = "\
 Examples:
   procward kill 4242                    SIGTERM, SIGKILL after 5 s if still alive
@@ -23,12 +25,17 @@ Examples:
   procward kill --port 8080             whoever listens on 8080
   procward kill 4242 --tree             4242 and all its descendants
   procward kill 4242 --signal HUP       deliver SIGHUP only (no waiting)
-  procward kill 4242 --start-time 1763800000   refuse if PID 4242 is now another process
+  procward kill 4242 --start-ticks 918273   refuse if PID 4242 is now another process
+                                        (start_ticks as `ps --json` shows it: exact)
+  procward kill 4242 --start-time 1763800000   the same check in Unix seconds (coarse)
   procward kill 4242 --elevated         another user's process, through pkexec or sudo -n
 
 PIDs 0, 1, negative numbers, values above 2147483647, procward itself and its caller are
-always refused. Exit codes: 0 done, 1 no such process or still alive, 2 bad input or
-refused, 3 permission denied, 4 elevation failed.";
+always refused. When a daemon runs for this PROCWARD_HOME, a PID that is one of its managed
+processes (or procward's shim for one) is stopped through the daemon, as `procward stop
+NAME` would (whole group, not restarted); a daemon is never started for a kill. Exit codes:
+0 done, 1 no such process or still alive, 2 bad input or refused, 3 permission denied,
+4 elevation failed.";
 
 /// Arguments of `procward kill` (also used by `procward process kill`).
 #[derive(Debug, Clone, clap::Args)]
@@ -60,8 +67,13 @@ pub struct Args {
     #[arg(long, short, value_parser = parse::port, allow_hyphen_values = true)]
     pub port: Option<u16>,
     /// Refuse unless the process started at this Unix time (as `ps --json` shows it).
+    /// Coarse: a PID reused within the same second passes; prefer --start-ticks.
     #[arg(long, value_name = "UNIX_SECS")]
     pub start_time: Option<u64>,
+    /// Refuse unless the process started this many clock ticks after boot (`start_ticks`
+    /// in `ps --json`; 1/100 s): the exact check. With --start-time, both must match.
+    #[arg(long, value_name = "TICKS")]
+    pub start_ticks: Option<u64>,
     /// Kill another user's process through pkexec or `sudo -n`.
     #[arg(long)]
     pub elevated: bool,
@@ -87,9 +99,10 @@ pub fn execute(args: Args, ctx: &Context, output: Output) -> anyhow::Result<u8> 
         .iter()
         .map(|p| parse_pid(p))
         .collect::<Result<Vec<u32>, Error>>()?;
-    if args.start_time.is_some() && (pids.len() != 1 || args.port.is_some()) {
+    let pinned = args.start_time.is_some() || args.start_ticks.is_some();
+    if pinned && (pids.len() != 1 || args.port.is_some()) {
         bail!(Error::InvalidArgument(
-            "--start-time names one process: give exactly one PID".into()
+            "--start-time and --start-ticks name one process: give exactly one PID".into()
         ));
     }
     let defaults = &ctx.config.kill;
@@ -133,12 +146,15 @@ pub fn execute(args: Args, ctx: &Context, output: Output) -> anyhow::Result<u8> 
         .map(|&pid| KillRequest {
             pid,
             expected_start_time: args.start_time,
+            expected_start_ticks: args.start_ticks,
             signal,
             escalation,
         })
         .collect();
 
-    let results = if args.elevated && !rustix::process::geteuid().is_root() {
+    // Managed processes (and their shims) are the daemon's to stop: one rule, there.
+    let (mut results, requests) = route::through_daemon(requests, args.force);
+    let local: Vec<(u32, Result<KillOutcome, Error>)> = if args.elevated && !rustix::process::geteuid().is_root() {
         let helper = helper_path()?;
         requests
             .iter()
@@ -155,6 +171,7 @@ pub fn execute(args: Args, ctx: &Context, output: Output) -> anyhow::Result<u8> 
     } else {
         kill_all(&requests, args.tree)
     };
+    results.extend(local.into_iter().map(|(pid, r)| (pid, route::local(r))));
     report(&results, output)
 }
 
@@ -178,17 +195,17 @@ fn listeners_of(port: u16) -> anyhow::Result<Vec<u32>> {
     Ok(pids)
 }
 
-fn report(results: &[(u32, Result<KillOutcome, Error>)], output: Output) -> anyhow::Result<u8> {
+fn report(results: &[(u32, route::Outcome)], output: Output) -> anyhow::Result<u8> {
     let mut code = exit::OK;
     for (_, result) in results {
         if let Err(e) = result {
-            code = exit::worst(code, exit::for_kind(e.kind()));
+            code = exit::worst(code, exit::for_kind(e.kind));
         }
     }
     if output.json {
         let records: Vec<KillRecord> = results
             .iter()
-            .map(|(pid, r)| KillRecord::new(*pid, r))
+            .map(|(pid, r)| route::record(*pid, r))
             .collect();
         ignore_broken_pipe(output.json(&records))?;
         return Ok(code);
@@ -196,8 +213,8 @@ fn report(results: &[(u32, Result<KillOutcome, Error>)], output: Output) -> anyh
     let mut stdout = std::io::stdout().lock();
     for (_, result) in results {
         match result {
-            Ok(outcome) => ignore_broken_pipe(writeln!(stdout, "{outcome}"))?,
-            Err(e) => eprintln!("procward: {e}"),
+            Ok(done) => ignore_broken_pipe(writeln!(stdout, "{done}"))?,
+            Err(e) => eprintln!("procward: {}", e.message),
         }
     }
     Ok(code)

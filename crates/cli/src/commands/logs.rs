@@ -11,13 +11,14 @@ use crate::output::{Output, Tint};
 /// Arguments of `procward logs`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  procward logs web\n  procward logs web --lines 200 --stderr\n  procward logs web --follow"
+    after_help = "Examples:\n  procward logs web\n  procward logs web --lines 200 --stderr\n  procward logs web --lines all > web.log\n  procward logs web --follow"
 )]
 pub struct Args {
     /// Managed process.
     name: String,
-    /// Lines from the end of each stream to show first.
-    #[arg(long, short = 'n', default_value_t = 50, value_parser = lines, allow_hyphen_values = true)]
+    /// Lines from the end of each stream to show first: a count (0: none, any size) or
+    /// `all` for the whole kept history, streamed from the files.
+    #[arg(long, short = 'n', default_value = "50", value_name = "N|all", value_parser = lines, allow_hyphen_values = true)]
     lines: u32,
     /// Keep printing new lines as they come (across rotations) until interrupted.
     #[arg(long, short)]
@@ -30,12 +31,21 @@ pub struct Args {
     stderr: bool,
 }
 
+/// `LogsRequest.lines` for every kept line (the daemon's `ALL_LOG_LINES`).
+const ALL: u32 = u32::MAX;
+
+/// A line count: `all`, or a whole number (counts beyond the history mean all of it).
 fn lines(text: &str) -> Result<u32, String> {
-    match text.trim().parse::<i64>() {
-        Ok(n @ 0..=100_000) => Ok(n as u32),
-        Ok(n) => Err(format!("lines must be 0-100000 (got {n})")),
-        Err(_) => Err(format!("lines '{text}' is not a whole number")),
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("all") {
+        return Ok(ALL);
     }
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(text.parse::<u32>().unwrap_or(ALL));
+    }
+    Err(format!(
+        "lines '{text}' is not a whole number or 'all' (e.g. --lines 200, --lines all)"
+    ))
 }
 
 /// Runs `procward logs`.

@@ -9,6 +9,7 @@ use procward_proto::v1;
 
 use super::Context;
 use crate::client::{self, Client};
+use crate::output::managed::{self as shown, ManagedRow, rows};
 use crate::output::{Align, Output, Table, Tint, format, ignore_broken_pipe};
 
 /// A client of this home's daemon, started if needed.
@@ -73,7 +74,7 @@ pub fn run_action(action: Action, args: NamesArgs, ctx: &Context) -> anyhow::Res
             }
         }
         if output.json {
-            ignore_broken_pipe(output.json(&views))?;
+            ignore_broken_pipe(output.json(&rows(&views)))?;
         } else {
             for view in &views {
                 println!("{}: {}", view.spec.name, describe(view));
@@ -140,7 +141,7 @@ pub fn print_views(views: Vec<v1::ManagedProcess>, output: Output) -> anyhow::Re
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
     let result = if output.json {
-        output.json(&views)
+        output.json(&rows(&views))
     } else {
         output.table(&table(&views))
     };
@@ -170,7 +171,7 @@ pub fn run_status(args: StatusArgs, ctx: &Context) -> anyhow::Result<u8> {
             .into_inner();
         let view = view_from_proto(view).map_err(anyhow::Error::msg)?;
         if output.json {
-            ignore_broken_pipe(output.json(&view))?;
+            ignore_broken_pipe(output.json(&ManagedRow::from(&view)))?;
             return Ok(crate::exit::OK);
         }
         let mut table = Table::new(&[("", Align::Left), ("", Align::Left)]).without_header();
@@ -229,6 +230,8 @@ pub fn run_status(args: StatusArgs, ctx: &Context) -> anyhow::Result<u8> {
             ),
             ("stdout log", view.stdout_log.clone()),
             ("stderr log", view.stderr_log.clone()),
+            ("log writes", shown::log_writes(&view)),
+            ("registry", shown::registry(&view)),
         ];
         for (key, value) in rows {
             table.row([key.to_owned(), value]);
@@ -250,7 +253,7 @@ fn in_from_now(at_ms: u64) -> String {
 pub fn print_one(view: &v1::ManagedProcess, output: Output, verb: &str) -> anyhow::Result<u8> {
     let view = view_from_proto(view.clone()).map_err(anyhow::Error::msg)?;
     if output.json {
-        ignore_broken_pipe(output.json(&view))?;
+        ignore_broken_pipe(output.json(&ManagedRow::from(&view)))?;
     } else {
         println!("{}: {verb}; {}", view.spec.name, describe(&view));
     }
@@ -265,9 +268,12 @@ fn describe(view: &ManagedView) -> String {
     }
 }
 
-/// The `list` table.
+/// The `list` table; a NOTE column is added when some process has a disk condition
+/// (dropped log output, an unsaved registry entry).
 pub fn table(views: &[ManagedView]) -> Table {
-    let mut table = Table::new(&[
+    let notes: Vec<String> = views.iter().map(shown::note).collect();
+    let with_notes = notes.iter().any(|n| !n.is_empty());
+    let mut headers = vec![
         ("NAME", Align::Left),
         ("STATE", Align::Left),
         ("PID", Align::Right),
@@ -276,15 +282,19 @@ pub fn table(views: &[ManagedView]) -> Table {
         ("CPU%", Align::Right),
         ("MEM", Align::Right),
         ("HEALTH", Align::Left),
-    ]);
-    for v in views {
+    ];
+    if with_notes {
+        headers.push(("NOTE", Align::Left));
+    }
+    let mut table = Table::new(&headers);
+    for (v, note) in views.iter().zip(notes) {
         let tint = match v.state {
             State::Running => Tint::Green,
             State::Failed => Tint::Red,
             State::Pending | State::Paused | State::Stopping | State::Starting => Tint::Yellow,
             State::Stopped => Tint::Dim,
         };
-        table.tinted_row(vec![
+        let mut row = vec![
             (v.spec.name.clone(), Tint::Plain),
             (v.state.to_string(), tint),
             (
@@ -310,7 +320,11 @@ pub fn table(views: &[ManagedView]) -> Table {
                 },
                 Tint::Plain,
             ),
-        ]);
+        ];
+        if with_notes {
+            row.push((note, Tint::Yellow));
+        }
+        table.tinted_row(row);
     }
     table
 }

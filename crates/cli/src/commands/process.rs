@@ -11,7 +11,7 @@ use crate::output::Output;
 /// Arguments of `procward process`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  procward process list --limit 5 | jq '.processes[].name'\n  procward process kill --pid 4242 --timeout 2"
+    after_help = "Examples:\n  procward process list --limit 5 | jq '.processes[].name'\n  procward process kill --pid 4242 --timeout 2\n  procward process kill --pid 4242 --start-ticks 918273"
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -51,9 +51,12 @@ struct KillOptions {
     /// Also signal descendants.
     #[arg(long)]
     tree: bool,
-    /// Refuse unless the process started at this Unix time.
+    /// Refuse unless the process started at this Unix time (coarse).
     #[arg(long, value_name = "UNIX_SECS")]
     start_time: Option<u64>,
+    /// Refuse unless the process started this many clock ticks after boot (exact).
+    #[arg(long, value_name = "TICKS")]
+    start_ticks: Option<u64>,
     /// Print JSON even on a terminal.
     #[arg(long)]
     json: bool,
@@ -78,6 +81,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
                 tree: o.tree,
                 port: None,
                 start_time: o.start_time,
+                start_ticks: o.start_ticks,
                 elevated: false,
                 elevate_with: None,
                 json: output.json,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use procward_core::supervisor::spec::{
     Backoff, ProcessSpec, RestartPolicy, command_from_string, parse_env_file, parse_env_pair,
-    parse_size,
+    parse_size, read_config_file,
 };
 use procward_proto::convert::spec_to_proto;
 use procward_proto::v1;
@@ -62,8 +62,8 @@ pub struct Args {
     /// Signal that asks the process to stop [default: TERM].
     #[arg(long, value_parser = parse::signal)]
     stop_signal: Option<procward_core::Signal>,
-    /// Seconds between the stop signal and SIGKILL [default: 5].
-    #[arg(long, value_name = "SECS", value_parser = parse::timeout, allow_hyphen_values = true)]
+    /// Wait between the stop signal and SIGKILL, 0 to 1h (e.g. 10, 500ms) [default: 5s].
+    #[arg(long, value_name = "DURATION", value_parser = parse::stop_timeout, allow_hyphen_values = true)]
     stop_timeout: Option<Duration>,
     /// Rotate each log file at this size, e.g. 10MiB [default: 10MiB].
     #[arg(long, value_name = "SIZE")]
@@ -115,9 +115,15 @@ fn build_spec(args: Args) -> anyhow::Result<ProcessSpec> {
     };
     spec.cwd = Some(std::path::absolute(&cwd).unwrap_or(cwd));
     if let Some(file) = args.env_file {
-        let text = std::fs::read_to_string(&file)
-            .with_context(|| format!("cannot read env file {}", file.display()))?;
-        spec.env.extend(parse_env_file(&text).map_err(invalid)?);
+        let shown = file.display();
+        let text = read_config_file(&file).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => {
+                invalid(format!("cannot read env file {shown}: {e}"))
+            }
+            _ => anyhow::Error::new(e).context(format!("cannot read env file {shown}")),
+        })?;
+        let vars = parse_env_file(&text).map_err(|e| invalid(format!("env file {shown}: {e}")))?;
+        spec.env.extend(vars);
     }
     for pair in &args.env {
         let (key, value) = parse_env_pair(pair).map_err(invalid)?;

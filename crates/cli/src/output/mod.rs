@@ -2,6 +2,7 @@
 //! on a terminal.
 
 pub mod format;
+pub mod managed;
 pub mod table;
 
 use std::io::{self, IsTerminal, Write};

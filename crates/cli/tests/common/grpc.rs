@@ -52,10 +52,16 @@ pub struct TcpDaemon {
 impl TcpDaemon {
     /// Starts the daemon detached with `--listen 127.0.0.1:0`.
     pub fn start() -> Self {
-        let daemon = Daemon::new();
+        Self::start_in(Daemon::new(), &[])
+    }
+
+    /// Starts `daemon` detached with `--listen 127.0.0.1:0` and `extra` flags (its
+    /// config file, if the test wrote one, applies too).
+    pub fn start_in(daemon: Daemon, extra: &[&str]) -> Self {
         daemon
             .cmd()
             .args(["daemon", "--detach", "--listen", "127.0.0.1:0"])
+            .args(extra)
             .assert()
             .success();
         let info_path = daemon.pw.dir().join("home/tcp.json");

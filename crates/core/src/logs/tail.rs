@@ -3,7 +3,9 @@
 //! Why backwards: `logs --lines 20` on a 10 MB log (times five rotated files) must cost a
 //! few kilobytes of reading, not the whole history. Each file is read in blocks from its
 //! end, newest file first (`path`, then `path.1`, `path.2`, ...), until enough lines are
-//! found; the result is returned oldest first, as a terminal shows it.
+//! found; the result is returned oldest first, as a terminal shows it. For counts too
+//! large to collect (`logs --lines all`), [`tail_lines`] finds where the lines start the
+//! same way and then streams them forwards.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -61,6 +63,129 @@ pub fn tail_lossy(path: &Path, lines: usize) -> io::Result<Vec<String>> {
         .into_iter()
         .map(|line| String::from_utf8_lossy(&line).into_owned())
         .collect())
+}
+
+/// Longest piece of a line [`TailLines`] yields: longer lines come in pieces of this size,
+/// so one runaway line without newlines never has to fit in memory or in one message.
+pub const MAX_LINE: usize = 1024 * 1024;
+
+/// The last `lines` lines of the log at `path` and its rotated files, oldest first, read
+/// as they are consumed instead of collected: any count (`usize::MAX` for the whole
+/// history) costs one block of memory per file. Finding where they start reads backwards
+/// like [`tail`]; the lines are then read forwards. Each file is read up to the length it
+/// had when the call was made, so a process writing meanwhile cannot make it endless.
+pub fn tail_lines(path: &Path, lines: usize) -> io::Result<TailLines> {
+    let mut parts = Vec::new();
+    let mut seen = Vec::new();
+    let mut found = 0;
+    let mut k = 0;
+    while found < lines {
+        let mut file = match File::open(rotated_path(path, k)) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && k == 0 => {
+                k += 1;
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+            Err(e) => return Err(e),
+        };
+        let meta = file.metadata()?;
+        let id = (meta.dev(), meta.ino());
+        if !seen.contains(&id) {
+            seen.push(id);
+            let (start, count) = start_of_last(&mut file, meta.len(), lines - found)?;
+            found += count;
+            if count > 0 {
+                file.seek(SeekFrom::Start(start))?;
+                parts.push((file, meta.len() - start));
+            }
+        }
+        k += 1;
+    }
+    parts.reverse();
+    Ok(TailLines {
+        parts,
+        current: None,
+    })
+}
+
+/// The lines of [`tail_lines`], oldest first, each without its newline.
+#[derive(Debug)]
+pub struct TailLines {
+    /// Files still to read, newest last, each positioned at its first line with the number
+    /// of bytes to read.
+    parts: Vec<(File, u64)>,
+    current: Option<io::Take<io::BufReader<File>>>,
+}
+
+impl Iterator for TailLines {
+    type Item = io::Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use std::io::BufRead as _;
+        loop {
+            if self.current.is_none() {
+                if self.parts.is_empty() {
+                    return None;
+                }
+                let (file, len) = self.parts.remove(0);
+                self.current = Some(io::BufReader::with_capacity(64 * 1024, file).take(len));
+            }
+            let reader = self.current.as_mut()?;
+            let mut line = Vec::new();
+            let limit = reader.limit().min(MAX_LINE as u64);
+            let read = reader.by_ref().take(limit).read_until(b'\n', &mut line);
+            match read {
+                Err(e) => {
+                    self.current = None;
+                    self.parts.clear();
+                    return Some(Err(e));
+                }
+                Ok(0) => self.current = None,
+                Ok(_) => {
+                    if line.last() == Some(&b'\n') {
+                        line.pop();
+                    } else if reader.fill_buf().is_ok_and(|b| b.first() == Some(&b'\n')) {
+                        // A piece that ends exactly where its line does.
+                        reader.consume(1);
+                    }
+                    return Some(Ok(line));
+                }
+            }
+        }
+    }
+}
+
+/// Where the last `want` lines of the first `len` bytes of `file` begin, and how many lines
+/// that is (fewer when the file holds fewer), found by reading blocks backwards.
+fn start_of_last(file: &mut File, len: u64, want: usize) -> io::Result<(u64, usize)> {
+    if want == 0 || len == 0 {
+        return Ok((len, 0));
+    }
+    let mut found = 0;
+    let mut pos = len;
+    let mut block = FIRST_BLOCK;
+    let mut buf = Vec::new();
+    while pos > 0 {
+        let size = block.min(pos as usize);
+        pos -= size as u64;
+        block = (block * 2).min(MAX_BLOCK);
+        buf.resize(size, 0);
+        file.seek(SeekFrom::Start(pos))?;
+        file.read_exact(&mut buf)?;
+        for i in memrchr_iter(b'\n', &buf) {
+            let at = pos + i as u64;
+            if at == len - 1 {
+                // The newline that ends the last line.
+                continue;
+            }
+            found += 1;
+            if found == want {
+                return Ok((at + 1, found));
+            }
+        }
+    }
+    Ok((0, found + 1))
 }
 
 /// Pushes up to `want` lines of the first `len` bytes of `reader` onto `out`, newest first,
@@ -175,6 +300,48 @@ mod tests {
             lines_of(data.as_bytes(), 3),
             strs(&["first", &long, "last"])
         );
+    }
+
+    fn streamed(path: &Path, want: usize) -> Vec<Vec<u8>> {
+        tail_lines(path, want)
+            .unwrap()
+            .collect::<io::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn streaming_matches_collecting_across_rotations() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.log");
+        std::fs::write(rotated_path(&path, 2), "a\nb\n").unwrap();
+        std::fs::write(rotated_path(&path, 1), "c\n\nd").unwrap();
+        std::fs::write(&path, "e\nf\n").unwrap();
+        for want in 0..10 {
+            assert_eq!(streamed(&path, want), tail(&path, want).unwrap(), "{want}");
+        }
+        assert_eq!(
+            streamed(&path, usize::MAX),
+            strs(&["a", "b", "c", "", "d", "e", "f"])
+        );
+        assert!(streamed(&dir.path().join("none.log"), usize::MAX).is_empty());
+    }
+
+    #[test]
+    fn streamed_long_lines_come_in_pieces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.log");
+        let long = vec![b'x'; 2 * MAX_LINE + 5];
+        let mut data = long.clone();
+        data.extend_from_slice(b"\nend\n");
+        std::fs::write(&path, &data).unwrap();
+        let lines = streamed(&path, usize::MAX);
+        let sizes: Vec<usize> = lines.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [MAX_LINE, MAX_LINE, 5, 3]);
+        assert_eq!(lines.concat(), [long, b"end".to_vec()].concat());
+        let exact = [vec![b'y'; MAX_LINE], b"\nz".to_vec()].concat();
+        std::fs::write(&path, &exact).unwrap();
+        let sizes: Vec<usize> = streamed(&path, 5).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [MAX_LINE, 1], "no empty piece after an exact fit");
     }
 
     #[test]

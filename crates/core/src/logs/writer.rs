@@ -10,6 +10,11 @@
 //! Files: `path` is the live file; rotation renames `path` to `path.1`, `path.1` to
 //! `path.2` and so on, keeping at most `max_files - 1` rotated files (the oldest is
 //! deleted). [`rotated_path`] names them for readers ([`super::tail`], [`super::follow`]).
+//!
+//! When a write fails (disk full, quota, I/O error) the writer cuts the file back to its
+//! last whole line, drops whole lines until writes succeed again, and then writes one
+//! marker line, `[procward: N bytes dropped: no space left on device]`, before the next
+//! output (see [`loss`]). It never blocks and never stores part of a line.
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
@@ -18,6 +23,12 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use memchr::{memchr, memrchr};
+
+mod loss;
+use loss::{Loss, last_newline_within};
+/// An I/O error as the words of its OS message (`no space left on device`): what the
+/// marker line and disk-full reports say.
+pub use loss::reason as io_error_text;
 
 /// A partial line longer than this is written out before its end arrives, so a process
 /// that never prints a newline cannot make the writer buffer without bound.
@@ -53,6 +64,13 @@ pub struct RotatingWriter {
     /// A partial line over [`MAX_PENDING`] was already written to the file: the rest of
     /// that line goes straight to the same file until its newline arrives.
     mid_line: bool,
+    /// Where that spilled line starts in the live file (what a failed write cuts back to).
+    line_start: u64,
+    /// Output bytes in the files (markers and the newline `open` adds are not output): with
+    /// `pending`, what tells how much of a failed `write` was dropped.
+    written: u64,
+    /// What write errors cost, and the outage in progress.
+    loss: Loss,
 }
 
 impl RotatingWriter {
@@ -77,6 +95,9 @@ impl RotatingWriter {
             max_files: max_files.max(1),
             pending: Vec::new(),
             mid_line: false,
+            line_start: 0,
+            written: 0,
+            loss: Loss::default(),
         };
         if writer.size > 0 {
             let mut last = [0u8; 1];
@@ -98,20 +119,60 @@ impl RotatingWriter {
         self.size
     }
 
+    /// Bytes of output dropped by write errors since the writer was opened.
+    pub fn dropped_bytes(&self) -> u64 {
+        self.loss.total
+    }
+
+    /// Why writes are failing, while dropped output still waits for its marker line (the
+    /// marker is written by the first write that succeeds): `no space left on device`.
+    pub fn failing(&self) -> Option<&str> {
+        self.loss.reason.as_deref()
+    }
+
     /// Takes a chunk of output as it was read: writes the complete lines it finishes and
     /// keeps an incomplete trailing line for the next call.
     ///
-    /// On an I/O error (disk full) the bytes of this call that were not written are
-    /// dropped and the writer stays usable, so a capture loop can keep draining the pipe
-    /// instead of blocking the process.
+    /// On an I/O error (disk full) the lines of this call that were not written are
+    /// dropped whole (a line begun in the file is cut off again) and the writer stays
+    /// usable, so a capture loop can keep draining the pipe instead of blocking the
+    /// process. The first write that succeeds afterwards is preceded by a marker line that
+    /// counts the dropped bytes.
     pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let mut bytes = bytes;
+        if self.loss.skipping {
+            let end = memchr(b'\n', bytes).map_or(bytes.len(), |i| {
+                self.loss.skipping = false;
+                i + 1
+            });
+            self.loss.drop_bytes(end as u64, None);
+            bytes = &bytes[end..];
+        }
+        let before = self.written + self.pending.len() as u64;
+        let result = self.write_lines(bytes);
+        let kept = self.written + self.pending.len() as u64;
+        let lost = (before + bytes.len() as u64).saturating_sub(kept);
+        if result.is_err()
+            && !self.mid_line
+            && self.pending.is_empty()
+            && bytes.last().is_some_and(|b| *b != b'\n')
+        {
+            // The tail of this chunk (the start of a line) was dropped: drop its rest too.
+            self.loss.skipping = true;
+        }
+        self.loss.drop_bytes(lost, result.as_ref().err());
+        result
+    }
+
+    /// [`RotatingWriter::write`] without the loss accounting.
+    fn write_lines(&mut self, bytes: &[u8]) -> io::Result<()> {
         let mut bytes = bytes;
         if self.mid_line {
             match memchr(b'\n', bytes) {
                 None => return self.append(&[bytes]),
                 Some(i) => {
-                    self.mid_line = false;
                     self.append(&[&bytes[..=i]])?;
+                    self.mid_line = false;
                     bytes = &bytes[i + 1..];
                 }
             }
@@ -137,9 +198,14 @@ impl RotatingWriter {
     }
 
     /// Ends the stream: writes a pending partial line followed by a newline (the last
-    /// words of a process must not be lost) and fsyncs the file.
+    /// words of a process must not be lost), the marker of a drop not yet marked (if the
+    /// disk has room again), and fsyncs the file.
     pub fn finish(mut self) -> io::Result<()> {
-        self.terminate_line()?;
+        let ended = self.terminate_line();
+        if self.loss.unmarked > 0 {
+            let _ = self.append(&[]);
+        }
+        ended?;
         self.file.sync_all()
     }
 
@@ -190,13 +256,30 @@ impl RotatingWriter {
             self.rotate()?;
         }
         let pending = std::mem::take(&mut self.pending);
+        // `mid_line` is set after the append, so a marker owed goes in front of the line.
+        self.append(&[&pending])?;
+        self.line_start = self.size - pending.len() as u64;
         self.mid_line = true;
-        self.append(&[&pending])
+        Ok(())
+    }
+
+    /// Writes all of `parts` at the end of the live file, preceded by the marker line of
+    /// an earlier drop when one is owed.
+    fn append(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+        if self.loss.unmarked > 0 && !self.mid_line {
+            let marker = self.loss.marker();
+            self.append_raw(&[&marker])?;
+            self.written -= marker.len() as u64;
+            self.loss.marked();
+        }
+        self.append_raw(parts)
     }
 
     /// Writes all of `parts` at the end of the live file, with as few syscalls as the
-    /// kernel allows (one in the common case).
-    fn append(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+    /// kernel allows (one in the common case). On failure, what was written of an
+    /// unfinished line is cut off again, so the file still ends with a whole line.
+    fn append_raw(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+        let start = self.size;
         let mut slices: Vec<IoSlice<'_>> = parts
             .iter()
             .filter(|p| !p.is_empty())
@@ -204,17 +287,46 @@ impl RotatingWriter {
             .collect();
         let mut slices = &mut slices[..];
         while !slices.is_empty() {
-            match self.file.write_vectored(slices) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            let error = match self.file.write_vectored(slices) {
+                Ok(0) => io::ErrorKind::WriteZero.into(),
                 Ok(n) => {
                     self.size += n as u64;
+                    self.written += n as u64;
                     IoSlice::advance_slices(&mut slices, n);
+                    continue;
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => e,
+            };
+            self.cut_back(start, parts);
+            return Err(error);
         }
         Ok(())
+    }
+
+    /// After a failed write that began at `start`: truncates the file to its last whole
+    /// line (the start of a spilled long line, or the last newline written), so a partial
+    /// line never stays in it.
+    fn cut_back(&mut self, start: u64, parts: &[&[u8]]) {
+        let boundary = if self.mid_line {
+            self.line_start
+        } else {
+            let done = (self.size - start) as usize;
+            start + last_newline_within(parts, done).map_or(0, |i| i as u64 + 1)
+        };
+        self.mid_line = false;
+        if boundary >= self.size {
+            return;
+        }
+        match self.file.set_len(boundary) {
+            Ok(()) => {
+                self.written = self.written.saturating_sub(self.size - boundary);
+                self.size = boundary;
+            }
+            // Shrinking needs no space, so this is a failing disk: the part stays, and the
+            // marker will start on a line of its own.
+            Err(_) => self.loss.torn = true,
+        }
     }
 
     /// `path` becomes `path.1`, `path.1` becomes `path.2`, ...; files past the kept count

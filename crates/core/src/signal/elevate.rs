@@ -1,8 +1,9 @@
 //! Elevated kills: run procward's own `kill` as root through pkexec or `sudo -n`.
 //!
 //! The elevated side is procward itself, not `kill(1)`, so the same protections hold as
-//! root: the PID is validated again, and the start time seen by the unprivileged caller is
-//! passed along so a PID recycled in between is refused.
+//! root: the PID is validated again, and the start time seen by the unprivileged caller
+//! (in clock ticks since boot, the exact identity, and in Unix seconds) is passed along so
+//! a PID recycled in between is refused.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::kill::{Escalation, KillOutcome, KillRecord, KillRequest, kill};
 use super::target::validate_pid;
 use crate::error::{Error, ErrorKind, Result};
-use crate::sys::process::identify;
+use crate::sys::process::{Identity, identify};
 
 /// How to gain root for an elevated kill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -64,15 +65,7 @@ pub fn kill_elevated(
 ) -> Result<KillOutcome> {
     validate_pid(i64::from(request.pid))?;
     let seen = identify(request.pid)?;
-    if let Some(expected) = request.expected_start_time
-        && expected != seen.start_time
-    {
-        return Err(Error::ProcessChanged {
-            pid: request.pid,
-            expected,
-            actual: seen.start_time,
-        });
-    }
+    seen.check(request.expected_start_time, request.expected_start_ticks)?;
     if rustix::process::geteuid().is_root() {
         return kill(request);
     }
@@ -81,7 +74,7 @@ pub fn kill_elevated(
     command
         .args(prefix)
         .arg(helper)
-        .args(helper_args(request, seen.start_time))
+        .args(helper_args(request, &seen))
         .stdin(Stdio::null());
     let output = command
         .output()
@@ -103,14 +96,18 @@ pub fn kill_elevated(
     )))
 }
 
-fn helper_args(request: &KillRequest, start_time: u64) -> Vec<String> {
+/// The helper's `kill` arguments, pinned to the process the caller saw: its start time in
+/// seconds (for helpers that predate ticks) and in clock ticks (the exact check).
+fn helper_args(request: &KillRequest, seen: &Identity) -> Vec<String> {
     let mut args = vec![
         "kill".to_owned(),
         "--json".to_owned(),
         "--signal".to_owned(),
         request.signal.name().to_owned(),
         "--start-time".to_owned(),
-        start_time.to_string(),
+        seen.start_time.to_string(),
+        "--start-ticks".to_owned(),
+        seen.start_ticks.to_string(),
     ];
     match request.escalation {
         Escalation::None => args.push("--no-wait".to_owned()),
@@ -240,9 +237,18 @@ mod tests {
 
     #[test]
     fn helper_arguments_pin_the_start_time() {
-        let args = helper_args(&KillRequest::new(4242), 1_700_000_000);
+        let seen = Identity {
+            pid: 4242,
+            ppid: 1,
+            name: "sleep".into(),
+            uid: 1000,
+            start_time: 1_700_000_000,
+            start_ticks: 123_456,
+        };
+        let args = helper_args(&KillRequest::new(4242), &seen);
         assert_eq!(args.first().map(String::as_str), Some("kill"));
         assert!(args.windows(2).any(|w| w == ["--start-time", "1700000000"]));
+        assert!(args.windows(2).any(|w| w == ["--start-ticks", "123456"]));
         assert_eq!(args.last().map(String::as_str), Some("4242"));
     }
 

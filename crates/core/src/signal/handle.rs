@@ -21,8 +21,13 @@ pub(crate) struct ProcessHandle {
 
 impl ProcessHandle {
     /// Opens `pid` and checks, after opening, that it is still the process the caller
-    /// meant (`expected_start_time` in Unix seconds, when given).
-    pub(crate) fn open(pid: u32, expected_start_time: Option<u64>) -> Result<Self> {
+    /// meant: `expected_start_ticks` (clock ticks since boot, exact) and
+    /// `expected_start_time` (Unix seconds, coarse), each when given.
+    pub(crate) fn open(
+        pid: u32,
+        expected_start_time: Option<u64>,
+        expected_start_ticks: Option<u64>,
+    ) -> Result<Self> {
         let raw = Pid::from_raw(pid as i32).ok_or(Error::NoSuchProcess { pid })?;
         let fd = pidfd_open(raw, PidfdFlags::empty()).map_err(|e| match e {
             Errno::SRCH | Errno::INVAL => Error::NoSuchProcess { pid },
@@ -31,15 +36,7 @@ impl ProcessHandle {
         // Read the identity after the pidfd exists: if the PID was recycled before the
         // open, the start time below is the newcomer's and the check refuses it.
         let identity = identify(pid)?;
-        if let Some(expected) = expected_start_time
-            && expected != identity.start_time
-        {
-            return Err(Error::ProcessChanged {
-                pid,
-                expected,
-                actual: identity.start_time,
-            });
-        }
+        identity.check(expected_start_time, expected_start_ticks)?;
         Ok(Self { fd, identity })
     }
 

@@ -33,8 +33,12 @@ pub struct KillRequest {
     /// Target PID.
     pub pid: u32,
     /// Start time (Unix seconds) the caller saw for this PID; a different process now
-    /// holding the PID is refused.
+    /// holding the PID is refused. Coarse: a PID reused within the same second passes;
+    /// give `expected_start_ticks` too (when both are given, both must match).
     pub expected_start_time: Option<u64>,
+    /// Start time in clock ticks since boot (`/proc/PID/stat` field 22, 1/100 s) the
+    /// caller saw for this PID: the exact guard against a recycled PID.
+    pub expected_start_ticks: Option<u64>,
     /// First signal to send.
     pub signal: Signal,
     /// Whether and when to escalate.
@@ -47,9 +51,19 @@ impl KillRequest {
         Self {
             pid,
             expected_start_time: None,
+            expected_start_ticks: None,
             signal: Signal::TERM,
             escalation: Escalation::KillAfter(Duration::from_secs(5)),
         }
+    }
+
+    /// Opens the target, refusing it unless it is the instance the caller saw.
+    fn open(&self) -> Result<ProcessHandle> {
+        ProcessHandle::open(
+            self.pid,
+            self.expected_start_time,
+            self.expected_start_ticks,
+        )
     }
 }
 
@@ -62,6 +76,9 @@ pub struct KillOutcome {
     pub name: String,
     /// Its start time (Unix seconds).
     pub start_time: u64,
+    /// Its start time in clock ticks since boot (0 from a helper that predates it).
+    #[serde(default)]
+    pub start_ticks: u64,
     /// The first signal sent.
     pub signal: Signal,
     /// Whether the process was seen to exit.
@@ -108,6 +125,10 @@ pub struct KillRecord {
     /// The failure's class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<ErrorKind>,
+    /// What the daemon reported, when the kill went through it (a managed process or its
+    /// shim, stopped through the supervisor instead of signalled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 impl KillRecord {
@@ -119,12 +140,14 @@ impl KillRecord {
                 outcome: Some(outcome.clone()),
                 error: None,
                 kind: None,
+                message: None,
             },
             Err(e) => Self {
                 pid,
                 outcome: None,
                 error: Some(e.to_string()),
                 kind: Some(e.kind()),
+                message: None,
             },
         }
     }
@@ -138,7 +161,7 @@ pub fn kill_process(pid: u32) -> Result<KillOutcome> {
 /// One process, as the request says.
 pub fn kill(request: &KillRequest) -> Result<KillOutcome> {
     validate_pid(i64::from(request.pid))?;
-    let handle = ProcessHandle::open(request.pid, request.expected_start_time)?;
+    let handle = request.open()?;
     let mut results = execute(vec![Job::new(handle, request)]);
     results.pop().expect("one job, one result").1
 }
@@ -148,7 +171,7 @@ pub fn kill(request: &KillRequest) -> Result<KillOutcome> {
 /// cannot be opened or the tree contains procward itself or its caller.
 pub fn kill_tree(request: &KillRequest) -> Result<Vec<(u32, Result<KillOutcome>)>> {
     validate_pid(i64::from(request.pid))?;
-    let root = ProcessHandle::open(request.pid, request.expected_start_time)?;
+    let root = request.open()?;
     let table = parent_table()?;
     let parents: HashMap<u32, u32> = table.iter().copied().collect();
     let mut jobs = vec![Job::new(root, request)];
@@ -161,7 +184,7 @@ pub fn kill_tree(request: &KillRequest) -> Result<Vec<(u32, Result<KillOutcome>)
             other => other,
         })?;
         // A descendant that exited, or whose PID now has another parent, is skipped.
-        let Ok(handle) = ProcessHandle::open(pid, None) else {
+        let Ok(handle) = ProcessHandle::open(pid, None, None) else {
             continue;
         };
         if Some(&handle.identity.ppid) != parents.get(&pid) {
@@ -172,6 +195,7 @@ pub fn kill_tree(request: &KillRequest) -> Result<Vec<(u32, Result<KillOutcome>)
             &KillRequest {
                 pid,
                 expected_start_time: None,
+                expected_start_ticks: None,
                 ..*request
             },
         ));
@@ -193,7 +217,7 @@ pub fn kill_all(requests: &[KillRequest], tree: bool) -> Vec<(u32, Result<KillOu
             continue;
         }
         match validate_pid(i64::from(request.pid))
-            .and_then(|_| ProcessHandle::open(request.pid, request.expected_start_time))
+            .and_then(|_| request.open())
         {
             Ok(handle) => jobs.push(Job::new(handle, request)),
             Err(e) => results.push((request.pid, Err(e))),
@@ -233,6 +257,7 @@ impl Job {
             pid: identity.pid,
             name: identity.name.clone(),
             start_time: identity.start_time,
+            start_ticks: identity.start_ticks,
             signal: self.first,
             exited,
             ended_by: exited.then_some(self.last),

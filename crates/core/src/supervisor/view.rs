@@ -45,6 +45,17 @@ pub struct ManagedView {
     pub pid: Option<u32>,
     /// Kernel start time (Unix seconds) of the main process while it runs.
     pub start_time: Option<u64>,
+    /// Kernel start time of the main process in clock ticks since boot (`USER_HZ`, 1/100 s)
+    /// while it runs: its exact identity (`None` for a run recorded before ticks were kept).
+    #[serde(default)]
+    pub start_ticks: Option<u64>,
+    /// PID of procward's shim for the current run: infrastructure, which a kill must route
+    /// to the supervisor instead of signalling.
+    #[serde(default)]
+    pub shim_pid: Option<u32>,
+    /// The shim's start time in clock ticks since boot, when known.
+    #[serde(default)]
+    pub shim_start_ticks: Option<u64>,
     /// Automatic restarts so far.
     pub restarts: u32,
     /// Unix milliseconds when the current run started.
@@ -67,4 +78,17 @@ pub struct ManagedView {
     pub stdout_log: String,
     /// Captured stderr.
     pub stderr_log: String,
+    /// Bytes of output its logs dropped because they could not be written (disk full),
+    /// over its runs; each gap is marked in the log by one
+    /// `[procward: N bytes dropped: ...]` line.
+    #[serde(default)]
+    pub log_dropped_bytes: u64,
+    /// Why its log writes are failing right now (`no space left on device`); empty when
+    /// they work.
+    #[serde(default)]
+    pub log_error: String,
+    /// Why the daemon's record of it is not on disk yet (the write is retried until it
+    /// is); empty when saved.
+    #[serde(default)]
+    pub registry_error: String,
 }

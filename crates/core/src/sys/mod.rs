@@ -3,6 +3,7 @@
 //! Everything here reads `/proc` (through the `procfs` crate), asks `sysinfo` or, for
 //! ports, the kernel's sock_diag netlink interface, and never changes anything.
 
+mod identity;
 pub mod ports;
 pub mod process;
 pub mod query;

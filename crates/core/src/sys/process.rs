@@ -8,6 +8,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use procfs::process::{Process, Stat};
 use serde::{Deserialize, Serialize};
 
+pub use super::identity::{
+    Identity, START_TICKS, START_TIME, identify, is_owned_by_current_user, start_ticks_of,
+    start_time_of,
+};
 use super::users::UserCache;
 use crate::error::{Error, Result};
 
@@ -41,8 +45,14 @@ pub struct ProcessInfo {
     pub memory_vms: u64,
     /// Number of threads.
     pub threads: u32,
-    /// Start time in Unix seconds; pass it back to a kill to guard against recycled PIDs.
+    /// Start time in Unix seconds (coarse: a PID reused within the same second has the
+    /// same value; kept for compatibility, prefer `start_ticks`).
     pub start_time: u64,
+    /// Kernel start time in clock ticks since boot (`/proc/PID/stat` field 22; `USER_HZ`,
+    /// 1/100 s on Linux). Pass it back to a kill (`expected_start_ticks`) to be sure the
+    /// PID still belongs to this process instance.
+    #[serde(default)]
+    pub start_ticks: u64,
     /// Seconds since the process started.
     pub uptime_seconds: u64,
 }
@@ -227,6 +237,7 @@ impl ProcessSampler {
                 memory_vms: stat.vsize,
                 threads: stat.num_threads.max(0) as u32,
                 start_time: clock.start_time(stat.starttime),
+                start_ticks: stat.starttime,
                 uptime_seconds: uptime.as_secs(),
             });
         })?;
@@ -244,42 +255,6 @@ pub fn list_processes() -> Result<Vec<ProcessInfo>> {
 /// One process by PID, with CPU usage over a [`DEFAULT_SAMPLE_INTERVAL`] sample.
 pub fn get_process_info(pid: u32) -> Result<ProcessInfo> {
     ProcessSampler::new().sample_one(pid, DEFAULT_SAMPLE_INTERVAL)
-}
-
-/// The kernel start time (Unix seconds) of `pid`, or `None` when no such process exists.
-/// Together with the PID it identifies one process instance across PID reuse.
-pub fn start_time_of(pid: u32) -> Option<u64> {
-    identify(pid).ok().map(|identity| identity.start_time)
-}
-
-/// Whether the process runs as the caller's effective user (so a plain kill may work).
-pub fn is_owned_by_current_user(pid: u32) -> Result<bool> {
-    let identity = identify(pid)?;
-    Ok(identity.uid == rustix::process::geteuid().as_raw())
-}
-
-/// What the signal code needs to know about a PID: who it is now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Identity {
-    pub(crate) pid: u32,
-    pub(crate) ppid: u32,
-    pub(crate) name: String,
-    pub(crate) uid: u32,
-    pub(crate) start_time: u64,
-}
-
-/// Reads the identity of the process that holds `pid` right now.
-pub(crate) fn identify(pid: u32) -> Result<Identity> {
-    let gone = |_| Error::NoSuchProcess { pid };
-    let process = Process::new(pid as i32).map_err(gone)?;
-    let stat = process.stat().map_err(gone)?;
-    Ok(Identity {
-        pid,
-        ppid: stat.ppid.max(0) as u32,
-        name: stat.comm.clone(),
-        uid: process.uid().map_err(gone)?,
-        start_time: Clock::get().start_time(stat.starttime),
-    })
 }
 
 /// `(pid, ppid)` of every process, cheaply: enough to find a process's descendants.
@@ -340,14 +315,14 @@ fn memory_total() -> u64 {
 
 /// Kernel clock facts needed to turn `stat` ticks into times; read once per process.
 #[derive(Debug, Clone, Copy)]
-struct Clock {
+pub(super) struct Clock {
     ticks_per_second: u64,
     boot_time: u64,
     page_size: u64,
 }
 
 impl Clock {
-    fn get() -> Self {
+    pub(super) fn get() -> Self {
         static CLOCK: OnceLock<Clock> = OnceLock::new();
         *CLOCK.get_or_init(|| Clock {
             ticks_per_second: procfs::ticks_per_second().max(1),
@@ -356,7 +331,8 @@ impl Clock {
         })
     }
 
-    fn start_time(&self, start_ticks: u64) -> u64 {
+    /// Unix seconds of a start time in ticks since boot (rounded down).
+    pub(super) fn start_time(&self, start_ticks: u64) -> u64 {
         self.boot_time + start_ticks / self.ticks_per_second
     }
 
@@ -390,6 +366,7 @@ mod tests {
         assert!(mine.memory_rss > 0);
         assert!(mine.threads >= 1);
         assert!(mine.start_time > 1_600_000_000);
+        assert_eq!(start_ticks_of(me), Some(mine.start_ticks));
         assert_eq!(mine.uid, rustix::process::geteuid().as_raw());
     }
 

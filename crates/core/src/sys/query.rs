@@ -136,6 +136,7 @@ mod tests {
             memory_vms: rss * 2,
             threads: 1,
             start_time: 0,
+            start_ticks: 0,
             uptime_seconds: u64::from(pid),
         }
     }

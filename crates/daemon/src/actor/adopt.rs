@@ -1,13 +1,12 @@
 //! Bringing processes back after a daemon restart, and watching runs end.
 //!
-//! A run is found again by PID plus kernel start time (so a recycled PID is never taken
-//! for it). Its shim is usually still alive, holding the pipes and waiting to record the
+//! A run is found again by PID plus kernel start time in clock ticks (so a recycled PID is
+//! never taken for it). Its shim is usually still alive, holding the pipes and waiting to record the
 //! exit status; the daemon watches the shim's pidfd, or the process's own when the shim is
 //! gone. A run that ended while the daemon was away is treated as an exit now, so its
 //! restart policy still applies.
 
 use procward_core::supervisor::state::State;
-use procward_core::sys::process::start_time_of;
 
 use super::Actor;
 use super::entry::{Entry, Run};
@@ -34,7 +33,7 @@ impl Actor {
             }
             self.entries.insert(name.clone(), entry);
             match record.run {
-                Some(run) if start_time_of(run.child_pid) == Some(run.child_start_time) => {
+                Some(run) if run.child_alive() => {
                     self.adopt(&name, run);
                 }
                 Some(run) => {
@@ -54,7 +53,7 @@ impl Actor {
 
     fn adopt(&mut self, name: &str, run: crate::registry::RunRecord) {
         let events = self.events.clone();
-        let shim_alive = start_time_of(run.shim_pid) == Some(run.shim_start_time);
+        let shim_alive = run.shim_alive();
         let (watch_pid, watch_start) = if shim_alive {
             (run.shim_pid, run.shim_start_time)
         } else {

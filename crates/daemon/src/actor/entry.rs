@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use procward_core::supervisor::shim::ExitRecord;
+use procward_core::supervisor::shim::{ExitRecord, LogState};
 use procward_core::supervisor::spec::ProcessSpec;
 use procward_core::supervisor::state::{RestartTracker, State};
 use procward_core::supervisor::view::{Health, ManagedView};
@@ -63,6 +63,13 @@ pub struct Entry {
     pub usage: (f32, u64),
     pub stdout_log: PathBuf,
     pub stderr_log: PathBuf,
+    /// What the logs lost to a full disk, as the shim last reported it.
+    pub log_state: LogState,
+    /// The shim's report is worth reading: a run is live, or just ended (or the entry was
+    /// just restored) and the last report has not been read yet.
+    pub log_state_stale: bool,
+    /// Why this entry's registry file is not on disk yet; empty when saved.
+    pub registry_error: String,
 }
 
 impl Entry {
@@ -86,6 +93,9 @@ impl Entry {
             usage: (0.0, 0),
             stdout_log,
             stderr_log,
+            log_state: LogState::default(),
+            log_state_stale: true,
+            registry_error: String::new(),
         }
     }
 
@@ -112,6 +122,9 @@ impl Entry {
             state: self.state,
             pid: run.map(|r| r.child_pid),
             start_time: run.map(|r| r.child_start_time),
+            start_ticks: run.and_then(|r| r.child_start_ticks),
+            shim_pid: run.map(|r| r.shim_pid),
+            shim_start_ticks: run.and_then(|r| r.shim_start_ticks),
             restarts: self.tracker.restarts,
             started_at_ms: run.map(|r| r.started_at_ms),
             uptime_ms: run.map_or(0, |r| now_ms.saturating_sub(r.started_at_ms)),
@@ -123,6 +136,13 @@ impl Entry {
             health: self.health,
             stdout_log: self.stdout_log.display().to_string(),
             stderr_log: self.stderr_log.display().to_string(),
+            log_dropped_bytes: self.log_state.dropped_bytes,
+            // Only a live shim is writing: an ended run's last error is history.
+            log_error: match run {
+                Some(_) => self.log_state.error.clone(),
+                None => String::new(),
+            },
+            registry_error: self.registry_error.clone(),
         }
     }
 

@@ -8,7 +8,7 @@ use procward_core::supervisor::shim::{self, LaunchSpec};
 use procward_core::supervisor::spec::{ProcessSpec, RestartPolicy};
 use procward_core::supervisor::state::{Decision, ExitStatus, State};
 use procward_core::supervisor::view::{Health, ManagedView};
-use procward_core::sys::process::start_time_of;
+use procward_core::sys::process::{identify, start_ticks_of, start_time_of};
 
 use super::entry::{Entry, Run, Waiter, unix_ms};
 use super::{Actor, Internal};
@@ -17,9 +17,9 @@ use crate::registry::RunRecord;
 use crate::{group, health};
 
 impl Actor {
+    /// Registers a spec the facade has already checked (`Supervisor::check`, the one
+    /// validation of every start) and launches it when it autostarts.
     pub(super) fn start(&mut self, spec: ProcessSpec) -> Result<ManagedView> {
-        spec.validate()
-            .map_err(|e| SupervisorError::Invalid(e.to_string()))?;
         let name = spec.name.clone();
         if self.entries.contains_key(&name) {
             return Err(SupervisorError::Duplicate(name));
@@ -89,11 +89,18 @@ impl Actor {
         match launched.unwrap_or_else(|e| Err(e.to_string())) {
             Ok(launched) => {
                 let shim_pid = launched.shim.id();
+                // The shim's own child (checked by parent): a recycled pid cannot pass.
+                let child_start_ticks = identify(launched.child_pid)
+                    .ok()
+                    .filter(|child| child.ppid == shim_pid)
+                    .map(|child| child.start_ticks);
                 let record = RunRecord {
                     child_pid: launched.child_pid,
                     child_start_time: launched.child_start_time,
                     shim_pid,
                     shim_start_time: start_time_of(shim_pid).unwrap_or(0),
+                    child_start_ticks,
+                    shim_start_ticks: start_ticks_of(shim_pid),
                     started_at_ms: unix_ms(SystemTime::now()),
                 };
                 watcher.watch(shim_pid, record.shim_start_time, name, generation);

@@ -6,6 +6,7 @@
 //! through the lifecycle table in `procward_core::supervisor::state`.
 
 mod adopt;
+mod disk;
 pub mod entry;
 mod lifecycle;
 mod stop;
@@ -126,6 +127,8 @@ pub fn spawn(
                 Some(command) = command_rx.recv() => {
                     if let Command::Shutdown { reply } = command {
                         actor.persist_all();
+                        // A change the disk refused gets a last chance to be saved.
+                        actor.registry.flush(std::time::Duration::from_secs(2));
                         let _ = reply.send(());
                         break;
                     }
@@ -242,5 +245,6 @@ impl Actor {
                     .unwrap_or_default();
             }
         }
+        self.refresh_disk_state();
     }
 }

@@ -101,9 +101,10 @@ impl Services {
             .register_encoded_file_descriptor_set(procward_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1()?;
+        let ports = process_manager.ports();
         let routes = Routes::new(SupervisorServer::new(supervisor))
             .add_service(ProcessManagerServiceServer::new(process_manager))
-            .add_service(PortsServer::new(ports::PortsService))
+            .add_service(PortsServer::new(ports))
             .add_service(health_service)
             .add_service(reflection);
         Ok(Self { routes })

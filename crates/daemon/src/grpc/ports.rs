@@ -1,17 +1,25 @@
 //! `procward.v1.Ports`: listening sockets with their processes, and kill by port.
 
-use procward_core::signal::validate_pid;
-use procward_core::{KillRequest, port_holders};
 use procward_proto::convert::system::port_to_proto;
 use procward_proto::v1::{self, ports_server};
 use tonic::{Request, Response, Status};
 
-use super::process_manager::escalation;
-use super::{core_status, kill_result};
+use super::core_status;
+use super::process_manager::{escalation, verdict_result};
+use crate::kill_policy::{KillError, KillPolicy};
 
 /// The `Ports` service implementation.
-#[derive(Debug, Clone, Default)]
-pub struct PortsService;
+#[derive(Debug, Clone)]
+pub struct PortsService {
+    policy: KillPolicy,
+}
+
+impl PortsService {
+    /// Kills by port under `policy` (the daemon's one kill policy).
+    pub fn new(policy: KillPolicy) -> Self {
+        Self { policy }
+    }
+}
 
 fn family(protocol: &str) -> Result<String, Status> {
     let family = protocol.trim().to_ascii_lowercase();
@@ -63,27 +71,18 @@ impl ports_server::Ports for PortsService {
         let port = port_number(request.port)?;
         let family = family(&request.protocol)?;
         let escalation = escalation(request.force, request.timeout_seconds)?;
-        let result = tokio::task::spawn_blocking(move || {
-            let (_, pids) = port_holders(port, &family)?;
-            // All or nothing: a protected holder (procward itself, init) refuses the port.
-            let requests = pids
-                .into_iter()
-                .map(|pid| {
-                    Ok(KillRequest {
-                        escalation,
-                        ..KillRequest::new(validate_pid(i64::from(pid))?)
-                    })
-                })
-                .collect::<Result<Vec<_>, procward_core::Error>>()?;
-            Ok::<_, procward_core::Error>(procward_core::signal::kill_all(&requests, false))
-        })
-        .await
-        .map_err(|e| Status::internal(e.to_string()))?
-        .map_err(|e| core_status(&e))?;
+        let results = self
+            .policy
+            .kill_port(port, family, escalation)
+            .await
+            .map_err(|e| match e {
+                KillError::Core(e) => core_status(&e),
+                KillError::Supervisor(e) => e.to_status(),
+            })?;
         // One result for the port: the first failure, else every outcome in one message.
         let mut messages = Vec::new();
-        for (_, outcome) in result {
-            let answer = kill_result(outcome)?;
+        for (_, verdict) in results {
+            let answer = verdict_result(verdict)?;
             if !answer.success {
                 return Ok(Response::new(answer));
             }

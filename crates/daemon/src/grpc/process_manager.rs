@@ -19,9 +19,11 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 use super::pids::PidBook;
+use super::ports::PortsService;
 use super::supervisor::MAX_LOG_LINES;
 use super::{core_status, kill_result, start};
 use crate::facade::Supervisor;
+use crate::kill_policy::{KillError, KillPolicy, Verdict};
 use crate::sampling::{Hub, Sample, Sampling};
 
 /// Samples older than this are not served; a read waits for a fresh one instead.
@@ -38,27 +40,34 @@ pub struct ProcessManagerService {
     supervisor: Supervisor,
     sampling: Sampling,
     pids: PidBook,
+    policy: KillPolicy,
 }
 
 impl ProcessManagerService {
     /// Serves the machine through `sampling`, and managed processes through `supervisor`.
     pub fn new(supervisor: Supervisor, sampling: Sampling, pids: PidBook) -> Self {
         Self {
+            policy: KillPolicy::new(supervisor.clone()),
             supervisor,
             sampling,
             pids,
         }
     }
 
+    /// The `Ports` service, killing by port under the same [`KillPolicy`].
+    pub fn ports(&self) -> PortsService {
+        PortsService::new(self.policy.clone())
+    }
+
     /// Managed processes by their current pid (and remembers them for `GetLogs`).
-    async fn managed_pids(&self) -> Result<HashMap<u32, (String, Option<u64>)>, Status> {
+    async fn managed_pids(&self) -> Result<HashMap<u32, String>, Status> {
         let views = self.supervisor.list().await.map_err(|e| e.to_status())?;
         let managed: HashMap<_, _> = views
             .into_iter()
-            .filter_map(|v| Some((v.pid?, (v.spec.name, v.start_time))))
+            .filter_map(|v| Some((v.pid?, v.spec.name)))
             .collect();
         self.pids
-            .remember(managed.iter().map(|(pid, (name, _))| (*pid, name.clone())));
+            .remember(managed.iter().map(|(pid, name)| (*pid, name.clone())));
         Ok(managed)
     }
 }
@@ -91,6 +100,39 @@ pub(super) fn seconds(field: &str, value: f64, min: f64) -> Result<Duration, Sta
         )));
     }
     Ok(Duration::from_secs_f64(value))
+}
+
+/// `KillProcessRequest.signal`: absent means SIGTERM; an empty (or blank) string is a
+/// mistake, not a default, and is refused naming the field.
+fn signal_field(signal: Option<&str>) -> Result<Signal, Status> {
+    match signal {
+        None => Ok(Signal::TERM),
+        Some(text) if text.trim().is_empty() => Err(Status::invalid_argument(
+            "signal must be a signal name or number (TERM, HUP, KILL, 9, ...), not empty; \
+             leave it out for SIGTERM",
+        )),
+        Some(text) => text
+            .trim()
+            .parse()
+            .map_err(|e: procward_core::Error| Status::invalid_argument(format!("signal: {e}"))),
+    }
+}
+
+/// What the kill policy did, as an `ActionResult`: refusals and unknown targets are
+/// statuses (the request was wrong), a kill that ran and failed is `success: false`.
+pub(super) fn verdict_result(
+    verdict: Result<Verdict, KillError>,
+) -> Result<v1::ActionResult, Status> {
+    match verdict {
+        Ok(Verdict::Signalled(outcome)) => kill_result(Ok(outcome)),
+        Ok(stopped) => Ok(v1::ActionResult {
+            success: true,
+            error: None,
+            message: stopped.message(),
+        }),
+        Err(KillError::Core(e)) => kill_result(Err(e)),
+        Err(KillError::Supervisor(e)) => Err(e.to_status()),
+    }
 }
 
 /// The escalation a kill request asks for.
@@ -139,7 +181,7 @@ impl server::ProcessManagerService for ProcessManagerService {
         Ok(Response::new(v1::ListProcessesResponse {
             processes: kept
                 .into_iter()
-                .map(|p| process_to_proto(p, managed.get(&p.pid).map(|(n, _)| n.as_str())))
+                .map(|p| process_to_proto(p, managed.get(&p.pid).map(String::as_str)))
                 .collect(),
             total: total as u32,
             sampled_at_ms: sample.taken_unix_ms,
@@ -154,7 +196,7 @@ impl server::ProcessManagerService for ProcessManagerService {
         let sample = fresh(&self.sampling.processes).await?;
         // Newer than the sample (or gone since): read it directly.
         let process = match sample.value.iter().find(|p| p.pid == pid) {
-            Some(p) if procward_core::sys::process::start_time_of(pid) == Some(p.start_time) => {
+            Some(p) if procward_core::sys::process::start_ticks_of(pid) == Some(p.start_ticks) => {
                 Some(p.clone())
             }
             _ => tokio::task::spawn_blocking(move || {
@@ -166,7 +208,7 @@ impl server::ProcessManagerService for ProcessManagerService {
         let process =
             process.ok_or_else(|| Status::not_found(format!("no process with pid {pid}")))?;
         let managed = self.managed_pids().await?;
-        let name = managed.get(&pid).map(|(n, _)| n.as_str());
+        let name = managed.get(&pid).map(String::as_str);
         Ok(Response::new(process_to_proto(&process, name)))
     }
 
@@ -176,50 +218,17 @@ impl server::ProcessManagerService for ProcessManagerService {
     ) -> Answer<v1::ActionResult> {
         let request = request.into_inner();
         let pid = validate_pid(i64::from(request.pid)).map_err(|e| core_status(&e))?;
-        let signal = match request.signal.as_deref().map(str::trim) {
-            None | Some("") => Signal::TERM,
-            Some(text) => text.parse().map_err(|e| core_status(&e))?,
-        };
+        let signal = signal_field(request.signal.as_deref())?;
         let escalation = escalation(request.force, request.timeout_seconds)?;
-        let managed = self.managed_pids().await?;
-        if let Some((name, start_time)) = managed.get(&pid)
-            && (signal.is_termination() || request.force)
-        {
-            if let (Some(expected), Some(actual)) = (request.expected_start_time, *start_time)
-                && expected != actual
-            {
-                let changed = procward_core::Error::ProcessChanged {
-                    pid,
-                    expected,
-                    actual,
-                };
-                return Err(core_status(&changed));
-            }
-            // Through the supervisor: the whole group goes, and no restart follows.
-            let view = self
-                .supervisor
-                .stop(name)
-                .await
-                .map_err(|e| e.to_status())?;
-            return Ok(Response::new(v1::ActionResult {
-                success: true,
-                error: None,
-                message: format!(
-                    "stopped managed process '{name}' and its process group ({})",
-                    view.reason
-                ),
-            }));
-        }
         let kill = KillRequest {
             pid,
             expected_start_time: request.expected_start_time,
+            expected_start_ticks: request.expected_start_ticks,
             signal,
             escalation,
         };
-        let result = tokio::task::spawn_blocking(move || procward_core::kill(&kill))
-            .await
-            .map_err(|e| Status::internal(e.to_string()))?;
-        kill_result(result).map(Response::new)
+        let verdict = self.policy.kill(kill, request.force).await;
+        verdict_result(verdict).map(Response::new)
     }
 
     async fn start_process(
@@ -269,7 +278,7 @@ impl server::ProcessManagerService for ProcessManagerService {
         let current = self.managed_pids().await?;
         let name = current
             .get(&pid)
-            .map(|(name, _)| name.clone())
+            .cloned()
             .or_else(|| self.pids.name_of(pid))
             .ok_or_else(|| {
                 Status::not_found(format!(

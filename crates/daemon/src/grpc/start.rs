@@ -1,6 +1,7 @@
 //! `StartProcess`: a command becomes a managed process (restart "never") whose output is
-//! logged. Everything that can be checked before spawning is checked here, so a bad
-//! request leaves nothing registered.
+//! logged. What only this call has (the program on PATH, the working directory) is checked
+//! here; the spec itself by the supervisor's one validation. A refused or failed start
+//! leaves nothing registered and no log folder behind.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,11 @@ pub async fn start(
     supervisor: &Supervisor,
     request: v1::StartProcessRequest,
 ) -> Result<ManagedView, Status> {
+    if request.name.as_deref().is_some_and(str::is_empty) {
+        return Err(Status::invalid_argument(
+            "name: is empty; omit it to derive a name from the program",
+        ));
+    }
     let program = request.command.trim();
     if program.is_empty() {
         return Err(Status::invalid_argument(
@@ -50,24 +56,19 @@ pub async fn start(
     }
     let mut command = vec![program.to_owned()];
     command.extend(request.args);
-    let name = match request.name.filter(|n| !n.is_empty()) {
+    let name = match request.name {
         Some(name) => name,
         None => free_name(supervisor, program).await?,
     };
-    let mut spec = ProcessSpec::new(name.clone(), command);
+    let mut spec = ProcessSpec::new(name, command);
     spec.env = request.env.into_iter().collect();
     spec.cwd = cwd;
     spec.restart = RestartPolicy::Never;
-    spec.validate()
-        .map_err(|e| Status::invalid_argument(e.to_string()))?;
-    match supervisor.start(spec, false).await {
+    match supervisor.start_or_discard(spec).await {
         Ok(view) => Ok(view),
-        Err(SupervisorError::Spawn { message, .. }) => {
-            let _ = supervisor.delete(&name).await;
-            Err(Status::failed_precondition(format!(
-                "cannot start '{program}': {message}"
-            )))
-        }
+        Err(SupervisorError::Spawn { message, .. }) => Err(Status::failed_precondition(format!(
+            "cannot start '{program}': {message}"
+        ))),
         Err(e) => Err(e.to_status()),
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use procward_core::logs::follow::{FollowStart, Follower};
-use procward_core::logs::tail::tail;
+use procward_core::logs::tail::tail_lines;
 use procward_proto::convert::{spec_from_proto, view_to_proto};
 use procward_proto::v1::{self, supervisor_server};
 use tokio::sync::{Notify, mpsc};
@@ -16,8 +16,12 @@ use tonic::{Request, Response, Status};
 use crate::facade::Supervisor;
 use crate::home::Home;
 
-/// Most lines a log request may ask for at once.
+/// Most lines a `GetLogs` request (ProcessManagerService, answered in one message) may ask
+/// for; `Logs` streams and has no limit.
 pub const MAX_LOG_LINES: u32 = 100_000;
+/// `LogsRequest.lines` meaning every line kept (`procward logs --lines all`); any other
+/// count is the last that many lines, 0 none.
+pub const ALL_LOG_LINES: u32 = u32::MAX;
 /// How often a follow checks the log files for new lines.
 const FOLLOW_POLL: Duration = Duration::from_millis(50);
 
@@ -119,12 +123,6 @@ impl supervisor_server::Supervisor for SupervisorService {
 
     async fn logs(&self, request: Request<v1::LogsRequest>) -> Answer<Self::LogsStream> {
         let request = request.into_inner();
-        if request.lines > MAX_LOG_LINES {
-            return Err(Status::invalid_argument(format!(
-                "lines must be at most {MAX_LOG_LINES} (got {})",
-                request.lines
-            )));
-        }
         let view = self
             .supervisor
             .status(&request.name)
@@ -139,7 +137,11 @@ impl supervisor_server::Supervisor for SupervisorService {
             streams.push(("stderr", std::path::PathBuf::from(&view.stderr_log)));
         }
         let (tx, rx) = mpsc::channel(256);
-        let (lines, follow) = (request.lines as usize, request.follow);
+        let follow = request.follow;
+        let lines = match request.lines {
+            ALL_LOG_LINES => usize::MAX,
+            n => n as usize,
+        };
         tokio::spawn(async move {
             // Followers open before the tail is read, so no line falls between the two.
             let mut followers = Vec::new();
@@ -150,19 +152,11 @@ impl supervisor_server::Supervisor for SupervisorService {
                     }
                 }
             }
-            for (stream, path) in &streams {
-                for line in tail(path, lines).unwrap_or_default() {
-                    if tx
-                        .send(Ok(v1::LogLine {
-                            stream: (*stream).into(),
-                            line,
-                        }))
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
+            let sender = tx.clone();
+            // Streamed from the files on a blocking thread: any count, little memory.
+            let sent = tokio::task::spawn_blocking(move || send_tails(&streams, lines, &sender));
+            if !matches!(sent.await, Ok(true)) {
+                return;
             }
             while follow && !tx.is_closed() {
                 for (stream, follower) in &mut followers {
@@ -186,6 +180,7 @@ impl supervisor_server::Supervisor for SupervisorService {
     }
 
     async fn up(&self, request: Request<v1::UpRequest>) -> Answer<v1::UpResponse> {
+        // Converted here, checked (every spec, names, dependencies) by the facade.
         let specs = request
             .into_inner()
             .specs
@@ -241,4 +236,27 @@ impl supervisor_server::Supervisor for SupervisorService {
         self.shutdown.notify_one();
         Ok(Response::new(v1::ShutdownResponse {}))
     }
+}
+
+/// Sends the last `lines` lines of each stream, in order; false once the client is gone.
+fn send_tails(
+    streams: &[(&'static str, std::path::PathBuf)],
+    lines: usize,
+    tx: &mpsc::Sender<Result<v1::LogLine, Status>>,
+) -> bool {
+    for (stream, path) in streams {
+        let Ok(tail) = tail_lines(path, lines) else {
+            continue;
+        };
+        for line in tail.map_while(Result::ok) {
+            let line = v1::LogLine {
+                stream: (*stream).into(),
+                line,
+            };
+            if tx.blocking_send(Ok(line)).is_err() {
+                return false;
+            }
+        }
+    }
+    true
 }

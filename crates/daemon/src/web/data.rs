@@ -30,8 +30,12 @@ struct ListArgs {
 #[serde(deny_unknown_fields)]
 struct KillArgs {
     pid: i64,
+    /// Unix seconds (coarse; kept for older pages).
     #[serde(rename = "expectedStartTime")]
     expected_start_time: Option<u64>,
+    /// Clock ticks since boot, as the row's `start_ticks`: the exact identity check.
+    #[serde(rename = "expectedStartTicks")]
+    expected_start_ticks: Option<u64>,
     #[serde(default)]
     force: bool,
 }
@@ -104,6 +108,7 @@ pub async fn dispatch(event: &str, state: &WebState, payload: Value) -> Answer {
             let request = v1::KillProcessRequest {
                 pid,
                 expected_start_time: args.expected_start_time,
+                expected_start_ticks: args.expected_start_ticks,
                 force: args.force,
                 ..Default::default()
             };

@@ -7,9 +7,13 @@
 mod assets;
 mod data;
 pub mod message;
+mod payloads;
 mod sessions;
 mod socket;
 mod streams;
+
+#[cfg(test)]
+mod fuzz;
 
 use procward_proto::client::Backend;
 use socketioxide::SocketIo;

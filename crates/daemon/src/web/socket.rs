@@ -68,8 +68,13 @@ impl std::fmt::Display for AuthError {
     }
 }
 
+/// The token in an `auth` payload or a connect payload: the seed's plain string
+/// (`socket.emit('auth', token)`), or `{token}`.
 fn token_of(payload: &Value) -> Option<&str> {
-    payload.get("token").and_then(Value::as_str)
+    match payload {
+        Value::String(token) => Some(token),
+        other => other.get("token").and_then(Value::as_str),
+    }
 }
 
 /// Connect middleware: a connect auth payload with a wrong token is refused; none at
@@ -102,20 +107,29 @@ pub async fn on_connect(
     socket.extensions.insert(connection.clone());
 
     let auth_connection = connection.clone();
+    // Not an `async` closure: its body runs as the event arrives, before any later event
+    // of this client is handled, so `emit('auth', token)` followed at once by another
+    // event (the seed's usage, without waiting for the ack) is already authenticated.
     socket.on(
         "auth",
-        async move |socket: SocketRef,
-                    TryData(payload): TryData<Value>,
-                    ack: AckSender,
-                    State(state): State<WebState>| {
+        move |socket: SocketRef,
+              TryData(payload): TryData<Value>,
+              ack: AckSender,
+              State(state): State<WebState>| {
             let payload = payload.unwrap_or(Value::Null);
-            if token_of(&payload).is_some_and(|t| state.tokens.admits(t)) {
+            let admitted = token_of(&payload).is_some_and(|t| state.tokens.admits(t));
+            if admitted {
                 auth_connection.lock().authenticated = true;
-                let _ = ack.send(&json!({"ok": true}));
-            } else {
-                let _ = ack.send(&json!({"ok": false, "error": "invalid token"}));
-                let _ = socket.emit("message", &Message::error(None, "invalid token"));
-                let _ = socket.disconnect();
+            }
+            async move {
+                if admitted {
+                    let _ = ack.send(&json!({"ok": true}));
+                } else {
+                    let why = "invalid token: send the daemon's token, as a string or {token}";
+                    let _ = ack.send(&json!({"ok": false, "error": why}));
+                    let _ = socket.emit("message", &Message::error(None, why));
+                    let _ = socket.disconnect();
+                }
             }
         },
     );

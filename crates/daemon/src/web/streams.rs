@@ -2,51 +2,19 @@
 //! commands), managed processes' logs, and metrics.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
 
 use super::message::Message;
-use super::parse;
+use super::payloads::{
+    create_args, execute_args, input_args, logs_args, metrics_args, resize_args, session_ref,
+};
 use super::socket::{Answer, Ctx};
-use std::sync::Arc;
 
 use crate::session::{BATCH_BYTES, BATCH_DELAY, Session, SessionSpec};
-
-/// Most bytes one `terminal:input` may carry.
-const MAX_INPUT: usize = 64 * 1024;
-/// Longest command or argument accepted.
-const MAX_TEXT: usize = 16 * 1024;
-
-fn text_ok(field: &str, text: &str) -> Result<(), String> {
-    if text.len() > MAX_TEXT {
-        return Err(format!(
-            "{field} is {} bytes; at most {MAX_TEXT}",
-            text.len()
-        ));
-    }
-    Ok(())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Create {
-    command: String,
-    #[serde(default)]
-    args: Vec<String>,
-    cwd: Option<String>,
-    #[serde(default)]
-    env: BTreeMap<String, String>,
-    #[serde(default)]
-    interactive: bool,
-    cols: Option<u16>,
-    rows: Option<u16>,
-    #[serde(default)]
-    detached: bool,
-}
 
 fn start(ctx: &Ctx, spec: SessionSpec, detached: bool) -> Answer {
     let (id, session) = ctx
@@ -60,33 +28,8 @@ fn start(ctx: &Ctx, spec: SessionSpec, detached: bool) -> Answer {
 }
 
 pub async fn create(ctx: &Ctx, payload: Value) -> Answer {
-    let create: Create = parse(payload)?;
-    text_ok("command", &create.command)?;
-    for arg in &create.args {
-        text_ok("an argument", arg)?;
-    }
-    let cwd = match create.cwd.filter(|c| !c.is_empty()) {
-        Some(dir) if !std::path::Path::new(&dir).is_dir() => {
-            return Err(format!("cwd '{dir}' is not an existing directory"));
-        }
-        other => other.map(PathBuf::from),
-    };
-    let spec = SessionSpec {
-        command: create.command,
-        args: create.args,
-        cwd,
-        env: create.env,
-        interactive: create.interactive,
-        cols: create.cols.unwrap_or(80),
-        rows: create.rows.unwrap_or(24),
-    };
-    start(ctx, spec, create.detached)
-}
-
-#[derive(Deserialize)]
-struct SessionRef {
-    #[serde(rename = "sessionId")]
-    session_id: String,
+    let (spec, detached) = create_args(payload)?;
+    start(ctx, spec, detached)
 }
 
 /// The session `id`, or why there is none.
@@ -98,14 +41,14 @@ fn session(ctx: &Ctx, id: &str) -> Result<Arc<Session>, String> {
 }
 
 pub fn join(ctx: &Ctx, payload: Value) -> Answer {
-    let SessionRef { session_id } = parse(payload)?;
+    let session_id = session_ref(payload)?;
     let session = session(ctx, &session_id)?;
     ctx.watch(&session_id, session.clone());
     Ok(json!({"sessionId": session_id, "status": session.status().state}))
 }
 
 pub fn leave(ctx: &Ctx, payload: Value) -> Answer {
-    let SessionRef { session_id } = parse(payload)?;
+    let session_id = session_ref(payload)?;
     if ctx.unwatch(&session_id) {
         Ok(json!({}))
     } else {
@@ -114,7 +57,7 @@ pub fn leave(ctx: &Ctx, payload: Value) -> Answer {
 }
 
 pub fn kill(ctx: &Ctx, payload: Value) -> Answer {
-    let SessionRef { session_id } = parse(payload)?;
+    let session_id = session_ref(payload)?;
     let session = session(ctx, &session_id)?;
     if session.status().state != "running" {
         return Err(format!("session '{session_id}' has already ended"));
@@ -123,22 +66,8 @@ pub fn kill(ctx: &Ctx, payload: Value) -> Answer {
     Ok(json!({}))
 }
 
-#[derive(Deserialize)]
-struct Execute {
-    command: String,
-    #[serde(rename = "sessionId")]
-    session_id: Option<String>,
-}
-
 pub async fn execute(ctx: &Ctx, payload: Value) -> Answer {
-    let Execute {
-        command,
-        session_id,
-    } = parse(payload)?;
-    text_ok("command", &command)?;
-    if command.trim().is_empty() {
-        return Err("command is empty".into());
-    }
+    let (command, session_id) = execute_args(payload)?;
     let Some(id) = session_id else {
         let spec = SessionSpec {
             command: "/bin/sh".into(),
@@ -164,21 +93,8 @@ pub async fn execute(ctx: &Ctx, payload: Value) -> Answer {
     Ok(json!({"sessionId": id}))
 }
 
-#[derive(Deserialize)]
-struct Input {
-    #[serde(rename = "sessionId")]
-    session_id: String,
-    data: String,
-}
-
 pub async fn input(ctx: &Ctx, payload: Value) -> Answer {
-    let Input { session_id, data } = parse(payload)?;
-    if data.len() > MAX_INPUT {
-        return Err(format!(
-            "input is {} bytes; at most {MAX_INPUT} per event",
-            data.len()
-        ));
-    }
+    let (session_id, data) = input_args(payload)?;
     let session = session(ctx, &session_id)?;
     session
         .write(data.as_bytes())
@@ -187,26 +103,9 @@ pub async fn input(ctx: &Ctx, payload: Value) -> Answer {
     Ok(json!({}))
 }
 
-#[derive(Deserialize)]
-struct Resize {
-    #[serde(rename = "sessionId")]
-    session_id: String,
-    cols: u64,
-    rows: u64,
-}
-
 pub async fn resize(ctx: &Ctx, payload: Value) -> Answer {
-    let Resize {
-        session_id,
-        cols,
-        rows,
-    } = parse(payload)?;
+    let (session_id, cols, rows) = resize_args(payload)?;
     let session = session(ctx, &session_id)?;
-    let (Ok(cols), Ok(rows)) = (u16::try_from(cols), u16::try_from(rows)) else {
-        return Err(format!(
-            "terminal size must be 1-1000 columns and rows (got {cols}x{rows})"
-        ));
-    };
     session
         .resize(cols, rows)
         .await
@@ -214,19 +113,9 @@ pub async fn resize(ctx: &Ctx, payload: Value) -> Answer {
     Ok(json!({}))
 }
 
-#[derive(Deserialize)]
-struct LogsJoin {
-    name: String,
-    lines: Option<u32>,
-}
-
 /// Follows a managed process's logs as session `logs:NAME`: the last lines, then new ones.
 pub async fn logs(ctx: &Ctx, payload: Value) -> Answer {
-    let LogsJoin { name, lines } = parse(payload)?;
-    let lines = lines.unwrap_or(100);
-    if lines > 10_000 {
-        return Err(format!("lines must be at most 10000 (got {lines})"));
-    }
+    let (name, lines) = logs_args(payload)?;
     let mut supervisor = ctx.state.backend.supervisor.clone();
     let request = procward_proto::v1::LogsRequest {
         name: name.clone(),
@@ -300,20 +189,9 @@ pub async fn logs(ctx: &Ctx, payload: Value) -> Answer {
     Ok(json!({"sessionId": id}))
 }
 
-#[derive(Deserialize)]
-struct MetricsSubscribe {
-    interval: Option<f64>,
-}
-
 /// System figures every `interval` seconds, from the daemon's shared sampler.
 pub fn metrics(ctx: &Ctx, payload: Value) -> Answer {
-    let MetricsSubscribe { interval } = parse(payload)?;
-    let interval = interval.unwrap_or(1.0);
-    if !interval.is_finite() || !(0.2..=60.0).contains(&interval) {
-        return Err(format!(
-            "interval must be between 0.2 and 60 seconds (got {interval})"
-        ));
-    }
+    let interval = metrics_args(payload)?;
     let mut manager = ctx.state.backend.manager.clone();
     let socket = ctx.socket.clone();
     let task = tokio::spawn(async move {

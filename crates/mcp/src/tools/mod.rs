@@ -143,7 +143,7 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "list_system_processes",
         title: "List OS processes",
-        description: "Every process on the machine, like ps/top: pid, name, user, CPU %, memory, threads, uptime and start_time. Returns the top 25 by CPU unless you filter (name, user), sort (cpu, mem, pid, name, uptime) or raise the limit, and says how many more matched. Pass a process's start_time to kill_process to be sure you kill that one.",
+        description: "Every process on the machine, like ps/top: pid, name, user, CPU %, memory, threads, uptime, start_time and start_ticks. Returns the top 25 by CPU unless you filter (name, user), sort (cpu, mem, pid, name, uptime) or raise the limit, and says how many more matched. Pass a process's start_ticks to kill_process (expected_start_ticks) to be sure you kill that one.",
         schema: schema::<args::ListSystemArgs>,
         read_only: true,
         destructive: false,
@@ -152,7 +152,7 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "get_process_info",
         title: "One OS process",
-        description: "Details of one process by pid: command line, user, status, CPU, memory, threads, uptime, start_time, and which managed process it is, if any.",
+        description: "Details of one process by pid: command line, user, status, CPU, memory, threads, uptime, start_time, start_ticks, and which managed process it is, if any.",
         schema: schema::<args::PidArgs>,
         read_only: true,
         destructive: false,
@@ -179,7 +179,7 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "kill_process",
         title: "Kill a process or whoever holds a port",
-        description: "Terminate a process by pid, or every process listening on a port: SIGTERM, then SIGKILL if it has not exited after timeout_seconds (default 5). Give expected_start_time from list_system_processes so a recycled pid is refused. pid 0, 1, negative pids, procward itself and its caller are always refused. A managed process is stopped through its supervisor (whole group, no automatic restart).",
+        description: "Terminate a process by pid, or every process listening on a port: SIGTERM, then SIGKILL if it has not exited after timeout_seconds (default 5). Give expected_start_ticks (the start_ticks from list_system_processes or get_process_info) so a recycled pid is refused; expected_start_time (seconds) is coarser. pid 0, 1, negative pids, procward itself and its caller are always refused. A managed process (or its procward shim) is stopped through its supervisor (whole group, no automatic restart), by pid or by port.",
         schema: schema::<args::KillArgs>,
         read_only: false,
         destructive: true,

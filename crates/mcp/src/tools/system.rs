@@ -42,6 +42,7 @@ fn process(p: &v1::ProcessInfo) -> Value {
         "cpu_percent": crate::summary::tenths(p.cpu_percent),
         "memory_rss": p.memory_rss,
         "start_time": p.start_time,
+        "start_ticks": p.start_ticks,
         "command": clip(&p.command, COMMAND_CHARS),
     });
     if !p.managed_name.is_empty() {
@@ -301,6 +302,7 @@ pub async fn kill(mut b: Backend, policy: &Policy, args: KillArgs) -> Outcome {
             let request = v1::KillProcessRequest {
                 pid,
                 expected_start_time: args.expected_start_time,
+                expected_start_ticks: args.expected_start_ticks,
                 signal: args.signal,
                 timeout_seconds,
                 force: args.force,
@@ -315,9 +317,12 @@ pub async fn kill(mut b: Backend, policy: &Policy, args: KillArgs) -> Outcome {
         }
         (None, Some(port)) => {
             let port = port_number(port)?;
-            if args.expected_start_time.is_some() || args.signal.is_some() {
+            if args.expected_start_time.is_some()
+                || args.expected_start_ticks.is_some()
+                || args.signal.is_some()
+            {
                 return Err(ToolError(
-                    "expected_start_time and signal apply to a pid; a kill by port sends SIGTERM then SIGKILL to every holder".into(),
+                    "expected_start_time, expected_start_ticks and signal apply to a pid; a kill by port sends SIGTERM then SIGKILL to every holder".into(),
                 ));
             }
             let sockets = b

@@ -56,7 +56,8 @@ fn health_to_proto(check: &HealthCheck) -> v1::HealthCheck {
     }
 }
 
-/// A wire spec as a validated core spec; the error says which field is wrong.
+/// A wire spec as a core spec; the error says which field cannot be converted. Validation
+/// is the daemon's, once, for every interface (`Supervisor::check` in procward-daemon).
 pub fn spec_from_proto(spec: v1::ProcessSpec) -> Result<ProcessSpec, String> {
     let restart: RestartPolicy = spec.restart.parse().map_err(|e| format!("restart: {e}"))?;
     let stop_signal: Signal = spec
@@ -83,7 +84,6 @@ pub fn spec_from_proto(spec: v1::ProcessSpec) -> Result<ProcessSpec, String> {
         max_bytes: spec.log_max_bytes,
         max_files: spec.log_max_files,
     };
-    core.validate().map_err(|e| e.to_string())?;
     Ok(core)
 }
 
@@ -136,6 +136,12 @@ pub fn view_to_proto(view: &ManagedView) -> v1::ManagedProcess {
         spec: Some(spec_to_proto(&view.spec)),
         started_at_ms: view.started_at_ms.unwrap_or(0),
         start_time: view.start_time.unwrap_or(0),
+        log_dropped_bytes: view.log_dropped_bytes,
+        log_error: view.log_error.clone(),
+        registry_error: view.registry_error.clone(),
+        start_ticks: view.start_ticks.unwrap_or(0),
+        shim_pid: view.shim_pid.unwrap_or(0),
+        shim_start_ticks: view.shim_start_ticks.unwrap_or(0),
     }
 }
 
@@ -169,6 +175,9 @@ pub fn view_from_proto(process: v1::ManagedProcess) -> Result<ManagedView, Strin
         state,
         pid: (process.pid != 0).then_some(process.pid),
         start_time: (process.start_time != 0).then_some(process.start_time),
+        start_ticks: (process.start_ticks != 0).then_some(process.start_ticks),
+        shim_pid: (process.shim_pid != 0).then_some(process.shim_pid),
+        shim_start_ticks: (process.shim_start_ticks != 0).then_some(process.shim_start_ticks),
         restarts: process.restarts,
         started_at_ms: (process.started_at_ms != 0).then_some(process.started_at_ms),
         uptime_ms: process.uptime_ms,
@@ -180,5 +189,8 @@ pub fn view_from_proto(process: v1::ManagedProcess) -> Result<ManagedView, Strin
         health,
         stdout_log: process.stdout_log,
         stderr_log: process.stderr_log,
+        log_dropped_bytes: process.log_dropped_bytes,
+        log_error: process.log_error,
+        registry_error: process.registry_error,
     })
 }

@@ -23,6 +23,7 @@ pub fn process_to_proto(process: &ProcessInfo, managed_name: Option<&str>) -> v1
         user: process.user.clone(),
         uid: process.uid,
         start_time: process.start_time,
+        start_ticks: process.start_ticks,
         managed_name: managed_name.unwrap_or_default().to_owned(),
     }
 }

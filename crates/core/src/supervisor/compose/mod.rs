@@ -37,12 +37,14 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::spec::ProcessSpec;
+use super::spec::{ProcessSpec, SpecError, read_config_file};
 use crate::ErrorKind;
 
+mod check;
 mod order;
 mod raw;
 
+pub use check::check_request;
 pub use order::start_order;
 use raw::{RawFile, build};
 
@@ -84,6 +86,15 @@ pub enum ComposeError {
     /// Processes depend on each other in a circle, so none can start first.
     #[error("dependency cycle: {}", .0.join(" -> "))]
     Cycle(Vec<String>),
+    /// One spec of a request is invalid.
+    #[error("process '{process}': {source}")]
+    Spec {
+        /// The spec's name as given (shortened when very long).
+        process: String,
+        /// What is wrong with it.
+        #[source]
+        source: SpecError,
+    },
 }
 
 impl ComposeError {
@@ -98,16 +109,28 @@ impl ComposeError {
             _ => ErrorKind::InvalidInput,
         }
     }
+
+    /// The spec field the error is about (`name`, `depends_on`, `stop_timeout`, ...), for
+    /// interfaces that report the field apart from the message; `None` for file errors.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            ComposeError::At { .. } | ComposeError::Read { .. } => None,
+            ComposeError::DuplicateName(_) => Some("name"),
+            ComposeError::UnknownDependency { .. } | ComposeError::Cycle(_) => Some("depends_on"),
+            ComposeError::Spec { source, .. } => Some(source.field()),
+        }
+    }
 }
 
 /// Reads and parses a procward.toml; relative `cwd` and `env_file` resolve against the
-/// file's folder (made absolute, since the daemon runs elsewhere).
+/// file's folder (made absolute, since the daemon runs elsewhere). The file must be a
+/// regular file of at most 1 MiB ([`read_config_file`]), so `/dev/zero` cannot hang it.
 pub fn parse_compose_file(path: &Path) -> Result<Vec<ProcessSpec>, ComposeError> {
     let read_err = |source| ComposeError::Read {
         path: path.to_owned(),
         source,
     };
-    let text = std::fs::read_to_string(path).map_err(read_err)?;
+    let text = read_config_file(path).map_err(read_err)?;
     let absolute = std::path::absolute(path).map_err(read_err)?;
     let base = absolute.parent().unwrap_or(Path::new("/"));
     parse_named(&text, base, &path.display().to_string())

@@ -17,7 +17,7 @@ use crate::Signal;
 use crate::supervisor::spec::{
     Backoff, HealthCheck, LogLimits, Probe, ProcessSpec, RestartPolicy, SpecError,
     command_from_string, parse_duration_reason, parse_env_file, parse_max_restarts, parse_size,
-    validate_name,
+    read_config_file, validate_name,
 };
 
 pub(super) type Located<T> = Result<T, (Range<usize>, String)>;
@@ -36,7 +36,7 @@ pub(super) fn build(
     if let Some(file) = &raw.env_file {
         let path = base.join(file.get_ref());
         let shown = path.display();
-        let text = std::fs::read_to_string(&path)
+        let text = read_config_file(&path)
             .map_err(|e| (file.span(), format!("cannot read env_file {shown}: {e}")))?;
         spec.env =
             parse_env_file(&text).map_err(|e| (file.span(), format!("env_file {shown}: {e}")))?;
@@ -68,7 +68,8 @@ pub(super) fn build(
         spans.push(("backoff", backoff.span()));
     }
     if let Some(stable) = &raw.stable_after {
-        spec.stable_after = stable.0;
+        spec.stable_after = stable.get_ref().0;
+        spans.push(("stable_after", stable.span()));
     }
     if let Some(signal) = raw.stop_signal {
         spec.stop_signal = signal;
@@ -123,7 +124,7 @@ pub(super) struct RawProcess {
     restart: Option<RestartPolicy>,
     max_restarts: Option<MaxRestarts>,
     backoff: Option<Spanned<BackoffValue>>,
-    stable_after: Option<Human>,
+    stable_after: Option<Spanned<Human>>,
     stop_signal: Option<Signal>,
     stop_timeout: Option<Spanned<Human>>,
     autostart: Option<bool>,
@@ -234,7 +235,7 @@ value_type!(
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Human, E> {
             Duration::try_from_secs_f64(v)
                 .map(Human)
-                .map_err(|_| custom("a duration must be a non-negative number of seconds"))
+                .map_err(|_| custom(format!("{v} is not a usable number of seconds (negative, not a number or far too large)")))
         }
     }
 );

@@ -199,6 +199,22 @@ fn bad_values_point_at_the_value() {
         ("stop_timeout = '10 parsecs'", "unknown unit"),
         ("stop_timeout = '-1s'", "negative"),
         ("stop_timeout = '2h'", "over the limit of 1h"),
+        ("stop_timeout = 1e99", "not a usable number of seconds"),
+        ("stop_timeout = 'é'", "unexpected 'é'"),
+        ("stable_after = '2d'", "stable_after 2d is out of range: use 0s to 1d"),
+        ("backoff = '1s:2h'", "maximum delay 2h is out of range: use 1ms to 1h"),
+        (
+            "health = { command = 'true', interval = '2h' }",
+            "interval 2h is out of range: use 10ms to 1h",
+        ),
+        (
+            "health = { command = 'true', timeout = '1ms' }",
+            "timeout 1ms is out of range",
+        ),
+        (
+            "health = { command = 'true', retries = 4294967295 }",
+            "retries must be 1-1000",
+        ),
         ("stable_after = -3", "negative"),
         ("backoff = '0s:1s'", "greater than zero"),
         ("backoff = '10s:1s'", "below the base"),
@@ -219,7 +235,10 @@ fn bad_values_point_at_the_value() {
             "health = { http = 'http://x/', tcp = 'x:1' }",
             "exactly one",
         ),
-        ("health = { command = 'true', retries = 0 }", "at least 1"),
+        (
+            "health = { command = 'true', retries = 0 }",
+            "retries must be 1-1000",
+        ),
         (
             "health = { command = 'true', interval = 0 }",
             "greater than zero",
@@ -330,4 +349,25 @@ fn start_order_names_cycles_and_unknown_dependencies() {
         "process 'a' depends on unknown process 'zzz'"
     );
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
+}
+
+#[test]
+fn unterminated_quotes_in_commands_are_refused_with_their_place() {
+    let e = err("[process.a]\ncommand = \"echo 'hi\"\n");
+    assert!(e.starts_with("procward.toml:2:11:"), "{e}");
+    assert!(e.contains("unterminated ' quote at column 6"), "{e}");
+}
+
+#[test]
+fn files_that_are_not_small_regular_files_are_refused() {
+    let e = parse_compose_file(Path::new("/dev/zero")).unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::Failed);
+    assert!(e.to_string().contains("character device"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("big.env");
+    std::fs::write(&env, vec![b'#'; 2 << 20]).unwrap();
+    let toml = dir.path().join("procward.toml");
+    std::fs::write(&toml, "[process.a]\ncommand = 'x'\nenv_file = 'big.env'\n").unwrap();
+    let e = parse_compose_file(&toml).unwrap_err().to_string();
+    assert!(e.contains("big.env") && e.contains("larger than 1024 KiB"), "{e}");
 }

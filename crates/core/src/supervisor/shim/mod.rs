@@ -20,7 +20,9 @@
 //!   daemon again: it works the same whether the daemon lives or not;
 //! * it copies the pipes into [`RotatingWriter`]s, reaps the child when its pidfd says it
 //!   exited, drains what is left, and writes an [`ExitRecord`] atomically to the status
-//!   file.
+//!   file;
+//! * when the disk is full it keeps draining the pipes, dropping whole lines, and says so
+//!   in a [`LogState`] beside the status file ([`LOG_STATE_FILE`]), which the daemon shows.
 //!
 //! The daemon ([`launch`]) watches the child through a pidfd of its own and, after a
 //! restart, re-adopts it by pid plus start time; the exit code it can no longer reap
@@ -42,7 +44,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::logs::writer::RotatingWriter;
 
+mod log_state;
 mod run;
+pub use log_state::{LOG_STATE_FILE, LogState, read_log_state};
 pub use run::run;
 
 /// How long [`launch`] waits for the shim's report before giving up on it.

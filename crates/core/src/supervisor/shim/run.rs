@@ -1,6 +1,7 @@
 //! The shim's own side: spawn the child, copy its pipes into rotating logs, reap it and
 //! record how it ended.
 
+use super::log_state::LogStateFile;
 use super::*;
 
 /// The shim's main (`procward shim <launch_file>`): starts the child, captures its output
@@ -33,7 +34,8 @@ pub fn run(launch_file: &Path) -> i32 {
         0,
     );
 
-    let (status, logs) = capture(&mut child, streams);
+    let log_state = LogStateFile::open(&spec.status_file.with_file_name(LOG_STATE_FILE));
+    let (status, logs) = capture(&mut child, streams, log_state);
     if let Err(e) = record_exit(&spec.status_file, status, logs) {
         let path = spec.status_file.display();
         let _ = writeln!(io::stderr(), "procward shim: cannot write {path}: {e}");
@@ -136,8 +138,13 @@ fn start(spec: LaunchSpec) -> Result<(LaunchSpec, Child, [Stream; 2]), String> {
 }
 
 /// Copies both pipes into their logs until the child has exited and the pipes are at EOF
-/// (or silent for [`DRAIN_IDLE`] after the exit); returns how the child ended.
-fn capture(child: &mut Child, mut streams: [Stream; 2]) -> (ExitStatus, [RotatingWriter; 2]) {
+/// (or silent for [`DRAIN_IDLE`] after the exit); returns how the child ended. What the
+/// logs lose to a full disk is kept up to date in `log_state`.
+fn capture(
+    child: &mut Child,
+    mut streams: [Stream; 2],
+    mut log_state: LogStateFile,
+) -> (ExitStatus, [RotatingWriter; 2]) {
     // Without pidfds (kernels before 5.3) the child is checked every 100 ms instead.
     let pidfd = pidfd_open(Pid::from_child(child), PidfdFlags::empty()).ok();
     let mut buf = vec![0u8; READ_SIZE];
@@ -162,6 +169,7 @@ fn capture(child: &mut Child, mut streams: [Stream; 2]) -> (ExitStatus, [Rotatin
                 idle_until = Instant::now() + DRAIN_IDLE;
             }
         }
+        log_state.update([&streams[0].log, &streams[1].log]);
         if exited.is_none()
             && (ready[2] || pidfd.is_none())
             && let Ok(Some(status)) = child.try_wait()

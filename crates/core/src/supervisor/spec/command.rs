@@ -54,6 +54,7 @@ const SHELL_WORDS: &[&str] = &[
 /// Turns one command string into argv: plain words are split like a shell would (quotes
 /// honoured) and run directly; anything using shell syntax (pipes, redirections, `$VAR`,
 /// globs, `;`, `&&`, `VAR=x cmd`, builtins such as `cd`) runs as `/bin/sh -c STRING`.
+/// A quote left open is refused with its position (see [`check_quotes`]).
 pub fn command_from_string(s: &str) -> Result<Vec<String>, SpecError> {
     if s.trim().is_empty() {
         return Err(SpecError::EmptyCommand);
@@ -61,13 +62,16 @@ pub fn command_from_string(s: &str) -> Result<Vec<String>, SpecError> {
     if s.contains('\0') {
         return Err(invalid("command", "contains a NUL byte"));
     }
+    check_quotes(s)?;
     let shell = || Ok(vec!["/bin/sh".to_owned(), "-c".to_owned(), s.to_owned()]);
     if s.contains(SHELL_CHARS) {
         return shell();
     }
     match shlex::split(s) {
         None => shell(),
-        Some(words) if words.is_empty() => Err(SpecError::EmptyCommand),
+        Some(words) if words.first().is_none_or(|p| p.trim().is_empty()) => {
+            Err(SpecError::EmptyCommand)
+        }
         Some(words) if SHELL_WORDS.contains(&words[0].as_str()) || is_assignment(&words[0]) => {
             shell()
         }
@@ -80,4 +84,50 @@ fn is_assignment(word: &str) -> bool {
         key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     })
+}
+
+/// Refuses a command string whose `'` or `"` quote is never closed, naming where it opens
+/// (`unterminated ' quote at column 7`), as a shell would fail on it only once started.
+/// Quoting follows `sh`: nothing is special inside `'...'`; inside `"..."` and outside
+/// quotes a backslash escapes the next character; `#` at the start of a word comments out
+/// the rest of the line. Strings with a here-document (`<<`) are not checked, since its
+/// body is not shell syntax.
+pub fn check_quotes(s: &str) -> Result<(), SpecError> {
+    if s.contains("<<") {
+        return Ok(());
+    }
+    let mut open: Option<(char, usize)> = None;
+    let mut chars = s.char_indices().peekable();
+    let mut word_start = true;
+    while let Some((at, c)) = chars.next() {
+        match (open, c) {
+            (Some(('\'', _)), '\'') | (Some(('"', _)), '"') => open = None,
+            (Some(('"', _)), '\\') => {
+                chars.next();
+            }
+            (Some(_), _) => {}
+            (None, '\'' | '"') => open = Some((c, at)),
+            (None, '\\') => {
+                chars.next();
+            }
+            (None, '#') if word_start => while chars.next_if(|&(_, c)| c != '\n').is_some() {},
+            _ => {}
+        }
+        word_start = open.is_none() && (c.is_whitespace() || ";&|()<>".contains(c));
+    }
+    let Some((quote, at)) = open else {
+        return Ok(());
+    };
+    let before = &s[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    let place = if line == 1 {
+        format!("column {column}")
+    } else {
+        format!("line {line}, column {column}")
+    };
+    Err(invalid(
+        "command",
+        format!("unterminated {quote} quote at {place}: close it or escape it with a backslash"),
+    ))
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{SpecError, duration_ms, invalid};
+use super::{SpecError, duration_ms, invalid, limits};
 
 /// How the daemon decides a running process still works.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,8 +51,8 @@ impl HealthCheck {
         }
     }
 
-    /// Checks the probe and that the timing can work (non-zero interval and timeout, at
-    /// least one retry).
+    /// Checks the probe and that the timing can work: interval and timeout 10ms-1h,
+    /// start period up to 1h, 1-1000 retries (see [`limits`]).
     pub fn validate(&self) -> Result<(), SpecError> {
         self.probe.validate()?;
         if self.interval.is_zero() || self.timeout.is_zero() {
@@ -61,12 +61,18 @@ impl HealthCheck {
                 "interval and timeout must be greater than zero",
             ));
         }
-        if self.retries == 0 {
+        if self.retries == 0 || self.retries > limits::MAX_HEALTH_RETRIES {
             return Err(invalid(
                 "health",
-                "retries must be at least 1 (failures in a row that make it unhealthy)",
+                format!(
+                    "retries must be 1-{} (failures in a row that make it unhealthy)",
+                    limits::MAX_HEALTH_RETRIES
+                ),
             ));
         }
+        limits::HEALTH_INTERVAL.check("health", "interval", self.interval)?;
+        limits::HEALTH_TIMEOUT.check("health", "timeout", self.timeout)?;
+        limits::HEALTH_START_PERIOD.check("health", "start_period", self.start_period)?;
         Ok(())
     }
 }

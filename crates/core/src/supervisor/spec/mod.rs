@@ -18,12 +18,16 @@ use serde::{Deserialize, Serialize};
 use crate::{ErrorKind, Signal};
 
 mod command;
+mod file;
 mod health;
+pub mod limits;
 mod values;
 
 pub use super::state::{Backoff, RestartPolicy};
-pub use command::{command_from_string, validate_name};
+pub use command::{check_quotes, command_from_string, validate_name};
+pub use file::{MAX_CONFIG_BYTES, read_config_file};
 pub use health::{HealthCheck, Probe};
+pub use limits::MAX_STOP_TIMEOUT;
 pub(crate) use values::parse_duration_reason;
 pub use values::{
     duration_ms, format_duration, parse_duration, parse_env_file, parse_env_pair,
@@ -38,8 +42,6 @@ pub const MAX_ARG_BYTES: usize = 128 * 1024 - 1;
 /// Largest argv plus environment in bytes (each entry counted with its NUL), well below the
 /// usual `ARG_MAX` of 2 MiB so a spec that validates can always be executed.
 pub const MAX_EXEC_BYTES: usize = 1024 * 1024;
-/// Longest stop timeout: beyond an hour a stop is indistinguishable from a hang.
-pub const MAX_STOP_TIMEOUT: Duration = Duration::from_secs(3600);
 /// Smallest log file size before rotation; smaller would rotate on almost every line.
 pub const MIN_LOG_BYTES: u64 = 4 * 1024;
 /// Most log files kept per stream, so a typo cannot fill a disk with thousands of files.
@@ -257,6 +259,9 @@ impl ProcessSpec {
             ));
         }
         self.backoff.validate()?;
+        limits::BACKOFF.check("backoff", "the base delay", self.backoff.base)?;
+        limits::BACKOFF.check("backoff", "the maximum delay", self.backoff.max)?;
+        limits::STABLE_AFTER.check("stable_after", "stable_after", self.stable_after)?;
         self.logs.validate()?;
         if let Some(health) = &self.health {
             health.validate()?;

@@ -68,7 +68,6 @@ fn command_strings() {
         "cd ~",
         "{ a; }",
         "a\nb",
-        "echo 'open",
         "FOO=1 cmd",
         "cd /tmp",
         "exec x",
@@ -80,7 +79,32 @@ fn command_strings() {
             "{shell}"
         );
     }
-    for empty in ["", "   ", "\t\n", "# only a comment"] {
+    for (open, place) in [
+        ("echo 'open", "unterminated ' quote at column 6"),
+        ("echo \"a b", "unterminated \" quote at column 6"),
+        ("a | grep 'x", "unterminated ' quote at column 10"),
+        (
+            "echo ok\necho \"no",
+            "unterminated \" quote at line 2, column 6",
+        ),
+        ("echo \"it's\" 'x", "unterminated ' quote at column 13"),
+    ] {
+        let e = command_from_string(open).unwrap_err();
+        assert_eq!(e.field(), "command");
+        assert!(e.to_string().contains(place), "{open:?}: {e}");
+    }
+    for closed in [
+        "echo \"it's\"",
+        "echo it\\'s",
+        "echo 'a \" b'",
+        "echo \"a \\\" b\"",
+        "echo hi # it's a comment",
+        "echo a#'b'",
+        "cat <<EOF\nit's\nEOF",
+    ] {
+        command_from_string(closed).unwrap_or_else(|e| panic!("{closed:?}: {e}"));
+    }
+    for empty in ["", "   ", "\t\n", "# only a comment", "'' x", "\" \" -v"] {
         assert_eq!(
             command_from_string(empty).unwrap_err(),
             SpecError::EmptyCommand

@@ -142,7 +142,10 @@ pub(crate) fn parse_duration_reason(input: &str) -> Result<Duration, String> {
         let (unit, tail) = tail.split_at(u.unwrap_or(tail.len()));
         let scale: u128 = match unit {
             "" if num.len() == s.len() => 1_000_000_000,
-            "" if num.is_empty() => return Err(bad(format!("unexpected {:?}", &tail[..1]))),
+            "" if num.is_empty() => {
+                let c = tail.chars().next().unwrap_or_default();
+                return Err(bad(format!("unexpected {c:?}")));
+            }
             "" => return Err(bad(format!("missing unit after {num}"))),
             "ms" => 1_000_000,
             "s" => 1_000_000_000,

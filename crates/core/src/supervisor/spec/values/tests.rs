@@ -87,6 +87,9 @@ fn durations() {
         "1s-",
         "99999999999999999999999d",
         "1e3",
+        "é",
+        "1s é",
+        "5 ௗ",
     ] {
         let e = parse_duration(bad).unwrap_err().to_string();
         assert!(e.contains("500ms"), "{bad:?}: {e}");

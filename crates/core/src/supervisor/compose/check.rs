@@ -1,0 +1,119 @@
+//! The one check every start and up request passes before anything changes: each spec is
+//! valid, names are unique, every dependency exists and nothing depends on itself through
+//! a circle. The daemon calls [`check_request`] for every interface (CLI, gRPC, MCP, web),
+//! so they all refuse the same input with the same words.
+
+use std::collections::HashSet;
+
+use super::{ComposeError, start_order};
+use crate::supervisor::spec::ProcessSpec;
+
+/// Longest name shown in an error (names of a refused spec can be arbitrarily long).
+const SHOWN_NAME: usize = 80;
+
+/// Checks `incoming` (one spec for a start, a file's worth for an up) against the
+/// processes already `registered` and returns `incoming` in start order (dependencies
+/// first, otherwise as given).
+///
+/// A spec in `incoming` replaces a registered one of the same name. Dependencies may name
+/// a spec of `incoming` or a registered process; cycles are looked for across both. A
+/// registered process whose own dependency has since been deleted is not held against the
+/// request.
+pub fn check_request(
+    registered: &[ProcessSpec],
+    incoming: Vec<ProcessSpec>,
+) -> Result<Vec<ProcessSpec>, ComposeError> {
+    for spec in &incoming {
+        spec.validate().map_err(|source| ComposeError::Spec {
+            process: spec.name.chars().take(SHOWN_NAME).collect(),
+            source,
+        })?;
+    }
+    let mut names = HashSet::with_capacity(incoming.len());
+    for spec in &incoming {
+        if !names.insert(spec.name.as_str()) {
+            return Err(ComposeError::DuplicateName(spec.name.clone()));
+        }
+    }
+    let kept: Vec<&ProcessSpec> = registered
+        .iter()
+        .filter(|r| !names.contains(r.name.as_str()))
+        .collect();
+    let known: HashSet<&str> = names
+        .iter()
+        .copied()
+        .chain(kept.iter().map(|r| r.name.as_str()))
+        .collect();
+    let mut graph = incoming.clone();
+    graph.extend(kept.iter().map(|r| {
+        let mut spec = (*r).clone();
+        spec.depends_on.retain(|d| known.contains(d.as_str()));
+        spec
+    }));
+    let order = start_order(&graph)?;
+    let mut incoming: Vec<Option<ProcessSpec>> = incoming.into_iter().map(Some).collect();
+    let ordered = order
+        .iter()
+        .filter_map(|name| {
+            let slot = incoming
+                .iter_mut()
+                .find(|s| s.as_ref().is_some_and(|s| s.name == *name))?;
+            slot.take()
+        })
+        .collect();
+    Ok(ordered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str, deps: &[&str]) -> ProcessSpec {
+        let mut spec = ProcessSpec::new(name, vec!["true".into()]);
+        spec.depends_on = deps.iter().map(|d| d.to_string()).collect();
+        spec
+    }
+
+    fn names(specs: &[ProcessSpec]) -> Vec<&str> {
+        specs.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    #[test]
+    fn orders_and_resolves_against_registered() {
+        let registered = [spec("db", &[]), spec("old", &["gone"])];
+        let ordered = check_request(
+            &registered,
+            vec![spec("web", &["api", "db"]), spec("api", &[])],
+        )
+        .unwrap();
+        assert_eq!(names(&ordered), ["api", "web"]);
+        assert!(check_request(&[], vec![spec("x", &[])]).is_ok());
+    }
+
+    #[test]
+    fn refuses_with_the_field() {
+        let cases = [
+            (vec![spec("a", &[]), spec("a", &[])], "name", "duplicate"),
+            (
+                vec![spec("a", &["nope"])],
+                "depends_on",
+                "unknown process 'nope'",
+            ),
+            (
+                vec![spec("a", &["b"]), spec("b", &["a"])],
+                "depends_on",
+                "cycle",
+            ),
+            (vec![spec("", &[])], "name", "it is empty"),
+        ];
+        for (incoming, field, words) in cases {
+            let e = check_request(&[], incoming).unwrap_err();
+            assert_eq!(e.field(), Some(field), "{e}");
+            assert!(e.to_string().contains(words), "{e}");
+        }
+        // A cycle through a registered process, by replacing it.
+        let registered = [spec("a", &["b"]), spec("b", &[])];
+        let e = check_request(&registered, vec![spec("b", &["a"])]).unwrap_err();
+        assert!(e.to_string().contains("cycle"), "{e}");
+    }
+}

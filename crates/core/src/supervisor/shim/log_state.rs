@@ -1,0 +1,111 @@
+//! What a shim's log writes lost, told to the daemon through a small file in the run's
+//! folder (the shim never talks to the daemon after its first line).
+//!
+//! The file must be writable exactly when the disk is full, so the shim writes it once at
+//! start at its final size ([`SIZE`] bytes, the JSON padded with spaces) and afterwards
+//! only overwrites those bytes in place: an overwrite needs no new block. A reader that
+//! catches a write halfway gets invalid JSON and keeps what it knew.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::logs::writer::RotatingWriter;
+
+/// The file, in a run's folder beside the status file, holding the shim's [`LogState`].
+pub const LOG_STATE_FILE: &str = "log_state.json";
+
+/// The file's fixed size.
+const SIZE: usize = 256;
+/// The longest error text kept (the JSON must fit in [`SIZE`]).
+const MAX_ERROR: usize = 120;
+
+/// What log writes lost, as the shim records it for the daemon.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogState {
+    /// Bytes of output dropped because the logs could not be written (disk full), over
+    /// every run of the process since its run folder was created.
+    pub dropped_bytes: u64,
+    /// Why log writes are failing right now (`no space left on device`); empty once they
+    /// work again and the marker line is written.
+    #[serde(default)]
+    pub error: String,
+}
+
+/// The state a shim left in `file`; `None` if there is none (or it is being rewritten).
+pub fn read_log_state(file: &Path) -> Option<LogState> {
+    serde_json::from_slice(&fs::read(file).ok()?).ok()
+}
+
+/// The shim's side: the open file and what it last said.
+pub(super) struct LogStateFile {
+    file: Option<File>,
+    /// Dropped by earlier runs (read from the file at start).
+    earlier: u64,
+    last: LogState,
+}
+
+impl LogStateFile {
+    /// Opens (or creates) `path`, keeps the earlier runs' count and writes the file whole.
+    /// Without the file (a disk already full at start) the shim runs on, unreported.
+    pub fn open(path: &Path) -> Self {
+        let earlier = read_log_state(path).map_or(0, |s| s.dropped_bytes);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o640)
+            .open(path)
+            .ok();
+        let mut state = Self {
+            file,
+            earlier,
+            last: LogState::default(),
+        };
+        let first = LogState {
+            dropped_bytes: earlier,
+            error: String::new(),
+        };
+        if state.store(&first).is_err() {
+            state.file = None;
+        }
+        state.last = first;
+        state
+    }
+
+    /// Records the logs' losses if they changed since the last call.
+    pub fn update(&mut self, logs: [&RotatingWriter; 2]) {
+        let error = logs.iter().find_map(|log| log.failing()).unwrap_or("");
+        let now = LogState {
+            dropped_bytes: self.earlier + logs.iter().map(|l| l.dropped_bytes()).sum::<u64>(),
+            error: error.chars().take(MAX_ERROR).collect(),
+        };
+        if now != self.last {
+            // A failure leaves the old state; the next change tries again.
+            if self.store(&now).is_ok() {
+                self.last = now;
+            }
+        }
+    }
+
+    fn store(&self, state: &LogState) -> io::Result<()> {
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        let mut bytes = serde_json::to_vec(state)?;
+        if bytes.len() >= SIZE {
+            let short = LogState {
+                dropped_bytes: state.dropped_bytes,
+                error: "write error".into(),
+            };
+            bytes = serde_json::to_vec(&short)?;
+        }
+        bytes.resize(SIZE - 1, b' ');
+        bytes.push(b'\n');
+        file.write_all_at(&bytes, 0)
+    }
+}

@@ -1,0 +1,138 @@
+//! Who holds a PID right now: the facts that tell one process instance from another that
+//! later got the same PID.
+//!
+//! The exact identity is the kernel's start time in clock ticks since boot
+//! (`/proc/PID/stat` field 22, `starttime`). Its resolution is one tick of `USER_HZ`,
+//! which is 1/100 s on Linux: two processes that hold the same PID and start within the
+//! same 10 ms cannot be told apart. That needs the whole PID space (`pid_max`) to wrap
+//! within 10 ms, which does not happen outside a test that forces it. The older
+//! `start_time` in Unix seconds is kept for compatibility, but one second is far too coarse:
+//! a PID reused within the same second passes a seconds-only check.
+
+use procfs::process::Process;
+
+use super::process::Clock;
+use crate::error::{Error, Result};
+
+/// Who a PID belongs to at the moment it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The PID.
+    pub pid: u32,
+    /// Its parent's PID.
+    pub ppid: u32,
+    /// Its short name (the kernel's `comm`).
+    pub name: String,
+    /// Its owner's effective user id.
+    pub uid: u32,
+    /// Start time in Unix seconds (derived from `start_ticks` and the boot time; coarse).
+    pub start_time: u64,
+    /// Start time in clock ticks since boot (`USER_HZ`, 1/100 s): the exact identity.
+    pub start_ticks: u64,
+}
+
+impl Identity {
+    /// Refuses with [`Error::ProcessChanged`] (naming which identity differed) unless this
+    /// process is the one the caller saw. Each expectation that is given must match: the
+    /// ticks are the exact check, the seconds are kept for older callers.
+    pub fn check(&self, start_time: Option<u64>, start_ticks: Option<u64>) -> Result<()> {
+        let changed = |field: &'static str, expected: u64, actual: u64| Error::ProcessChanged {
+            pid: self.pid,
+            field,
+            expected,
+            actual,
+        };
+        if let Some(expected) = start_ticks
+            && expected != self.start_ticks
+        {
+            return Err(changed(START_TICKS, expected, self.start_ticks));
+        }
+        if let Some(expected) = start_time
+            && expected != self.start_time
+        {
+            return Err(changed(START_TIME, expected, self.start_time));
+        }
+        Ok(())
+    }
+}
+
+/// How [`Error::ProcessChanged`] names a start time in clock ticks since boot.
+pub const START_TICKS: &str = "start_ticks (clock ticks since boot)";
+/// How [`Error::ProcessChanged`] names a start time in Unix seconds.
+pub const START_TIME: &str = "start_time (Unix seconds)";
+
+/// Reads the identity of the process that holds `pid` right now.
+pub fn identify(pid: u32) -> Result<Identity> {
+    let gone = |_| Error::NoSuchProcess { pid };
+    let process = Process::new(pid as i32).map_err(gone)?;
+    let stat = process.stat().map_err(gone)?;
+    Ok(Identity {
+        pid,
+        ppid: stat.ppid.max(0) as u32,
+        name: stat.comm.clone(),
+        uid: process.uid().map_err(gone)?,
+        start_time: Clock::get().start_time(stat.starttime),
+        start_ticks: stat.starttime,
+    })
+}
+
+/// The kernel start time (Unix seconds) of `pid`, or `None` when no such process exists.
+/// Coarse: prefer [`start_ticks_of`] to tell one instance of a PID from the next.
+pub fn start_time_of(pid: u32) -> Option<u64> {
+    identify(pid).ok().map(|identity| identity.start_time)
+}
+
+/// The kernel start time of `pid` in clock ticks since boot (`USER_HZ`, 1/100 s), or
+/// `None` when no such process exists. With the PID it identifies one process instance
+/// across PID reuse.
+pub fn start_ticks_of(pid: u32) -> Option<u64> {
+    identify(pid).ok().map(|identity| identity.start_ticks)
+}
+
+/// Whether the process runs as the caller's effective user (so a plain kill may work).
+pub fn is_owned_by_current_user(pid: u32) -> Result<bool> {
+    let identity = identify(pid)?;
+    Ok(identity.uid == rustix::process::geteuid().as_raw())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_identity_has_ticks_consistent_with_seconds() {
+        let me = identify(std::process::id()).unwrap();
+        assert_eq!(start_ticks_of(me.pid), Some(me.start_ticks));
+        assert_eq!(start_time_of(me.pid), Some(me.start_time));
+        assert_eq!(Clock::get().start_time(me.start_ticks), me.start_time);
+        assert!(me.check(Some(me.start_time), Some(me.start_ticks)).is_ok());
+        assert!(me.check(None, None).is_ok());
+    }
+
+    #[test]
+    fn a_mismatch_names_the_identity_that_differed() {
+        let me = identify(std::process::id()).unwrap();
+        // Same second, another tick: the case a seconds-only check lets through.
+        let err = me
+            .check(Some(me.start_time), Some(me.start_ticks + 1))
+            .unwrap_err();
+        assert!(matches!(err, Error::ProcessChanged { field, .. } if field == START_TICKS));
+        assert!(err.to_string().contains("start_ticks"), "{err}");
+        let err = me
+            .check(Some(me.start_time + 1), Some(me.start_ticks))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("start_time (Unix seconds)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_pid_has_no_identity() {
+        assert!(matches!(
+            identify(u32::MAX - 1),
+            Err(Error::NoSuchProcess { .. })
+        ));
+        assert_eq!(start_ticks_of(u32::MAX - 1), None);
+    }
+}

@@ -1,0 +1,177 @@
+//! The payloads of the streaming events, parsed and checked before anything happens:
+//! a malformed or out-of-range payload is refused here with a message naming the field,
+//! and changes nothing. Pure functions, so the property tests can throw anything at them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::parse;
+use crate::session::SessionSpec;
+
+/// Most bytes one `terminal:input` may carry.
+const MAX_INPUT: usize = 64 * 1024;
+/// Longest command or argument accepted.
+const MAX_TEXT: usize = 16 * 1024;
+
+fn text_ok(field: &str, text: &str) -> Result<(), String> {
+    if text.len() > MAX_TEXT {
+        return Err(format!(
+            "{field} is {} bytes; at most {MAX_TEXT}",
+            text.len()
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Create {
+    command: String,
+    #[serde(default)]
+    args: Vec<String>,
+    cwd: Option<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    interactive: bool,
+    cols: Option<u16>,
+    rows: Option<u16>,
+    #[serde(default)]
+    detached: bool,
+}
+
+/// A `session:create` payload as a session to start, and whether it is detached.
+pub(super) fn create_args(payload: Value) -> Result<(SessionSpec, bool), String> {
+    let create: Create = parse(payload)?;
+    text_ok("command", &create.command)?;
+    for arg in &create.args {
+        text_ok("an argument", arg)?;
+    }
+    let cwd = match create.cwd.filter(|c| !c.is_empty()) {
+        Some(dir) if !std::path::Path::new(&dir).is_dir() => {
+            return Err(format!("cwd '{dir}' is not an existing directory"));
+        }
+        other => other.map(PathBuf::from),
+    };
+    let spec = SessionSpec {
+        command: create.command,
+        args: create.args,
+        cwd,
+        env: create.env,
+        interactive: create.interactive,
+        cols: create.cols.unwrap_or(80),
+        rows: create.rows.unwrap_or(24),
+    };
+    Ok((spec, create.detached))
+}
+
+/// A payload naming a session: `{sessionId}`.
+#[derive(Deserialize)]
+struct SessionRef {
+    #[serde(rename = "sessionId")]
+    session_id: String,
+}
+
+#[derive(Deserialize)]
+struct Execute {
+    command: String,
+    #[serde(rename = "sessionId")]
+    session_id: Option<String>,
+}
+
+/// A `command:execute` payload: the command, and the session to type it into.
+pub(super) fn execute_args(payload: Value) -> Result<(String, Option<String>), String> {
+    let Execute {
+        command,
+        session_id,
+    } = parse(payload)?;
+    text_ok("command", &command)?;
+    if command.trim().is_empty() {
+        return Err("command is empty".into());
+    }
+    Ok((command, session_id))
+}
+
+#[derive(Deserialize)]
+struct Input {
+    #[serde(rename = "sessionId")]
+    session_id: String,
+    data: String,
+}
+
+/// A `terminal:input` payload: the session, and the bytes to type.
+pub(super) fn input_args(payload: Value) -> Result<(String, String), String> {
+    let Input { session_id, data } = parse(payload)?;
+    if data.len() > MAX_INPUT {
+        return Err(format!(
+            "input is {} bytes; at most {MAX_INPUT} per event",
+            data.len()
+        ));
+    }
+    Ok((session_id, data))
+}
+
+#[derive(Deserialize)]
+struct Resize {
+    #[serde(rename = "sessionId")]
+    session_id: String,
+    cols: u64,
+    rows: u64,
+}
+
+/// A `terminal:resize` payload: the session, columns and rows.
+pub(super) fn resize_args(payload: Value) -> Result<(String, u16, u16), String> {
+    let Resize {
+        session_id,
+        cols,
+        rows,
+    } = parse(payload)?;
+    match (u16::try_from(cols), u16::try_from(rows)) {
+        (Ok(c @ 1..=1000), Ok(r @ 1..=1000)) => Ok((session_id, c, r)),
+        _ => Err(format!(
+            "terminal size must be 1-1000 columns and rows (got {cols}x{rows})"
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+struct LogsJoin {
+    name: String,
+    lines: Option<u32>,
+}
+
+/// A `logs:join` payload: the managed name, and how many past lines to send first.
+pub(super) fn logs_args(payload: Value) -> Result<(String, u32), String> {
+    let LogsJoin { name, lines } = parse(payload)?;
+    let lines = lines.unwrap_or(100);
+    if lines > 10_000 {
+        return Err(format!("lines must be at most 10000 (got {lines})"));
+    }
+    Ok((name, lines))
+}
+
+#[derive(Deserialize)]
+struct MetricsSubscribe {
+    interval: Option<f64>,
+}
+
+/// A `metrics:subscribe` payload: the interval in seconds.
+pub(super) fn metrics_args(payload: Value) -> Result<f64, String> {
+    let MetricsSubscribe { interval } = parse(payload)?;
+    let interval = interval.unwrap_or(1.0);
+    if !interval.is_finite() || !(0.2..=60.0).contains(&interval) {
+        return Err(format!(
+            "interval must be between 0.2 and 60 seconds (got {interval})"
+        ));
+    }
+    Ok(interval)
+}
+
+/// A payload naming a session (`{sessionId}`): its id.
+pub(super) fn session_ref(payload: Value) -> Result<String, String> {
+    let SessionRef { session_id } = parse(payload)?;
+    Ok(session_id)
+}
