@@ -34,6 +34,12 @@ def quick_idle_daemon():
     yield from run_daemon("--idle-timeout", "1s")
 
 
+@pytest.fixture
+def quick_auth_daemon():
+    """A daemon whose clients must authenticate within 1 s (the handshake timeout)."""
+    yield from run_daemon("--handshake-timeout", "1s")
+
+
 def run_daemon(*extra):
     binary = os.environ.get("PROCWARD_BIN") or str(REPO / "target" / "debug" / "procward")
     with tempfile.TemporaryDirectory(prefix="procward-sio-") as tmp:

@@ -120,6 +120,48 @@ async def test_a_connected_client_outlives_the_idle_timeout(quick_idle_daemon, t
     await client.disconnect()
 
 
+async def test_one_client_follows_at_most_32_live_sessions(daemon):
+    client = await connect(daemon, daemon.token)
+    ids = []
+    for _ in range(32):
+        ack = await client.call("session:create", {"command": "sleep", "args": ["60"]})
+        assert ack["ok"], ack
+        ids.append(ack["sessionId"])
+    refused = await client.call("session:create", {"command": "sleep", "args": ["60"]})
+    assert not refused["ok"] and "32 live sessions" in refused["error"], refused
+    other = await connect(daemon, daemon.token)
+    listed = await other.call("session:list", {})
+    assert len(listed["sessions"]) == 32, "the refused create started nothing"
+    # Another client has its own allowance; a finished session frees a place.
+    assert (await other.call("session:join", {"sessionId": ids[0]}))["ok"]
+    session = Session(client)
+    session.id = ids[0]
+    assert (await client.call("session:kill", {"sessionId": ids[0]}))["ok"]
+    await session.wait_for(Session.ended)
+    ack = await client.call("session:create", {"command": "true"})
+    assert ack["ok"], ack
+    await other.disconnect()
+    await client.disconnect()
+
+
+async def test_a_client_that_never_authenticates_is_disconnected(quick_auth_daemon):
+    idle = await connect(quick_auth_daemon, None)
+    errors = []
+    idle.on("message", lambda m: errors.append(m["data"]["message"]) if m["type"] == "error" else None)
+    gone = asyncio.Event()
+    idle.on("disconnect", lambda *args: gone.set())
+    authed = await connect(quick_auth_daemon, quick_auth_daemon.token)
+    late = await connect(quick_auth_daemon, None)
+    assert (await late.call("auth", quick_auth_daemon.token))["ok"]
+    await asyncio.wait_for(gone.wait(), 15)
+    assert any("no auth event" in e for e in errors), errors
+    # Those that authenticated (at connect or by the event) stay.
+    await asyncio.sleep(1.5)
+    for client in (authed, late):
+        assert (await client.call("system:info", {}))["ok"]
+        await client.disconnect()
+
+
 async def test_output_in_order_binary_and_exit(daemon):
     client = await connect(daemon, daemon.token)
     session = Session(client)

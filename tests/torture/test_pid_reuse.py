@@ -35,6 +35,10 @@ def test_no_door_signals_a_recycled_pid() -> None:
     if unshare is None:
         print("skipped: unshare (util-linux) is not installed")
         return
+    probe = subprocess.run([unshare, "--pid", "--fork", "--mount-proc", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        print(f"skipped: cannot create a PID namespace here: {probe.stderr.strip()}")
+        return
     env = {**os.environ, "PROCWARD_BIN": procward_bin(), "PW_REUSES_PER_DOOR": str(PER_DOOR)}
     run = subprocess.run(
         [unshare, "--pid", "--fork", "--mount-proc", sys.executable, str(HERE / "reuse_driver.py")],

@@ -47,8 +47,15 @@ const state = {
   browser: null,
   page: null,
   consoleErrors: [],
+  sent: [], // socket.io frames the page sent
   failed: false,
 };
+
+/** Field 22 of /proc/PID/stat: start time in clock ticks since boot. */
+function startTicks(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+}
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -339,6 +346,8 @@ before(async () => {
     if (message.type() === 'error') state.consoleErrors.push(`console: ${message.text()}`);
   });
   page.on('pageerror', (error) => state.consoleErrors.push(`pageerror: ${error.message}`));
+  // What the page sends over socket.io (the kill must carry the row's start_ticks).
+  page.on('websocket', (ws) => ws.on('framesent', ({ payload }) => state.sent.push(String(payload))));
   state.page = page;
 });
 
@@ -503,10 +512,14 @@ step('06-kill-own-process', async () => {
   await sleep(300);
   assert.ok(alive(pid), 'cancel kills nothing');
   // Then for real.
+  const ticks = startTicks(pid);
   await row.getByTestId('proc-kill').click();
   await page.getByTestId('dialog-confirm').click();
   await page.getByTestId('toast').first().waitFor();
   assert.equal(await page.getByTestId('toast-error').count(), 0, 'no error toast');
+  const kill = state.sent.find((frame) => frame.includes('"process:kill"'));
+  assert.ok(kill, 'the page sent process:kill');
+  assert.ok(kill.includes(`"expectedStartTicks":${ticks}`), `the kill names the row's start_ticks ${ticks}: ${kill}`);
   await Promise.race([
     state.ownedExit,
     sleep(10_000).then(() => {

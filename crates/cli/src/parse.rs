@@ -12,7 +12,7 @@ fn duration_in(range: DurationRange, what: &'static str, text: &str) -> Result<D
     range.parse(what, text).map_err(|e| e.to_string())
 }
 
-/// A CPU sample interval ([`limits::SAMPLE_INTERVAL`]: 10ms to 60s).
+/// A CPU sample interval ([`limits::SAMPLE_INTERVAL`]: 1ms to 60s).
 pub fn interval(text: &str) -> Result<Duration, String> {
     duration_in(limits::SAMPLE_INTERVAL, "interval", text)
 }
@@ -67,7 +67,7 @@ mod tests {
         assert_eq!(interval("0.5s").unwrap(), Duration::from_millis(500));
         assert_eq!(interval("2").unwrap(), Duration::from_secs(2));
         for bad in [
-            "0", "-1", "0ms", "5ms", "abc", "", "NaN", "inf", "61s", "1e99",
+            "0", "-1", "0ms", "0.5ms", "abc", "", "NaN", "inf", "61s", "1e99",
         ] {
             assert!(interval(bad).is_err(), "{bad}");
         }

@@ -27,9 +27,12 @@ fn durations_out_of_range_are_usage_errors_not_panics() {
     let pw = Procward::new();
     let cases: &[(&[&str], &[&str])] = &[
         (&["kill", "--timeout", "1e99", "1"], &["timeout"]),
-        (&["kill", "--timeout", "2h", "1"], &["0s to 1h"]),
+        (
+            &["kill", "--timeout", "2h", "1"],
+            &["at most 1h", "0s to 1h"],
+        ),
         (&["ps", "--interval", "1e99"], &["interval"]),
-        (&["ps", "--interval", "5ms"], &["10ms to 1m"]),
+        (&["ps", "--interval", "61s"], &["at most 1m", "1ms to 1m"]),
         (
             &["start", "x", "--stop-timeout", "1e20", "--", "true"],
             &["stop_timeout"],

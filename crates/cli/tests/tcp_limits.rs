@@ -70,7 +70,11 @@ impl Raw {
 }
 
 fn count_closed(connections: &mut [Raw]) -> usize {
-    connections.iter_mut().map(Raw::closed).filter(|&closed| closed).count()
+    connections
+        .iter_mut()
+        .map(Raw::closed)
+        .filter(|&closed| closed)
+        .count()
 }
 
 fn procward_list_works(tcp: &TcpDaemon) {
@@ -160,11 +164,18 @@ fn silent_and_slow_loris_clients_are_closed_by_the_timeouts() {
 
     // All are slots taken (10 of 12) until the timeouts close them.
     procward_list_works(&tcp);
-    let all_closed = |set: &mut [Raw]| wait_for(Duration::from_secs(30), || count_closed(set) == set.len());
+    let all_closed =
+        |set: &mut [Raw]| wait_for(Duration::from_secs(30), || count_closed(set) == set.len());
     assert!(all_closed(&mut silent), "silent connections stay open");
     assert!(all_closed(&mut loris), "slow-loris connections stay open");
-    assert!(all_closed(std::slice::from_mut(&mut keep_alive)), "idle keep-alive stays open");
-    assert!(all_closed(std::slice::from_mut(&mut h2)), "idle HTTP/2 stays open");
+    assert!(
+        all_closed(std::slice::from_mut(&mut keep_alive)),
+        "idle keep-alive stays open"
+    );
+    assert!(
+        all_closed(std::slice::from_mut(&mut h2)),
+        "idle HTTP/2 stays open"
+    );
     let times = |set: &[Raw]| {
         set.iter()
             .map(|c| format!("{:.1}s", c.closed_after.unwrap().as_secs_f64()))
@@ -204,4 +215,88 @@ fn a_running_stream_outlives_the_idle_timeout() {
             );
         }
     });
+}
+
+#[test]
+fn the_daemon_raises_its_open_files_limit_and_keeps_the_unix_socket_served() {
+    const OPENED: usize = 400;
+    let daemon = Daemon::new();
+    let dir = daemon.pw.dir().to_owned();
+    // Started with a soft limit of 200 open files: fewer than the connections below.
+    let started = std::process::Command::new("sh")
+        .args(["-c", "ulimit -Sn 200 && exec \"$0\" daemon --detach --listen 127.0.0.1:0 --max-connections 1000"])
+        .arg(assert_cmd::cargo::cargo_bin("procward"))
+        .env("PROCWARD_HOME", dir.join("home"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env_remove("PROCWARD_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(started.success());
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", daemon.daemon_pid())).unwrap();
+    let files: Vec<&str> = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    eprintln!(
+        "figures: daemon open-files limit (soft hard): {} {}",
+        files[3], files[4]
+    );
+    assert_eq!(
+        files[3], files[4],
+        "the soft limit is raised to the hard one"
+    );
+
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("home/tcp.json")).unwrap()).unwrap();
+    let address = info["address"].as_str().unwrap();
+    let mut connections: Vec<Raw> = (0..OPENED).map(|_| Raw::open(address)).collect();
+    let out = daemon.cmd().args(["list", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(count_closed(&mut connections), 0, "all {OPENED} are held");
+    eprintln!("figures: {OPENED} idle connections held, Unix socket served");
+}
+
+#[test]
+fn bad_limits_are_refused_naming_the_setting() {
+    let daemon = Daemon::new();
+    let config = daemon.pw.dir().join("config/procward");
+    std::fs::create_dir_all(&config).unwrap();
+    for (toml, expect) in [
+        ("idle_timeout = \"1e99\"", "idle_timeout"),
+        ("header_read_timeout = \"5ms\"", "header_read_timeout"),
+        ("max_connections = 0", "max_connections"),
+        ("allowed_hosts = \"x\"", "line 2, column 17"),
+    ] {
+        std::fs::write(config.join("config.toml"), format!("[daemon]\n{toml}\n")).unwrap();
+        let out = daemon
+            .cmd()
+            .args(["daemon", "--listen", "127.0.0.1:0"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{toml} was accepted");
+        assert!(stderr.contains(expect), "{toml}: {stderr}");
+    }
+    std::fs::remove_file(config.join("config.toml")).unwrap();
+    for (flag, value) in [
+        ("--max-connections", "0"),
+        ("--idle-timeout", "2h"),
+        ("--handshake-timeout", "nope"),
+    ] {
+        let out = daemon
+            .cmd()
+            .args(["daemon", "--listen", "127.0.0.1:0", flag, value])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flag} {value} was accepted");
+        assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
+    }
 }

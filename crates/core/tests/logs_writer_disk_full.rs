@@ -23,7 +23,10 @@ fn log_lines(path: &Path) -> Vec<String> {
     let mut lines = Vec::new();
     for k in (0..10).rev() {
         if let Ok(bytes) = fs::read(rotated_path(path, k)) {
-            assert!(bytes.is_empty() || bytes.ends_with(b"\n"), "file {k} ends mid-line");
+            assert!(
+                bytes.is_empty() || bytes.ends_with(b"\n"),
+                "file {k} ends mid-line"
+            );
             let text = String::from_utf8(bytes).expect("whole UTF-8 lines");
             lines.extend(text.lines().map(str::to_owned));
         }
@@ -56,7 +59,13 @@ fn a_full_disk_drops_whole_lines_marks_the_gap_and_rotation_goes_on() {
     );
     check_numbered_with_markers(&lines);
 
+    assert!(!writer.retry_marker(), "the disk is still full");
     fs::remove_file(filler).unwrap();
+    // A quiet stream gets its marker without waiting for more output.
+    assert!(writer.retry_marker());
+    assert_eq!(writer.failing(), None);
+    let last = log_lines(&path).pop().unwrap();
+    assert!(last.starts_with("[procward: "), "{last}");
     write_lines(&mut writer, 5001, 10001, 333);
     assert_eq!(writer.failing(), None);
     let dropped = writer.dropped_bytes();

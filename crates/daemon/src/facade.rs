@@ -56,18 +56,19 @@ impl Supervisor {
         self.start_checked(spec, replace).await
     }
 
-    /// Starts a process that failed to run and should not stay registered (an ad-hoc
-    /// `StartProcess`): on a spawn failure it is deleted again, with the log folder its
-    /// start created, so a refused start leaves nothing behind.
+    /// Registers and starts a process that must not stay registered when it cannot run (an
+    /// ad-hoc `StartProcess`): on a spawn failure it is deleted again, with the log folder
+    /// its start created, so a failed start leaves nothing behind.
     pub async fn start_or_discard(&self, spec: ProcessSpec) -> Result<ManagedView> {
         let spec = self.check(vec![spec]).await?.remove(0);
-        let log_dir = Path::new(&spec.name).to_owned();
-        let result = self.start_checked(spec.clone(), false).await;
+        let name = spec.name.clone();
+        let result = self.start_checked(spec, false).await;
         if let Err(SupervisorError::Spawn { .. }) = &result {
-            let logs = self.status(&spec.name).await.ok().map(|v| v.stdout_log);
-            let _ = self.delete(&spec.name).await;
-            if let Some(dir) = logs.as_deref().map(Path::new).and_then(Path::parent)
-                && dir.ends_with(&log_dir)
+            let log = self.status(&name).await.ok().map(|v| v.stdout_log);
+            let _ = self.delete(&name).await;
+            // `logs/NAME/stdout.log`: the folder is the log's parent, named after the process.
+            if let Some(dir) = log.as_deref().map(Path::new).and_then(Path::parent)
+                && dir.ends_with(&name)
             {
                 remove_if_only_empty_logs(dir);
             }

@@ -3,12 +3,13 @@
 //! Every managed process leads its own group (the shim spawns it with `process_group(0)`),
 //! so stop, pause and resume reach its whole tree. A group id cannot be reused while any
 //! member lives, so signalling is safe while the leader (checked by start time) or any
-//! member still exists; an empty group is left alone.
+//! member still exists; an empty group is left alone. The leader is recognised by its
+//! start time in clock ticks, so a PID reused within the same second is not taken for it.
 
 use nix::sys::signal::{Signal as NixSignal, killpg};
 use nix::unistd::Pid;
 use procward_core::Signal;
-use procward_core::sys::process::start_time_of;
+use procward_core::sys::process::Instance;
 
 /// The live (non-zombie) members of process group `pgid`.
 pub fn members(pgid: u32) -> Vec<u32> {
@@ -22,15 +23,14 @@ pub fn members(pgid: u32) -> Vec<u32> {
         .collect()
 }
 
-/// Sends `signal` to the group led by `leader` (started at `leader_start_time`). Returns
-/// false when the group is already empty, so nothing was sent.
-pub fn signal(leader: u32, leader_start_time: u64, signal: Signal) -> bool {
-    let leader_alive = start_time_of(leader) == Some(leader_start_time);
-    if !leader_alive && members(leader).is_empty() {
+/// Sends `signal` to the group led by `leader`. Returns false when the group is already
+/// empty, so nothing was sent.
+pub fn signal(leader: Instance, signal: Signal) -> bool {
+    if !leader.is_alive() && members(leader.pid).is_empty() {
         return false;
     }
     let Ok(nix_signal) = NixSignal::try_from(signal.number()) else {
         return false;
     };
-    killpg(Pid::from_raw(leader as i32), nix_signal).is_ok()
+    killpg(Pid::from_raw(leader.pid as i32), nix_signal).is_ok()
 }

@@ -180,27 +180,54 @@ impl KillPolicy {
 /// clock ticks when the run recorded them; for older records by seconds (main process) or
 /// by being the running main process's parent (shim).
 pub fn role(views: &[ManagedView], who: &Identity) -> Role {
-    for view in views {
-        let name = &view.spec.name;
-        if view.pid == Some(who.pid) {
-            let same = match view.start_ticks {
+    role_among(views.iter().map(Run::from), who)
+}
+
+/// What the policy compares of one managed process's current run.
+#[derive(Debug, Clone, Copy)]
+struct Run<'a> {
+    name: &'a str,
+    pid: Option<u32>,
+    start_time: Option<u64>,
+    start_ticks: Option<u64>,
+    shim_pid: Option<u32>,
+    shim_start_ticks: Option<u64>,
+}
+
+impl<'a> From<&'a ManagedView> for Run<'a> {
+    fn from(view: &'a ManagedView) -> Self {
+        Self {
+            name: &view.spec.name,
+            pid: view.pid,
+            start_time: view.start_time,
+            start_ticks: view.start_ticks,
+            shim_pid: view.shim_pid,
+            shim_start_ticks: view.shim_start_ticks,
+        }
+    }
+}
+
+fn role_among<'a>(runs: impl IntoIterator<Item = Run<'a>>, who: &Identity) -> Role {
+    for run in runs {
+        if run.pid == Some(who.pid) {
+            let same = match run.start_ticks {
                 Some(ticks) => ticks == who.start_ticks,
-                None => view.start_time == Some(who.start_time),
+                None => run.start_time == Some(who.start_time),
             };
             if same {
-                return Role::Managed(name.clone());
+                return Role::Managed(run.name.to_owned());
             }
         }
-        if view.shim_pid == Some(who.pid) {
-            let same = match view.shim_start_ticks {
+        if run.shim_pid == Some(who.pid) {
+            let same = match run.shim_start_ticks {
                 Some(ticks) => ticks == who.start_ticks,
-                None => view
+                None => run
                     .pid
                     .and_then(|child| identify(child).ok())
                     .is_some_and(|child| child.ppid == who.pid),
             };
             if same {
-                return Role::Shim(name.clone());
+                return Role::Shim(run.name.to_owned());
             }
         }
     }
@@ -234,32 +261,15 @@ fn ends(signal: Signal, force: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use procward_core::supervisor::spec::ProcessSpec;
-    use procward_core::supervisor::state::State;
 
-    fn view(name: &str, pid: u32, ticks: Option<u64>, shim: u32, shim_ticks: u64) -> ManagedView {
-        ManagedView {
-            spec: ProcessSpec::new(name, vec!["sleep".into(), "1000".into()]),
-            state: State::Running,
+    fn run(name: &str, pid: u32, ticks: Option<u64>, shim: u32, shim_ticks: u64) -> Run<'_> {
+        Run {
+            name,
             pid: Some(pid),
             start_time: Some(1_700_000_000),
             start_ticks: ticks,
             shim_pid: Some(shim),
             shim_start_ticks: Some(shim_ticks),
-            restarts: 0,
-            started_at_ms: None,
-            uptime_ms: 0,
-            cpu_percent: 0.0,
-            memory_rss: 0,
-            last_exit: None,
-            next_restart_at_ms: None,
-            reason: String::new(),
-            health: Default::default(),
-            stdout_log: String::new(),
-            stderr_log: String::new(),
-            log_dropped_bytes: 0,
-            log_error: String::new(),
-            registry_error: String::new(),
         }
     }
 
@@ -276,26 +286,27 @@ mod tests {
 
     #[test]
     fn roles_are_decided_by_exact_identity() {
-        let views = [view("web", 100, Some(5_000), 99, 4_990)];
+        let runs = [run("web", 100, Some(5_000), 99, 4_990)];
+        let role = |who: Identity| role_among(runs, &who);
         assert_eq!(
-            role(&views, &who(100, 5_000, 1_700_000_000)),
+            role(who(100, 5_000, 1_700_000_000)),
             Role::Managed("web".into())
         );
         assert_eq!(
-            role(&views, &who(99, 4_990, 1_700_000_000)),
+            role(who(99, 4_990, 1_700_000_000)),
             Role::Shim("web".into())
         );
         // Same pid, same second, another tick: a newcomer, not procward's.
-        assert_eq!(role(&views, &who(100, 5_001, 1_700_000_000)), Role::Other);
-        assert_eq!(role(&views, &who(99, 4_991, 1_700_000_000)), Role::Other);
-        assert_eq!(role(&views, &who(7, 5_000, 1_700_000_000)), Role::Other);
+        assert_eq!(role(who(100, 5_001, 1_700_000_000)), Role::Other);
+        assert_eq!(role(who(99, 4_991, 1_700_000_000)), Role::Other);
+        assert_eq!(role(who(7, 5_000, 1_700_000_000)), Role::Other);
         // A run recorded without ticks falls back to seconds.
-        let old = [view("old", 100, None, 99, 4_990)];
+        let old = [run("old", 100, None, 99, 4_990)];
         assert_eq!(
-            role(&old, &who(100, 1, 1_700_000_000)),
+            role_among(old, &who(100, 1, 1_700_000_000)),
             Role::Managed("old".into())
         );
-        assert_eq!(role(&old, &who(100, 1, 1_700_000_001)), Role::Other);
+        assert_eq!(role_among(old, &who(100, 1, 1_700_000_001)), Role::Other);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use std::time::Duration;
 use procward_core::supervisor::shim::ExitRecord;
 use procward_core::supervisor::spec::ProcessSpec;
 use procward_core::supervisor::state::RestartTracker;
+use procward_core::sys::process::Instance;
 use serde::{Deserialize, Serialize};
 
 mod queue;
@@ -49,18 +50,31 @@ impl RunRecord {
     /// Whether `child_pid` still belongs to this run's process (by clock ticks when they
     /// were recorded, else by the coarser seconds).
     pub fn child_alive(&self) -> bool {
-        same_instance(self.child_pid, self.child_start_time, self.child_start_ticks)
+        self.child().is_alive()
     }
 
     /// Whether `shim_pid` still belongs to this run's shim.
     pub fn shim_alive(&self) -> bool {
-        same_instance(self.shim_pid, self.shim_start_time, self.shim_start_ticks)
+        self.shim().is_alive()
     }
-}
 
-fn same_instance(pid: u32, start_time: u64, start_ticks: Option<u64>) -> bool {
-    procward_core::sys::process::identify(pid)
-        .is_ok_and(|now| now.check(Some(start_time), start_ticks).is_ok())
+    /// The managed process (its group's leader) as recorded.
+    pub fn child(&self) -> Instance {
+        Instance {
+            pid: self.child_pid,
+            start_time: self.child_start_time,
+            start_ticks: self.child_start_ticks,
+        }
+    }
+
+    /// The shim as recorded.
+    pub fn shim(&self) -> Instance {
+        Instance {
+            pid: self.shim_pid,
+            start_time: self.shim_start_time,
+            start_ticks: self.shim_start_ticks,
+        }
+    }
 }
 
 /// Everything the daemon must remember about one managed process.
@@ -215,6 +229,33 @@ mod tests {
             registry.save(&record(name)).unwrap();
         }
         assert_eq!(registry.load().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn refused_writes_are_retried_until_saved_and_a_removal_cancels_them() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("registry");
+        std::fs::create_dir(&dir).unwrap();
+        let registry = Registry::new(dir.clone());
+        registry.save(&record("old")).unwrap();
+        assert!(registry.flush(Duration::from_secs(5)));
+        // A folder that is gone refuses every write, as a full disk does.
+        std::fs::remove_dir_all(&dir).unwrap();
+        registry.save(&record("kept")).unwrap();
+        registry.save(&record("dropped")).unwrap();
+        registry.remove("dropped").unwrap();
+        assert!(!registry.flush(Duration::from_millis(100)));
+        assert_eq!(
+            registry.unsaved("kept").as_deref(),
+            Some("no such file or directory")
+        );
+        std::fs::create_dir(&dir).unwrap();
+        assert!(registry.flush(Duration::from_secs(10)), "never saved");
+        assert_eq!(registry.unsaved("kept"), None);
+        let names: Vec<String> = (registry.load().unwrap().into_iter())
+            .map(|r| r.spec.name)
+            .collect();
+        assert_eq!(names, ["kept"], "a removed entry came back");
     }
 
     #[test]

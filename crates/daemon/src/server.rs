@@ -162,12 +162,13 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
     let result = match tcp {
         Some((listener, tls)) => {
             let tokens = TokenCheck::new(home.token_file());
-            let any_host = !listener
-                .local_addr()
-                .map_err(io("cannot read the TCP address"))?
-                .ip()
-                .is_loopback();
-            let router = crate::tcp::router(&services, tokens, options.mcp, any_host, owned);
+            let router = crate::tcp::router(
+                &services,
+                tokens,
+                options.mcp,
+                owned,
+                limits.handshake_timeout,
+            );
             let tcp = async {
                 let hosts = HostPolicy::new(options.allowed_hosts, options.allowed_origins);
                 crate::tcp::serve(listener, router, tls, limits, hosts, stop(stopped)).await;

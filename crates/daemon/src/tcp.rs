@@ -17,8 +17,8 @@ use tokio::sync::Semaphore;
 use tokio::time::timeout;
 
 pub use hosts::HostPolicy;
-use limits::{Guarded, Held};
 pub use limits::TcpLimits;
+use limits::{Guarded, Held};
 
 use crate::grpc::{Services, require_bearer};
 use crate::reaper::OwnedChildren;
@@ -74,20 +74,24 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> std::io::Result<TlsAcceptor> {
 
 /// Everything the TCP listener serves: gRPC and `/mcp` behind the bearer token; the
 /// dashboard's files, which are public; and socket.io around it all, which authenticates
-/// inside its protocol (a browser cannot send a header on a WebSocket).
+/// inside its protocol (a browser cannot send a header on a WebSocket) within
+/// `auth_timeout` of connecting.
 pub fn router(
     services: &Services,
     tokens: TokenCheck,
     mcp: procward_mcp::Policy,
-    any_host: bool,
     owned: OwnedChildren,
+    auth_timeout: Duration,
 ) -> axum::Router {
     let backend = procward_mcp::Backend::new(services.routes());
-    let mcp = procward_mcp::http_service(backend.clone(), mcp, any_host);
+    // Every request's Host is checked in front of it (`HostPolicy`), with the configured
+    // names, so the MCP service's own loopback-only check would only get in the way.
+    let mcp = procward_mcp::http_service(backend.clone(), mcp, true);
     let web = WebState {
         backend,
         tokens: tokens.clone(),
         sessions: SessionTable::new(owned),
+        auth_timeout,
     };
     let (dashboard, socket_io) = crate::web::build(web);
     let app = services

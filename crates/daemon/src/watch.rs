@@ -9,7 +9,7 @@ use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use procward_core::sys::process::start_time_of;
+use procward_core::sys::process::Instance;
 use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
 use rustix::process::{Pid, PidfdFlags, pidfd_open};
 use tokio::sync::mpsc::UnboundedSender;
@@ -48,9 +48,10 @@ impl ExitWatcher {
         Ok(watcher)
     }
 
-    /// Reports the exit of `pid` (the process started at `start_time`) as the end of run
-    /// `generation` of `name`; reports it at once if that process is already gone.
-    pub fn watch(&self, pid: u32, start_time: u64, name: &str, generation: u64) {
+    /// Reports the exit of `process` as the end of run `generation` of `name`; reports it
+    /// at once if that process is already gone (or its PID now names another process).
+    pub fn watch(&self, process: Instance, name: &str, generation: u64) {
+        let pid = process.pid;
         let exited = || {
             let _ = self.events.send(Internal::Exited {
                 name: name.to_owned(),
@@ -63,7 +64,7 @@ impl ExitWatcher {
             return exited();
         };
         // Checked after opening: the pidfd now pins the process the start time names.
-        if start_time_of(pid) != Some(start_time) {
+        if !process.is_alive() {
             return exited();
         }
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);

@@ -41,9 +41,18 @@ fn json() -> BoxedStrategy<Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        prop_oneof![Just(0i64), Just(-1), Just(1), Just(65_536), Just(1 << 32)].prop_map(Value::from),
-        any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number)),
-        prop_oneof![Just(1e99), Just(-0.0), Just(1e-300), Just(3600.5), Just(-5.0)].prop_map(Value::from),
+        prop_oneof![Just(0i64), Just(-1), Just(1), Just(65_536), Just(1 << 32)]
+            .prop_map(Value::from),
+        any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
+            .map(Value::Number)),
+        prop_oneof![
+            Just(1e99),
+            Just(-0.0),
+            Just(1e-300),
+            Just(3600.5),
+            Just(-5.0)
+        ]
+        .prop_map(Value::from),
         "\\PC{0,16}".prop_map(Value::String),
         prop_oneof![
             Just(String::new()),
@@ -68,7 +77,8 @@ fn arguments(values: impl Strategy<Value = Value> + Clone) -> impl Strategy<Valu
         4 => prop::sample::select(FIELDS).prop_map(str::to_owned),
         1 => "\\PC{0,8}",
     ];
-    prop::collection::btree_map(key, values, 0..6).prop_map(|m| m.into_iter().collect::<Map<_, _>>())
+    prop::collection::btree_map(key, values, 0..6)
+        .prop_map(|m| m.into_iter().collect::<Map<_, _>>())
 }
 
 /// A backend whose every call fails, as if the daemon were gone.
@@ -87,17 +97,25 @@ fn policy() -> Policy {
 }
 
 fn tool_names() -> Vec<String> {
-    let mut names: Vec<String> = tools::catalog(&policy()).iter().map(|t| t.name.to_string()).collect();
+    let mut names: Vec<String> = tools::catalog(&policy())
+        .iter()
+        .map(|t| t.name.to_string())
+        .collect();
     names.push("no_such_tool".into());
     names
 }
 
 fn text(result: &CallToolResult) -> String {
-    serde_json::to_value(&result.content).unwrap_or_default().to_string()
+    serde_json::to_value(&result.content)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn call(tool: &str, arguments: Option<JsonObject>) -> CallToolResult {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(tools::call(&offline(), &policy(), tool, arguments))
 }
 
@@ -119,14 +137,36 @@ proptest! {
 #[test]
 fn wrong_types_name_the_field() {
     for (tool, arguments, expect) in [
-        ("kill_process", json!({"pid": "12"}), "invalid arguments for kill_process"),
+        (
+            "kill_process",
+            json!({"pid": "12"}),
+            "invalid arguments for kill_process",
+        ),
         ("kill_process", json!({"pid": 12, "colour": 1}), "colour"),
-        ("start_process", json!({"name": "a", "command": 5}), "command must be a string"),
-        ("start_process", json!({"name": "a", "command": ["ok", 1]}), "every array element"),
-        ("get_process_logs", json!({"name": "x".repeat(5000)}), "'name' is 5000 bytes"),
-        ("list_ports", json!({"port": []}), "invalid arguments for list_ports"),
+        (
+            "start_process",
+            json!({"name": "a", "command": 5}),
+            "command must be a string",
+        ),
+        (
+            "start_process",
+            json!({"name": "a", "command": ["ok", 1]}),
+            "every array element",
+        ),
+        (
+            "get_process_logs",
+            json!({"name": "x".repeat(5000)}),
+            "'name' is 5000 bytes",
+        ),
+        (
+            "list_ports",
+            json!({"port": []}),
+            "invalid arguments for list_ports",
+        ),
     ] {
-        let Value::Object(arguments) = arguments else { unreachable!() };
+        let Value::Object(arguments) = arguments else {
+            unreachable!()
+        };
         let result = call(tool, Some(arguments));
         assert_eq!(result.is_error, Some(true));
         assert!(text(&result).contains(expect), "{tool}: {}", text(&result));

@@ -154,20 +154,19 @@ struct TcpOptions {
 }
 
 fn tcp_options(args: &Args, config: &DaemonConfig) -> anyhow::Result<TcpOptions> {
-    let duration = |flag: Option<Duration>, key: &str, text: &Option<String>, default| {
-        match (flag, text) {
+    let duration =
+        |flag: Option<Duration>, key: &str, text: &Option<String>, default| match (flag, text) {
             (Some(value), _) => Ok(value),
             (None, Some(text)) => connection_timeout(text)
                 .map_err(|e| anyhow::anyhow!("invalid [daemon] {key} in the config: {e}")),
             (None, None) => Ok(default),
-        }
-    };
+        };
     let max_connections = match (args.max_connections, config.max_connections) {
         (Some(n), _) => n,
         (None, Some(n @ 1..=1_000_000)) => n,
-        (None, Some(n)) => anyhow::bail!(
-            "invalid [daemon] max_connections {n} in the config: use 1 to 1000000"
-        ),
+        (None, Some(n)) => {
+            anyhow::bail!("invalid [daemon] max_connections {n} in the config: use 1 to 1000000")
+        }
         (None, None) => TcpLimits::MAX_CONNECTIONS as u64,
     };
     let limits = TcpLimits {

@@ -154,23 +154,24 @@ pub fn execute(args: Args, ctx: &Context, output: Output) -> anyhow::Result<u8> 
 
     // Managed processes (and their shims) are the daemon's to stop: one rule, there.
     let (mut results, requests) = route::through_daemon(requests, args.force);
-    let local: Vec<(u32, Result<KillOutcome, Error>)> = if args.elevated && !rustix::process::geteuid().is_root() {
-        let helper = helper_path()?;
-        requests
-            .iter()
-            .map(|r| {
-                let plain = is_owned_by_current_user(r.pid).unwrap_or(false);
-                let result = if plain {
-                    procward_core::kill(r)
-                } else {
-                    kill_elevated(r, method, &helper)
-                };
-                (r.pid, result)
-            })
-            .collect()
-    } else {
-        kill_all(&requests, args.tree)
-    };
+    let local: Vec<(u32, Result<KillOutcome, Error>)> =
+        if args.elevated && !rustix::process::geteuid().is_root() {
+            let helper = helper_path()?;
+            requests
+                .iter()
+                .map(|r| {
+                    let plain = is_owned_by_current_user(r.pid).unwrap_or(false);
+                    let result = if plain {
+                        procward_core::kill(r)
+                    } else {
+                        kill_elevated(r, method, &helper)
+                    };
+                    (r.pid, result)
+                })
+                .collect()
+        } else {
+            kill_all(&requests, args.tree)
+        };
     results.extend(local.into_iter().map(|(pid, r)| (pid, route::local(r))));
     report(&results, output)
 }

@@ -61,7 +61,8 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             stderr: args.stderr,
         };
         let mut stream = client.logs(request).await?.into_inner();
-        let mut out = std::io::stdout().lock();
+        // Buffered: `--lines all` can be millions of lines; a follow flushes each one.
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
         while let Some(line) = stream.message().await? {
             let written = if line.stream == "stderr" && output.colour {
                 out.write_all(Tint::Red.code().as_bytes())
@@ -78,6 +79,9 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
                 out.flush()?;
             }
         }
-        Ok(crate::exit::OK)
+        match out.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(crate::exit::OK),
+            other => other.map(|()| crate::exit::OK).map_err(Into::into),
+        }
     })
 }

@@ -17,7 +17,10 @@ Examples:
   procward ps --sort mem --limit 10     the ten largest
   procward ps --user www-data --name php
   procward ps --tree                    parents with their children
-  procward ps --json --interval 1s      JSON, CPU measured over one second";
+  procward ps --json --interval 1s      JSON, CPU measured over one second
+
+Each JSON row carries start_ticks (kernel start time in clock ticks since boot, 1/100 s):
+pass it to `procward kill PID --start-ticks N` to be sure the PID is still that process.";
 
 /// Arguments of `procward ps` (also used by `procward process list`).
 #[derive(Debug, Clone, clap::Args)]

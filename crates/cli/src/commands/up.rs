@@ -31,7 +31,8 @@ fn load(file: Option<PathBuf>) -> anyhow::Result<Vec<ProcessSpec>> {
     let path = file.unwrap_or_else(|| PathBuf::from("procward.toml"));
     let specs = parse_compose_file(&path).map_err(|e| match e.kind() {
         procward_core::ErrorKind::InvalidInput => invalid(e),
-        _ => anyhow::Error::new(e),
+        // The message already holds the cause; `{:#}` would print it twice.
+        _ => anyhow::Error::msg(e.to_string()),
     })?;
     let order = start_order(&specs).map_err(invalid)?;
     let mut by_name: std::collections::HashMap<String, ProcessSpec> =

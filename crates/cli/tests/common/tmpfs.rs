@@ -30,7 +30,13 @@ impl Tmpfs {
     pub fn mount(dir: &Path, size: &str) -> Self {
         fs::create_dir_all(dir).unwrap();
         let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(dir)
             .status()
             .expect("run mount");
@@ -105,7 +111,11 @@ pub fn check_numbered_with_markers(lines: &[String]) -> (u64, u64) {
             .unwrap_or_else(|| panic!("not a whole line: {line:?}"));
         if let Some(last) = last {
             let missing = (number - last - 1) * 14;
-            assert_eq!(missing, owed.unwrap_or(0), "gap before {line} vs its marker");
+            assert_eq!(
+                missing,
+                owed.unwrap_or(0),
+                "gap before {line} vs its marker"
+            );
             dropped += missing;
         }
         (last, owed) = (Some(number), None);

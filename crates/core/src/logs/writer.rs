@@ -25,10 +25,10 @@ use std::path::{Path, PathBuf};
 use memchr::{memchr, memrchr};
 
 mod loss;
-use loss::{Loss, last_newline_within};
 /// An I/O error as the words of its OS message (`no space left on device`): what the
 /// marker line and disk-full reports say.
 pub use loss::reason as io_error_text;
+use loss::{Loss, last_newline_within};
 
 /// A partial line longer than this is written out before its end arrives, so a process
 /// that never prints a newline cannot make the writer buffer without bound.
@@ -130,6 +130,16 @@ impl RotatingWriter {
         self.loss.reason.as_deref()
     }
 
+    /// Writes the marker line owed for dropped output, if the disk takes it now: for a
+    /// quiet stream, whose next write may be far off. Returns whether nothing is owed any
+    /// more.
+    pub fn retry_marker(&mut self) -> bool {
+        if self.loss.unmarked > 0 && !self.mid_line {
+            let _ = self.append(&[]);
+        }
+        self.loss.unmarked == 0
+    }
+
     /// Takes a chunk of output as it was read: writes the complete lines it finishes and
     /// keeps an incomplete trailing line for the next call.
     ///
@@ -202,9 +212,7 @@ impl RotatingWriter {
     /// disk has room again), and fsyncs the file.
     pub fn finish(mut self) -> io::Result<()> {
         let ended = self.terminate_line();
-        if self.loss.unmarked > 0 {
-            let _ = self.append(&[]);
-        }
+        self.retry_marker();
         ended?;
         self.file.sync_all()
     }

@@ -216,9 +216,7 @@ pub fn kill_all(requests: &[KillRequest], tree: bool) -> Vec<(u32, Result<KillOu
             }
             continue;
         }
-        match validate_pid(i64::from(request.pid))
-            .and_then(|_| request.open())
-        {
+        match validate_pid(i64::from(request.pid)).and_then(|_| request.open()) {
             Ok(handle) => jobs.push(Job::new(handle, request)),
             Err(e) => results.push((request.pid, Err(e))),
         }

@@ -9,9 +9,11 @@
 //! `start_time` in Unix seconds is kept for compatibility, but one second is far too coarse:
 //! a PID reused within the same second passes a seconds-only check.
 
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use procfs::process::Process;
 
-use super::process::Clock;
 use crate::error::{Error, Result};
 
 /// Who a PID belongs to at the moment it was read.
@@ -56,6 +58,27 @@ impl Identity {
     }
 }
 
+/// One process instance the daemon started or adopted, as recorded: enough to tell it
+/// from a later process that got the same PID. Used wherever the daemon signals or
+/// watches a process it remembers (a managed process's group leader, its shim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Instance {
+    /// The PID.
+    pub pid: u32,
+    /// Start time in Unix seconds, as recorded.
+    pub start_time: u64,
+    /// Start time in clock ticks since boot; `None` in records older than ticks.
+    pub start_ticks: Option<u64>,
+}
+
+impl Instance {
+    /// Whether the PID still belongs to this instance (by ticks when recorded, and seconds).
+    pub fn is_alive(&self) -> bool {
+        identify(self.pid)
+            .is_ok_and(|now| now.check(Some(self.start_time), self.start_ticks).is_ok())
+    }
+}
+
 /// How [`Error::ProcessChanged`] names a start time in clock ticks since boot.
 pub const START_TICKS: &str = "start_ticks (clock ticks since boot)";
 /// How [`Error::ProcessChanged`] names a start time in Unix seconds.
@@ -93,6 +116,48 @@ pub fn start_ticks_of(pid: u32) -> Option<u64> {
 pub fn is_owned_by_current_user(pid: u32) -> Result<bool> {
     let identity = identify(pid)?;
     Ok(identity.uid == rustix::process::geteuid().as_raw())
+}
+
+/// Kernel clock facts needed to turn `stat` ticks into times (and pages into bytes);
+/// read once per process.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Clock {
+    ticks_per_second: u64,
+    boot_time: u64,
+    pub(super) page_size: u64,
+}
+
+impl Clock {
+    pub(super) fn get() -> Self {
+        static CLOCK: OnceLock<Clock> = OnceLock::new();
+        *CLOCK.get_or_init(|| Clock {
+            ticks_per_second: procfs::ticks_per_second().max(1),
+            boot_time: procfs::boot_time_secs().unwrap_or(0),
+            page_size: procfs::page_size(),
+        })
+    }
+
+    /// Unix seconds of a start time in ticks since boot (rounded down).
+    pub(super) fn start_time(&self, start_ticks: u64) -> u64 {
+        self.boot_time + start_ticks / self.ticks_per_second
+    }
+
+    /// How long ago a process that started at `start_ticks` started.
+    pub(super) fn uptime_of(&self, start_ticks: u64) -> Duration {
+        let started = UNIX_EPOCH
+            + Duration::from_millis(
+                self.boot_time * 1000 + start_ticks * 1000 / self.ticks_per_second,
+            );
+        SystemTime::now()
+            .duration_since(started)
+            .unwrap_or_default()
+    }
+
+    /// CPU `ticks` used over `over`, in percent of one core.
+    pub(super) fn percent(&self, ticks: u64, over: Duration) -> f32 {
+        let cpu_seconds = ticks as f64 / self.ticks_per_second as f64;
+        (cpu_seconds * 100.0 / over.as_secs_f64().max(1e-3)) as f32
+    }
 }
 
 #[cfg(test)]

@@ -2,15 +2,15 @@
 //! real sample rather than a lifetime average.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use procfs::process::{Process, Stat};
 use serde::{Deserialize, Serialize};
 
+use super::identity::Clock;
 pub use super::identity::{
-    Identity, START_TICKS, START_TIME, identify, is_owned_by_current_user, start_ticks_of,
-    start_time_of,
+    Identity, Instance, START_TICKS, START_TIME, identify, is_owned_by_current_user,
+    start_ticks_of, start_time_of,
 };
 use super::users::UserCache;
 use crate::error::{Error, Result};
@@ -311,45 +311,6 @@ fn memory_total() -> u64 {
     procfs::Current::current()
         .map(|m: procfs::Meminfo| m.mem_total)
         .unwrap_or(0)
-}
-
-/// Kernel clock facts needed to turn `stat` ticks into times; read once per process.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Clock {
-    ticks_per_second: u64,
-    boot_time: u64,
-    page_size: u64,
-}
-
-impl Clock {
-    pub(super) fn get() -> Self {
-        static CLOCK: OnceLock<Clock> = OnceLock::new();
-        *CLOCK.get_or_init(|| Clock {
-            ticks_per_second: procfs::ticks_per_second().max(1),
-            boot_time: procfs::boot_time_secs().unwrap_or(0),
-            page_size: procfs::page_size(),
-        })
-    }
-
-    /// Unix seconds of a start time in ticks since boot (rounded down).
-    pub(super) fn start_time(&self, start_ticks: u64) -> u64 {
-        self.boot_time + start_ticks / self.ticks_per_second
-    }
-
-    fn uptime_of(&self, start_ticks: u64) -> Duration {
-        let started = UNIX_EPOCH
-            + Duration::from_millis(
-                self.boot_time * 1000 + start_ticks * 1000 / self.ticks_per_second,
-            );
-        SystemTime::now()
-            .duration_since(started)
-            .unwrap_or_default()
-    }
-
-    fn percent(&self, ticks: u64, over: Duration) -> f32 {
-        let cpu_seconds = ticks as f64 / self.ticks_per_second as f64;
-        (cpu_seconds * 100.0 / over.as_secs_f64().max(1e-3)) as f32
-    }
 }
 
 #[cfg(test)]

@@ -54,14 +54,10 @@ impl Actor {
     fn adopt(&mut self, name: &str, run: crate::registry::RunRecord) {
         let events = self.events.clone();
         let shim_alive = run.shim_alive();
-        let (watch_pid, watch_start) = if shim_alive {
-            (run.shim_pid, run.shim_start_time)
-        } else {
-            (run.child_pid, run.child_start_time)
-        };
+        let watched = if shim_alive { run.shim() } else { run.child() };
         let pid = run.child_pid;
         let generation = self.mark_running(name, run, None);
-        self.watcher.watch(watch_pid, watch_start, name, generation);
+        self.watcher.watch(watched, name, generation);
         let owned = self.owned.clone();
         if let Some(entry) = self.entries.get_mut(name)
             && let Some(current) = entry.run.as_mut()

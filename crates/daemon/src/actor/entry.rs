@@ -7,6 +7,7 @@ use procward_core::supervisor::shim::{ExitRecord, LogState};
 use procward_core::supervisor::spec::ProcessSpec;
 use procward_core::supervisor::state::{RestartTracker, State};
 use procward_core::supervisor::view::{Health, ManagedView};
+use procward_core::sys::process::Instance;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -58,7 +59,7 @@ pub struct Entry {
     /// `Some(reset_backoff)`: start again once the current stop completes.
     pub restart_after_stop: Option<bool>,
     /// The group being stopped: (leader pid, leader start time).
-    pub stopping_group: Option<(u32, u64)>,
+    pub stopping_group: Option<Instance>,
     /// Last measured CPU and memory.
     pub usage: (f32, u64),
     pub stdout_log: PathBuf,

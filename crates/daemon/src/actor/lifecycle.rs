@@ -103,7 +103,7 @@ impl Actor {
                     shim_start_ticks: start_ticks_of(shim_pid),
                     started_at_ms: unix_ms(SystemTime::now()),
                 };
-                watcher.watch(shim_pid, record.shim_start_time, name, generation);
+                watcher.watch(record.shim(), name, generation);
                 let checker = entry.spec.health.clone().map(|check| {
                     health::spawn_checker(name.to_owned(), generation, check, events, owned.clone())
                 });
@@ -188,7 +188,7 @@ impl Actor {
             .run
             .as_ref()
             .ok_or_else(|| SupervisorError::State(format!("'{name}' has no running process")))?;
-        group::signal(run.record.child_pid, run.record.child_start_time, signal);
+        group::signal(run.record.child(), signal);
         entry.set_state(to);
         Ok(entry.view())
     }
@@ -201,7 +201,7 @@ impl Actor {
         let run = entry.run.as_ref().ok_or_else(|| {
             SupervisorError::State(format!("'{name}' is {}, not running", entry.state))
         })?;
-        group::signal(run.record.child_pid, run.record.child_start_time, signal);
+        group::signal(run.record.child(), signal);
         Ok(entry.view())
     }
 
@@ -245,7 +245,7 @@ impl Actor {
             .map_or_else(|| unix_ms(SystemTime::now()), |r| r.ended_at_ms);
         let uptime = Duration::from_millis(ended_ms.saturating_sub(run.record.started_at_ms));
         entry.last_exit = record;
-        let (pid, start) = (run.record.child_pid, run.record.child_start_time);
+        let leader = run.record.child();
         drop(run);
         for waiter in entry.health_waiters.drain(..) {
             let _ = waiter.send(Err(SupervisorError::State(format!(
@@ -253,11 +253,11 @@ impl Actor {
             ))));
         }
         if entry.state == State::Stopping {
-            if group::members(pid).is_empty() {
+            if group::members(leader.pid).is_empty() {
                 self.finish_stop(name);
             } else {
                 // Members of the tree outlived the leader: the stop timeout will SIGKILL them.
-                entry.stopping_group = Some((pid, start));
+                entry.stopping_group = Some(leader);
             }
             self.persist(name);
             return;

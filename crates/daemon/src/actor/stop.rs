@@ -34,10 +34,10 @@ impl Actor {
                 entry.set_state(State::Stopping);
                 entry.stop_waiters.push(reply);
                 if let Some(run) = &entry.run {
-                    let (pid, start) = (run.record.child_pid, run.record.child_start_time);
-                    group::signal(pid, start, entry.spec.stop_signal);
+                    let leader = run.record.child();
+                    group::signal(leader, entry.spec.stop_signal);
                     if paused {
-                        group::signal(pid, start, Signal::CONT);
+                        group::signal(leader, Signal::CONT);
                     }
                 }
                 let (generation, timeout) = (entry.generation, entry.spec.stop_timeout);
@@ -73,11 +73,12 @@ impl Actor {
         let group = entry
             .run
             .as_ref()
-            .map(|r| (r.record.child_pid, r.record.child_start_time))
+            .map(|r| r.record.child())
             .or(entry.stopping_group);
-        let Some((pid, start)) = group else { return };
+        let Some(leader) = group else { return };
+        let pid = leader.pid;
         tracing::warn!(%name, "stop timeout passed: SIGKILL to the group");
-        group::signal(pid, start, Signal::KILL);
+        group::signal(leader, Signal::KILL);
         if entry.run.is_none() {
             let name = name.to_owned();
             tokio::spawn(async move {

@@ -178,7 +178,10 @@ impl Shared {
             self.settled.notify_all();
             if refused && self.lock().stopping {
                 let left = self.lock().changes.len();
-                tracing::error!(entries = left, "registry changes not saved: the disk refused them");
+                tracing::error!(
+                    entries = left,
+                    "registry changes not saved: the disk refused them"
+                );
                 return;
             }
             delay = if refused {

@@ -189,22 +189,34 @@ mod tests {
             assert_eq!(p.check(None, &headers(&[("host", host)])), Ok(()), "{host}");
         }
         for host in ["evil.example:5", "localhost.evil.example", "", "box.evil"] {
-            assert!(p.check(None, &headers(&[("host", host)])).is_err(), "{host}");
+            assert!(
+                p.check(None, &headers(&[("host", host)])).is_err(),
+                "{host}"
+            );
         }
         assert!(p.check(None, &HeaderMap::new()).is_err(), "no Host");
         // HTTP/2's :authority wins over a Host header.
-        assert!(p.check(Some("evil.example:1"), &headers(&[("host", "localhost")])).is_err());
+        assert!(
+            p.check(Some("evil.example:1"), &headers(&[("host", "localhost")]))
+                .is_err()
+        );
         assert_eq!(p.check(Some("127.0.0.1:1"), &HeaderMap::new()), Ok(()));
     }
 
     #[test]
     fn origins() {
         let p = policy();
-        let ok = |host: &str, origin: &str| p.check(None, &headers(&[("host", host), ("origin", origin)]));
+        let ok = |host: &str, origin: &str| {
+            p.check(None, &headers(&[("host", host), ("origin", origin)]))
+        };
         assert_eq!(ok("127.0.0.1:7", "http://127.0.0.1:7"), Ok(()));
         assert_eq!(ok("127.0.0.1:7", "http://localhost:3000"), Ok(()));
         assert_eq!(ok("127.0.0.1:7", "http://[::1]:1"), Ok(()));
-        assert_eq!(ok("10.0.0.5:7", "https://10.0.0.5:7"), Ok(()), "same origin");
+        assert_eq!(
+            ok("10.0.0.5:7", "https://10.0.0.5:7"),
+            Ok(()),
+            "same origin"
+        );
         assert_eq!(ok("127.0.0.1:7", "https://dash.example.com"), Ok(()));
         for origin in [
             "http://evil.example",

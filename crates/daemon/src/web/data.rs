@@ -148,8 +148,8 @@ pub async fn dispatch(event: &str, state: &WebState, payload: Value) -> Answer {
             let StartArgs { name, command } = parse(payload)?;
             let argv = procward_core::supervisor::spec::command_from_string(&command)
                 .map_err(|e| e.to_string())?;
+            // Validated by the daemon's one check (the facade), like every start.
             let spec = procward_core::supervisor::spec::ProcessSpec::new(name, argv);
-            spec.validate().map_err(|e| e.to_string())?;
             let request = v1::StartRequest {
                 spec: Some(procward_proto::convert::spec_to_proto(&spec)),
                 replace: false,

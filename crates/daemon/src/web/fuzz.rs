@@ -47,16 +47,32 @@ fn json() -> BoxedStrategy<Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        prop_oneof![Just(0i64), Just(-1), Just(1), Just(65_536), Just(u32::MAX as i64 + 1)]
-            .prop_map(Value::from),
+        prop_oneof![
+            Just(0i64),
+            Just(-1),
+            Just(1),
+            Just(65_536),
+            Just(u32::MAX as i64 + 1)
+        ]
+        .prop_map(Value::from),
         any::<f64>().prop_filter_map("finite", |f| {
             serde_json::Number::from_f64(f).map(Value::Number)
         }),
-        prop_oneof![Just(1e99), Just(-0.0), Just(0.1999), Just(60.0001), Just(1e-300)]
-            .prop_map(|f| Value::from(f)),
+        prop_oneof![
+            Just(1e99),
+            Just(-0.0),
+            Just(0.1999),
+            Just(60.0001),
+            Just(1e-300)
+        ]
+        .prop_map(Value::from),
         "\\PC{0,16}".prop_map(Value::String),
-        prop_oneof![Just(String::new()), Just(" ".into()), Just("x".repeat(70_000))]
-            .prop_map(Value::String),
+        prop_oneof![
+            Just(String::new()),
+            Just(" ".into()),
+            Just("x".repeat(70_000))
+        ]
+        .prop_map(Value::String),
     ];
     leaf.prop_recursive(3, 32, 6, |inner| {
         prop_oneof![
@@ -106,6 +122,7 @@ fn offline_state(dir: &std::path::Path) -> WebState {
         backend: procward_proto::client::Backend::new(fail),
         tokens: TokenCheck::new(dir.join("token")),
         sessions: SessionTable::new(OwnedChildren::default()),
+        auth_timeout: std::time::Duration::from_secs(10),
     }
 }
 
@@ -148,14 +165,54 @@ fn refusals_name_the_field() {
         let why = f(payload.clone()).unwrap_err();
         assert!(why.contains(field), "{payload} → {why}");
     };
-    bad(|p| payloads::create_args(p).map(drop), serde_json::json!({"command": 5}), "invalid type");
-    bad(|p| payloads::create_args(p).map(drop), serde_json::json!({}), "`command`");
-    bad(|p| payloads::create_args(p).map(drop), serde_json::json!({"command": "x", "colour": 1}), "`colour`");
-    bad(|p| payloads::resize_args(p).map(drop), serde_json::json!({"sessionId": "s", "cols": 0, "rows": 5}), "terminal size");
-    bad(|p| payloads::resize_args(p).map(drop), serde_json::json!({"sessionId": "s", "cols": 70000, "rows": 5}), "terminal size");
-    bad(|p| payloads::metrics_args(p).map(drop), serde_json::json!({"interval": 1e99}), "interval");
-    bad(|p| payloads::logs_args(p).map(drop), serde_json::json!({"name": "a", "lines": 10001}), "lines");
-    bad(|p| payloads::input_args(p).map(drop), serde_json::json!({"sessionId": "s", "data": "x".repeat(70_000)}), "input");
-    bad(|p| payloads::execute_args(p).map(drop), serde_json::json!({"command": "  "}), "empty");
-    bad(|p| payloads::session_ref(p).map(drop), serde_json::json!("s"), "invalid type");
+    bad(
+        |p| payloads::create_args(p).map(drop),
+        serde_json::json!({"command": 5}),
+        "invalid type",
+    );
+    bad(
+        |p| payloads::create_args(p).map(drop),
+        serde_json::json!({}),
+        "`command`",
+    );
+    bad(
+        |p| payloads::create_args(p).map(drop),
+        serde_json::json!({"command": "x", "colour": 1}),
+        "`colour`",
+    );
+    bad(
+        |p| payloads::resize_args(p).map(drop),
+        serde_json::json!({"sessionId": "s", "cols": 0, "rows": 5}),
+        "terminal size",
+    );
+    bad(
+        |p| payloads::resize_args(p).map(drop),
+        serde_json::json!({"sessionId": "s", "cols": 70000, "rows": 5}),
+        "terminal size",
+    );
+    bad(
+        |p| payloads::metrics_args(p).map(drop),
+        serde_json::json!({"interval": 1e99}),
+        "interval",
+    );
+    bad(
+        |p| payloads::logs_args(p).map(drop),
+        serde_json::json!({"name": "a", "lines": 10001}),
+        "lines",
+    );
+    bad(
+        |p| payloads::input_args(p).map(drop),
+        serde_json::json!({"sessionId": "s", "data": "x".repeat(70_000)}),
+        "input",
+    );
+    bad(
+        |p| payloads::execute_args(p).map(drop),
+        serde_json::json!({"command": "  "}),
+        "empty",
+    );
+    bad(
+        |p| payloads::session_ref(p).map(drop),
+        serde_json::json!("s"),
+        "invalid type",
+    );
 }

@@ -38,6 +38,9 @@ pub struct WebState {
     pub tokens: TokenCheck,
     /// Live sessions.
     pub sessions: SessionTable,
+    /// A client that has not authenticated this long after connecting is disconnected
+    /// (so tokenless WebSockets cannot hold the listener's connection slots).
+    pub auth_timeout: std::time::Duration,
 }
 
 /// A typed event payload, or the reason it is malformed (shared by every handler).

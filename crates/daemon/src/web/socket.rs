@@ -15,6 +15,9 @@ use super::message::{Message, OutputEncoder};
 use super::{WebState, data, streams};
 use crate::session::{Session, SessionEvent};
 
+/// Live sessions and log streams one client may follow at once.
+pub const MAX_LIVE_PER_CLIENT: usize = 32;
+
 /// Events served once authenticated.
 const EVENTS: &[&str] = &[
     "session:create",
@@ -105,6 +108,18 @@ pub async fn on_connect(
         connection.lock().authenticated = true;
     }
     socket.extensions.insert(connection.clone());
+    if !connection.lock().authenticated {
+        let (waiting, socket) = (connection.clone(), socket.clone());
+        let deadline = state.auth_timeout;
+        tokio::spawn(async move {
+            tokio::time::sleep(deadline).await;
+            if !waiting.lock().authenticated {
+                let why = format!("no auth event within {deadline:?} of connecting");
+                let _ = socket.emit("message", &Message::error(None, why));
+                let _ = socket.disconnect();
+            }
+        });
+    }
 
     let auth_connection = connection.clone();
     // Not an `async` closure: its body runs as the event arrives, before any later event
@@ -254,6 +269,26 @@ impl Ctx {
         connection
             .watching
             .insert(id.to_owned(), task.abort_handle());
+    }
+
+    /// Refuses a new watch when this client already follows [`MAX_LIVE_PER_CLIENT`]
+    /// live sessions and log streams (finished ones do not count), so one client cannot
+    /// start processes or followers without bound.
+    pub fn room_for_one_more(&self) -> Result<(), String> {
+        let live = self
+            .connection
+            .lock()
+            .watching
+            .values()
+            .filter(|task| !task.is_finished())
+            .count();
+        if live >= MAX_LIVE_PER_CLIENT {
+            return Err(format!(
+                "this client already follows {live} live sessions and log streams, the most \
+                 one client may: leave or kill some first (session:leave, session:kill)"
+            ));
+        }
+        Ok(())
     }
 
     /// Stops forwarding `id` to this client; whether it watched it.

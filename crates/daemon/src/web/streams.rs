@@ -17,6 +17,7 @@ use super::socket::{Answer, Ctx};
 use crate::session::{BATCH_BYTES, BATCH_DELAY, Session, SessionSpec};
 
 fn start(ctx: &Ctx, spec: SessionSpec, detached: bool) -> Answer {
+    ctx.room_for_one_more()?;
     let (id, session) = ctx
         .state
         .sessions
@@ -43,6 +44,7 @@ fn session(ctx: &Ctx, id: &str) -> Result<Arc<Session>, String> {
 pub fn join(ctx: &Ctx, payload: Value) -> Answer {
     let session_id = session_ref(payload)?;
     let session = session(ctx, &session_id)?;
+    ctx.room_for_one_more()?;
     ctx.watch(&session_id, session.clone());
     Ok(json!({"sessionId": session_id, "status": session.status().state}))
 }
@@ -116,6 +118,7 @@ pub async fn resize(ctx: &Ctx, payload: Value) -> Answer {
 /// Follows a managed process's logs as session `logs:NAME`: the last lines, then new ones.
 pub async fn logs(ctx: &Ctx, payload: Value) -> Answer {
     let (name, lines) = logs_args(payload)?;
+    ctx.room_for_one_more()?;
     let mut supervisor = ctx.state.backend.supervisor.clone();
     let request = procward_proto::v1::LogsRequest {
         name: name.clone(),

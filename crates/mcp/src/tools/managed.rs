@@ -190,8 +190,7 @@ pub async fn start(mut b: Backend, args: StartArgs) -> Outcome {
             .parse::<RestartPolicy>()
             .map_err(|e| ToolError(e.to_string()))?;
     }
-    spec.validate()
-        .map_err(|e| ToolError(format!("invalid process: {e}")))?;
+    // Validated by the daemon's one check, like every start; its refusal names the field.
     let request = v1::StartRequest {
         spec: Some(spec_to_proto(&spec)),
         replace: false,

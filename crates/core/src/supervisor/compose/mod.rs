@@ -31,6 +31,10 @@
 //! `G`/`GiB` are powers of 1024; `KB`, `MB`, `GB` powers of 1000. Names are 1-64 ASCII
 //! letters, digits, `.`, `_` or `-`, not starting with `.` or `-`. Unknown keys are errors,
 //! and every error says where: ``procward.toml:12:9: unknown field `colour`, ...``.
+//! The file (and each `env_file`) must be a regular file of at most 1 MiB.
+//!
+//! [`check_request`] is the daemon's one validation of every start and up request, from
+//! any interface: the same spec, name and dependency rules as a file.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -104,6 +108,10 @@ impl ComposeError {
             ComposeError::Read { source, .. } => match source.kind() {
                 std::io::ErrorKind::NotFound => ErrorKind::NotFound,
                 std::io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
+                // Not a regular file, too large, not UTF-8: the user named the wrong file.
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => {
+                    ErrorKind::InvalidInput
+                }
                 _ => ErrorKind::Failed,
             },
             _ => ErrorKind::InvalidInput,

@@ -201,15 +201,21 @@ fn bad_values_point_at_the_value() {
         ("stop_timeout = '2h'", "over the limit of 1h"),
         ("stop_timeout = 1e99", "not a usable number of seconds"),
         ("stop_timeout = 'é'", "unexpected 'é'"),
-        ("stable_after = '2d'", "stable_after 2d is out of range: use 0s to 1d"),
-        ("backoff = '1s:2h'", "maximum delay 2h is out of range: use 1ms to 1h"),
+        (
+            "stable_after = '2d'",
+            "stable_after 2d is out of range: use at most 1d (0s to 1d)",
+        ),
+        (
+            "backoff = '1s:2h'",
+            "maximum delay 2h is out of range: use at most 1h (1ms to 1h)",
+        ),
         (
             "health = { command = 'true', interval = '2h' }",
-            "interval 2h is out of range: use 10ms to 1h",
+            "interval 2h is out of range: use at most 1h (10ms to 1h)",
         ),
         (
             "health = { command = 'true', timeout = '1ms' }",
-            "timeout 1ms is out of range",
+            "timeout 1ms is out of range: use at least 10ms",
         ),
         (
             "health = { command = 'true', retries = 4294967295 }",
@@ -361,7 +367,7 @@ fn unterminated_quotes_in_commands_are_refused_with_their_place() {
 #[test]
 fn files_that_are_not_small_regular_files_are_refused() {
     let e = parse_compose_file(Path::new("/dev/zero")).unwrap_err();
-    assert_eq!(e.kind(), crate::ErrorKind::Failed);
+    assert_eq!(e.kind(), crate::ErrorKind::InvalidInput);
     assert!(e.to_string().contains("character device"), "{e}");
     let dir = tempfile::tempdir().unwrap();
     let env = dir.path().join("big.env");
@@ -369,5 +375,8 @@ fn files_that_are_not_small_regular_files_are_refused() {
     let toml = dir.path().join("procward.toml");
     std::fs::write(&toml, "[process.a]\ncommand = 'x'\nenv_file = 'big.env'\n").unwrap();
     let e = parse_compose_file(&toml).unwrap_err().to_string();
-    assert!(e.contains("big.env") && e.contains("larger than 1024 KiB"), "{e}");
+    assert!(
+        e.contains("big.env") && e.contains("larger than 1024 KiB"),
+        "{e}"
+    );
 }

@@ -109,3 +109,32 @@ impl LogStateFile {
         file.write_all_at(&bytes, 0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_keeps_its_size_and_earlier_runs_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOG_STATE_FILE);
+        let earlier = LogState {
+            dropped_bytes: 5,
+            error: "no space left on device".into(),
+        };
+        fs::write(&path, serde_json::to_vec(&earlier).unwrap()).unwrap();
+        let mut state = LogStateFile::open(&path);
+        // A new run starts with the count of the earlier ones and no current error.
+        let fresh = LogState {
+            dropped_bytes: 5,
+            error: String::new(),
+        };
+        assert_eq!(read_log_state(&path), Some(fresh.clone()));
+        assert_eq!(fs::metadata(&path).unwrap().len(), SIZE as u64);
+        let out = RotatingWriter::open(&dir.path().join("out.log"), 1 << 20, 2).unwrap();
+        let err = RotatingWriter::open(&dir.path().join("err.log"), 1 << 20, 2).unwrap();
+        state.update([&out, &err]);
+        assert_eq!(read_log_state(&path), Some(fresh));
+        assert_eq!(fs::metadata(&path).unwrap().len(), SIZE as u64);
+    }
+}

@@ -22,7 +22,9 @@
 //!   exited, drains what is left, and writes an [`ExitRecord`] atomically to the status
 //!   file;
 //! * when the disk is full it keeps draining the pipes, dropping whole lines, and says so
-//!   in a [`LogState`] beside the status file ([`LOG_STATE_FILE`]), which the daemon shows.
+//!   in a [`LogState`] beside the status file ([`LOG_STATE_FILE`]), which the daemon shows;
+//!   the exit record goes into a staging file reserved at start, so a full disk does not
+//!   lose the exit code either.
 //!
 //! The daemon ([`launch`]) watches the child through a pidfd of its own and, after a
 //! restart, re-adopts it by pid plus start time; the exit code it can no longer reap
@@ -32,7 +34,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -239,16 +241,57 @@ fn timespec(d: Duration) -> Timespec {
 /// and fsynced. With [`commit`], a reader sees the old content or the new, never a torn
 /// file, even after a power loss.
 fn stage(path: &Path, bytes: &[u8], mode: u32) -> io::Result<PathBuf> {
+    let (tmp, mut file) = create_staging(path, mode)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(tmp)
+}
+
+/// The temporary file beside `path` for a crash-safe replacement, created empty.
+fn create_staging(path: &Path, mode: u32) -> io::Result<(PathBuf, File)> {
     fs::create_dir_all(folder_of(path))?;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let tmp = folder_of(path).join(format!(".{name}.{}.tmp", std::process::id()));
     // A stale temporary file (same pid, earlier boot) might have looser permissions.
     let _ = fs::remove_file(&tmp);
     let mut options = OpenOptions::new();
-    let mut file = options.write(true).create_new(true).mode(mode).open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(tmp)
+    let file = options.write(true).create_new(true).mode(mode).open(&tmp)?;
+    Ok((tmp, file))
+}
+
+/// A staging file created at its final size before it is needed, so that the [`stage`] at
+/// the end needs no new disk block: a shim must record the exit even on a full disk.
+struct Reserved {
+    tmp: PathBuf,
+    file: File,
+}
+
+/// What a [`Reserved`] file holds: more than any [`ExitRecord`] as JSON.
+const RESERVED_SIZE: usize = 256;
+
+impl Reserved {
+    /// Reserves the staging file of `path` (filled with spaces).
+    fn new(path: &Path, mode: u32) -> io::Result<Self> {
+        let (tmp, mut file) = create_staging(path, mode)?;
+        if let Err(e) = file.write_all(&[b' '; RESERVED_SIZE]) {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        Ok(Self { tmp, file })
+    }
+
+    /// [`stage`] into the reserved bytes: `bytes` padded with spaces (JSON readers skip
+    /// them), written over the reservation and fsynced.
+    fn stage(self, bytes: &[u8]) -> io::Result<PathBuf> {
+        if bytes.len() > RESERVED_SIZE {
+            return Err(io::Error::other("record larger than its reservation"));
+        }
+        let mut padded = bytes.to_vec();
+        padded.resize(RESERVED_SIZE, b' ');
+        self.file.write_all_at(&padded, 0)?;
+        self.file.sync_all()?;
+        Ok(self.tmp)
+    }
 }
 
 /// Second half of a crash-safe replacement ([`stage`]): the rename, then an fsync of the

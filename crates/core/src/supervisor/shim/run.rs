@@ -4,6 +4,10 @@
 use super::log_state::LogStateFile;
 use super::*;
 
+/// While a log owes a marker line (output was dropped), how often the shim tries to write
+/// it when no output comes.
+const MARKER_RETRY: Duration = Duration::from_millis(500);
+
 /// The shim's main (`procward shim <launch_file>`): starts the child, captures its output
 /// until it exits and records how it ended. Returns the shim's exit code: 0 once the status
 /// file is written, 127 if the child could not be started, 1 if the status could not be
@@ -35,8 +39,11 @@ pub fn run(launch_file: &Path) -> i32 {
     );
 
     let log_state = LogStateFile::open(&spec.status_file.with_file_name(LOG_STATE_FILE));
+    // Taken now, while the disk may still have room: the exit must be recorded even if
+    // it fills up meanwhile.
+    let reserved = Reserved::new(&spec.status_file, 0o640).ok();
     let (status, logs) = capture(&mut child, streams, log_state);
-    if let Err(e) = record_exit(&spec.status_file, status, logs) {
+    if let Err(e) = record_exit(&spec.status_file, status, logs, reserved) {
         let path = spec.status_file.display();
         let _ = writeln!(io::stderr(), "procward shim: cannot write {path}: {e}");
         return 1;
@@ -157,16 +164,26 @@ fn capture(
         {
             return (status, streams.map(|s| s.log));
         }
-        let timeout = match (exited, &pidfd) {
+        let mut timeout = match (exited, &pidfd) {
             (Some(_), _) => Some(idle_until.saturating_duration_since(Instant::now())),
             (None, None) => Some(Duration::from_millis(100)),
             (None, Some(_)) => None,
         };
+        let owing = streams.iter().any(|s| s.log.failing().is_some());
+        if owing {
+            // A quiet stream's marker must not wait for its next line.
+            timeout = Some(timeout.map_or(MARKER_RETRY, |t| t.min(MARKER_RETRY)));
+        }
         let pidfd = pidfd.as_ref().filter(|_| exited.is_none());
         let ready = wait_ready(&streams, pidfd, timeout);
         for (stream, _) in streams.iter_mut().zip(ready).filter(|(_, ready)| *ready) {
             if stream.pump(&mut buf) {
                 idle_until = Instant::now() + DRAIN_IDLE;
+            }
+        }
+        if owing {
+            for stream in &mut streams {
+                stream.log.retry_marker();
             }
         }
         log_state.update([&streams[0].log, &streams[1].log]);
@@ -200,10 +217,16 @@ fn wait_ready(streams: &[Stream; 2], pidfd: Option<&OwnedFd>, wait: Option<Durat
     ready
 }
 
-/// Finishes both logs and writes the exit record. The three fsyncs run at once so the
-/// filesystem journal can commit them together; the record becomes visible (the rename)
-/// only after the logs are complete and on disk.
-fn record_exit(file: &Path, status: ExitStatus, logs: [RotatingWriter; 2]) -> io::Result<()> {
+/// Finishes both logs and writes the exit record (into the staging file `reserved` at
+/// start, when there is one). The three fsyncs run at once so the filesystem journal can
+/// commit them together; the record becomes visible (the rename) only after the logs are
+/// complete and on disk.
+fn record_exit(
+    file: &Path,
+    status: ExitStatus,
+    logs: [RotatingWriter; 2],
+    reserved: Option<Reserved>,
+) -> io::Result<()> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -215,7 +238,11 @@ fn record_exit(file: &Path, status: ExitStatus, logs: [RotatingWriter; 2]) -> io
     })?;
     let staged = std::thread::scope(|scope| {
         let finishing = logs.map(|log| scope.spawn(move || (log.path().to_owned(), log.finish())));
-        let staged = stage(file, &json, 0o640);
+        let staged = match reserved {
+            Some(reserved) => reserved.stage(&json),
+            None => stage(file, &json, 0o640),
+        };
+        let staged = staged.or_else(|_| stage(file, &json, 0o640));
         for finished in finishing {
             if let Ok((path, Err(e))) = finished.join() {
                 let path = path.display();

@@ -33,7 +33,8 @@ impl DurationRange {
     /// Parses a humane duration (see [`parse_duration`](super::parse_duration)) and checks
     /// it is inside the range; errors name `field`.
     pub fn parse(&self, field: &'static str, input: &str) -> Result<Duration, SpecError> {
-        let d = parse_duration_reason(input).map_err(|reason| invalid(field, reason))?;
+        let d = parse_duration_reason(input)
+            .map_err(|reason| invalid(field, format!("not a duration: {reason}")))?;
         self.check(field, field, d)?;
         Ok(d)
     }
@@ -44,9 +45,15 @@ impl DurationRange {
             return Ok(());
         }
         let shown = format_duration(d);
+        let (min, max) = (format_duration(self.min), format_duration(self.max));
+        let hint = if d < self.min {
+            format!("at least {min}")
+        } else {
+            format!("at most {max}")
+        };
         Err(invalid(
             field,
-            format!("{what} {shown} is out of range: use {self}"),
+            format!("{what} {shown} is out of range: use {hint} ({self})"),
         ))
     }
 }
@@ -81,6 +88,6 @@ pub const MAX_HEALTH_RETRIES: u32 = 1000;
 /// A kill's grace period before SIGKILL (`kill --timeout`, `KillProcess.timeout_seconds`):
 /// 0 (escalate at once) to 1h.
 pub const KILL_TIMEOUT: DurationRange = DurationRange::new(Duration::ZERO, HOUR);
-/// A CPU sample interval (`ps --interval`, `[ps] interval`): 10ms (shorter is noise) to 60s.
-pub const SAMPLE_INTERVAL: DurationRange =
-    DurationRange::new(Duration::from_millis(10), Duration::from_secs(60));
+/// A CPU sample interval (`ps --interval`, `[ps] interval`): 1ms (CPU usage needs a real
+/// sample) to 60s.
+pub const SAMPLE_INTERVAL: DurationRange = DurationRange::new(MS, Duration::from_secs(60));
