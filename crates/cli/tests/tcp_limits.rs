@@ -223,16 +223,7 @@ fn the_daemon_raises_its_open_files_limit_and_keeps_the_unix_socket_served() {
     let daemon = Daemon::new();
     let dir = daemon.pw.dir().to_owned();
     // Started with a soft limit of 200 open files: fewer than the connections below.
-    let started = std::process::Command::new("sh")
-        .args(["-c", "ulimit -Sn 200 && exec \"$0\" daemon --detach --listen 127.0.0.1:0 --max-connections 1000"])
-        .arg(assert_cmd::cargo::cargo_bin("procward"))
-        .env("PROCWARD_HOME", dir.join("home"))
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env_remove("PROCWARD_CONFIG")
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(started.success());
+    detach_under_ulimit(&daemon, "-Sn 200", "--max-connections 1000");
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", daemon.daemon_pid())).unwrap();
     let files: Vec<&str> = limits
         .lines()
@@ -261,6 +252,65 @@ fn the_daemon_raises_its_open_files_limit_and_keeps_the_unix_socket_served() {
     );
     assert_eq!(count_closed(&mut connections), 0, "all {OPENED} are held");
     eprintln!("figures: {OPENED} idle connections held, Unix socket served");
+}
+
+/// Starts `daemon`'s daemon (`--detach --listen 127.0.0.1:0 EXTRA`) under `ulimit ULIMIT`.
+fn detach_under_ulimit(daemon: &Daemon, ulimit: &str, extra: &str) {
+    let dir = daemon.pw.dir();
+    let script =
+        format!("ulimit {ulimit} && exec \"$0\" daemon --detach --listen 127.0.0.1:0 {extra}");
+    let started = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .arg(assert_cmd::cargo::cargo_bin("procward"))
+        .env("PROCWARD_HOME", dir.join("home"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env_remove("PROCWARD_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(started.success());
+}
+
+/// Issue 17: with a hard open-files limit it cannot raise (here 300, like the 1,024 of
+/// most systems), idle tokenless connections beyond what the limit leaves room for are
+/// closed at accept, so the Unix socket is still served with more connections open than
+/// the daemon has descriptors.
+#[test]
+fn connections_are_capped_below_a_fixed_open_files_limit() {
+    const FILES: usize = 300;
+    const OPENED: usize = 400;
+    let daemon = Daemon::new();
+    let dir = daemon.pw.dir().to_owned();
+    std::fs::create_dir_all(dir.join("config/procward")).unwrap();
+    std::fs::write(
+        dir.join("config/procward/config.toml"),
+        "[daemon]\nhandshake_timeout = \"60s\"\n",
+    )
+    .unwrap();
+    detach_under_ulimit(&daemon, &format!("-n {FILES}"), "");
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("home/tcp.json")).unwrap()).unwrap();
+    let address = info["address"].as_str().unwrap();
+    let mut connections: Vec<Raw> = (0..OPENED).map(|_| Raw::open(address)).collect();
+    // The daemon keeps 256 descriptors free of TCP connections.
+    let room = FILES - 256;
+    assert!(
+        wait_for(Duration::from_secs(30), || count_closed(&mut connections)
+            >= OPENED - room),
+        "connections past what {FILES} open files leave room for were not closed"
+    );
+    let out = daemon.cmd().args(["list", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "the Unix socket must stay served: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read_to_string(dir.join("home/daemon.log")).unwrap();
+    assert!(log.contains("max_connections exceeds"), "{log}");
+    eprintln!(
+        "figures: {OPENED} idle connections against {FILES} open files: {} held",
+        OPENED - count_closed(&mut connections)
+    );
 }
 
 #[test]

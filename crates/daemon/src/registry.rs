@@ -95,6 +95,11 @@ pub struct Record {
     /// Whether it gave up (failed) rather than stopped.
     #[serde(default)]
     pub failed: bool,
+    /// While a stop asked for is under way: when (Unix ms) it escalates to SIGKILL. Saved
+    /// with `desired = false` before the stop signal goes out, so a daemon killed mid-stop
+    /// is replaced by one that finishes the stop on time instead of adopting the process.
+    #[serde(default)]
+    pub stop_deadline_ms: Option<u64>,
 }
 
 /// The registry folder.
@@ -218,6 +223,7 @@ mod tests {
             last_exit: None,
             reason: String::new(),
             failed: false,
+            stop_deadline_ms: None,
         }
     }
 

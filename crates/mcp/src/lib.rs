@@ -17,6 +17,7 @@
 pub mod args;
 pub mod policy;
 pub mod server;
+pub mod stdio;
 mod summary;
 pub mod tools;
 
@@ -31,17 +32,30 @@ pub use procward_proto::client::Backend;
 pub use server::ProcwardMcp;
 
 /// Serves MCP on stdin/stdout until the client closes it. Nothing but protocol goes to
-/// stdout; the caller logs to stderr.
+/// stdout; the caller logs to stderr. Lines that are not JSON are answered with a
+/// JSON-RPC Parse error (see [`stdio`]).
 pub async fn serve_stdio(backend: Backend, policy: Policy) -> anyhow_free::Result<()> {
-    let running = ProcwardMcp::new(backend, policy)
-        .serve(rmcp::transport::stdio())
-        .await
-        .map_err(|e| anyhow_free::Error(e.to_string()))?;
-    running
-        .waiting()
-        .await
-        .map_err(|e| anyhow_free::Error(e.to_string()))?;
-    Ok(())
+    let (stdin, stdout) = rmcp::transport::stdio();
+    let guarded = stdio::guard(stdin, stdout);
+    let served = async {
+        let running = ProcwardMcp::new(backend, policy)
+            .serve((guarded.input, guarded.output))
+            .await
+            .map_err(|e| anyhow_free::Error(e.to_string()))?;
+        running
+            .waiting()
+            .await
+            .map_err(|e| anyhow_free::Error(e.to_string()))?;
+        Ok(())
+    }
+    .await;
+    // rmcp has stopped (stdin closed, or it failed): stop reading, write what is queued.
+    guarded.reader.abort();
+    let _ = guarded.reader.await;
+    match guarded.writer.await {
+        Ok(Err(e)) if served.is_ok() => Err(anyhow_free::Error(format!("writing stdout: {e}"))),
+        _ => served,
+    }
 }
 
 /// The streamable-HTTP MCP service (one handler per session), to mount at `/mcp`.

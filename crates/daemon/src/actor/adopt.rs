@@ -4,14 +4,20 @@
 //! never taken for it). Its shim is usually still alive, holding the pipes and waiting to record the
 //! exit status; the daemon watches the shim's pidfd, or the process's own when the shim is
 //! gone. A run that ended while the daemon was away is treated as an exit now, so its
-//! restart policy still applies.
+//! restart policy still applies. A run whose shim is gone while its process lives is a
+//! lost shim: its group is ended before the policy applies (see `exit.rs`). A run whose
+//! record says `desired = false` was being stopped when the daemon died: the stop is
+//! finished, SIGKILL coming at the deadline the previous daemon saved.
 
+use std::time::{Duration, SystemTime};
+
+use procward_core::Signal;
 use procward_core::supervisor::state::State;
 
 use super::Actor;
-use super::entry::{Entry, Run};
-use crate::health;
+use super::entry::{Entry, Run, unix_ms};
 use crate::registry::Record;
+use crate::{group, health};
 
 impl Actor {
     /// Rebuilds the entries from the registry.
@@ -33,6 +39,16 @@ impl Actor {
             }
             self.entries.insert(name.clone(), entry);
             match record.run {
+                Some(run) if run.child_alive() && !record.desired => {
+                    // A stop was under way when the daemon died: finish it on time.
+                    self.adopt(&name, run);
+                    self.resume_stop(&name, record.stop_deadline_ms);
+                }
+                Some(run) if run.child_alive() && !run.shim_alive() => {
+                    // Its shim is gone: end the orphan before the policy applies.
+                    let generation = self.mark_running(&name, run, None);
+                    self.on_exit(&name, generation);
+                }
                 Some(run) if run.child_alive() => {
                     self.adopt(&name, run);
                 }
@@ -67,6 +83,19 @@ impl Actor {
             });
         }
         tracing::info!(%name, pid, shim_alive, "re-adopted running process");
+    }
+
+    /// Takes up a stop the previous daemon began: the stop signal again (it may have died
+    /// before sending it) and SIGKILL at the deadline it saved (at once if none).
+    fn resume_stop(&mut self, name: &str, deadline_ms: Option<u64>) {
+        let now = unix_ms(SystemTime::now());
+        let grace = Duration::from_millis(deadline_ms.unwrap_or(now).saturating_sub(now));
+        tracing::info!(%name, ?grace, "finishing the stop the previous daemon began");
+        self.begin_stop(name, grace);
+        if let Some(run) = self.entries.get(name).and_then(|e| e.run.as_ref()) {
+            // In case it was paused: a stopped process cannot act on the stop signal.
+            group::signal(run.record.child(), Signal::CONT);
+        }
     }
 
     /// Puts a restored run in place with state running; returns its generation.

@@ -1,7 +1,7 @@
 //! One managed process inside the actor: its spec, state, counters and current run.
 
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use procward_core::supervisor::shim::{ExitRecord, LogState};
 use procward_core::supervisor::spec::ProcessSpec;
@@ -71,6 +71,20 @@ pub struct Entry {
     pub log_state_stale: bool,
     /// Why this entry's registry file is not on disk yet; empty when saved.
     pub registry_error: String,
+    /// Set while the actor itself ends a run that failed without exiting (health check,
+    /// lost shim): once its group is gone, the restart policy judges it like an exit.
+    pub judge_after_stop: Option<Failure>,
+    /// When the stop the user asked for escalates to SIGKILL (Unix ms), while it runs.
+    pub stop_deadline_ms: Option<u64>,
+}
+
+/// A run the actor ended because it failed without exiting.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// How it failed, for `status` (`unhealthy (...)`, `lost its shim ...`).
+    pub what: String,
+    /// How long it had run when it failed (a stable run resets the restart count).
+    pub uptime: Duration,
 }
 
 impl Entry {
@@ -97,6 +111,8 @@ impl Entry {
             log_state: LogState::default(),
             log_state_stale: true,
             registry_error: String::new(),
+            judge_after_stop: None,
+            stop_deadline_ms: None,
         }
     }
 
@@ -157,6 +173,7 @@ impl Entry {
             last_exit: self.last_exit,
             reason: self.reason.clone(),
             failed: self.state == State::Failed,
+            stop_deadline_ms: self.stop_deadline_ms,
         }
     }
 

@@ -1,17 +1,17 @@
-//! Starting, restarting, pausing and reacting to exits and health: the actor's side of
-//! the lifecycle (stopping is in `stop.rs`).
+//! Starting, restarting, pausing and signalling: the actor's side of the lifecycle
+//! (stopping is in `stop.rs`, reacting to exits and health in `exit.rs`).
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use procward_core::Signal;
 use procward_core::supervisor::shim::{self, LaunchSpec};
-use procward_core::supervisor::spec::{ProcessSpec, RestartPolicy};
-use procward_core::supervisor::state::{Decision, ExitStatus, State};
+use procward_core::supervisor::spec::ProcessSpec;
+use procward_core::supervisor::state::State;
 use procward_core::supervisor::view::{Health, ManagedView};
 use procward_core::sys::process::{identify, start_ticks_of, start_time_of};
 
+use super::Actor;
 use super::entry::{Entry, Run, Waiter, unix_ms};
-use super::{Actor, Internal};
 use crate::error::{Result, SupervisorError};
 use crate::registry::RunRecord;
 use crate::{group, health};
@@ -217,78 +217,6 @@ impl Actor {
         }
     }
 
-    /// The run ended: record how, then restart, stop or give up as the policy says.
-    pub(super) fn on_exit(&mut self, name: &str, generation: u64) {
-        let owned = self.owned.clone();
-        let Some(entry) = self.entries.get_mut(name) else {
-            return;
-        };
-        if entry.generation != generation {
-            return;
-        }
-        let Some(mut run) = entry.run.take() else {
-            return;
-        };
-        if let Some(mut shim) = run.shim.take() {
-            let _ = shim.wait();
-        }
-        owned.remove(run.record.shim_pid);
-        let record = shim::read_status(&self.home.run_dir(name).join("status.json"))
-            .ok()
-            .flatten();
-        let status = ExitStatus {
-            code: record.as_ref().and_then(|r| r.exit_code),
-            signal: record.as_ref().and_then(|r| r.signal),
-        };
-        let ended_ms = record
-            .as_ref()
-            .map_or_else(|| unix_ms(SystemTime::now()), |r| r.ended_at_ms);
-        let uptime = Duration::from_millis(ended_ms.saturating_sub(run.record.started_at_ms));
-        entry.last_exit = record;
-        let leader = run.record.child();
-        drop(run);
-        for waiter in entry.health_waiters.drain(..) {
-            let _ = waiter.send(Err(SupervisorError::State(format!(
-                "'{name}' exited before it became healthy"
-            ))));
-        }
-        if entry.state == State::Stopping {
-            if group::members(leader.pid).is_empty() {
-                self.finish_stop(name);
-            } else {
-                // Members of the tree outlived the leader: the stop timeout will SIGKILL them.
-                entry.stopping_group = Some(leader);
-            }
-            self.persist(name);
-            return;
-        }
-        let spec = entry.spec.clone();
-        match entry.tracker.on_exit(&spec, status, uptime) {
-            Decision::Restart { after } => {
-                entry.set_state(State::Pending);
-                entry.next_restart_at = Some(SystemTime::now() + after);
-                let events = self.events.clone();
-                let (name, generation) = (name.to_owned(), entry.generation);
-                tokio::spawn(async move {
-                    tokio::time::sleep(after).await;
-                    let _ = events.send(Internal::RestartDue { name, generation });
-                });
-            }
-            Decision::Stop { reason } => {
-                entry.set_state(State::Stopped);
-                entry.desired = false;
-                entry.reason = reason;
-            }
-            Decision::GiveUp { reason } => {
-                entry.set_state(State::Failed);
-                entry.desired = false;
-                entry.reason = reason;
-            }
-        }
-        tracing::info!(%name, state = %entry.state, reason = %entry.reason, "exited");
-        self.persist(name);
-    }
-
     pub(super) fn on_restart_due(&mut self, name: &str, generation: u64) {
         let due = self
             .entries
@@ -297,31 +225,6 @@ impl Actor {
         if due {
             self.launch(name);
             self.persist(name);
-        }
-    }
-
-    pub(super) fn on_health(&mut self, name: &str, generation: u64, healthy: bool, detail: String) {
-        let Some(entry) = self.entries.get_mut(name) else {
-            return;
-        };
-        if entry.generation != generation || entry.run.is_none() {
-            return;
-        }
-        if healthy {
-            entry.health = Health::Healthy;
-            let view = entry.view();
-            for waiter in entry.health_waiters.drain(..) {
-                let _ = waiter.send(Ok(view.clone()));
-            }
-            return;
-        }
-        entry.health = Health::Unhealthy;
-        entry.reason = format!("unhealthy: {detail}");
-        tracing::warn!(%name, %detail, "health check failed");
-        if entry.spec.restart != RestartPolicy::Never && matches!(entry.state, State::Running) {
-            entry.tracker.restarts += 1;
-            let (reply, _ignored) = tokio::sync::oneshot::channel();
-            self.stop(name, reply, Some(false));
         }
     }
 }

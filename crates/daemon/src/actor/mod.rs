@@ -8,6 +8,7 @@
 mod adopt;
 mod disk;
 pub mod entry;
+mod exit;
 mod lifecycle;
 mod stop;
 

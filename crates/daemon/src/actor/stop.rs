@@ -1,12 +1,12 @@
 //! Stopping: the stop signal to the group, SIGKILL at the stop timeout, and "stopped" only
 //! once the whole group is gone.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use procward_core::Signal;
 use procward_core::supervisor::state::State;
 
-use super::entry::Waiter;
+use super::entry::{Waiter, unix_ms};
 use super::{Actor, Internal};
 use crate::group;
 
@@ -15,8 +15,11 @@ const GROUP_GONE_WAIT: Duration = Duration::from_secs(2);
 
 impl Actor {
     /// Stops a process; `then_restart` is `Some(reset_backoff)` to start it again after.
+    ///
+    /// A stop (not a restart) saves `desired = false` and the SIGKILL deadline before the
+    /// stop signal goes out: a daemon killed mid-stop is then replaced by one that
+    /// finishes the stop rather than adopting (or restarting) the process.
     pub(super) fn stop(&mut self, name: &str, reply: Waiter, then_restart: Option<bool>) {
-        let events = self.events.clone();
         let entry = match self.entry_mut(name) {
             Ok(entry) => entry,
             Err(e) => {
@@ -27,27 +30,25 @@ impl Actor {
         if then_restart.is_some() {
             entry.restart_after_stop = then_restart;
         }
+        // What the user asked for replaces the actor's own verdict on a failing run.
+        entry.judge_after_stop = None;
         match entry.state {
-            State::Running | State::Paused | State::Starting => {
-                let paused = entry.state == State::Paused;
-                entry.desired = false;
-                entry.set_state(State::Stopping);
+            State::Running | State::Paused | State::Starting | State::Stopping => {
                 entry.stop_waiters.push(reply);
-                if let Some(run) = &entry.run {
-                    let leader = run.record.child();
-                    group::signal(leader, entry.spec.stop_signal);
-                    if paused {
-                        group::signal(leader, Signal::CONT);
+                let stopping = entry.state == State::Stopping;
+                let deadline = SystemTime::now() + entry.spec.stop_timeout;
+                if entry.restart_after_stop.is_none() && (entry.desired || !stopping) {
+                    entry.desired = false;
+                    if !stopping {
+                        entry.stop_deadline_ms = Some(unix_ms(deadline));
                     }
+                    self.persist(name); // renamed into place before it returns
                 }
-                let (generation, timeout) = (entry.generation, entry.spec.stop_timeout);
-                let name = name.to_owned();
-                tokio::spawn(async move {
-                    tokio::time::sleep(timeout).await;
-                    let _ = events.send(Internal::StopTimeout { name, generation });
-                });
+                if !stopping {
+                    let grace = self.entries[name].spec.stop_timeout;
+                    self.begin_stop(name, grace);
+                }
             }
-            State::Stopping => entry.stop_waiters.push(reply),
             State::Pending | State::Stopped | State::Failed => {
                 if entry.state == State::Pending {
                     entry.generation += 1; // cancels the scheduled restart
@@ -60,6 +61,32 @@ impl Actor {
                 self.finish_stop(name);
             }
         }
+    }
+
+    /// Moves a live run to `stopping`: the stop signal to its group (the run's, or the one
+    /// a lost shim left), SIGCONT if it was paused, and SIGKILL after `grace`.
+    pub(super) fn begin_stop(&mut self, name: &str, grace: Duration) {
+        let events = self.events.clone();
+        let Some(entry) = self.entries.get_mut(name) else {
+            return;
+        };
+        let paused = entry.state == State::Paused;
+        entry.set_state(State::Stopping);
+        entry.stop_deadline_ms = Some(unix_ms(SystemTime::now() + grace));
+        let leader = (entry.run.as_ref())
+            .map(|run| run.record.child())
+            .or(entry.stopping_group);
+        if let Some(leader) = leader {
+            group::signal(leader, entry.spec.stop_signal);
+            if paused {
+                group::signal(leader, Signal::CONT);
+            }
+        }
+        let (generation, name) = (entry.generation, name.to_owned());
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            let _ = events.send(Internal::StopTimeout { name, generation });
+        });
     }
 
     pub(super) fn on_stop_timeout(&mut self, name: &str, generation: u64) {
@@ -107,6 +134,22 @@ impl Actor {
             return;
         };
         entry.stopping_group = None;
+        entry.stop_deadline_ms = None;
+        if entry.state == State::Stopping
+            && let Some(failure) = entry.judge_after_stop.take()
+        {
+            // The actor ended a failing run itself: the policy judges it like an exit.
+            let spec = entry.spec.clone();
+            let decision = entry
+                .tracker
+                .on_failure(&spec, &failure.what, failure.uptime);
+            entry.reason = failure.what;
+            self.apply_decision(name, decision);
+            if let Some(entry) = self.entries.get_mut(name) {
+                entry.settle_stop_waiters();
+            }
+            return;
+        }
         if entry.state == State::Stopping {
             entry.set_state(State::Stopped);
             if entry.reason.is_empty() || !entry.reason.starts_with("unhealthy") {

@@ -4,6 +4,7 @@
 //! service and server reflection so that generic gRPC tools work.
 
 mod auth;
+mod authority;
 
 pub use auth::require_bearer;
 pub mod pids;
@@ -12,6 +13,7 @@ pub mod process_manager;
 mod start;
 pub mod supervisor;
 
+use futures_util::TryStreamExt;
 use procward_core::{ErrorKind, KillOutcome};
 use procward_proto::v1::{
     self, ports_server::PortsServer, process_manager_service_server::ProcessManagerServiceServer,
@@ -69,6 +71,17 @@ pub fn kill_result(result: procward_core::Result<KillOutcome>) -> Result<v1::Act
     }
 }
 
+/// Server reflection over every service the daemon serves (both reflection versions
+/// included, so each lists every service on the listener).
+fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .include_reflection_service(false)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(procward_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
 /// Every service the daemon serves, ready to be put on a listener.
 #[derive(Clone)]
 pub struct Services {
@@ -97,16 +110,16 @@ impl Services {
         health
             .set_serving::<PortsServer<ports::PortsService>>()
             .await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(procward_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
+        // Both versions: grpcurl and grpc-core's tools still ask v1alpha first.
+        let reflection = reflection_builder().build_v1()?;
+        let reflection_v1alpha = reflection_builder().build_v1alpha()?;
         let ports = process_manager.ports();
         let routes = Routes::new(SupervisorServer::new(supervisor))
             .add_service(ProcessManagerServiceServer::new(process_manager))
             .add_service(PortsServer::new(ports))
             .add_service(health_service)
-            .add_service(reflection);
+            .add_service(reflection)
+            .add_service(reflection_v1alpha);
         Ok(Self { routes })
     }
 
@@ -115,7 +128,8 @@ impl Services {
         self.routes.clone()
     }
 
-    /// Serves on the Unix socket (private to the user by its permissions) until `stop`.
+    /// Serves on the Unix socket (private to the user by its permissions) until `stop`,
+    /// accepting any `:authority` (see [`authority`]).
     pub async fn serve_unix(
         self,
         listener: UnixListener,
@@ -123,7 +137,10 @@ impl Services {
     ) -> Result<(), tonic::transport::Error> {
         Server::builder()
             .add_routes(self.routes)
-            .serve_with_incoming_shutdown(UnixListenerStream::new(listener), stop)
+            .serve_with_incoming_shutdown(
+                UnixListenerStream::new(listener).map_ok(authority::AuthorityFix::new),
+                stop,
+            )
             .await
     }
 }

@@ -261,13 +261,33 @@ impl RestartTracker {
             }
             _ => {}
         }
+        self.count_failure(spec, &exit.to_string(), uptime)
+    }
+
+    /// Applies `spec`'s policy to a run the daemon ended itself because it failed without
+    /// exiting: `what` says how (it failed its health check, it lost its shim). Under
+    /// `never` it stops; under `always` and `on-failure` it is a failure like a crash, with
+    /// the same backoff and the same `max_restarts`, so a process that keeps failing its
+    /// health check ends `failed` instead of being restarted forever.
+    pub fn on_failure(&mut self, spec: &ProcessSpec, what: &str, uptime: Duration) -> Decision {
+        if spec.restart == RestartPolicy::Never {
+            return Decision::Stop {
+                reason: format!("{what}; restart policy is never"),
+            };
+        }
+        self.count_failure(spec, what, uptime)
+    }
+
+    /// A failure the policy restarts after: resets the count after a stable run, gives up
+    /// past `max_restarts`, otherwise counts it and returns the backoff delay.
+    fn count_failure(&mut self, spec: &ProcessSpec, what: &str, uptime: Duration) -> Decision {
         if uptime >= spec.stable_after {
             self.consecutive_failures = 0;
         }
         match spec.max_restarts {
             Some(max) if self.consecutive_failures >= max => {
                 return Decision::GiveUp {
-                    reason: format!("{exit} and reached max_restarts ({max})"),
+                    reason: format!("{what} and reached max_restarts ({max})"),
                 };
             }
             _ => {}

@@ -316,3 +316,38 @@ fn stable_runs_reset_and_max_restarts_gives_up() {
         RestartTracker::default()
     );
 }
+
+#[test]
+fn failures_without_an_exit_share_the_backoff_and_max_restarts() {
+    let mut t = RestartTracker::default();
+    let two = spec(RestartPolicy::OnFailure, Some(2));
+    // A crash and a failed health check count toward the same limit, in a row.
+    assert_eq!(
+        t.on_exit(&two, ExitStatus::killed(9), INSTANT),
+        Decision::Restart {
+            after: Duration::from_secs(1)
+        }
+    );
+    assert_eq!(
+        t.on_failure(&two, "unhealthy (tcp refused)", INSTANT),
+        Decision::Restart {
+            after: Duration::from_secs(2)
+        }
+    );
+    assert_eq!(
+        t.on_failure(&two, "unhealthy (tcp refused)", INSTANT),
+        Decision::GiveUp {
+            reason: "unhealthy (tcp refused) and reached max_restarts (2)".into()
+        }
+    );
+    assert_eq!(t.restarts, 2);
+    // Under `never` it only stops, counting nothing.
+    let mut n = RestartTracker::default();
+    assert_eq!(
+        n.on_failure(&spec(RestartPolicy::Never, None), "lost its shim", INSTANT),
+        Decision::Stop {
+            reason: "lost its shim; restart policy is never".into()
+        }
+    );
+    assert_eq!(n, RestartTracker::default());
+}
