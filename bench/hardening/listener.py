@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import select
 import socket
 import statistics
@@ -55,8 +56,9 @@ def open_many(address: tuple[str, int], count: int) -> list[socket.socket]:
 
 def is_closed(s: socket.socket) -> bool:
     """True once the peer closed (EOF or reset) this socket."""
-    readable, _, _ = select.select([s], [], [], 0)
-    if not readable:
+    poller = select.poll()
+    poller.register(s, select.POLLIN)
+    if not poller.poll(0):
         return False
     try:
         return s.recv(4096) == b""
@@ -111,6 +113,9 @@ def main() -> None:
     parser.add_argument("--loris", type=int, default=100)
     parser.add_argument("--timeout-s", type=float, required=True, help="handshake/header timeout")
     args = parser.parse_args()
+    # The flood needs a descriptor per connection on this side too.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.flood * 2 + 256)), hard))
     address = ("127.0.0.1", args.port)
     out: dict = {"max_connections": args.max_connections, "timeout_s": args.timeout_s}
     out["idle"] = daemon_figures(args.daemon_pid)

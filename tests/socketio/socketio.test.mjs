@@ -18,18 +18,31 @@ function connect(auth, options = {}) {
   });
 }
 
-/** Every message of one session until its final status (or the deadline). */
+/**
+ * Every message of one session until its final status (or the deadline). Messages are
+ * kept from the moment this is called, before the session's id is known: the client may
+ * handle the ack that names the session and the session's first messages in the same
+ * tick (they can arrive in one read), so filtering as they arrive would lose them.
+ */
 function collect(socket, sessionId, until = (m) => m.type === 'status' && m.data.state !== 'running') {
-  const seen = [];
+  const all = [];
+  const mine = () => (sessionId() === null ? [] : all.filter((m) => m.sessionId === sessionId()));
+  socket.on('message', (m) => all.push(m));
   return {
-    seen,
+    get seen() { return mine(); },
     done: new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timeout; saw ${JSON.stringify(seen).slice(0, 500)}`)), 15000);
-      socket.on('message', (m) => {
-        if (m.sessionId !== sessionId()) return;
-        seen.push(m);
-        if (until(m)) { clearTimeout(timer); resolve(seen); }
-      });
+      const started = Date.now();
+      const check = setInterval(() => {
+        const seen = mine();
+        const end = seen.findIndex(until);
+        if (end >= 0) {
+          clearInterval(check);
+          resolve(seen.slice(0, end + 1));
+        } else if (Date.now() - started > 15000) {
+          clearInterval(check);
+          reject(new Error(`timeout; saw ${JSON.stringify(seen).slice(0, 500)}`));
+        }
+      }, 10);
     }),
   };
 }
@@ -175,6 +188,25 @@ test('a terminal takes input and resizes; two watchers see the same stream', asy
   assert.equal(late.ok, false, 'input to a finished session is refused');
   a.close();
   b.close();
+});
+
+test('input sent without waiting for acks arrives in order', async () => {
+  // Each event is handled in a task of its own; input must still reach the process in
+  // the order it was sent (a dashboard sends one event per keystroke).
+  const socket = await connect({ token: daemon.token });
+  const ack = await socket.emitWithAck('session:create', { command: 'cat' });
+  assert.equal(ack.ok, true, JSON.stringify(ack));
+  const id = ack.sessionId;
+  const c = collect(socket, () => id, (m) => m.type === 'output' && text([m]).includes('\n'));
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const sent = Array.from({ length: 2000 }, (_, i) => alphabet[i % alphabet.length]).join('');
+  const acks = [...sent].map((ch) => socket.emitWithAck('terminal:input', { sessionId: id, data: ch }));
+  acks.push(socket.emitWithAck('terminal:input', { sessionId: id, data: '\n' }));
+  for (const answer of await Promise.all(acks)) assert.equal(answer.ok, true, JSON.stringify(answer));
+  await c.done;
+  assert.equal(text(c.seen), `${sent}\n`, 'every keystroke once, in order');
+  await socket.emitWithAck('session:kill', { sessionId: id });
+  socket.close();
 });
 
 test('malformed payloads and unknown sessions get an error and change nothing', async () => {

@@ -25,21 +25,7 @@ const PAST_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Starts NAME with `restart = always` and a short back-off; returns (pid, shim pid).
 fn start_always(daemon: &Daemon, name: &str, argv: &[&str]) -> (u32, u32) {
-    daemon
-        .cmd()
-        .args([
-            "start",
-            name,
-            "--restart",
-            "always",
-            "--backoff",
-            "200ms:1s",
-            "--",
-        ])
-        .args(argv)
-        .assert()
-        .success();
-    let status = daemon.wait_state(name, "running", Duration::from_secs(10));
+    let status = daemon.start_restarting(name, &[], argv);
     let pid = status["pid"].as_u64().expect("pid") as u32;
     let shim = status["shim_pid"]
         .as_u64()

@@ -26,26 +26,6 @@ const STUBBORN: [&str; 3] = [
     "import signal,time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready', flush=True)\ntime.sleep(1000)",
 ];
 
-/// Starts NAME (`restart = always`, short back-off, `extra` flags); returns its status.
-fn start(daemon: &Daemon, name: &str, extra: &[&str], argv: &[&str]) -> Value {
-    daemon
-        .cmd()
-        .args([
-            "start",
-            name,
-            "--restart",
-            "always",
-            "--backoff",
-            "200ms:1s",
-        ])
-        .args(extra)
-        .arg("--")
-        .args(argv)
-        .assert()
-        .success();
-    daemon.wait_state(name, "running", Duration::from_secs(10))
-}
-
 fn pids(status: &Value) -> (u32, u32) {
     let pid = status["pid"].as_u64().expect("pid") as u32;
     let shim = status["shim_pid"].as_u64().expect("shim_pid") as u32;
@@ -115,7 +95,7 @@ fn assert_gone(pids: &[u32]) {
 #[test]
 fn a_killed_shim_never_leaves_two_copies_and_delete_leaves_nothing() {
     let d = Daemon::new();
-    let (pid, shim) = pids(&start(&d, "quiet", &[], &QUIET));
+    let (pid, shim) = pids(&d.start_restarting("quiet", &[], &QUIET));
     let daemon = d.daemon_pid();
     assert_eq!(copies(daemon, &QUIET), [pid]);
     sigkill(shim);
@@ -142,7 +122,7 @@ fn a_killed_shim_never_leaves_two_copies_and_delete_leaves_nothing() {
 #[test]
 fn delete_ends_the_group_of_a_lost_shim_that_ignores_the_stop_signal() {
     let d = Daemon::new();
-    let status = start(&d, "stubborn", &["--stop-timeout", "3s"], &STUBBORN);
+    let status = d.start_restarting("stubborn", &["--stop-timeout", "3s"], &STUBBORN);
     let (pid, shim) = pids(&status);
     assert!(wait_for(Duration::from_secs(10), || d.logs("stubborn", 1)
         == ["ready"]));
@@ -167,7 +147,7 @@ fn delete_ends_the_group_of_a_lost_shim_that_ignores_the_stop_signal() {
 #[test]
 fn a_daemon_that_finds_a_shim_gone_ends_the_orphan_before_restarting() {
     let d = Daemon::new();
-    let (pid, shim) = pids(&start(&d, "quiet", &[], &QUIET));
+    let (pid, shim) = pids(&d.start_restarting("quiet", &[], &QUIET));
     let daemon = d.daemon_pid();
     sigkill(daemon);
     assert!(wait_for(Duration::from_secs(5), || !is_running(daemon)));
@@ -193,7 +173,7 @@ fn a_daemon_that_finds_a_shim_gone_ends_the_orphan_before_restarting() {
 #[test]
 fn grpc_sigkill_of_a_shim_stops_the_process_through_the_supervisor() {
     let tcp = TcpDaemon::start();
-    let (pid, shim) = pids(&start(&tcp.daemon, "svc", &[], &QUIET));
+    let (pid, shim) = pids(&tcp.daemon.start_restarting("svc", &[], &QUIET));
     let daemon = tcp.daemon.daemon_pid();
     runtime().block_on(async {
         let answer = tcp

@@ -54,6 +54,27 @@ impl Daemon {
         }
     }
 
+    /// Starts NAME with `restart = always` and a 200 ms back-off (so a restart that should
+    /// not happen would show within a second or two), plus `extra` flags; waits until it
+    /// runs and returns its status.
+    pub fn start_restarting(&self, name: &str, extra: &[&str], argv: &[&str]) -> Value {
+        self.cmd()
+            .args([
+                "start",
+                name,
+                "--restart",
+                "always",
+                "--backoff",
+                "200ms:1s",
+            ])
+            .args(extra)
+            .arg("--")
+            .args(argv)
+            .assert()
+            .success();
+        self.wait_state(name, "running", Duration::from_secs(10))
+    }
+
     /// The last `lines` stdout lines of NAME.
     pub fn logs(&self, name: &str, lines: u32) -> Vec<String> {
         let out = self

@@ -6,9 +6,10 @@
 //! broadcast channel and skips ahead; it never slows the process or other watchers.
 //!
 //! This is the engine of the socket.io transport (issue 6); the transport maps its
-//! events onto [`Session::spawn`], [`Session::join`], [`Session::write`],
+//! events onto [`Session::spawn`], [`Session::join`], [`Session::queue_input`],
 //! [`Session::resize`] and [`Session::terminate`].
 
+pub mod input;
 pub mod replay;
 
 use std::collections::BTreeMap;
@@ -120,6 +121,7 @@ pub struct Session {
     shared: Mutex<Shared>,
     events: broadcast::Sender<Arc<SessionEvent>>,
     input: tokio::sync::Mutex<Option<Input>>,
+    queue: tokio::sync::mpsc::Sender<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -230,6 +232,7 @@ impl Session {
         };
         let pid = child.id().unwrap_or_default();
         let (events, _) = broadcast::channel(LAG_BATCHES);
+        let (queue, pending) = input::queue();
         let session = Arc::new(Self {
             pid,
             interactive: spec.interactive,
@@ -243,7 +246,9 @@ impl Session {
             }),
             events,
             input: tokio::sync::Mutex::new(Some(input)),
+            queue,
         });
+        tokio::spawn(input::write_in_order(Arc::downgrade(&session), pending));
         let pumps: Vec<_> = readers
             .into_iter()
             .map(|(stream, reader)| tokio::spawn(pump(session.clone(), stream, reader)))
@@ -273,7 +278,16 @@ impl Session {
         self.shared().status.clone()
     }
 
-    /// Sends input (keystrokes for a terminal, stdin for pipes).
+    /// Queues input (keystrokes for a terminal, stdin for pipes) to be written after
+    /// everything queued before it: what a transport calls as each input arrives.
+    pub fn queue_input(&self, bytes: Vec<u8>) -> Result<(), SessionError> {
+        if self.status().state != "running" {
+            return Err(SessionError::Ended);
+        }
+        self.queue.try_send(bytes).map_err(input::refused)
+    }
+
+    /// Writes input now (keystrokes for a terminal, stdin for pipes).
     pub async fn write(&self, bytes: &[u8]) -> Result<(), SessionError> {
         let mut input = self.input.lock().await;
         match input.as_mut() {

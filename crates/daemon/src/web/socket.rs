@@ -150,46 +150,59 @@ pub async fn on_connect(
     );
     for event in EVENTS {
         let connection = connection.clone();
+        // Not an `async` closure: the part before `async move` runs as the event arrives,
+        // in the client's order. Input is queued there, so keystrokes reach the terminal
+        // in the order they were typed even though the handlers' tasks may run in any
+        // order.
         socket.on(
             *event,
-            async move |socket: SocketRef,
-                        TryData(payload): TryData<Value>,
-                        ack: AckSender,
-                        State(state): State<WebState>,
-                        io: SocketIo| {
-                if !connection.lock().authenticated {
-                    let why = "authenticate first: send the auth event with the daemon's token";
-                    let _ = socket.emit("message", &Message::error(None, why));
-                    let _ = ack.send(&json!({"ok": false, "error": why}));
-                    return;
-                }
+            move |socket: SocketRef,
+                  TryData(payload): TryData<Value>,
+                  ack: AckSender,
+                  State(state): State<WebState>,
+                  io: SocketIo| {
+                let authenticated = connection.lock().authenticated;
                 let payload = match payload {
                     Ok(Value::Null) | Err(_) => Value::Object(Default::default()),
                     Ok(value) => value,
                 };
-                let ctx = Ctx {
-                    socket: socket.clone(),
-                    state,
-                    connection: connection.clone(),
-                    io,
-                    acked: tokio::sync::watch::channel(false).0,
-                };
-                tracing::debug!(event, socket = %socket.id, "socket.io event");
-                let answer = dispatch(event, &ctx, payload).await;
-                tracing::debug!(event, socket = %socket.id, ok = answer.is_ok(), "socket.io event answered");
-                match answer {
-                    Ok(mut value) => {
-                        value["ok"] = json!(true);
-                        let _ = ack.send(&value);
-                        ctx.acked.send_replace(true);
-                    }
-                    Err(why) => {
-                        let session = None;
-                        let _ = socket.emit(
-                            "message",
-                            &Message::error(session, format!("{event}: {why}")),
-                        );
+                let queued = (authenticated && *event == "terminal:input")
+                    .then(|| streams::input(&state, payload.clone()));
+                let connection = connection.clone();
+                async move {
+                    if !authenticated {
+                        let why =
+                            "authenticate first: send the auth event with the daemon's token";
+                        let _ = socket.emit("message", &Message::error(None, why));
                         let _ = ack.send(&json!({"ok": false, "error": why}));
+                        return;
+                    }
+                    let ctx = Ctx {
+                        socket: socket.clone(),
+                        state,
+                        connection,
+                        io,
+                        acked: tokio::sync::watch::channel(false).0,
+                    };
+                    tracing::debug!(event, socket = %socket.id, "socket.io event");
+                    let answer = match queued {
+                        Some(answer) => answer,
+                        None => dispatch(event, &ctx, payload).await,
+                    };
+                    tracing::debug!(event, socket = %socket.id, ok = answer.is_ok(), "socket.io event answered");
+                    match answer {
+                        Ok(mut value) => {
+                            value["ok"] = json!(true);
+                            let _ = ack.send(&value);
+                            ctx.acked.send_replace(true);
+                        }
+                        Err(why) => {
+                            let _ = socket.emit(
+                                "message",
+                                &Message::error(None, format!("{event}: {why}")),
+                            );
+                            let _ = ack.send(&json!({"ok": false, "error": why}));
+                        }
                     }
                 }
             },
@@ -234,7 +247,8 @@ async fn dispatch(event: &str, ctx: &Ctx, payload: Value) -> Answer {
         "session:kill" => streams::kill(ctx, payload),
         "session:list" => Ok(json!({"sessions": ctx.state.sessions.list()})),
         "command:execute" => streams::execute(ctx, payload).await,
-        "terminal:input" => streams::input(ctx, payload).await,
+        // Queued by the handler as the event arrives (see `on_connect`).
+        "terminal:input" => streams::input(&ctx.state, payload),
         "terminal:resize" => streams::resize(ctx, payload).await,
         "logs:join" => streams::logs(ctx, payload).await,
         "metrics:subscribe" => streams::metrics(ctx, payload),

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
 
+use super::WebState;
 use super::message::Message;
 use super::payloads::{
     create_args, execute_args, input_args, logs_args, metrics_args, resize_args, session_ref,
@@ -34,8 +35,8 @@ pub async fn create(ctx: &Ctx, payload: Value) -> Answer {
 }
 
 /// The session `id`, or why there is none.
-fn session(ctx: &Ctx, id: &str) -> Result<Arc<Session>, String> {
-    ctx.state
+fn session(state: &WebState, id: &str) -> Result<Arc<Session>, String> {
+    state
         .sessions
         .get(id)
         .ok_or_else(|| format!("unknown session '{id}' (session:list shows the sessions)"))
@@ -43,7 +44,7 @@ fn session(ctx: &Ctx, id: &str) -> Result<Arc<Session>, String> {
 
 pub fn join(ctx: &Ctx, payload: Value) -> Answer {
     let session_id = session_ref(payload)?;
-    let session = session(ctx, &session_id)?;
+    let session = session(&ctx.state, &session_id)?;
     ctx.room_for_one_more()?;
     ctx.watch(&session_id, session.clone());
     Ok(json!({"sessionId": session_id, "status": session.status().state}))
@@ -60,7 +61,7 @@ pub fn leave(ctx: &Ctx, payload: Value) -> Answer {
 
 pub fn kill(ctx: &Ctx, payload: Value) -> Answer {
     let session_id = session_ref(payload)?;
-    let session = session(ctx, &session_id)?;
+    let session = session(&ctx.state, &session_id)?;
     if session.status().state != "running" {
         return Err(format!("session '{session_id}' has already ended"));
     }
@@ -82,32 +83,31 @@ pub async fn execute(ctx: &Ctx, payload: Value) -> Answer {
         };
         return start(ctx, spec, false);
     };
-    let session = session(ctx, &id)?;
+    let session = session(&ctx.state, &id)?;
     if !session.interactive {
         return Err(format!(
             "session '{id}' is not interactive; omit sessionId to run a one-off command"
         ));
     }
     session
-        .write(format!("{command}\r").as_bytes())
-        .await
+        .queue_input(format!("{command}\r").into_bytes())
         .map_err(|e| e.to_string())?;
     Ok(json!({"sessionId": id}))
 }
 
-pub async fn input(ctx: &Ctx, payload: Value) -> Answer {
+/// `terminal:input`: queued at once, in the order the events arrive (the socket handler
+/// calls this before its first await; see [`crate::session::input`]).
+pub fn input(state: &WebState, payload: Value) -> Answer {
     let (session_id, data) = input_args(payload)?;
-    let session = session(ctx, &session_id)?;
-    session
-        .write(data.as_bytes())
-        .await
+    session(state, &session_id)?
+        .queue_input(data.into_bytes())
         .map_err(|e| e.to_string())?;
     Ok(json!({}))
 }
 
 pub async fn resize(ctx: &Ctx, payload: Value) -> Answer {
     let (session_id, cols, rows) = resize_args(payload)?;
-    let session = session(ctx, &session_id)?;
+    let session = session(&ctx.state, &session_id)?;
     session
         .resize(cols, rows)
         .await
