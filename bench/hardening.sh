@@ -17,7 +17,7 @@
 #
 # Usage: bash bench/hardening.sh
 # Env:   BENCH_REUSES_PER_DOOR=50 BENCH_FLOOD=2000 BENCH_LORIS=100
-#        BENCH_MAX_CONNECTIONS=256 BENCH_TIMEOUT=2s
+#        BENCH_MAX_CONNECTIONS=256 BENCH_TIMEOUT=5s (long enough to open the whole flood)
 # The daemon it starts is stopped by pid on exit; the torture's processes live in their
 # own PID namespace and end with it.
 set -euo pipefail
@@ -65,7 +65,7 @@ cleanup() {
 }
 trap cleanup EXIT
 LIMIT="${BENCH_MAX_CONNECTIONS:-256}"
-TIMEOUT="${BENCH_TIMEOUT:-2s}"
+TIMEOUT="${BENCH_TIMEOUT:-5s}"
 PROCWARD_HOME="$HOME_DIR" "$PW" daemon --listen 127.0.0.1:0 --max-connections "$LIMIT" \
   --handshake-timeout "$TIMEOUT" --header-read-timeout "$TIMEOUT" 2>/dev/null &
 DAEMON=$!

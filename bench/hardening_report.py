@@ -47,7 +47,7 @@ def listener_lines(out: Path) -> list[str]:
         "| --- | ---: | ---: |",
         f"| idle connections opened / held / closed at accept | {f['opened']} / {f['held']} / "
         f"{f['closed_at_accept']} | 3,000 held |",
-        f"| held silent connections closed after, p50 / max (s) | {f['silent_closed_after']['p50_s']} / "
+        f"| held silent connections closed, after the flood, p50 / max (s) | {f['silent_closed_after']['p50_s']} / "
         f"{f['silent_closed_after']['max_s']} | never |",
         f"| {loris['count']} slow-loris clients (a header line a second) closed after, p50 / max (s) | "
         f"{loris['p50_s']} / {loris['max_s']} | 40+ |",
