@@ -41,7 +41,7 @@ impl Supervisor {
     /// ([`check_request`]). Returns the specs in start order; on error nothing changed and
     /// the message names the field (`depends_on: ...`).
     async fn check(&self, specs: Vec<ProcessSpec>) -> Result<Vec<ProcessSpec>> {
-        let registered: Vec<ProcessSpec> = self.list().await?.into_iter().map(|v| v.spec).collect();
+        let registered = self.call(|reply| Command::Specs { reply }).await?;
         check_request(&registered, specs).map_err(|e| {
             let field = e.field().unwrap_or("spec");
             SupervisorError::Invalid(format!("{field}: {e}"))

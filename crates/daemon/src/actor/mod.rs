@@ -58,6 +58,11 @@ pub enum Command {
     List {
         reply: oneshot::Sender<Vec<ManagedView>>,
     },
+    /// Every process's spec, without sampling usage or reading log state: what a new
+    /// request is validated against, on the start path.
+    Specs {
+        reply: oneshot::Sender<Vec<ProcessSpec>>,
+    },
     /// One process.
     Status { name: String, reply: Waiter },
     /// Answered once the process passes its health check (at once without one).
@@ -97,6 +102,8 @@ pub struct Actor {
     events: mpsc::UnboundedSender<Internal>,
     watcher: ExitWatcher,
     sampler: ProcessSampler,
+    /// When the shims' log reports were last read (see `disk::refresh_disk_state`).
+    log_states_read_at: Option<std::time::Instant>,
 }
 
 /// Starts the actor on the current runtime, restoring `records` (re-adopting processes
@@ -119,6 +126,7 @@ pub fn spawn(
         entries: BTreeMap::new(),
         events,
         watcher,
+        log_states_read_at: None,
         sampler: ProcessSampler::new(),
     };
     tokio::spawn(async move {
@@ -170,6 +178,9 @@ impl Actor {
             Command::List { reply } => {
                 self.refresh_usage();
                 let _ = reply.send(self.entries.values().map(Entry::view).collect());
+            }
+            Command::Specs { reply } => {
+                let _ = reply.send(self.entries.values().map(|e| e.spec.clone()).collect());
             }
             Command::Status { name, reply } => {
                 self.refresh_usage();
