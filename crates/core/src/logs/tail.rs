@@ -21,6 +21,25 @@ use super::writer::rotated_path;
 const FIRST_BLOCK: usize = 8 * 1024;
 const MAX_BLOCK: usize = 1024 * 1024;
 
+/// File `k` of a rotated log (0 is the live file), newest first.
+enum Rotated {
+    /// The file, opened.
+    Open(File),
+    /// The live file is missing, as it may be for a moment during a rotation: go on.
+    LiveMissing,
+    /// No such rotated file: there is nothing older.
+    End,
+}
+
+fn open_rotated(path: &Path, k: u32) -> io::Result<Rotated> {
+    match File::open(rotated_path(path, k)) {
+        Ok(file) => Ok(Rotated::Open(file)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && k == 0 => Ok(Rotated::LiveMissing),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Rotated::End),
+        Err(e) => Err(e),
+    }
+}
+
 /// The last `lines` lines of the log at `path` and its rotated files, oldest first, without
 /// their newlines. Bytes are returned as written (logs may hold invalid UTF-8).
 ///
@@ -33,15 +52,13 @@ pub fn tail(path: &Path, lines: usize) -> io::Result<Vec<Vec<u8>>> {
     let mut seen = Vec::new();
     let mut k = 0;
     while newest_first.len() < lines {
-        let file = match File::open(rotated_path(path, k)) {
-            Ok(file) => file,
-            // The live file may be missing for a moment during a rotation.
-            Err(e) if e.kind() == io::ErrorKind::NotFound && k == 0 => {
+        let file = match open_rotated(path, k)? {
+            Rotated::Open(file) => file,
+            Rotated::LiveMissing => {
                 k += 1;
                 continue;
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => break,
-            Err(e) => return Err(e),
+            Rotated::End => break,
         };
         let meta = file.metadata()?;
         let id = (meta.dev(), meta.ino());
@@ -80,14 +97,13 @@ pub fn tail_lines(path: &Path, lines: usize) -> io::Result<TailLines> {
     let mut found = 0;
     let mut k = 0;
     while found < lines {
-        let mut file = match File::open(rotated_path(path, k)) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound && k == 0 => {
+        let mut file = match open_rotated(path, k)? {
+            Rotated::Open(file) => file,
+            Rotated::LiveMissing => {
                 k += 1;
                 continue;
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => break,
-            Err(e) => return Err(e),
+            Rotated::End => break,
         };
         let meta = file.metadata()?;
         let id = (meta.dev(), meta.ino());
