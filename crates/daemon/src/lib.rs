@@ -1,32 +1,27 @@
-//! procward's daemon: owns every managed process and serves the gRPC API.
+//! procward's daemon: owns every managed process and serves it on every interface.
 //!
-//! Layers, from the outside in: transports ([`grpc`], on a Unix socket) call the
-//! transport-free [`facade::Supervisor`], which talks to one actor that owns all state
-//! ([`actor`]). The actor starts each process under a shim (see
-//! `procward_core::supervisor::shim`) so that the daemon can crash without harming the
-//! processes or their output, and [`registry`] persists what must survive a restart.
+//! Layers, from the outside in: [`transport`] (gRPC on the Unix socket and TCP, socket.io
+//! and the dashboard, the TCP listener that also mounts MCP) translates requests into
+//! calls on the transport-free [`engine`], which owns all state through one actor. The
+//! engine runs each process under a shim (`procward_core::supervisor::shim`), so the
+//! daemon can crash without harming the processes or their output, and persists what
+//! must survive a restart in its registry.
+//!
+//! The path of `procward start`: the CLI sends gRPC `Supervisor.Start` on the Unix
+//! socket → `transport::grpc::supervisor` converts the proto spec → `engine::Supervisor`
+//! validates the request once (`compose::check_request`) → the actor registers it and
+//! launches `procward shim` → the shim spawns the command in its own process group,
+//! holds its pipes and writes its logs, and reports the pid back → the actor records the
+//! run (pid and start time in clock ticks), persists it and answers.
 
-mod actor;
-pub mod error;
-pub mod facade;
-pub mod group;
-pub mod grpc;
-pub mod health;
+pub mod engine;
 pub mod home;
-pub mod kill_policy;
 pub mod lock;
 pub mod logging;
-pub mod reaper;
-pub mod registry;
-pub mod sampling;
 pub mod server;
-pub mod session;
-pub mod tcp;
 pub mod token;
-pub mod watch;
-pub mod web;
+pub mod transport;
 
-pub use error::SupervisorError;
-pub use facade::Supervisor;
+pub use engine::{Supervisor, SupervisorError};
 pub use home::Home;
 pub use server::{DaemonError, DaemonOptions, run};

@@ -13,19 +13,20 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Notify, watch};
 use tokio_rustls::TlsAcceptor;
 
-use crate::facade::Supervisor;
-use crate::grpc::Services;
-use crate::grpc::pids::PidBook;
-use crate::grpc::process_manager::ProcessManagerService;
-use crate::grpc::supervisor::SupervisorService;
+use crate::engine::pids::PidBook;
+use crate::engine::reaper::OwnedChildren;
+use crate::engine::registry::Registry;
+use crate::engine::sampling::Sampling;
+use crate::engine::supervisor::Supervisor;
+use crate::engine::{actor, reaper};
 use crate::home::Home;
 use crate::lock::{DaemonLock, LockError};
-use crate::reaper::OwnedChildren;
-use crate::registry::Registry;
-use crate::sampling::Sampling;
-use crate::tcp::{HostPolicy, TcpLimits, TlsFiles};
+use crate::logging;
 use crate::token::{self, TokenCheck};
-use crate::{actor, logging, reaper};
+use crate::transport::grpc::Services;
+use crate::transport::grpc::process_manager::ProcessManagerService;
+use crate::transport::grpc::supervisor::SupervisorService;
+use crate::transport::http::{HostPolicy, TcpLimits, TlsFiles};
 
 /// How to run a daemon.
 #[derive(Debug, Clone)]
@@ -162,7 +163,7 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
     let result = match tcp {
         Some((listener, tls)) => {
             let tokens = TokenCheck::new(home.token_file());
-            let router = crate::tcp::router(
+            let router = crate::transport::http::router(
                 &services,
                 tokens,
                 options.mcp,
@@ -171,7 +172,8 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
             );
             let tcp = async {
                 let hosts = HostPolicy::new(options.allowed_hosts, options.allowed_origins);
-                crate::tcp::serve(listener, router, tls, limits, hosts, stop(stopped)).await;
+                crate::transport::http::serve(listener, router, tls, limits, hosts, stop(stopped))
+                    .await;
                 Ok(())
             };
             tokio::try_join!(unix, tcp).map(drop)
@@ -228,7 +230,7 @@ async fn bind_tcp(
     token::load_or_create(&home.token_file()).map_err(io("cannot create the token"))?;
     let identity = match tls {
         Some(files) => Some(
-            crate::tcp::tls_acceptor(&files.cert, &files.key)
+            crate::transport::http::tls_acceptor(&files.cert, &files.key)
                 .map_err(io("cannot load the TLS certificate"))?,
         ),
         None => None,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use procward_daemon::tcp::{TcpLimits, TlsFiles};
+use procward_daemon::transport::http::{TcpLimits, TlsFiles};
 use procward_daemon::{DaemonOptions, Home, lock::DaemonLock};
 use procward_proto::v1;
 use serde_json::json;

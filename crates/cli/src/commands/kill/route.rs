@@ -1,7 +1,7 @@
 //! `kill` and the daemon: a PID that a running daemon manages (its main process, or
 //! procward's shim for it) is handed to the daemon's `KillProcess`, whose kill policy stops
 //! it through the supervisor. The rule itself lives in the daemon
-//! ([`procward_daemon::kill_policy`]); here we only ask it. No daemon is started for a
+//! ([`procward_daemon::engine::kill_policy`]); here we only ask it. No daemon is started for a
 //! kill: without one, every PID is killed locally.
 
 use std::fmt;
@@ -11,7 +11,7 @@ use procward_core::supervisor::view::ManagedView;
 use procward_core::sys::process::identify;
 use procward_core::{Error, ErrorKind, Escalation, KillOutcome, KillRequest};
 use procward_daemon::Home;
-use procward_daemon::kill_policy::{Role, role};
+use procward_daemon::engine::kill_policy::{Role, role};
 use procward_proto::convert::view_from_proto;
 use procward_proto::v1;
 use procward_proto::v1::process_manager_service_client::ProcessManagerServiceClient;

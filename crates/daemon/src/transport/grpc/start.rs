@@ -12,8 +12,8 @@ use procward_core::supervisor::view::ManagedView;
 use procward_proto::v1;
 use tonic::Status;
 
-use crate::error::SupervisorError;
-use crate::facade::Supervisor;
+use crate::engine::error::SupervisorError;
+use crate::engine::supervisor::Supervisor;
 
 /// Longest name stem derived from a command.
 const STEM_MAX: usize = 32;

@@ -19,8 +19,8 @@ use procward_core::supervisor::view::ManagedView;
 use procward_core::sys::process::{Identity, identify};
 use procward_core::{Error, Escalation, KillOutcome, KillRequest, Signal, port_holders};
 
-use crate::error::SupervisorError;
-use crate::facade::Supervisor;
+use crate::engine::error::SupervisorError;
+use crate::engine::supervisor::Supervisor;
 
 /// What a pid is to procward.
 #[derive(Debug, Clone, PartialEq, Eq)]

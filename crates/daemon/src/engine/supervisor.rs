@@ -12,8 +12,8 @@ use procward_core::supervisor::state::State;
 use procward_core::supervisor::view::ManagedView;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::actor::Command;
-use crate::error::{Result, SupervisorError};
+use crate::engine::actor::Command;
+use crate::engine::error::{Result, SupervisorError};
 
 /// A cheap, cloneable handle on the supervisor actor.
 #[derive(Debug, Clone)]

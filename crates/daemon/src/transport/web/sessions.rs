@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use crate::reaper::OwnedChildren;
-use crate::session::{Session, SessionError, SessionSpec};
+use crate::engine::reaper::OwnedChildren;
+use crate::engine::session::{Session, SessionError, SessionSpec};
 
 /// Finished sessions kept for late joiners; the oldest unwatched go first.
 const KEEP_FINISHED: usize = 100;

@@ -16,8 +16,8 @@ use procward_core::supervisor::state::State;
 
 use super::Actor;
 use super::entry::{Entry, Run, unix_ms};
-use crate::registry::Record;
-use crate::{group, health};
+use crate::engine::registry::Record;
+use crate::engine::{group, health};
 
 impl Actor {
     /// Rebuilds the entries from the registry.
@@ -67,7 +67,7 @@ impl Actor {
         }
     }
 
-    fn adopt(&mut self, name: &str, run: crate::registry::RunRecord) {
+    fn adopt(&mut self, name: &str, run: crate::engine::registry::RunRecord) {
         let events = self.events.clone();
         let shim_alive = run.shim_alive();
         let watched = if shim_alive { run.shim() } else { run.child() };
@@ -102,7 +102,7 @@ impl Actor {
     fn mark_running(
         &mut self,
         name: &str,
-        record: crate::registry::RunRecord,
+        record: crate::engine::registry::RunRecord,
         shim: Option<std::process::Child>,
     ) -> u64 {
         let Some(entry) = self.entries.get_mut(name) else {

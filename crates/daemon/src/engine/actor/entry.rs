@@ -11,8 +11,8 @@ use procward_core::sys::process::Instance;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::error::Result;
-use crate::registry::{Record, RunRecord};
+use crate::engine::error::Result;
+use crate::engine::registry::{Record, RunRecord};
 
 /// A started run: the process, its shim and the tasks watching them.
 #[derive(Debug)]

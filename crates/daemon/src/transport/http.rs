@@ -20,10 +20,10 @@ pub use hosts::HostPolicy;
 pub use limits::TcpLimits;
 use limits::{Guarded, Held};
 
-use crate::grpc::{Services, require_bearer};
-use crate::reaper::OwnedChildren;
+use crate::engine::reaper::OwnedChildren;
 use crate::token::TokenCheck;
-use crate::web::{SessionTable, WebState};
+use crate::transport::grpc::{Services, require_bearer};
+use crate::transport::web::{SessionTable, WebState};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -93,7 +93,7 @@ pub fn router(
         sessions: SessionTable::new(owned),
         auth_timeout,
     };
-    let (dashboard, socket_io) = crate::web::build(web);
+    let (dashboard, socket_io) = crate::transport::web::build(web);
     let app = services
         .routes()
         .into_axum_router()

@@ -13,7 +13,7 @@ use tokio::task::AbortHandle;
 
 use super::message::{Message, OutputEncoder};
 use super::{WebState, data, streams};
-use crate::session::{Session, SessionEvent};
+use crate::engine::session::{Session, SessionEvent};
 
 /// Live sessions and log streams one client may follow at once.
 pub const MAX_LIVE_PER_CLIENT: usize = 32;

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::session::{Chunk, SessionStatus};
+use crate::engine::session::{Chunk, SessionStatus};
 
 /// One `message` event.
 #[derive(Debug, Serialize)]

@@ -21,11 +21,11 @@ use procward_core::{ProcessSampler, Signal};
 use tokio::sync::{mpsc, oneshot};
 
 use self::entry::{Entry, Waiter};
-use crate::error::{Result, SupervisorError};
+use crate::engine::error::{Result, SupervisorError};
+use crate::engine::reaper::OwnedChildren;
+use crate::engine::registry::{Record, Registry};
+use crate::engine::watch::ExitWatcher;
 use crate::home::Home;
-use crate::reaper::OwnedChildren;
-use crate::registry::{Record, Registry};
-use crate::watch::ExitWatcher;
 
 /// A request to the actor, with where to send the answer.
 #[derive(Debug)]

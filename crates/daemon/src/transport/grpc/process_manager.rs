@@ -1,7 +1,7 @@
 //! `procward.v1.ProcessManagerService`: every OS process, system figures, a live monitor,
 //! safe kills, and ad-hoc processes that the supervisor runs and logs.
 //!
-//! Reads are answered from the shared samples ([`crate::sampling`]), never by a `/proc`
+//! Reads are answered from the shared samples ([`crate::engine::sampling`]), never by a `/proc`
 //! walk per call. Malformed requests are refused with INVALID_ARGUMENT before anything
 //! is touched; an action that was allowed but failed (permission denied, a process that
 //! survived SIGKILL) is an `ActionResult` with `success: false`.
@@ -18,13 +18,13 @@ use procward_proto::v1::{self, process_manager_service_server as server};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
-use super::pids::PidBook;
 use super::ports::PortsService;
 use super::supervisor::MAX_LOG_LINES;
 use super::{core_status, kill_result, start};
-use crate::facade::Supervisor;
-use crate::kill_policy::{KillError, KillPolicy, Verdict};
-use crate::sampling::{Hub, Sample, Sampling};
+use crate::engine::kill_policy::{KillError, KillPolicy, Verdict};
+use crate::engine::pids::PidBook;
+use crate::engine::sampling::{Hub, Sample, Sampling};
+use crate::engine::supervisor::Supervisor;
 
 /// Samples older than this are not served; a read waits for a fresh one instead.
 const MAX_AGE: Duration = Duration::from_secs(2);

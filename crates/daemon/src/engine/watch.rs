@@ -14,7 +14,7 @@ use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
 use rustix::process::{Pid, PidfdFlags, pidfd_open};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::actor::Internal;
+use crate::engine::actor::Internal;
 
 /// One registration: the pidfd (kept open while registered) and the run it belongs to.
 struct Watched {

@@ -154,7 +154,7 @@ async fn terminate_ends_the_whole_group() {
     let (_, _, status) = drain(session.join()).await;
     assert_eq!(status.signal, Some(libc_sigterm()));
     assert!(
-        crate::group::members(session.pid).is_empty(),
+        crate::engine::group::members(session.pid).is_empty(),
         "no member of the group is left"
     );
 }

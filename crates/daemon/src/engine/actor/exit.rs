@@ -23,8 +23,8 @@ use procward_core::supervisor::view::Health;
 
 use super::entry::{Failure, Run, unix_ms};
 use super::{Actor, Internal};
-use crate::error::SupervisorError;
-use crate::group;
+use crate::engine::error::SupervisorError;
+use crate::engine::group;
 
 impl Actor {
     /// The run's shim (or, when watched directly, its process) ended: record how, then

@@ -7,9 +7,9 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 
 use super::{WebState, data, payloads};
-use crate::reaper::OwnedChildren;
+use crate::engine::reaper::OwnedChildren;
 use crate::token::TokenCheck;
-use crate::web::SessionTable;
+use crate::transport::web::SessionTable;
 
 /// Cases per property (each one is cheap: no I/O).
 const CASES: u32 = 2000;

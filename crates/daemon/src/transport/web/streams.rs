@@ -15,7 +15,7 @@ use super::payloads::{
 };
 use super::socket::{Answer, Ctx};
 
-use crate::session::{BATCH_BYTES, BATCH_DELAY, Session, SessionSpec};
+use crate::engine::session::{BATCH_BYTES, BATCH_DELAY, Session, SessionSpec};
 
 fn start(ctx: &Ctx, spec: SessionSpec, detached: bool) -> Answer {
     ctx.room_for_one_more()?;
@@ -96,7 +96,7 @@ pub async fn execute(ctx: &Ctx, payload: Value) -> Answer {
 }
 
 /// `terminal:input`: queued at once, in the order the events arrive (the socket handler
-/// calls this before its first await; see [`crate::session::input`]).
+/// calls this before its first await; see [`crate::engine::session::input`]).
 pub fn input(state: &WebState, payload: Value) -> Answer {
     let (session_id, data) = input_args(payload)?;
     session(state, &session_id)?

@@ -9,8 +9,8 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
-use crate::actor::Internal;
-use crate::reaper::OwnedChildren;
+use crate::engine::actor::Internal;
+use crate::engine::reaper::OwnedChildren;
 
 /// Runs the checks of one run of a process until aborted.
 pub fn spawn_checker(

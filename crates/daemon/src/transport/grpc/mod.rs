@@ -7,7 +7,6 @@ mod auth;
 mod authority;
 
 pub use auth::require_bearer;
-pub mod pids;
 pub mod ports;
 pub mod process_manager;
 mod start;

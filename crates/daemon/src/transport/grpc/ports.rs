@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 
 use super::core_status;
 use super::process_manager::{escalation, verdict_result};
-use crate::kill_policy::{KillError, KillPolicy};
+use crate::engine::kill_policy::{KillError, KillPolicy};
 
 /// The `Ports` service implementation.
 #[derive(Debug, Clone)]

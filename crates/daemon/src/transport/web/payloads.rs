@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::parse;
-use crate::session::SessionSpec;
+use crate::engine::session::SessionSpec;
 
 /// Most bytes one `terminal:input` may carry.
 const MAX_INPUT: usize = 64 * 1024;

@@ -24,7 +24,7 @@ use tokio::sync::broadcast;
 
 pub use replay::{Chunk, ReplayBuffer};
 
-use crate::reaper::OwnedChildren;
+use crate::engine::reaper::OwnedChildren;
 
 /// Largest batch of output sent as one message.
 pub const BATCH_BYTES: usize = 64 * 1024;

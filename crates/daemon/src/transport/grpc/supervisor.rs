@@ -13,7 +13,7 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::facade::Supervisor;
+use crate::engine::supervisor::Supervisor;
 use crate::home::Home;
 
 /// Most lines a `GetLogs` request (ProcessManagerService, answered in one message) may ask
@@ -57,7 +57,10 @@ impl SupervisorService {
 type Answer<T> = Result<Response<T>, Status>;
 
 fn one(
-    view: Result<procward_core::supervisor::view::ManagedView, crate::error::SupervisorError>,
+    view: Result<
+        procward_core::supervisor::view::ManagedView,
+        crate::engine::error::SupervisorError,
+    >,
 ) -> Answer<v1::ManagedProcess> {
     view.map(|v| Response::new(view_to_proto(&v)))
         .map_err(|e| e.to_status())

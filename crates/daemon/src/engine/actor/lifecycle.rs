@@ -12,9 +12,9 @@ use procward_core::sys::process::{identify, start_ticks_of, start_time_of};
 
 use super::Actor;
 use super::entry::{Entry, Run, Waiter, unix_ms};
-use crate::error::{Result, SupervisorError};
-use crate::registry::RunRecord;
-use crate::{group, health};
+use crate::engine::error::{Result, SupervisorError};
+use crate::engine::registry::RunRecord;
+use crate::engine::{group, health};
 
 impl Actor {
     /// Registers a spec the facade has already checked (`Supervisor::check`, the one
