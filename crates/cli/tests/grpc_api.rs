@@ -312,7 +312,8 @@ fn started_processes_are_managed_logged_and_killed_as_a_group() {
             .unwrap()
             .into_inner();
         assert_eq!(
-            view.state, "stopped",
+            view.state(),
+            v1::ProcessState::Stopped,
             "killed through the supervisor: no restart"
         );
         let after_kill = client

@@ -153,7 +153,8 @@ impl ServerHandler for ProcwardMcp {
                 Resource::new(format!("{LOG_URI}{}", p.name), format!("{} log", p.name))
                     .with_description(format!(
                         "Last {RESOURCE_LINES} lines of stdout and stderr of managed process '{}' ({})",
-                        p.name, p.state
+                        p.name,
+                        p.state().wire_name()
                     ))
                     .with_mime_type("text/plain")
             })
@@ -184,7 +185,7 @@ impl ServerHandler for ProcwardMcp {
             .map_err(|s| McpError::internal_error(s.message().to_owned(), None))?
         {
             lines.push((
-                line.stream,
+                line.stream(),
                 String::from_utf8_lossy(&line.line).into_owned(),
             ));
         }
@@ -194,7 +195,7 @@ impl ServerHandler for ProcwardMcp {
             text.push_str("[older lines cut to fit 16 KiB]\n");
         }
         for (stream, line) in kept {
-            if stream == "stderr" {
+            if stream == v1::LogStream::Stderr {
                 text.push_str(STDERR_TAG);
             }
             text.push_str(&line);

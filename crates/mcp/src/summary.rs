@@ -1,6 +1,8 @@
 //! Keeping answers small enough for an assistant's context: sizes in words, log text cut
 //! to a byte budget from the oldest end.
 
+use procward_proto::v1::LogStream;
+
 /// `1536` → `"1.5 KiB"`.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -23,12 +25,15 @@ pub const STDERR_TAG: &str = "err| ";
 /// Keeps the newest `(stream, text)` lines whose text (with its newline and, for stderr,
 /// [`STDERR_TAG`]) fits in `budget` bytes; says whether any were dropped. A single line
 /// longer than the budget keeps its newest part.
-pub fn cap_lines(lines: Vec<(String, String)>, budget: usize) -> (Vec<(String, String)>, bool) {
+pub fn cap_lines(
+    lines: Vec<(LogStream, String)>,
+    budget: usize,
+) -> (Vec<(LogStream, String)>, bool) {
     let mut used = 0;
     let mut kept = Vec::new();
     let mut cut = false;
     for (stream, text) in lines.into_iter().rev() {
-        let tag = if stream == "stderr" {
+        let tag = if stream == LogStream::Stderr {
             STDERR_TAG.len()
         } else {
             0
@@ -70,9 +75,9 @@ pub fn clip(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
-    fn lines(n: usize, len: usize) -> Vec<(String, String)> {
+    fn lines(n: usize, len: usize) -> Vec<(LogStream, String)> {
         (0..n)
-            .map(|i| ("stdout".into(), format!("{i:0len$}")))
+            .map(|i| (LogStream::Stdout, format!("{i:0len$}")))
             .collect()
     }
 
@@ -84,7 +89,7 @@ mod tests {
         assert!(cut);
         assert_eq!(kept.len(), 10);
         assert_eq!(kept.last().unwrap().1, format!("{:099}", 99));
-        let (kept, cut) = cap_lines(vec![("stderr".into(), "é".repeat(5000))], 100);
+        let (kept, cut) = cap_lines(vec![(LogStream::Stderr, "é".repeat(5000))], 100);
         assert!(cut && kept[0].1.len() <= 100 && kept[0].1.starts_with('…'));
     }
 

@@ -64,7 +64,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         // Buffered: `--lines all` can be millions of lines; a follow flushes each one.
         let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
         while let Some(line) = stream.message().await? {
-            let written = if line.stream == "stderr" && output.colour {
+            let written = if line.stream() == v1::LogStream::Stderr && output.colour {
                 out.write_all(Tint::Red.code().as_bytes())
                     .and_then(|_| out.write_all(&line.line))
                     .and_then(|_| out.write_all(b"\x1b[0m\n"))

@@ -24,7 +24,7 @@ const UNKNOWN_HINT: &str = "Call list_processes to see the managed names";
 pub fn view(p: &v1::ManagedProcess) -> Value {
     json!({
         "name": p.name,
-        "state": p.state,
+        "state": p.state().wire_name(),
         "pid": (p.pid != 0).then_some(p.pid),
         "start_time": (p.start_time != 0).then_some(p.start_time),
         "restarts": p.restarts,
@@ -33,13 +33,13 @@ pub fn view(p: &v1::ManagedProcess) -> Value {
         "memory_rss": p.memory_rss,
         "last_exit_code": p.last_exit_code,
         "last_signal": p.last_signal,
-        "health": (!p.health.is_empty()).then_some(&p.health),
+        "health": Some(p.health().wire_name()).filter(|h| !h.is_empty()),
         "reason": (!p.reason.is_empty()).then_some(&p.reason),
     })
 }
 
 fn line(p: &v1::ManagedProcess) -> String {
-    let mut text = format!("{} {}", p.name, p.state);
+    let mut text = format!("{} {}", p.name, p.state().wire_name());
     if p.pid != 0 {
         text.push_str(&format!(" pid {} up {}s", p.pid, p.uptime_ms / 1000));
     }
@@ -85,7 +85,7 @@ pub async fn status(mut b: Backend, args: NameArgs) -> Outcome {
     let mut data = view(&p);
     if let Some(spec) = &p.spec {
         data["command"] = json!(spec.command);
-        data["restart_policy"] = json!(spec.restart);
+        data["restart_policy"] = json!(spec.restart().wire_name());
         data["cwd"] = json!(spec.cwd);
     }
     data["stdout_log"] = json!(p.stdout_log);
@@ -130,9 +130,9 @@ pub async fn logs(mut b: Backend, args: LogsArgs) -> Outcome {
     let raw = collect_lines(stream)
         .await
         .map_err(|s| ToolError::status(&s, ""))?;
-    let all: Vec<(String, String)> = raw
+    let all: Vec<(v1::LogStream, String)> = raw
         .into_iter()
-        .map(|l| (l.stream, String::from_utf8_lossy(&l.line).into_owned()))
+        .map(|l| (l.stream(), String::from_utf8_lossy(&l.line).into_owned()))
         .collect();
     let total = all.len();
     let (kept, cut_bytes) = cap_lines(all, MAX_LOG_BYTES - HEADER_ROOM);
@@ -145,14 +145,18 @@ pub async fn logs(mut b: Backend, args: LogsArgs) -> Outcome {
         );
     }
     for (stream, text) in &kept {
-        let tag = if stream == "stderr" { STDERR_TAG } else { "" };
+        let tag = if *stream == v1::LogStream::Stderr {
+            STDERR_TAG
+        } else {
+            ""
+        };
         summary.push('\n');
         summary.push_str(tag);
         summary.push_str(text);
     }
     let data = json!({
         "name": args.name,
-        "lines": kept.iter().map(|(s, t)| json!({"stream": s, "text": t})).collect::<Vec<_>>(),
+        "lines": kept.iter().map(|(s, t)| json!({"stream": s.wire_name(), "text": t})).collect::<Vec<_>>(),
         "truncated": cut_bytes,
         "lines_read": total,
     });

@@ -2,7 +2,10 @@
 //! messages are validated here, so a malformed request is refused at the edge with a
 //! message saying why.
 
+mod enums;
+pub(crate) mod json;
 mod supervisor;
 pub mod system;
 
+pub use enums::{health_from_proto, restart_from_proto, state_from_proto};
 pub use supervisor::{spec_from_proto, spec_to_proto, view_from_proto, view_to_proto};

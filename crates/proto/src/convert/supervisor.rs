@@ -7,12 +7,10 @@ use std::time::Duration;
 
 use procward_core::Signal;
 use procward_core::supervisor::shim::ExitRecord;
-use procward_core::supervisor::spec::{
-    Backoff, HealthCheck, LogLimits, Probe, ProcessSpec, RestartPolicy,
-};
-use procward_core::supervisor::state::State;
-use procward_core::supervisor::view::{Health, ManagedView};
+use procward_core::supervisor::spec::{Backoff, HealthCheck, LogLimits, Probe, ProcessSpec};
+use procward_core::supervisor::view::ManagedView;
 
+use super::enums::{health_from_proto, restart_from_proto, state_from_proto};
 use crate::v1;
 
 fn ms(duration: Duration) -> u64 {
@@ -26,7 +24,7 @@ pub fn spec_to_proto(spec: &ProcessSpec) -> v1::ProcessSpec {
         command: spec.command.clone(),
         env: spec.env.clone().into_iter().collect(),
         cwd: spec.cwd.as_ref().map(|c| c.display().to_string()),
-        restart: spec.restart.to_string(),
+        restart: v1::RestartPolicy::from(spec.restart).into(),
         max_restarts: spec.max_restarts,
         backoff_base_ms: ms(spec.backoff.base),
         backoff_max_ms: ms(spec.backoff.max),
@@ -34,14 +32,14 @@ pub fn spec_to_proto(spec: &ProcessSpec) -> v1::ProcessSpec {
         stop_signal: spec.stop_signal.name().to_owned(),
         stop_timeout_ms: ms(spec.stop_timeout),
         autostart: spec.autostart,
-        health: spec.health.as_ref().map(health_to_proto),
+        health: spec.health.as_ref().map(check_to_proto),
         depends_on: spec.depends_on.clone(),
         log_max_bytes: spec.logs.max_bytes,
         log_max_files: spec.logs.max_files,
     }
 }
 
-fn health_to_proto(check: &HealthCheck) -> v1::HealthCheck {
+fn check_to_proto(check: &HealthCheck) -> v1::HealthCheck {
     let probe = match &check.probe {
         Probe::Command(command) => v1::health_check::Probe::Command(command.clone()),
         Probe::Tcp { host, port } => v1::health_check::Probe::Tcp(format!("{host}:{port}")),
@@ -59,12 +57,12 @@ fn health_to_proto(check: &HealthCheck) -> v1::HealthCheck {
 /// A wire spec as a core spec; the error says which field cannot be converted. Validation
 /// is the daemon's, once, for every interface (`Supervisor::check` in procward-daemon).
 pub fn spec_from_proto(spec: v1::ProcessSpec) -> Result<ProcessSpec, String> {
-    let restart: RestartPolicy = spec.restart.parse().map_err(|e| format!("restart: {e}"))?;
+    let restart = restart_from_proto(spec.restart)?;
     let stop_signal: Signal = spec
         .stop_signal
         .parse()
         .map_err(|e| format!("stop_signal: {e}"))?;
-    let health = spec.health.map(health_from_proto).transpose()?;
+    let health = spec.health.map(check_from_proto).transpose()?;
     let mut core = ProcessSpec::new(spec.name, spec.command);
     core.env = spec.env.into_iter().collect();
     core.cwd = spec.cwd.filter(|c| !c.is_empty()).map(PathBuf::from);
@@ -87,7 +85,7 @@ pub fn spec_from_proto(spec: v1::ProcessSpec) -> Result<ProcessSpec, String> {
     Ok(core)
 }
 
-fn health_from_proto(check: v1::HealthCheck) -> Result<HealthCheck, String> {
+fn check_from_proto(check: v1::HealthCheck) -> Result<HealthCheck, String> {
     let probe = match check.probe {
         Some(v1::health_check::Probe::Command(command)) => Probe::Command(command),
         Some(v1::health_check::Probe::Tcp(address)) => {
@@ -119,7 +117,7 @@ pub fn view_to_proto(view: &ManagedView) -> v1::ManagedProcess {
     let exit = view.last_exit.as_ref();
     v1::ManagedProcess {
         name: view.spec.name.clone(),
-        state: view.state.to_string(),
+        state: v1::ProcessState::from(view.state).into(),
         pid: view.pid.unwrap_or(0),
         restarts: view.restarts,
         uptime_ms: view.uptime_ms,
@@ -132,7 +130,7 @@ pub fn view_to_proto(view: &ManagedView) -> v1::ManagedProcess {
         reason: view.reason.clone(),
         stdout_log: view.stdout_log.clone(),
         stderr_log: view.stderr_log.clone(),
-        health: view.health.as_str().to_owned(),
+        health: v1::HealthState::from(view.health).into(),
         spec: Some(spec_to_proto(&view.spec)),
         started_at_ms: view.started_at_ms.unwrap_or(0),
         start_time: view.start_time.unwrap_or(0),
@@ -152,13 +150,8 @@ fn signal_name(number: i32) -> String {
 /// A wire message as a managed-process view (for clients that print or re-serialise it).
 pub fn view_from_proto(process: v1::ManagedProcess) -> Result<ManagedView, String> {
     let spec = process.spec.ok_or("a managed process without its spec")?;
-    let state: State = process.state.parse().map_err(|e| format!("state: {e}"))?;
-    let health = match process.health.as_str() {
-        "starting" => Health::Starting,
-        "healthy" => Health::Healthy,
-        "unhealthy" => Health::Unhealthy,
-        _ => Health::None,
-    };
+    let state = state_from_proto(process.state)?;
+    let health = health_from_proto(process.health)?;
     let last_exit = match (process.last_exit_code, &process.last_signal) {
         (None, None) => None,
         (code, signal) => Some(ExitRecord {

@@ -134,10 +134,16 @@ impl supervisor_server::Supervisor for SupervisorService {
         let both = !request.stdout && !request.stderr;
         let mut streams = Vec::new();
         if request.stdout || both {
-            streams.push(("stdout", std::path::PathBuf::from(&view.stdout_log)));
+            streams.push((
+                v1::LogStream::Stdout,
+                std::path::PathBuf::from(&view.stdout_log),
+            ));
         }
         if request.stderr || both {
-            streams.push(("stderr", std::path::PathBuf::from(&view.stderr_log)));
+            streams.push((
+                v1::LogStream::Stderr,
+                std::path::PathBuf::from(&view.stderr_log),
+            ));
         }
         let (tx, rx) = mpsc::channel(256);
         let follow = request.follow;
@@ -243,7 +249,7 @@ impl supervisor_server::Supervisor for SupervisorService {
 
 /// Sends the last `lines` lines of each stream, in order; false once the client is gone.
 fn send_tails(
-    streams: &[(&'static str, std::path::PathBuf)],
+    streams: &[(v1::LogStream, std::path::PathBuf)],
     lines: usize,
     tx: &mpsc::Sender<Result<v1::LogLine, Status>>,
 ) -> bool {

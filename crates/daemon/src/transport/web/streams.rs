@@ -165,12 +165,13 @@ pub async fn logs(ctx: &Ctx, payload: Value) -> Answer {
             let text = String::from_utf8_lossy(&line.line).into_owned() + "\n";
             match &mut batch {
                 Some((stream_name, pending))
-                    if *stream_name == line.stream && pending.len() < BATCH_BYTES =>
+                    if *stream_name == line.stream().wire_name() && pending.len() < BATCH_BYTES =>
                 {
                     pending.push_str(&text);
                 }
                 _ => {
-                    if let Some((stream_name, pending)) = batch.replace((line.stream.clone(), text))
+                    if let Some((stream_name, pending)) =
+                        batch.replace((line.stream().wire_name().to_owned(), text))
                     {
                         let _ = socket.emit(
                             "message",
