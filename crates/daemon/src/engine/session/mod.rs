@@ -121,7 +121,7 @@ pub struct Session {
     shared: Mutex<Shared>,
     events: broadcast::Sender<Arc<SessionEvent>>,
     input: tokio::sync::Mutex<Option<Input>>,
-    queue: tokio::sync::mpsc::Sender<Vec<u8>>,
+    queue: input::InputQueue,
 }
 
 impl std::fmt::Debug for Session {
@@ -284,7 +284,7 @@ impl Session {
         if self.status().state != "running" {
             return Err(SessionError::Ended);
         }
-        self.queue.try_send(bytes).map_err(input::refused)
+        self.queue.push(bytes)
     }
 
     /// Writes input now (keystrokes for a terminal, stdin for pipes).
