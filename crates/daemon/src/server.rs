@@ -13,18 +13,14 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Notify, watch};
 use tokio_rustls::TlsAcceptor;
 
-use crate::engine::pids::PidBook;
+use crate::engine::Engine;
+use crate::engine::reaper;
 use crate::engine::reaper::OwnedChildren;
-use crate::engine::registry::Registry;
-use crate::engine::sampling::Sampling;
-use crate::engine::supervisor::Supervisor;
-use crate::engine::{actor, reaper};
 use crate::home::Home;
 use crate::lock::{DaemonLock, LockError};
 use crate::logging;
 use crate::token::{self, TokenCheck};
 use crate::transport::grpc::Services;
-use crate::transport::grpc::process_manager::ProcessManagerService;
 use crate::transport::grpc::supervisor::SupervisorService;
 use crate::transport::http::{HostPolicy, TcpLimits, TlsFiles};
 
@@ -73,9 +69,9 @@ pub enum DaemonError {
     /// The services could not be assembled.
     #[error("gRPC reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
-    /// The system sampler could not start.
-    #[error("system sampler: {0}")]
-    Sampling(#[from] procward_core::Error),
+    /// The engine could not start (its registry unreadable, the sampler failing).
+    #[error("engine: {0}")]
+    Engine(#[from] crate::engine::EngineError),
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DaemonError {
@@ -94,10 +90,7 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
         .map_err(io("cannot open the daemon log"))?;
     let owned = OwnedChildren::default();
     reaper::start(owned.clone()).map_err(io("cannot become a child subreaper"))?;
-    let records = Registry::synchronous(home.registry_dir())
-        .load()
-        .map_err(io("cannot read the registry"))?;
-    tracing::info!(home = %home.root().display(), processes = records.len(), pid = std::process::id(), "daemon starting");
+    tracing::info!(home = %home.root().display(), pid = std::process::id(), "daemon starting");
     let files = raise_file_limit();
     let mut limits = options.limits;
     // Keep room for the Unix socket, managed processes' pipes and logs, and sessions.
@@ -111,12 +104,8 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
         );
         limits.max_connections = room.max(1);
     }
-    let supervisor = Supervisor::new(actor::spawn(
-        home.clone(),
-        options.exe,
-        owned.clone(),
-        records,
-    ));
+    let engine = Engine::launch(home.clone(), options.exe, owned.clone())?;
+    let supervisor = engine.supervisor().clone();
 
     let socket = home.socket();
     let _ = std::fs::remove_file(&socket); // stale: the lock proves no daemon serves it
@@ -134,16 +123,14 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
 
     let shutdown = Arc::new(Notify::new());
     let mut supervisor_service =
-        SupervisorService::new(supervisor.clone(), home.clone(), shutdown.clone());
+        SupervisorService::new(engine.clone(), home.clone(), shutdown.clone());
     if let Some((listener, tls)) = &tcp {
         let address = listener
             .local_addr()
             .map_err(io("cannot read the TCP address"))?;
         supervisor_service = supervisor_service.with_tcp(address.to_string(), tls.is_some());
     }
-    let process_manager =
-        ProcessManagerService::new(supervisor.clone(), Sampling::spawn()?, PidBook::default());
-    let services = Services::new(supervisor_service, process_manager).await?;
+    let services = Services::new(supervisor_service, engine.clone()).await?;
 
     let mut terminate = signal(SignalKind::terminate()).map_err(io("cannot handle SIGTERM"))?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(io("cannot handle SIGINT"))?;
@@ -165,6 +152,7 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
             let tokens = TokenCheck::new(home.token_file());
             let router = crate::transport::http::router(
                 &services,
+                engine,
                 tokens,
                 options.mcp,
                 owned,

@@ -3,9 +3,11 @@
 //! Every signal goes through a pidfd opened before the target's identity is checked, so a
 //! PID that is recycled between the check and the signal cannot be hit. Protected PIDs
 //! (0, 1, negative, above `i32::MAX`, the caller and its parent) are refused before
-//! anything is opened.
+//! anything is opened. Signals to a managed process's whole group are [`group`]'s: this
+//! module is where procward sends signals, every one of them.
 
 mod elevate;
+pub mod group;
 mod handle;
 mod kill;
 mod name;

@@ -1,4 +1,6 @@
-//! What a supervisor request can fail with, in words a user can act on.
+//! What an engine request can fail with, in words a user can act on. Transports map these
+//! to their own codes (gRPC statuses in `transport::grpc::status`, `{ok: false, error}`
+//! acks on socket.io) without changing the words.
 
 use procward_core::ErrorKind;
 
@@ -47,20 +49,40 @@ impl SupervisorError {
             Self::Spawn { .. } | Self::Internal(_) | Self::ShuttingDown => ErrorKind::Failed,
         }
     }
-
-    /// The gRPC status this error travels as.
-    pub fn to_status(&self) -> tonic::Status {
-        let message = self.to_string();
-        match self {
-            Self::UnknownName(_) => tonic::Status::not_found(message),
-            Self::Duplicate(_) => tonic::Status::already_exists(message),
-            Self::Invalid(_) => tonic::Status::invalid_argument(message),
-            Self::State(_) | Self::Spawn { .. } => tonic::Status::failed_precondition(message),
-            Self::Internal(_) => tonic::Status::internal(message),
-            Self::ShuttingDown => tonic::Status::unavailable(message),
-        }
-    }
 }
 
 /// Result of a supervisor request.
 pub type Result<T, E = SupervisorError> = std::result::Result<T, E>;
+
+/// A failed engine request: the request was malformed, named nothing, was refused, or
+/// the daemon could not answer it now. Nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A malformed argument, named in the message.
+    #[error("{0}")]
+    Invalid(String),
+    /// The process (pid or name) is not there.
+    #[error("{0}")]
+    NotFound(String),
+    /// Allowed in general, but not in this state (a program that cannot be started).
+    #[error("{0}")]
+    Refused(String),
+    /// No fresh reading can be had right now (the sampler failed).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The daemon itself failed.
+    #[error("{0}")]
+    Internal(String),
+    /// A managed-process request failed.
+    #[error(transparent)]
+    Supervisor(#[from] SupervisorError),
+    /// The core library refused or failed (a protected pid, a changed identity).
+    #[error(transparent)]
+    Core(#[from] procward_core::Error),
+}
+
+impl From<tokio::task::JoinError> for EngineError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}

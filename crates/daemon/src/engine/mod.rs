@@ -7,19 +7,79 @@
 //! that survives restarts ([`registry`]), the one sampling timer ([`sampling`]), live
 //! terminal sessions ([`session`]), health checks ([`health`]), the subreaper
 //! ([`reaper`]), the pidfd exit watcher ([`watch`]) and the kill policy ([`kill_policy`]).
+//!
+//! [`Engine`] is the API the transports call: managed processes ([`Engine::supervisor`]),
+//! the machine's processes and ports ([`system`]), kills under the one policy
+//! ([`kills`]), logs as streams ([`logs`]) and ad-hoc starts ([`adhoc`]). Its errors
+//! ([`EngineError`]) carry the words every door shows; each transport only picks its own
+//! code for them.
 
 pub(crate) mod actor;
+pub mod adhoc;
+pub mod checks;
 pub mod error;
-pub mod group;
 pub mod health;
 pub mod kill_policy;
+pub mod kills;
+pub mod logs;
 pub mod pids;
 pub mod reaper;
 pub mod registry;
 pub mod sampling;
 pub mod session;
 pub mod supervisor;
+pub mod system;
 pub mod watch;
 
-pub use error::SupervisorError;
+pub use error::{EngineError, SupervisorError};
 pub use supervisor::Supervisor;
+
+use std::path::PathBuf;
+
+use kill_policy::KillPolicy;
+use pids::PidBook;
+use reaper::OwnedChildren;
+use registry::Registry;
+use sampling::Sampling;
+
+use crate::home::Home;
+
+/// The daemon's whole API, free of any transport; cheap to clone (every clone is the same
+/// engine).
+#[derive(Debug, Clone)]
+pub struct Engine {
+    supervisor: Supervisor,
+    sampling: Sampling,
+    pids: PidBook,
+    policy: KillPolicy,
+}
+
+impl Engine {
+    /// The engine over `supervisor` (managed processes) and `sampling` (the machine).
+    pub fn new(supervisor: Supervisor, sampling: Sampling) -> Self {
+        Self {
+            policy: KillPolicy::new(supervisor.clone()),
+            supervisor,
+            sampling,
+            pids: PidBook::default(),
+        }
+    }
+
+    /// The engine over `home`: its registry's processes re-adopted (or restarted by their
+    /// policies), shims run by `exe` (`procward shim`), children spawned through `owned`.
+    /// What the daemon does at startup, and what tests of the engine do without one.
+    pub fn launch(home: Home, exe: PathBuf, owned: OwnedChildren) -> Result<Self, EngineError> {
+        let records = Registry::synchronous(home.registry_dir())
+            .load()
+            .map_err(|e| EngineError::Internal(format!("cannot read the registry: {e}")))?;
+        tracing::info!(home = %home.root().display(), processes = records.len(), "engine starting");
+        let supervisor = Supervisor::new(actor::spawn(home, exe, owned, records));
+        Ok(Self::new(supervisor, Sampling::spawn()?))
+    }
+
+    /// Managed processes: start, stop, restart, delete, list, up and down, each validated
+    /// by the supervisor's one check.
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.supervisor
+    }
+}

@@ -20,6 +20,7 @@ pub use hosts::HostPolicy;
 pub use limits::TcpLimits;
 use limits::{Guarded, Held};
 
+use crate::engine::Engine;
 use crate::engine::reaper::OwnedChildren;
 use crate::token::TokenCheck;
 use crate::transport::grpc::{Services, require_bearer};
@@ -78,6 +79,7 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> std::io::Result<TlsAcceptor> {
 /// `auth_timeout` of connecting.
 pub fn router(
     services: &Services,
+    engine: Engine,
     tokens: TokenCheck,
     mcp: procward_mcp::Policy,
     owned: OwnedChildren,
@@ -86,9 +88,9 @@ pub fn router(
     let backend = procward_mcp::Backend::new(services.routes());
     // Every request's Host is checked in front of it (`HostPolicy`), with the configured
     // names, so the MCP service's own loopback-only check would only get in the way.
-    let mcp = procward_mcp::http_service(backend.clone(), mcp, true);
+    let mcp = procward_mcp::http_service(backend, mcp, true);
     let web = WebState {
-        backend,
+        engine,
         tokens: tokens.clone(),
         sessions: SessionTable::new(owned),
         auth_timeout,

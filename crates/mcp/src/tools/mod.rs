@@ -1,6 +1,7 @@
-//! The tool catalog and the one place a call is parsed, dispatched and turned into a
-//! tool result. Every failure, including malformed arguments, comes back as a result with
-//! `isError: true` and a message that says what went wrong and what to try.
+//! The tool catalog ([`ToolName`], one table entry per tool) and the one place a call is
+//! parsed, dispatched and turned into a tool result. Every failure, including malformed
+//! arguments, comes back as a result with `isError: true` and a message that says what
+//! went wrong and what to try.
 
 pub(crate) mod managed;
 mod system;
@@ -85,112 +86,184 @@ fn schema<T: JsonSchema + 'static>() -> Arc<JsonObject> {
     Arc::new(schema)
 }
 
-const SPECS: &[Spec] = &[
-    Spec {
+/// Declares [`ToolName`] from the table: each tool's name, annotations, argument type and
+/// handler in one entry, so adding a tool is one entry (plus its handler function).
+macro_rules! tools {
+    (($b:ident, $policy:ident, $args:ident)
+     $($variant:ident {
+        name: $name:literal,
+        title: $title:literal,
+        description: $description:literal,
+        args: $ty:ty,
+        read_only: $read_only:literal,
+        destructive: $destructive:literal,
+        idempotent: $idempotent:literal,
+        run: $run:expr $(,)?
+     })*) => {
+        /// A tool of the catalog.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ToolName {
+            $(#[doc = $title] $variant,)*
+        }
+
+        impl ToolName {
+            /// Every tool, in the catalog's order.
+            pub const ALL: &'static [ToolName] = &[$(ToolName::$variant,)*];
+
+            /// The tool of this name.
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $($name => Some(ToolName::$variant),)*
+                    _ => None,
+                }
+            }
+
+            fn spec(self) -> Spec {
+                match self {
+                    $(ToolName::$variant => Spec {
+                        name: $name,
+                        title: $title,
+                        description: $description,
+                        schema: schema::<$ty>,
+                        read_only: $read_only,
+                        destructive: $destructive,
+                        idempotent: $idempotent,
+                    },)*
+                }
+            }
+
+            /// Parses `raw` as the tool's arguments and runs it.
+            async fn run(self, $b: Backend, $policy: &Policy, raw: Option<JsonObject>) -> Outcome {
+                match self {
+                    $(ToolName::$variant => {
+                        let $args: $ty = parse($name, raw)?;
+                        $run
+                    })*
+                }
+            }
+        }
+    };
+}
+
+tools! {
+    (b, policy, args)
+    ListProcesses {
         name: "list_processes",
         title: "List managed processes",
         description: "List the processes procward supervises (started with start_process or the procward CLI): name, state, pid, restarts, uptime, CPU and memory. Use it to find a name for the other managed-process tools; for every process on the machine use list_system_processes.",
-        schema: schema::<args::NoArgs>,
+        args: args::NoArgs,
         read_only: true,
         destructive: false,
         idempotent: true,
-    },
-    Spec {
+        run: managed::list(b, args).await,
+    }
+    GetProcessStatus {
         name: "get_process_status",
         title: "Status of a managed process",
         description: "Everything about one managed process: state, pid, restarts, last exit code or signal, next scheduled restart, health, log files and its spec. Use it after start/stop/restart to check the outcome, or to see why a process failed.",
-        schema: schema::<args::NameArgs>,
+        args: args::NameArgs,
         read_only: true,
         destructive: false,
         idempotent: true,
-    },
-    Spec {
+        run: managed::status(b, args).await,
+    }
+    GetProcessLogs {
         name: "get_process_logs",
         title: "Recent output of a managed process",
         description: "The last lines of a managed process's stdout and/or stderr (default 50 lines, at most 500, and at most 16 KB; the answer says when it was cut). Use it to see why a process crashed or what a server printed.",
-        schema: schema::<args::LogsArgs>,
+        args: args::LogsArgs,
         read_only: true,
         destructive: false,
         idempotent: true,
-    },
-    Spec {
+        run: managed::logs(b, args).await,
+    }
+    StartProcess {
         name: "start_process",
         title: "Start a managed process",
         description: "Register a long-running command under a name and start it; procward keeps its output (see get_process_logs) and restarts it per the restart policy (default always). Fails if the name exists: use restart_process, or stop_process then start again.",
-        schema: schema::<args::StartArgs>,
+        args: args::StartArgs,
         read_only: false,
         destructive: false,
         idempotent: false,
-    },
-    Spec {
+        run: managed::start(b, args).await,
+    }
+    StopProcess {
         name: "stop_process",
         title: "Stop a managed process",
         description: "Stop a managed process and its whole process group: its stop signal, then SIGKILL after its stop timeout. It stays registered (restart_process starts it again). Only for managed processes; for any other process use kill_process.",
-        schema: schema::<args::NameArgs>,
+        args: args::NameArgs,
         read_only: false,
         destructive: true,
         idempotent: true,
-    },
-    Spec {
+        run: managed::stop(b, args).await,
+    }
+    RestartProcess {
         name: "restart_process",
         title: "Restart a managed process",
         description: "Stop (if running) and start a managed process again, resetting its restart back-off. Use after changing files it reads, or to recover a failed process.",
-        schema: schema::<args::NameArgs>,
+        args: args::NameArgs,
         read_only: false,
         destructive: true,
         idempotent: false,
-    },
-    Spec {
+        run: managed::restart(b, args).await,
+    }
+    ListSystemProcesses {
         name: "list_system_processes",
         title: "List OS processes",
         description: "Every process on the machine, like ps/top: pid, name, user, CPU %, memory, threads, uptime, start_time and start_ticks. Returns the top 25 by CPU unless you filter (name, user), sort (cpu, mem, pid, name, uptime) or raise the limit, and says how many more matched. Pass a process's start_ticks to kill_process (expected_start_ticks) to be sure you kill that one.",
-        schema: schema::<args::ListSystemArgs>,
+        args: args::ListSystemArgs,
         read_only: true,
         destructive: false,
         idempotent: true,
-    },
-    Spec {
+        run: system::list(b, args).await,
+    }
+    GetProcessInfo {
         name: "get_process_info",
         title: "One OS process",
         description: "Details of one process by pid: command line, user, status, CPU, memory, threads, uptime, start_time, start_ticks, and which managed process it is, if any.",
-        schema: schema::<args::PidArgs>,
+        args: args::PidArgs,
         read_only: true,
         destructive: false,
         idempotent: true,
-    },
-    Spec {
+        run: system::info(b, args).await,
+    }
+    GetSystemInfo {
         name: "get_system_info",
         title: "Machine figures",
         description: "CPU %, memory, root disk, temperatures, load, boot time and uptime of the machine. Use it to judge whether the machine is overloaded before acting on processes.",
-        schema: schema::<args::NoArgs>,
+        args: args::NoArgs,
         read_only: true,
         destructive: false,
         idempotent: true,
-    },
-    Spec {
+        run: system::machine(b, args).await,
+    }
+    ListPorts {
         name: "list_ports",
         title: "Listening ports",
         description: "Which process listens on which TCP port or holds which UDP port (like ss -ltnup or lsof -i). Filter by protocol or port; use it to find what occupies a port before kill_process with port.",
-        schema: schema::<args::PortsArgs>,
+        args: args::PortsArgs,
         read_only: true,
         destructive: false,
         idempotent: true,
-    },
-    Spec {
+        run: system::ports(b, args).await,
+    }
+    KillProcess {
         name: "kill_process",
         title: "Kill a process or whoever holds a port",
         description: "Terminate a process by pid, or every process listening on a port: SIGTERM, then SIGKILL if it has not exited after timeout_seconds (default 5). Give expected_start_ticks (the start_ticks from list_system_processes or get_process_info) so a recycled pid is refused; expected_start_time (seconds) is coarser. pid 0, 1, negative pids, procward itself and its caller are always refused. A managed process (or its procward shim) is stopped through its supervisor (whole group, no automatic restart), by pid or by port.",
-        schema: schema::<args::KillArgs>,
+        args: args::KillArgs,
         read_only: false,
         destructive: true,
         idempotent: false,
-    },
-];
+        run: system::kill(b, policy, args).await,
+    }
+}
 
 /// The tools this policy exposes.
 pub fn catalog(policy: &Policy) -> Vec<Tool> {
-    SPECS
+    ToolName::ALL
         .iter()
+        .map(|tool| tool.spec())
         .filter(|spec| spec.read_only || !policy.read_only)
         .map(|spec| {
             let annotations = ToolAnnotations::with_title(spec.title)
@@ -207,9 +280,7 @@ pub fn catalog(policy: &Policy) -> Vec<Tool> {
 
 /// Whether `name` is a tool of this policy.
 pub fn exposed(policy: &Policy, name: &str) -> bool {
-    SPECS
-        .iter()
-        .any(|spec| spec.name == name && (spec.read_only || !policy.read_only))
+    ToolName::from_name(name).is_some_and(|tool| tool.spec().read_only || !policy.read_only)
 }
 
 /// Runs one tool call and shapes its result.
@@ -219,13 +290,16 @@ pub async fn call(
     name: &str,
     arguments: Option<JsonObject>,
 ) -> CallToolResult {
-    let outcome = if !exposed(policy, name) {
+    let tool = ToolName::from_name(name).filter(|_| exposed(policy, name));
+    let outcome = if let Some(tool) = tool {
+        tool.run(backend.clone(), policy, arguments).await
+    } else {
         let known = catalog(policy)
             .iter()
             .map(|t| t.name.to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        let why = if SPECS.iter().any(|s| s.name == name) {
+        let why = if ToolName::from_name(name).is_some() {
             "is not available: this server is read-only (started with --read-only)"
         } else {
             "does not exist"
@@ -233,8 +307,6 @@ pub async fn call(
         Err(ToolError(format!(
             "tool '{name}' {why}. Available tools: {known}"
         )))
-    } else {
-        dispatch(backend.clone(), policy, name, arguments).await
     };
     match outcome {
         Ok(answer) => {
@@ -243,23 +315,6 @@ pub async fn call(
             result
         }
         Err(e) => CallToolResult::error(vec![ContentBlock::text(e.0)]),
-    }
-}
-
-async fn dispatch(b: Backend, policy: &Policy, name: &str, args: Option<JsonObject>) -> Outcome {
-    match name {
-        "list_processes" => managed::list(b, parse::<args::NoArgs>(name, args)?).await,
-        "get_process_status" => managed::status(b, parse(name, args)?).await,
-        "get_process_logs" => managed::logs(b, parse(name, args)?).await,
-        "start_process" => managed::start(b, parse(name, args)?).await,
-        "stop_process" => managed::stop(b, parse(name, args)?).await,
-        "restart_process" => managed::restart(b, parse(name, args)?).await,
-        "list_system_processes" => system::list(b, parse(name, args)?).await,
-        "get_process_info" => system::info(b, parse(name, args)?).await,
-        "get_system_info" => system::machine(b, parse::<args::NoArgs>(name, args)?).await,
-        "list_ports" => system::ports(b, parse(name, args)?).await,
-        "kill_process" => system::kill(b, policy, parse(name, args)?).await,
-        _ => Err(ToolError(format!("tool '{name}' does not exist"))),
     }
 }
 
@@ -325,6 +380,17 @@ mod tests {
                 Some(true)
             );
         }
+    }
+
+    #[test]
+    fn every_tool_has_one_unique_name() {
+        let mut seen = std::collections::HashSet::new();
+        for tool in ToolName::ALL {
+            let name = tool.spec().name;
+            assert!(seen.insert(name), "{name} twice");
+            assert_eq!(ToolName::from_name(name), Some(*tool));
+        }
+        assert_eq!(ToolName::from_name("rm_rf"), None);
     }
 
     #[test]

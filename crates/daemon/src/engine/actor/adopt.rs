@@ -16,8 +16,9 @@ use procward_core::supervisor::state::State;
 
 use super::Actor;
 use super::entry::{Entry, Run, unix_ms};
+use crate::engine::health;
 use crate::engine::registry::Record;
-use crate::engine::{group, health};
+use procward_core::signal::group;
 
 impl Actor {
     /// Rebuilds the entries from the registry.

@@ -24,7 +24,7 @@ use procward_core::supervisor::view::Health;
 use super::entry::{Failure, Run, unix_ms};
 use super::{Actor, Internal};
 use crate::engine::error::SupervisorError;
-use crate::engine::group;
+use procward_core::signal::group;
 
 impl Actor {
     /// The run's shim (or, when watched directly, its process) ended: record how, then

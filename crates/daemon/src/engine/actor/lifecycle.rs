@@ -13,8 +13,9 @@ use procward_core::sys::process::{identify, start_ticks_of, start_time_of};
 use super::Actor;
 use super::entry::{Entry, Run, Waiter, unix_ms};
 use crate::engine::error::{Result, SupervisorError};
+use crate::engine::health;
 use crate::engine::registry::RunRecord;
-use crate::engine::{group, health};
+use procward_core::signal::group;
 
 impl Actor {
     /// Registers a spec the facade has already checked (`Supervisor::check`, the one

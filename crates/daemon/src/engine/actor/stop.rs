@@ -8,7 +8,7 @@ use procward_core::supervisor::state::State;
 
 use super::entry::{Waiter, unix_ms};
 use super::{Actor, Internal};
-use crate::engine::group;
+use procward_core::signal::group;
 
 /// How long to wait for a SIGKILLed group to disappear before reporting it stopped anyway.
 const GROUP_GONE_WAIT: Duration = Duration::from_secs(2);

@@ -17,8 +17,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use nix::sys::signal::{Signal as NixSignal, killpg};
-use nix::unistd::Pid;
+use procward_core::Signal;
+use procward_core::signal::group;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::broadcast;
 
@@ -317,13 +317,13 @@ impl Session {
         if self.status().state != "running" {
             return;
         }
-        let group = Pid::from_raw(self.pid as i32);
-        let _ = killpg(group, NixSignal::SIGTERM);
+        // Still running means not reaped yet: the group id cannot have been reused.
+        group::signal_child_group(self.pid, Signal::TERM);
         let session = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(2)).await;
             if session.status().state == "running" {
-                let _ = killpg(group, NixSignal::SIGKILL);
+                group::signal_child_group(session.pid, Signal::KILL);
             }
         });
     }

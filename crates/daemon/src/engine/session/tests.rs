@@ -154,13 +154,13 @@ async fn terminate_ends_the_whole_group() {
     let (_, _, status) = drain(session.join()).await;
     assert_eq!(status.signal, Some(libc_sigterm()));
     assert!(
-        crate::engine::group::members(session.pid).is_empty(),
+        procward_core::signal::group::members(session.pid).is_empty(),
         "no member of the group is left"
     );
 }
 
 fn libc_sigterm() -> i32 {
-    NixSignal::SIGTERM as i32
+    nix::sys::signal::Signal::SIGTERM as i32
 }
 
 #[tokio::test]

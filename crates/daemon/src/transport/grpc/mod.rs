@@ -9,66 +9,18 @@ mod authority;
 pub use auth::require_bearer;
 pub mod ports;
 pub mod process_manager;
-mod start;
+pub mod status;
 pub mod supervisor;
 
 use futures_util::TryStreamExt;
-use procward_core::{ErrorKind, KillOutcome};
 use procward_proto::v1::{
-    self, ports_server::PortsServer, process_manager_service_server::ProcessManagerServiceServer,
+    ports_server::PortsServer, process_manager_service_server::ProcessManagerServiceServer,
     supervisor_server::SupervisorServer,
 };
 use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
-use tonic::Status;
 use tonic::service::Routes;
 use tonic::transport::Server;
-
-/// The gRPC status for a core error that stopped a request before it acted.
-pub fn core_status(e: &procward_core::Error) -> Status {
-    let message = e.to_string();
-    match (e.kind(), e) {
-        (ErrorKind::InvalidInput, _) | (_, procward_core::Error::ProtectedPid { .. }) => {
-            Status::invalid_argument(message)
-        }
-        (ErrorKind::Refused, _) => Status::failed_precondition(message),
-        (ErrorKind::NotFound, _) => Status::not_found(message),
-        (ErrorKind::PermissionDenied | ErrorKind::Elevation, _) => {
-            Status::permission_denied(message)
-        }
-        (ErrorKind::Failed, _) => Status::internal(message),
-    }
-}
-
-/// A kill's outcome as an `ActionResult`: refusals and unknown targets are statuses (the
-/// request was wrong), while a kill that ran and failed is `success: false`.
-pub fn kill_result(result: procward_core::Result<KillOutcome>) -> Result<v1::ActionResult, Status> {
-    match result {
-        Ok(outcome) => Ok(v1::ActionResult {
-            success: outcome.exited || outcome.ended_by.is_none(),
-            error: None,
-            message: outcome.to_string(),
-        }),
-        Err(e) => {
-            let code = match e.kind() {
-                ErrorKind::PermissionDenied | ErrorKind::Elevation => "permission_denied",
-                ErrorKind::Failed if matches!(e, procward_core::Error::StillAlive { .. }) => {
-                    "survived"
-                }
-                ErrorKind::Failed => "failed",
-                _ => return Err(core_status(&e)),
-            };
-            Ok(v1::ActionResult {
-                success: false,
-                error: Some(v1::Error {
-                    message: e.to_string(),
-                    code: code.into(),
-                }),
-                message: String::new(),
-            })
-        }
-    }
-}
 
 /// Server reflection over every service the daemon serves (both reflection versions
 /// included, so each lists every service on the listener).
@@ -97,7 +49,7 @@ impl Services {
     /// Bundles the services with health and reflection.
     pub async fn new(
         supervisor: supervisor::SupervisorService,
-        process_manager: process_manager::ProcessManagerService,
+        engine: crate::engine::Engine,
     ) -> Result<Self, tonic_reflection::server::Error> {
         let (health, health_service) = tonic_health::server::health_reporter();
         health
@@ -112,10 +64,11 @@ impl Services {
         // Both versions: grpcurl and grpc-core's tools still ask v1alpha first.
         let reflection = reflection_builder().build_v1()?;
         let reflection_v1alpha = reflection_builder().build_v1alpha()?;
-        let ports = process_manager.ports();
         let routes = Routes::new(SupervisorServer::new(supervisor))
-            .add_service(ProcessManagerServiceServer::new(process_manager))
-            .add_service(PortsServer::new(ports))
+            .add_service(ProcessManagerServiceServer::new(
+                process_manager::ProcessManagerService::new(engine.clone()),
+            ))
+            .add_service(PortsServer::new(ports::PortsService::new(engine)))
             .add_service(health_service)
             .add_service(reflection)
             .add_service(reflection_v1alpha);

@@ -1,34 +1,32 @@
-//! The gRPC transport: translates `procward.v1.Supervisor` calls into facade calls.
+//! `procward.v1.Supervisor`: managed processes, their logs and the daemon itself, each
+//! call one engine request (specs converted from the proto here, validated once by the
+//! supervisor).
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use procward_core::logs::follow::{FollowStart, Follower};
-use procward_core::logs::tail::tail_lines;
 use procward_proto::convert::{spec_from_proto, view_to_proto};
 use procward_proto::v1::{self, supervisor_server};
-use tokio::sync::{Notify, mpsc};
-use tokio_stream::Stream;
+use tokio::sync::Notify;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
+use super::status::{engine_status, supervisor_status};
+use crate::engine::Engine;
+use crate::engine::logs::{Lines, LogStream, LogsQuery};
 use crate::engine::supervisor::Supervisor;
 use crate::home::Home;
 
-/// Most lines a `GetLogs` request (ProcessManagerService, answered in one message) may ask
-/// for; `Logs` streams and has no limit.
-pub const MAX_LOG_LINES: u32 = 100_000;
 /// `LogsRequest.lines` meaning every line kept (`procward logs --lines all`); any other
 /// count is the last that many lines, 0 none.
 pub const ALL_LOG_LINES: u32 = u32::MAX;
-/// How often a follow checks the log files for new lines.
-const FOLLOW_POLL: Duration = Duration::from_millis(50);
 
 /// The `procward.v1.Supervisor` service.
 #[derive(Debug, Clone)]
 pub struct SupervisorService {
-    supervisor: Supervisor,
+    engine: Engine,
     home: Home,
     started: Instant,
     shutdown: Arc<Notify>,
@@ -36,10 +34,10 @@ pub struct SupervisorService {
 }
 
 impl SupervisorService {
-    /// Serves `supervisor`; the `Shutdown` call notifies `shutdown`.
-    pub fn new(supervisor: Supervisor, home: Home, shutdown: Arc<Notify>) -> Self {
+    /// Serves `engine`'s managed processes; the `Shutdown` call notifies `shutdown`.
+    pub fn new(engine: Engine, home: Home, shutdown: Arc<Notify>) -> Self {
         Self {
-            supervisor,
+            engine,
             home,
             started: Instant::now(),
             shutdown,
@@ -52,6 +50,10 @@ impl SupervisorService {
         self.tcp = Some((address, tls));
         self
     }
+
+    fn supervisor(&self) -> &Supervisor {
+        self.engine.supervisor()
+    }
 }
 
 type Answer<T> = Result<Response<T>, Status>;
@@ -63,7 +65,7 @@ fn one(
     >,
 ) -> Answer<v1::ManagedProcess> {
     view.map(|v| Response::new(view_to_proto(&v)))
-        .map_err(|e| e.to_status())
+        .map_err(|e| supervisor_status(&e))
 }
 
 #[tonic::async_trait]
@@ -74,32 +76,32 @@ impl supervisor_server::Supervisor for SupervisorService {
             .spec
             .ok_or_else(|| Status::invalid_argument("missing spec"))?;
         let spec = spec_from_proto(spec).map_err(Status::invalid_argument)?;
-        one(self.supervisor.start(spec, request.replace).await)
+        one(self.supervisor().start(spec, request.replace).await)
     }
 
     async fn stop(&self, request: Request<v1::NameRequest>) -> Answer<v1::ManagedProcess> {
-        one(self.supervisor.stop(&request.into_inner().name).await)
+        one(self.supervisor().stop(&request.into_inner().name).await)
     }
 
     async fn restart(&self, request: Request<v1::NameRequest>) -> Answer<v1::ManagedProcess> {
-        one(self.supervisor.restart(&request.into_inner().name).await)
+        one(self.supervisor().restart(&request.into_inner().name).await)
     }
 
     async fn delete(&self, request: Request<v1::NameRequest>) -> Answer<v1::DeleteResponse> {
         let name = request.into_inner().name;
-        self.supervisor
+        self.supervisor()
             .delete(&name)
             .await
-            .map_err(|e| e.to_status())?;
+            .map_err(|e| supervisor_status(&e))?;
         Ok(Response::new(v1::DeleteResponse { name }))
     }
 
     async fn pause(&self, request: Request<v1::NameRequest>) -> Answer<v1::ManagedProcess> {
-        one(self.supervisor.pause(&request.into_inner().name).await)
+        one(self.supervisor().pause(&request.into_inner().name).await)
     }
 
     async fn resume(&self, request: Request<v1::NameRequest>) -> Answer<v1::ManagedProcess> {
-        one(self.supervisor.resume(&request.into_inner().name).await)
+        one(self.supervisor().resume(&request.into_inner().name).await)
     }
 
     async fn signal(&self, request: Request<v1::SignalRequest>) -> Answer<v1::ManagedProcess> {
@@ -108,88 +110,54 @@ impl supervisor_server::Supervisor for SupervisorService {
             .signal
             .parse()
             .map_err(|e: procward_core::Error| Status::invalid_argument(e.to_string()))?;
-        one(self.supervisor.signal(&request.name, signal).await)
+        one(self.supervisor().signal(&request.name, signal).await)
     }
 
     async fn list(&self, _: Request<v1::ListRequest>) -> Answer<v1::ListResponse> {
-        let views = self.supervisor.list().await.map_err(|e| e.to_status())?;
+        let views = self
+            .supervisor()
+            .list()
+            .await
+            .map_err(|e| supervisor_status(&e))?;
         Ok(Response::new(v1::ListResponse {
             processes: views.iter().map(view_to_proto).collect(),
         }))
     }
 
     async fn status(&self, request: Request<v1::NameRequest>) -> Answer<v1::ManagedProcess> {
-        one(self.supervisor.status(&request.into_inner().name).await)
+        one(self.supervisor().status(&request.into_inner().name).await)
     }
 
     type LogsStream = Pin<Box<dyn Stream<Item = Result<v1::LogLine, Status>> + Send>>;
 
     async fn logs(&self, request: Request<v1::LogsRequest>) -> Answer<Self::LogsStream> {
         let request = request.into_inner();
-        let view = self
-            .supervisor
-            .status(&request.name)
-            .await
-            .map_err(|e| e.to_status())?;
-        let both = !request.stdout && !request.stderr;
-        let mut streams = Vec::new();
-        if request.stdout || both {
-            streams.push((
-                v1::LogStream::Stdout,
-                std::path::PathBuf::from(&view.stdout_log),
-            ));
-        }
-        if request.stderr || both {
-            streams.push((
-                v1::LogStream::Stderr,
-                std::path::PathBuf::from(&view.stderr_log),
-            ));
-        }
-        let (tx, rx) = mpsc::channel(256);
-        let follow = request.follow;
-        let lines = match request.lines {
-            ALL_LOG_LINES => usize::MAX,
-            n => n as usize,
+        let query = LogsQuery {
+            name: request.name,
+            stdout: request.stdout,
+            stderr: request.stderr,
+            lines: match request.lines {
+                ALL_LOG_LINES => Lines::All,
+                n => Lines::Last(n as usize),
+            },
+            follow: request.follow,
         };
-        tokio::spawn(async move {
-            // Followers open before the tail is read, so no line falls between the two.
-            let mut followers = Vec::new();
-            if follow {
-                for (stream, path) in &streams {
-                    if let Ok(follower) = Follower::open(path, FollowStart::End) {
-                        followers.push((*stream, follower));
-                    }
+        let lines = self.engine.logs(query).await.map_err(engine_status)?;
+        let lines = ReceiverStream::new(lines).map(|line| {
+            Ok(v1::LogLine {
+                stream: match line.stream {
+                    LogStream::Stdout => v1::LogStream::Stdout,
+                    LogStream::Stderr => v1::LogStream::Stderr,
                 }
-            }
-            let sender = tx.clone();
-            // Streamed from the files on a blocking thread: any count, little memory.
-            let sent = tokio::task::spawn_blocking(move || send_tails(&streams, lines, &sender));
-            if !matches!(sent.await, Ok(true)) {
-                return;
-            }
-            while follow && !tx.is_closed() {
-                for (stream, follower) in &mut followers {
-                    for line in follower.read_new().unwrap_or_default() {
-                        if tx
-                            .send(Ok(v1::LogLine {
-                                stream: (*stream).into(),
-                                line,
-                            }))
-                            .await
-                            .is_err()
-                        {
-                            return;
-                        }
-                    }
-                }
-                tokio::time::sleep(FOLLOW_POLL).await;
-            }
+                .into(),
+                line: line.line,
+            })
         });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(lines)))
     }
 
     async fn up(&self, request: Request<v1::UpRequest>) -> Answer<v1::UpResponse> {
-        // Converted here, checked (every spec, names, dependencies) by the facade.
+        // Converted here, checked (every spec, names, dependencies) by the supervisor.
         let specs = request
             .into_inner()
             .specs
@@ -197,7 +165,11 @@ impl supervisor_server::Supervisor for SupervisorService {
             .map(spec_from_proto)
             .collect::<Result<Vec<_>, _>>()
             .map_err(Status::invalid_argument)?;
-        let views = self.supervisor.up(specs).await.map_err(|e| e.to_status())?;
+        let views = self
+            .supervisor()
+            .up(specs)
+            .await
+            .map_err(|e| supervisor_status(&e))?;
         Ok(Response::new(v1::UpResponse {
             processes: views.iter().map(view_to_proto).collect(),
         }))
@@ -205,10 +177,10 @@ impl supervisor_server::Supervisor for SupervisorService {
 
     async fn down(&self, request: Request<v1::DownRequest>) -> Answer<v1::DownResponse> {
         let views = self
-            .supervisor
+            .supervisor()
             .down(request.into_inner().names)
             .await
-            .map_err(|e| e.to_status())?;
+            .map_err(|e| supervisor_status(&e))?;
         Ok(Response::new(v1::DownResponse {
             processes: views.iter().map(view_to_proto).collect(),
         }))
@@ -219,10 +191,10 @@ impl supervisor_server::Supervisor for SupervisorService {
         _: Request<v1::DaemonInfoRequest>,
     ) -> Answer<v1::DaemonInfoResponse> {
         let managed = self
-            .supervisor
+            .supervisor()
             .list()
             .await
-            .map_err(|e| e.to_status())?
+            .map_err(|e| supervisor_status(&e))?
             .len() as u32;
         let memory_rss = procward_core::ProcessSampler::new()
             .refresh_some(&[std::process::id()])
@@ -245,27 +217,4 @@ impl supervisor_server::Supervisor for SupervisorService {
         self.shutdown.notify_one();
         Ok(Response::new(v1::ShutdownResponse {}))
     }
-}
-
-/// Sends the last `lines` lines of each stream, in order; false once the client is gone.
-fn send_tails(
-    streams: &[(v1::LogStream, std::path::PathBuf)],
-    lines: usize,
-    tx: &mpsc::Sender<Result<v1::LogLine, Status>>,
-) -> bool {
-    for (stream, path) in streams {
-        let Ok(tail) = tail_lines(path, lines) else {
-            continue;
-        };
-        for line in tail.map_while(Result::ok) {
-            let line = v1::LogLine {
-                stream: (*stream).into(),
-                line,
-            };
-            if tx.blocking_send(Ok(line)).is_err() {
-                return false;
-            }
-        }
-    }
-    true
 }

@@ -1,34 +1,36 @@
-//! The dashboard's data events: thin calls to the daemon's gRPC API (in-process), with
-//! the answers as JSON in the proto's field names.
+//! The dashboard's data events: each payload parsed into a typed request first (pure, so
+//! the property tests can throw anything at it), then one engine call, with the answer as
+//! JSON in the proto's field names.
 
-use procward_proto::client::Backend;
-use procward_proto::v1;
+use procward_core::supervisor::spec::{ProcessSpec, command_from_string};
+use procward_proto::convert::system::{port_to_proto, process_to_proto, system_to_proto};
+use procward_proto::convert::view_to_proto;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::events::Event;
+use super::parse;
 use super::socket::Answer;
-use super::{WebState, parse};
-
-fn status(s: tonic::Status) -> String {
-    s.message().to_owned()
-}
+use crate::engine::Engine;
+use crate::engine::kills::{KillOrder, KillReport};
+use crate::engine::system::ListQuery;
 
 fn json_of<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct ListArgs {
+pub struct ListArgs {
     sort: Option<String>,
     name: Option<String>,
     user: Option<String>,
     limit: Option<u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct KillArgs {
+pub struct KillArgs {
     pid: i64,
     /// Unix seconds (coarse; kept for older pages).
     #[serde(rename = "expectedStartTime")]
@@ -40,145 +42,167 @@ struct KillArgs {
     force: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PortArgs {
     port: u32,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StartArgs {
     name: String,
     command: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ActionArgs {
     name: String,
     action: String,
 }
 
-fn action_result(result: v1::ActionResult) -> Answer {
-    if result.success {
-        Ok(json!({"message": result.message}))
-    } else {
-        Err(result
-            .error
-            .map(|e| e.message)
-            .unwrap_or_else(|| "failed".into()))
+/// What a managed-process action event asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Stop it (no restart).
+    Stop,
+    /// Stop and start it again.
+    Restart,
+    /// Stop it and forget it.
+    Delete,
+}
+
+/// A data event's request, parsed and shape-checked; ranges are the engine's to check.
+#[derive(Debug)]
+pub enum DataRequest {
+    /// `system:info`.
+    SystemInfo,
+    /// `processes:list`.
+    Processes(ListArgs),
+    /// `process:kill`.
+    Kill(KillArgs),
+    /// `ports:list`.
+    Ports,
+    /// `port:kill`.
+    KillPort(u32),
+    /// `managed:list`.
+    Managed,
+    /// `managed:start`: a name and its command line, split like a shell would.
+    Start(Box<ProcessSpec>),
+    /// `managed:action`.
+    Act(String, Action),
+}
+
+impl DataRequest {
+    /// Parses `payload` as `event`'s request, or says what is wrong with it. Pure.
+    pub fn parse(event: Event, payload: Value) -> Result<Self, String> {
+        Ok(match event {
+            Event::SystemInfo => Self::SystemInfo,
+            Event::ProcessesList => Self::Processes(parse(payload)?),
+            Event::ProcessKill => Self::Kill(parse(payload)?),
+            Event::PortsList => Self::Ports,
+            Event::PortKill => Self::KillPort(parse::<PortArgs>(payload)?.port),
+            Event::ManagedList => Self::Managed,
+            Event::ManagedStart => {
+                let StartArgs { name, command } = parse(payload)?;
+                let argv = command_from_string(&command).map_err(|e| e.to_string())?;
+                Self::Start(Box::new(ProcessSpec::new(name, argv)))
+            }
+            Event::ManagedAction => {
+                let ActionArgs { name, action } = parse(payload)?;
+                let action = match action.as_str() {
+                    "stop" => Action::Stop,
+                    "restart" => Action::Restart,
+                    "delete" => Action::Delete,
+                    other => {
+                        return Err(format!(
+                            "unknown action '{other}': use stop, restart or delete"
+                        ));
+                    }
+                };
+                Self::Act(name, action)
+            }
+            other => return Err(format!("'{}' is not a data event", other.name())),
+        })
+    }
+
+    /// Runs the request on `engine`.
+    pub async fn run(self, engine: &Engine) -> Answer {
+        let e = |e: crate::engine::EngineError| e.to_string();
+        let s = |e: crate::engine::SupervisorError| e.to_string();
+        match self {
+            Self::SystemInfo => {
+                let sample = engine.system_info().await.map_err(e)?;
+                let info = system_to_proto(&sample.value, sample.taken_unix_ms);
+                Ok(json!({"info": json_of(&info)}))
+            }
+            Self::Processes(args) => {
+                let query = ListQuery {
+                    sort: args.sort,
+                    user: args.user,
+                    name: args.name,
+                    limit: args.limit,
+                };
+                let listing = engine.processes(query).await.map_err(e)?;
+                let rows: Vec<_> = listing
+                    .processes
+                    .iter()
+                    .map(|(p, name)| process_to_proto(p, name.as_deref()))
+                    .collect();
+                Ok(json!({"processes": json_of(&rows), "total": listing.total}))
+            }
+            Self::Kill(args) => {
+                let order = KillOrder {
+                    pid: args.pid,
+                    expected_start_time: args.expected_start_time,
+                    expected_start_ticks: args.expected_start_ticks,
+                    force: args.force,
+                    ..KillOrder::default()
+                };
+                report(engine.kill(order).await.map_err(e)?)
+            }
+            Self::Ports => {
+                let ports = engine.ports("", 0).await.map_err(e)?;
+                let rows: Vec<_> = ports.iter().map(port_to_proto).collect();
+                Ok(json!({"ports": json_of(&rows)}))
+            }
+            Self::KillPort(port) => {
+                report(engine.kill_port(port, "", false, None).await.map_err(e)?)
+            }
+            Self::Managed => {
+                let views = engine.supervisor().list().await.map_err(s)?;
+                let rows: Vec<_> = views.iter().map(view_to_proto).collect();
+                Ok(json!({"processes": json_of(&rows)}))
+            }
+            Self::Start(spec) => {
+                // Validated by the supervisor's one check, like every start.
+                let view = engine.supervisor().start(*spec, false).await.map_err(s)?;
+                Ok(json!({"process": json_of(&view_to_proto(&view))}))
+            }
+            Self::Act(name, action) => {
+                let supervisor = engine.supervisor();
+                let view = match action {
+                    Action::Stop => supervisor.stop(&name).await,
+                    Action::Restart => supervisor.restart(&name).await,
+                    Action::Delete => {
+                        supervisor.delete(&name).await.map_err(s)?;
+                        return Ok(json!({}));
+                    }
+                };
+                Ok(json!({"process": json_of(&view_to_proto(&view.map_err(s)?))}))
+            }
+        }
     }
 }
 
-/// Answers one data event.
-pub async fn dispatch(event: &str, state: &WebState, payload: Value) -> Answer {
-    let Backend {
-        mut supervisor,
-        mut manager,
-        mut ports,
-    } = state.backend.clone();
-    match event {
-        "system:info" => {
-            let info = manager
-                .get_system_info(v1::GetSystemInfoRequest {})
-                .await
-                .map_err(status)?;
-            Ok(json!({"info": json_of(&info.into_inner())}))
-        }
-        "processes:list" => {
-            let args: ListArgs = parse(payload)?;
-            let request = v1::ListProcessesRequest {
-                name: args.name,
-                user: args.user,
-                sort: args.sort,
-                limit: args.limit,
-            };
-            let answer = manager
-                .list_processes(request)
-                .await
-                .map_err(status)?
-                .into_inner();
-            Ok(json!({"processes": json_of(&answer.processes), "total": answer.total}))
-        }
-        "process:kill" => {
-            let args: KillArgs = parse(payload)?;
-            let pid = u32::try_from(args.pid)
-                .map_err(|_| format!("refusing pid {}: not a single process", args.pid))?;
-            let request = v1::KillProcessRequest {
-                pid,
-                expected_start_time: args.expected_start_time,
-                expected_start_ticks: args.expected_start_ticks,
-                force: args.force,
-                ..Default::default()
-            };
-            action_result(
-                manager
-                    .kill_process(request)
-                    .await
-                    .map_err(status)?
-                    .into_inner(),
-            )
-        }
-        "ports:list" => {
-            let answer = ports
-                .list_ports(v1::ListPortsRequest::default())
-                .await
-                .map_err(status)?
-                .into_inner();
-            Ok(json!({"ports": json_of(&answer.ports)}))
-        }
-        "port:kill" => {
-            let PortArgs { port } = parse(payload)?;
-            let request = v1::KillPortRequest {
-                port,
-                ..Default::default()
-            };
-            action_result(ports.kill_port(request).await.map_err(status)?.into_inner())
-        }
-        "managed:list" => {
-            let answer = supervisor
-                .list(v1::ListRequest {})
-                .await
-                .map_err(status)?
-                .into_inner();
-            Ok(json!({"processes": json_of(&answer.processes)}))
-        }
-        "managed:start" => {
-            let StartArgs { name, command } = parse(payload)?;
-            let argv = procward_core::supervisor::spec::command_from_string(&command)
-                .map_err(|e| e.to_string())?;
-            // Validated by the daemon's one check (the facade), like every start.
-            let spec = procward_core::supervisor::spec::ProcessSpec::new(name, argv);
-            let request = v1::StartRequest {
-                spec: Some(procward_proto::convert::spec_to_proto(&spec)),
-                replace: false,
-            };
-            let process = supervisor
-                .start(request)
-                .await
-                .map_err(status)?
-                .into_inner();
-            Ok(json!({"process": json_of(&process)}))
-        }
-        "managed:action" => {
-            let ActionArgs { name, action } = parse(payload)?;
-            let request = v1::NameRequest { name };
-            let process = match action.as_str() {
-                "stop" => supervisor.stop(request).await,
-                "restart" => supervisor.restart(request).await,
-                "delete" => {
-                    supervisor.delete(request).await.map_err(status)?;
-                    return Ok(json!({}));
-                }
-                other => {
-                    return Err(format!(
-                        "unknown action '{other}': use stop, restart or delete"
-                    ));
-                }
-            };
-            Ok(json!({"process": json_of(&process.map_err(status)?.into_inner())}))
-        }
-        other => Err(format!("unknown event '{other}'")),
+fn report(report: KillReport) -> Answer {
+    if report.success {
+        Ok(json!({"message": report.message}))
+    } else {
+        Err(report
+            .failure
+            .map(|f| f.message)
+            .unwrap_or_else(|| "failed".into()))
     }
 }

@@ -1,15 +1,14 @@
 //! Property tests of the socket.io payloads: any JSON, for every event, is either
-//! accepted or refused with a message; nothing panics or hangs. The data events run
-//! against a backend whose every call fails, so no generated payload can reach a real
-//! process (a random `process:kill` pid stays harmless).
+//! accepted or refused with a message; nothing panics or hangs. Only the parsers run
+//! (payload to typed request), never the engine, so no generated payload can reach a
+//! real process (a random `process:kill` pid stays harmless).
 
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
-use super::{WebState, data, payloads};
-use crate::engine::reaper::OwnedChildren;
-use crate::token::TokenCheck;
-use crate::transport::web::SessionTable;
+use super::data::DataRequest;
+use super::events::Event;
+use super::payloads;
 
 /// Cases per property (each one is cheap: no I/O).
 const CASES: u32 = 2000;
@@ -113,29 +112,15 @@ fn check_stream_payloads(payload: &Value) {
     }
 }
 
-/// Handlers' state whose backend refuses every call.
-fn offline_state(dir: &std::path::Path) -> WebState {
-    let fail = tower::service_fn(|_: http::Request<tonic::body::Body>| async {
-        Err::<http::Response<tonic::body::Body>, _>(std::io::Error::other("no daemon in this test"))
-    });
-    WebState {
-        backend: procward_proto::client::Backend::new(fail),
-        tokens: TokenCheck::new(dir.join("token")),
-        sessions: SessionTable::new(OwnedChildren::default()),
-        auth_timeout: std::time::Duration::from_secs(10),
-    }
-}
-
-const DATA_EVENTS: &[&str] = &[
-    "system:info",
-    "processes:list",
-    "process:kill",
-    "ports:list",
-    "port:kill",
-    "managed:list",
-    "managed:start",
-    "managed:action",
-    "no:such-event",
+const DATA_EVENTS: &[Event] = &[
+    Event::SystemInfo,
+    Event::ProcessesList,
+    Event::ProcessKill,
+    Event::PortsList,
+    Event::PortKill,
+    Event::ManagedList,
+    Event::ManagedStart,
+    Event::ManagedAction,
 ];
 
 proptest! {
@@ -147,16 +132,37 @@ proptest! {
     }
 
     #[test]
-    fn data_payloads_are_answered(payload in payload(), event in prop::sample::select(DATA_EVENTS)) {
-        let dir = tempfile::tempdir().unwrap();
-        let state = offline_state(dir.path());
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let answer = runtime.block_on(data::dispatch(event, &state, payload.clone()));
-        // The backend fails every call, so nothing is ever accepted; what matters is a
-        // reason, from the payload check or from the call.
-        let why = answer.expect_err("an offline backend cannot succeed");
-        prop_assert!(!why.trim().is_empty(), "{event} {payload}: empty refusal");
+    fn data_payloads_parse_or_are_refused_with_a_reason(payload in payload(), event in prop::sample::select(DATA_EVENTS)) {
+        if let Err(why) = DataRequest::parse(event, payload.clone()) {
+            prop_assert!(!why.trim().is_empty(), "{} {payload}: empty refusal", event.name());
+        }
     }
+}
+
+#[test]
+fn data_refusals_name_the_field() {
+    let why = |event, payload: Value| DataRequest::parse(event, payload).unwrap_err();
+    assert!(why(Event::ProcessKill, serde_json::json!({})).contains("`pid`"));
+    assert!(
+        why(
+            Event::ProcessKill,
+            serde_json::json!({"pid": 1, "colour": 1})
+        )
+        .contains("`colour`")
+    );
+    assert!(why(Event::PortKill, serde_json::json!({"port": "x"})).contains("invalid type"));
+    assert!(
+        why(
+            Event::ManagedAction,
+            serde_json::json!({"name": "a", "action": "explode"})
+        )
+        .contains("unknown action 'explode'")
+    );
+    assert!(why(Event::SessionCreate, serde_json::json!({})).contains("not a data event"));
+    assert!(matches!(
+        DataRequest::parse(Event::PortsList, serde_json::json!({})),
+        Ok(DataRequest::Ports)
+    ));
 }
 
 #[test]

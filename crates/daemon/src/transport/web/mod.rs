@@ -6,6 +6,7 @@
 
 mod assets;
 mod data;
+pub mod events;
 pub mod message;
 mod payloads;
 mod sessions;
@@ -15,13 +16,13 @@ mod streams;
 #[cfg(test)]
 mod fuzz;
 
-use procward_proto::client::Backend;
 use socketioxide::SocketIo;
 use socketioxide::handler::ConnectHandler as _;
 use socketioxide::layer::SocketIoLayer;
 
 pub use sessions::SessionTable;
 
+use crate::engine::Engine;
 use crate::token::TokenCheck;
 
 /// Largest socket.io message a client may send.
@@ -32,8 +33,8 @@ const CLIENT_BUFFER: usize = 4096;
 /// What the web handlers share.
 #[derive(Clone)]
 pub struct WebState {
-    /// The daemon's gRPC API, in-process.
-    pub backend: Backend,
+    /// The daemon's API.
+    pub engine: Engine,
     /// The token clients must present.
     pub tokens: TokenCheck,
     /// Live sessions.

@@ -1,5 +1,5 @@
-//! The socket.io namespace: authentication, then one dispatcher for every event of
-//! `web/PROTOCOL.md`. Each watcher of a session gets its own forwarding task that sends
+//! The socket.io namespace: authentication, then every event of `web/PROTOCOL.md`
+//! through the one table of [`Event`]. Each watcher of a session gets its own forwarding task that sends
 //! the replay, then the live stream; a client too slow for the stream skips ahead.
 
 use std::collections::HashMap;
@@ -11,35 +11,13 @@ use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::AbortHandle;
 
+use super::events::Event;
 use super::message::{Message, OutputEncoder};
-use super::{WebState, data, streams};
+use super::{WebState, streams};
 use crate::engine::session::{Session, SessionEvent};
 
 /// Live sessions and log streams one client may follow at once.
 pub const MAX_LIVE_PER_CLIENT: usize = 32;
-
-/// Events served once authenticated.
-const EVENTS: &[&str] = &[
-    "session:create",
-    "session:join",
-    "session:leave",
-    "session:kill",
-    "session:list",
-    "command:execute",
-    "terminal:input",
-    "terminal:resize",
-    "logs:join",
-    "metrics:subscribe",
-    "metrics:unsubscribe",
-    "system:info",
-    "processes:list",
-    "process:kill",
-    "ports:list",
-    "port:kill",
-    "managed:list",
-    "managed:start",
-    "managed:action",
-];
 
 /// What one connection holds: whether it authenticated, and its running forwarders.
 #[derive(Clone, Default)]
@@ -148,14 +126,14 @@ pub async fn on_connect(
             }
         },
     );
-    for event in EVENTS {
+    for &event in Event::ALL {
         let connection = connection.clone();
         // Not an `async` closure: the part before `async move` runs as the event arrives,
         // in the client's order. Input is queued there, so keystrokes reach the terminal
         // in the order they were typed even though the handlers' tasks may run in any
         // order.
         socket.on(
-            *event,
+            event.name(),
             move |socket: SocketRef,
                   TryData(payload): TryData<Value>,
                   ack: AckSender,
@@ -166,7 +144,7 @@ pub async fn on_connect(
                     Ok(Value::Null) | Err(_) => Value::Object(Default::default()),
                     Ok(value) => value,
                 };
-                let queued = (authenticated && *event == "terminal:input")
+                let queued = (authenticated && event == Event::TerminalInput)
                     .then(|| streams::input(&state, payload.clone()));
                 let connection = connection.clone();
                 async move {
@@ -184,12 +162,13 @@ pub async fn on_connect(
                         io,
                         acked: tokio::sync::watch::channel(false).0,
                     };
-                    tracing::debug!(event, socket = %socket.id, "socket.io event");
+                    let name = event.name();
+                    tracing::debug!(event = name, socket = %socket.id, "socket.io event");
                     let answer = match queued {
                         Some(answer) => answer,
-                        None => dispatch(event, &ctx, payload).await,
+                        None => event.handle(&ctx, payload).await,
                     };
-                    tracing::debug!(event, socket = %socket.id, ok = answer.is_ok(), "socket.io event answered");
+                    tracing::debug!(event = name, socket = %socket.id, ok = answer.is_ok(), "socket.io event answered");
                     match answer {
                         Ok(mut value) => {
                             value["ok"] = json!(true);
@@ -199,7 +178,7 @@ pub async fn on_connect(
                         Err(why) => {
                             let _ = socket.emit(
                                 "message",
-                                &Message::error(None, format!("{event}: {why}")),
+                                &Message::error(None, format!("{name}: {why}")),
                             );
                             let _ = ack.send(&json!({"ok": false, "error": why}));
                         }
@@ -238,29 +217,6 @@ pub struct Ctx {
 
 /// An event's answer: the ack's fields, or why it was refused.
 pub type Answer = Result<Value, String>;
-
-async fn dispatch(event: &str, ctx: &Ctx, payload: Value) -> Answer {
-    match event {
-        "session:create" => streams::create(ctx, payload).await,
-        "session:join" => streams::join(ctx, payload),
-        "session:leave" => streams::leave(ctx, payload),
-        "session:kill" => streams::kill(ctx, payload),
-        "session:list" => Ok(json!({"sessions": ctx.state.sessions.list()})),
-        "command:execute" => streams::execute(ctx, payload).await,
-        // Queued by the handler as the event arrives (see `on_connect`).
-        "terminal:input" => streams::input(&ctx.state, payload),
-        "terminal:resize" => streams::resize(ctx, payload).await,
-        "logs:join" => streams::logs(ctx, payload).await,
-        "metrics:subscribe" => streams::metrics(ctx, payload),
-        "metrics:unsubscribe" => {
-            if let Some(task) = ctx.connection.lock().metrics.take() {
-                task.abort();
-            }
-            Ok(json!({}))
-        }
-        other => data::dispatch(other, &ctx.state, payload).await,
-    }
-}
 
 impl Ctx {
     /// Starts forwarding `session` to this client (replay, then live) unless it already
@@ -320,6 +276,13 @@ impl Ctx {
     pub fn track(&self, id: &str, task: AbortHandle) {
         if let Some(old) = self.connection.lock().watching.insert(id.to_owned(), task) {
             old.abort();
+        }
+    }
+
+    /// Ends this client's system-metrics subscription, if any.
+    pub fn stop_metrics(&self) {
+        if let Some(task) = self.connection.lock().metrics.take() {
+            task.abort();
         }
     }
 

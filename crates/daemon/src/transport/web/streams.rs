@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use procward_proto::convert::system::system_to_proto;
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
+use tokio_stream::StreamExt;
 
 use super::WebState;
 use super::message::Message;
@@ -15,6 +17,7 @@ use super::payloads::{
 };
 use super::socket::{Answer, Ctx};
 
+use crate::engine::logs::{Lines, LogsQuery};
 use crate::engine::session::{BATCH_BYTES, BATCH_DELAY, Session, SessionSpec};
 
 fn start(ctx: &Ctx, spec: SessionSpec, detached: bool) -> Answer {
@@ -119,74 +122,63 @@ pub async fn resize(ctx: &Ctx, payload: Value) -> Answer {
 pub async fn logs(ctx: &Ctx, payload: Value) -> Answer {
     let (name, lines) = logs_args(payload)?;
     ctx.room_for_one_more()?;
-    let mut supervisor = ctx.state.backend.supervisor.clone();
-    let request = procward_proto::v1::LogsRequest {
+    let query = LogsQuery {
         name: name.clone(),
-        lines,
-        follow: true,
         stdout: false,
         stderr: false,
+        lines: Lines::Last(lines as usize),
+        follow: true,
     };
-    let stream = supervisor
-        .logs(request)
+    let mut stream = ctx
+        .state
+        .engine
+        .logs(query)
         .await
-        .map_err(|s| s.message().to_owned())?
-        .into_inner();
+        .map_err(|e| e.to_string())?;
     let id = format!("logs:{name}");
     let socket = ctx.socket.clone();
     let session_id = id.clone();
     let task = tokio::spawn(async move {
-        let mut stream = stream;
         let mut seq = 0;
+        let mut emit = |stream_name: &str, text: String| {
+            let _ = socket.emit(
+                "message",
+                &Message::text(&session_id, stream_name, text, seq),
+            );
+            seq += 1;
+        };
         // Lines are batched per stream, by size or a few milliseconds, like session output.
-        let mut batch: Option<(String, String)> = None;
+        let mut batch: Option<(&'static str, String)> = None;
         loop {
             let next = match &batch {
-                Some(_) => tokio::time::timeout(BATCH_DELAY, stream.message())
-                    .await
-                    .ok(),
-                None => Some(stream.message().await),
+                Some(_) => tokio::time::timeout(BATCH_DELAY, stream.recv()).await.ok(),
+                None => Some(stream.recv().await),
             };
             let line = match next {
-                Some(Ok(Some(line))) => Some(line),
-                Some(_) => None, // the stream ended or failed
+                Some(Some(line)) => line,
+                Some(None) => break, // the stream ended
                 None => {
                     if let Some((stream_name, text)) = batch.take() {
-                        let _ = socket.emit(
-                            "message",
-                            &Message::text(&session_id, &stream_name, text, seq),
-                        );
-                        seq += 1;
+                        emit(stream_name, text);
                     }
                     continue;
                 }
             };
-            let Some(line) = line else { break };
             let text = String::from_utf8_lossy(&line.line).into_owned() + "\n";
+            let stream_name = line.stream.as_str();
             match &mut batch {
-                Some((stream_name, pending))
-                    if *stream_name == line.stream().wire_name() && pending.len() < BATCH_BYTES =>
-                {
+                Some((name, pending)) if *name == stream_name && pending.len() < BATCH_BYTES => {
                     pending.push_str(&text);
                 }
                 _ => {
-                    if let Some((stream_name, pending)) =
-                        batch.replace((line.stream().wire_name().to_owned(), text))
-                    {
-                        let _ = socket.emit(
-                            "message",
-                            &Message::text(&session_id, &stream_name, pending, seq),
-                        );
-                        seq += 1;
+                    if let Some((name, pending)) = batch.replace((stream_name, text)) {
+                        emit(name, pending);
                     }
                 }
             }
         }
         if let Some((stream_name, text)) = batch {
-            let _ = socket.emit(
-                "message",
-                &Message::text(&session_id, &stream_name, text, seq),
-            );
+            emit(stream_name, text);
         }
     });
     ctx.track(&id, task.abort_handle());
@@ -196,18 +188,17 @@ pub async fn logs(ctx: &Ctx, payload: Value) -> Answer {
 /// System figures every `interval` seconds, from the daemon's shared sampler.
 pub fn metrics(ctx: &Ctx, payload: Value) -> Answer {
     let interval = metrics_args(payload)?;
-    let mut manager = ctx.state.backend.manager.clone();
+    let samples = ctx
+        .state
+        .engine
+        .monitor(interval)
+        .map_err(|e| e.to_string())?;
     let socket = ctx.socket.clone();
     let task = tokio::spawn(async move {
-        let request = procward_proto::v1::MonitorSystemRequest {
-            interval_seconds: interval,
-        };
-        let Ok(response) = manager.monitor_system(request).await else {
-            return;
-        };
-        let mut samples = response.into_inner();
-        while let Ok(Some(sample)) = samples.message().await {
-            let data = serde_json::to_value(&sample).unwrap_or_default();
+        let mut samples = std::pin::pin!(samples);
+        while let Some(sample) = samples.next().await {
+            let info = system_to_proto(&sample.value, sample.taken_unix_ms);
+            let data = serde_json::to_value(&info).unwrap_or_default();
             if socket
                 .emit("message", &Message::metrics(None, data))
                 .is_err()

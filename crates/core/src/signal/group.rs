@@ -6,10 +6,10 @@
 //! member still exists; an empty group is left alone. The leader is recognised by its
 //! start time in clock ticks, so a PID reused within the same second is not taken for it.
 
+use crate::signal::Signal;
+use crate::sys::process::Instance;
 use nix::sys::signal::{Signal as NixSignal, killpg};
 use nix::unistd::Pid;
-use procward_core::Signal;
-use procward_core::sys::process::Instance;
 
 /// The live (non-zombie) members of process group `pgid`.
 pub fn members(pgid: u32) -> Vec<u32> {
@@ -33,4 +33,14 @@ pub fn signal(leader: Instance, signal: Signal) -> bool {
         return false;
     };
     killpg(Pid::from_raw(leader.pid as i32), nix_signal).is_ok()
+}
+
+/// Sends `signal` to the group led by `leader`, the caller's own child that it has not
+/// reaped yet (a live session's process): while unreaped, its pid and so its group id
+/// cannot be reused, so no identity check is needed. Returns whether it was sent.
+pub fn signal_child_group(leader: u32, signal: Signal) -> bool {
+    let Ok(nix_signal) = NixSignal::try_from(signal.number()) else {
+        return false;
+    };
+    killpg(Pid::from_raw(leader as i32), nix_signal).is_ok()
 }

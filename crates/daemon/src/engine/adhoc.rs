@@ -1,38 +1,81 @@
-//! `StartProcess`: a command becomes a managed process (restart "never") whose output is
-//! logged. What only this call has (the program on PATH, the working directory) is checked
-//! here; the spec itself by the supervisor's one validation. A refused or failed start
-//! leaves nothing registered and no log folder behind.
+//! Ad-hoc starts (`StartProcess`, MCP `start_process`): a command becomes a managed
+//! process (restart "never") whose output is logged. What only this request has (the
+//! program on PATH, the working directory, a derived name) is checked here; the spec
+//! itself by the supervisor's one validation. A refused or failed start leaves nothing
+//! registered and no log folder behind.
 
+use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use procward_core::supervisor::spec::ProcessSpec;
 use procward_core::supervisor::state::RestartPolicy;
 use procward_core::supervisor::view::ManagedView;
-use procward_proto::v1;
-use tonic::Status;
+use procward_core::{ProcessInfo, ProcessSampler};
 
-use crate::engine::error::SupervisorError;
-use crate::engine::supervisor::Supervisor;
+use super::Engine;
+use super::error::{EngineError, SupervisorError};
+use super::supervisor::Supervisor;
 
 /// Longest name stem derived from a command.
 const STEM_MAX: usize = 32;
 
-/// Validates `request`, registers it and starts it. A spawn failure unregisters it again.
-pub async fn start(
-    supervisor: &Supervisor,
-    request: v1::StartProcessRequest,
-) -> Result<ManagedView, Status> {
+/// A command to run once, as a caller asks for it.
+#[derive(Debug, Clone, Default)]
+pub struct AdHocStart {
+    /// The program: a name on PATH, or a path.
+    pub command: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// The managed name; `None` derives `PROGRAM-N`, an empty name is refused.
+    pub name: Option<String>,
+    /// Extra environment (its PATH, if given, is where the program is looked up).
+    pub env: HashMap<String, String>,
+    /// An absolute, existing directory to run in.
+    pub working_dir: Option<String>,
+}
+
+/// What an ad-hoc start made.
+#[derive(Debug, Clone)]
+pub struct AdHocStarted {
+    /// The managed process.
+    pub view: ManagedView,
+    /// Its OS process, when it is still running.
+    pub process: Option<ProcessInfo>,
+}
+
+impl Engine {
+    /// Validates `request`, registers it and starts it; a spawn failure unregisters it
+    /// again. The pid is remembered, so its logs stay reachable by pid after it exits.
+    pub async fn start_adhoc(&self, request: AdHocStart) -> Result<AdHocStarted, EngineError> {
+        let view = start(&self.supervisor, request).await?;
+        let Some(pid) = view.pid else {
+            return Ok(AdHocStarted {
+                view,
+                process: None,
+            });
+        };
+        self.pids.remember([(pid, view.spec.name.clone())]);
+        let process =
+            tokio::task::spawn_blocking(move || ProcessSampler::new().refresh_some(&[pid]).pop())
+                .await?;
+        Ok(AdHocStarted { view, process })
+    }
+}
+
+fn invalid(message: impl Into<String>) -> EngineError {
+    EngineError::Invalid(message.into())
+}
+
+async fn start(supervisor: &Supervisor, request: AdHocStart) -> Result<ManagedView, EngineError> {
     if request.name.as_deref().is_some_and(str::is_empty) {
-        return Err(Status::invalid_argument(
+        return Err(invalid(
             "name: is empty; omit it to derive a name from the program",
         ));
     }
     let program = request.command.trim();
     if program.is_empty() {
-        return Err(Status::invalid_argument(
-            "command is empty: give the program to run",
-        ));
+        return Err(invalid("command is empty: give the program to run"));
     }
     let cwd = match request.working_dir.as_deref().filter(|d| !d.is_empty()) {
         Some(dir) => Some(working_dir(dir)?),
@@ -45,7 +88,7 @@ pub async fn start(
         .or_else(|| std::env::var("PATH").ok())
         .unwrap_or_default();
     if !program.contains('\0') && resolve(program, cwd.as_deref(), &path_var).is_none() {
-        return Err(Status::invalid_argument(format!(
+        return Err(invalid(format!(
             "command '{program}' not found{} or not executable",
             if program.contains('/') {
                 ""
@@ -66,29 +109,25 @@ pub async fn start(
     spec.restart = RestartPolicy::Never;
     match supervisor.start_or_discard(spec).await {
         Ok(view) => Ok(view),
-        Err(SupervisorError::Spawn { message, .. }) => Err(Status::failed_precondition(format!(
+        Err(SupervisorError::Spawn { message, .. }) => Err(EngineError::Refused(format!(
             "cannot start '{program}': {message}"
         ))),
-        Err(e) => Err(e.to_status()),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// An existing, absolute directory.
-fn working_dir(dir: &str) -> Result<PathBuf, Status> {
+fn working_dir(dir: &str) -> Result<PathBuf, EngineError> {
     let path = PathBuf::from(dir);
     if !path.is_absolute() {
-        return Err(Status::invalid_argument(format!(
+        return Err(invalid(format!(
             "working_dir must be an absolute path (got '{dir}')"
         )));
     }
     match std::fs::metadata(&path) {
         Ok(meta) if meta.is_dir() => Ok(path),
-        Ok(_) => Err(Status::invalid_argument(format!(
-            "working_dir '{dir}' is not a directory"
-        ))),
-        Err(e) => Err(Status::invalid_argument(format!(
-            "working_dir '{dir}' cannot be used: {e}"
-        ))),
+        Ok(_) => Err(invalid(format!("working_dir '{dir}' is not a directory"))),
+        Err(e) => Err(invalid(format!("working_dir '{dir}' cannot be used: {e}"))),
     }
 }
 
@@ -111,7 +150,7 @@ fn resolve(program: &str, cwd: Option<&Path>, path_var: &str) -> Option<PathBuf>
 }
 
 /// `STEM-N` with the lowest N not yet taken, the stem made from the program's file name.
-async fn free_name(supervisor: &Supervisor, program: &str) -> Result<String, Status> {
+async fn free_name(supervisor: &Supervisor, program: &str) -> Result<String, EngineError> {
     let base = Path::new(program)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -132,8 +171,7 @@ async fn free_name(supervisor: &Supervisor, program: &str) -> Result<String, Sta
     }
     let taken: std::collections::HashSet<String> = supervisor
         .list()
-        .await
-        .map_err(|e| e.to_status())?
+        .await?
         .into_iter()
         .map(|v| v.spec.name)
         .collect();

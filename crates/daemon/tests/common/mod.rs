@@ -1,0 +1,90 @@
+//! An engine in a temp home, without a daemon binary or a socket: the seam the in-process
+//! tests drive. The shims it launches are `procward shim`, so the `procward` binary must
+//! be built (`cargo test --workspace` builds it first; or set `PROCWARD_BIN`).
+
+#![allow(dead_code)] // each test file uses its own part
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use procward_daemon::Home;
+use procward_daemon::engine::Engine;
+use procward_daemon::engine::reaper::{self, OwnedChildren};
+
+/// The `procward` binary that runs shims.
+pub fn procward_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("PROCWARD_BIN") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let path = target.join("debug/procward");
+    assert!(
+        path.is_file(),
+        "{} is missing: build it first (`cargo build -p procward`) or set PROCWARD_BIN",
+        path.display()
+    );
+    path
+}
+
+/// An engine over its own temp home; stops and deletes every managed process when dropped.
+pub struct Fixture {
+    /// The engine under test.
+    pub engine: Engine,
+    /// Its home.
+    pub home: Home,
+    /// Children it spawns.
+    pub owned: OwnedChildren,
+    _dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// A fresh engine (the test must run on a multi-thread runtime).
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let home = Home::at(dir.path().join("home"));
+        home.create().expect("home");
+        let owned = OwnedChildren::default();
+        reaper::start(owned.clone()).expect("subreaper");
+        let engine =
+            Engine::launch(home.clone(), procward_bin(), owned.clone()).expect("engine starts");
+        Self {
+            engine,
+            home,
+            owned,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let supervisor = self.engine.supervisor().clone();
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(async move {
+                for view in supervisor.list().await.unwrap_or_default() {
+                    let _ = supervisor.delete(&view.spec.name).await;
+                }
+            })
+        });
+    }
+}
+
+/// Polls `check` every 20 ms until it holds or `within` passes.
+pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
