@@ -131,14 +131,21 @@ want supervisord && [ -z "$SV_BIN" ] && note "skipped_supervisord=supervisor is 
 
 # --- build procward -------------------------------------------------------------
 if [ -z "${PROCWARD:-}" ]; then
-  cargo build --release -p procward
+  cargo build --release -p procward --bins
   PROCWARD="${CARGO_TARGET_DIR:-$ROOT/target}/release/procward"
 fi
 [ -x "$PROCWARD" ] || { echo "no procward binary at $PROCWARD" >&2; exit 1; }
-# a private copy, so that a concurrent rebuild cannot change it during the run (the
-# daemon starts its shims from its own executable)
+# a private copy, so that a concurrent rebuild cannot change it during the run; the
+# daemon runs `procward-shim` from beside its own executable when it is there (else
+# `procward shim`), so the shim binary is copied with it
 mkdir -p "$TMP/bin"
 cp "$PROCWARD" "$TMP/bin/procward"
+SHIM_BIN="$(dirname "$PROCWARD")/procward-shim"
+if [ -x "$SHIM_BIN" ]; then
+  cp "$SHIM_BIN" "$TMP/bin/procward-shim"
+else
+  note "shim=procward shim (no procward-shim beside $PROCWARD)"
+fi
 PW_BIN="$TMP/bin/procward"
 
 if [ -n "${PUEUE_INSTALL_PID:-}" ]; then

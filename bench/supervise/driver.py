@@ -439,7 +439,7 @@ class Procward(Tool):
         self._pid = None
 
     def helpers(self):
-        """The shims: children of the daemon running `procward shim`."""
+        """The shims: children of the daemon running `procward-shim shim` (or `procward shim`)."""
         cm = children_map()
         return [c for c in cm.get(self._pid, []) if "shim" in cmdline(c)[1:2]]
 

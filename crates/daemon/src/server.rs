@@ -29,7 +29,8 @@ use crate::transport::http::{HostPolicy, TcpLimits, TlsFiles};
 pub struct DaemonOptions {
     /// Its state folder.
     pub home: Home,
-    /// The procward binary that runs shims (`procward shim`).
+    /// The binary that runs shims as `EXE shim LAUNCH_FILE` (`procward-shim`, or
+    /// `procward` itself).
     pub exe: PathBuf,
     /// Also log to stderr (a foreground daemon on a terminal).
     pub log_to_stderr: bool,

@@ -202,6 +202,16 @@ fn tcp_options(args: &Args, config: &DaemonConfig) -> anyhow::Result<TcpOptions>
     })
 }
 
+/// The binary that runs shims: `procward-shim` beside this one when it is there (installed
+/// together), else this binary's own hidden `shim` command. Both take `shim LAUNCH_FILE`.
+fn shim_exe(exe: std::path::PathBuf) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let standalone = exe.with_file_name("procward-shim");
+    let runnable = std::fs::metadata(&standalone)
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    if runnable { standalone } else { exe }
+}
+
 fn serve(
     home: Home,
     detached: bool,
@@ -217,7 +227,7 @@ fn serve(
     let exe = std::env::current_exe().context("cannot find the procward binary")?;
     let options = DaemonOptions {
         home,
-        exe,
+        exe: shim_exe(exe),
         log_to_stderr: !detached && std::io::stderr().is_terminal(),
         listen,
         tls,

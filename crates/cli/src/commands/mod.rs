@@ -29,11 +29,17 @@ pub struct Context {
 
 /// Runs the parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    // The shim is the daemon's helper, not a user command: it reads no config file (one
+    // read less on every start, and a broken config cannot stop a process from starting).
+    let command = match cli.command {
+        Command::Shim(args) => return shim::run(args),
+        command => command,
+    };
     let ctx = Context {
         color: cli.color,
         config: Config::load(cli.config.as_deref())?,
     };
-    match cli.command {
+    match command {
         Command::Ps(args) => ps::run(args, &ctx),
         Command::Info(args) => info::run(args, &ctx),
         Command::Ports(args) => ports::run(args, &ctx),

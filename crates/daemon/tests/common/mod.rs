@@ -1,5 +1,5 @@
 //! An engine in a temp home, without a daemon binary or a socket: the seam the in-process
-//! tests drive. The shims it launches are `procward shim`, so the `procward` binary must
+//! tests drive. The shims it launches are `procward-shim shim`, so that binary must
 //! be built (`cargo test --workspace` builds it first; or set `PROCWARD_BIN`).
 
 #![allow(dead_code)] // each test file uses its own part
@@ -11,18 +11,18 @@ use procward_daemon::Home;
 use procward_daemon::engine::Engine;
 use procward_daemon::engine::reaper::{self, OwnedChildren};
 
-/// The `procward` binary that runs shims.
-pub fn procward_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("PROCWARD_BIN") {
+/// The binary that runs shims (`procward-shim`, built with the `procward` package).
+pub fn shim_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("PROCWARD_SHIM_BIN") {
         return PathBuf::from(path);
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let path = target.join("debug/procward");
+    let path = target.join("debug/procward-shim");
     assert!(
         path.is_file(),
-        "{} is missing: build it first (`cargo build -p procward`) or set PROCWARD_BIN",
+        "{} is missing: build it first (`cargo build -p procward`) or set PROCWARD_SHIM_BIN",
         path.display()
     );
     path
@@ -48,7 +48,7 @@ impl Fixture {
         let owned = OwnedChildren::default();
         reaper::start(owned.clone()).expect("subreaper");
         let engine =
-            Engine::launch(home.clone(), procward_bin(), owned.clone()).expect("engine starts");
+            Engine::launch(home.clone(), shim_bin(), owned.clone()).expect("engine starts");
         Self {
             engine,
             home,

@@ -143,6 +143,13 @@ enum Report {
 /// Never blocks forever: a shim that exits without reporting is an error, and one that
 /// stays silent for 30 s is killed.
 pub fn launch(exe: &Path, launch: &LaunchSpec, file: &Path) -> Result<Launched, LaunchError> {
+    await_report(spawn(exe, launch, file)?)
+}
+
+/// The first half of [`launch`]: writes `file` and spawns the shim, without waiting for
+/// its report. A caller that must hold a lock across the fork (so a reaper cannot take
+/// the shim's exit status) holds it for this part only.
+pub fn spawn(exe: &Path, launch: &LaunchSpec, file: &Path) -> Result<Child, LaunchError> {
     let io_error = |context: String| move |source| LaunchError::Io { context, source };
     let json = serde_json::to_vec(launch).map_err(io::Error::other);
     // Read once by the shim right after this and never again: no fsync is owed, which
@@ -154,7 +161,13 @@ pub fn launch(exe: &Path, launch: &LaunchSpec, file: &Path) -> Result<Launched, 
         .arg(file)
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
-    let mut shim = (shim.spawn()).map_err(io_error(format!("cannot run {}", exe.display())))?;
+    shim.spawn()
+        .map_err(io_error(format!("cannot run {}", exe.display())))
+}
+
+/// The second half of [`launch`]: waits (at most 30 s) for the shim
+/// `spawn` started to report its child's pid, or why it could not start it.
+pub fn await_report(mut shim: Child) -> Result<Launched, LaunchError> {
     let line = shim
         .stdout
         .take()

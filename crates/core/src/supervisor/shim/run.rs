@@ -7,6 +7,9 @@ use super::*;
 /// While a log owes a marker line (output was dropped), how often the shim tries to write
 /// it when no output comes.
 const MARKER_RETRY: Duration = Duration::from_millis(500);
+/// Capacity asked for each of the child's output pipes (the default is 64 KiB; 1 MiB is
+/// what an unprivileged process may ask for by default).
+const PIPE_SIZE: usize = 1024 * 1024;
 
 /// The shim's main (`procward shim <launch_file>`): starts the child, captures its output
 /// until it exits and records how it ended. Returns the shim's exit code: 0 once the status
@@ -139,6 +142,17 @@ fn start(spec: LaunchSpec) -> Result<(LaunchSpec, Child, [Stream; 2]), String> {
             _ => e.to_string(),
         })
     })?;
+    for pipe in [
+        child.stdout.as_ref().map(AsFd::as_fd),
+        child.stderr.as_ref().map(AsFd::as_fd),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        // A deeper pipe lets a chatty child keep writing while the shim is at the disk,
+        // instead of waking it every 64 KiB. The kernel's per-user limit may refuse it.
+        let _ = rustix::pipe::fcntl_setpipe_size(pipe, PIPE_SIZE);
+    }
     let out = Stream::new(child.stdout.take(), out_log);
     let err = Stream::new(child.stderr.take(), err_log);
     Ok((spec, child, [out, err]))

@@ -18,7 +18,7 @@ use crate::engine::registry::RunRecord;
 use procward_core::signal::group;
 
 impl Actor {
-    /// Registers a spec the facade has already checked (`Supervisor::check`, the one
+    /// Registers a spec the supervisor handle has already checked (`Supervisor::check`, the one
     /// validation of every start) and launches it when it autostarts.
     pub(super) fn start(&mut self, spec: ProcessSpec) -> Result<ManagedView> {
         let name = spec.name.clone();
@@ -77,17 +77,25 @@ impl Actor {
             max_files: entry.spec.logs.max_files,
             status_file,
         };
-        let launched =
+        // The reaper is held off only across the fork (so it cannot take the shim's exit
+        // status); the wait for the shim's report runs with it free, and off the
+        // runtime's worker so other requests are served meanwhile.
+        let spawned =
             owned.spawn(
-                || match shim::launch(&exe, &launch, &run_dir.join("launch.json")) {
-                    Ok(launched) => {
-                        let pid = launched.shim.id();
-                        Ok((Ok(launched), pid))
+                || match shim::spawn(&exe, &launch, &run_dir.join("launch.json")) {
+                    Ok(shim) => {
+                        let pid = shim.id();
+                        Ok((Ok(shim), pid))
                     }
                     Err(e) => Ok((Err(e.to_string()), 0)),
                 },
             );
-        match launched.unwrap_or_else(|e| Err(e.to_string())) {
+        let launched = spawned
+            .unwrap_or_else(|e| Err(e.to_string()))
+            .and_then(|shim| {
+                super::off_runtime(|| shim::await_report(shim)).map_err(|e| e.to_string())
+            });
+        match launched {
             Ok(launched) => {
                 let shim_pid = launched.shim.id();
                 // The shim's own child (checked by parent): a recycled pid cannot pass.

@@ -106,6 +106,19 @@ pub struct Actor {
     log_states_read_at: Option<std::time::Instant>,
 }
 
+/// Runs blocking `f` (waiting for a shim's report) from the actor's task without stalling
+/// the runtime: on a multi-thread runtime the worker's other tasks move to another
+/// thread meanwhile; elsewhere (single-threaded tests) it simply runs.
+fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 /// Starts the actor on the current runtime, restoring `records` (re-adopting processes
 /// that are still running); returns the channel to send it commands.
 pub fn spawn(
@@ -245,9 +258,9 @@ impl Actor {
             .collect();
         let usage: BTreeMap<u32, (f32, u64)> = self
             .sampler
-            .refresh_some(&pids)
+            .usage_of(&pids)
             .into_iter()
-            .map(|p| (p.pid, (p.cpu_percent, p.memory_rss)))
+            .map(|u| (u.pid, (u.cpu_percent, u.memory_rss)))
             .collect();
         for entry in self.entries.values_mut() {
             if let Some(run) = &entry.run {
