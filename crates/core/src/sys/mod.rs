@@ -10,6 +10,7 @@ pub mod query;
 mod sock_diag;
 pub mod system;
 pub mod tree;
+pub mod usage;
 pub(crate) mod users;
 
 pub use ports::{PortInfo, PortProcess, Protocol, get_ports, port_holders};
@@ -20,3 +21,4 @@ pub use process::{
 pub use query::{ProcessQuery, SortKey};
 pub use system::{DiskInfo, SystemInfo, system_info};
 pub use tree::{ProcessNode, descendants};
+pub use usage::{Usage, UsageSampler};

@@ -124,22 +124,11 @@ impl ProcessStatus {
     }
 }
 
-/// What [`ProcessSampler::usage_of`] reads of a process.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Usage {
-    /// The process.
-    pub pid: u32,
-    /// CPU since the previous reading (or over its life, on the first), % of one core.
-    pub cpu_percent: f32,
-    /// Resident memory, bytes.
-    pub memory_rss: u64,
-}
-
 /// CPU time consumed by one process instance at a moment.
 #[derive(Debug, Clone, Copy)]
-struct CpuMark {
-    start_ticks: u64,
-    cpu_ticks: u64,
+pub(super) struct CpuMark {
+    pub(super) start_ticks: u64,
+    pub(super) cpu_ticks: u64,
 }
 
 /// Which processes a sample covers.
@@ -186,44 +175,6 @@ impl ProcessSampler {
     /// its managed processes, without walking all of `/proc`). Missing PIDs are left out.
     pub fn refresh_some(&mut self, pids: &[u32]) -> Vec<ProcessInfo> {
         self.read(Scope::Some(pids)).unwrap_or_default()
-    }
-
-    /// CPU (since the previous call) and resident memory of just these processes, from
-    /// their `/proc/PID/stat` alone: the cheapest read that answers a supervisor's list,
-    /// a third of the system calls of [`ProcessSampler::refresh_some`]. Missing PIDs are
-    /// left out.
-    pub fn usage_of(&mut self, pids: &[u32]) -> Vec<Usage> {
-        use procfs::FromRead;
-        let now = Instant::now();
-        let elapsed = self.baseline_at.map(|at| now.duration_since(at));
-        let clock = Clock::get();
-        let previous = std::mem::take(&mut self.baseline);
-        let mut out = Vec::with_capacity(pids.len());
-        for &pid in pids {
-            let Ok(stat) = Stat::from_file(format!("/proc/{pid}/stat")) else {
-                continue;
-            };
-            let current = mark(&stat);
-            self.baseline.insert(pid, current);
-            let cpu_percent = match (previous.get(&pid), elapsed) {
-                (Some(before), Some(elapsed)) if before.start_ticks == current.start_ticks => clock
-                    .percent(
-                        current.cpu_ticks - before.cpu_ticks.min(current.cpu_ticks),
-                        elapsed,
-                    ),
-                _ => {
-                    let uptime = clock.uptime_of(stat.starttime);
-                    clock.percent(current.cpu_ticks, uptime.max(Duration::from_millis(1)))
-                }
-            };
-            out.push(Usage {
-                pid,
-                cpu_percent,
-                memory_rss: stat.rss * clock.page_size,
-            });
-        }
-        self.baseline_at = Some(now);
-        out
     }
 
     /// One process, sampled over `interval`.
@@ -315,7 +266,7 @@ pub(crate) fn parent_table() -> Result<Vec<(u32, u32)>> {
     Ok(table)
 }
 
-fn mark(stat: &Stat) -> CpuMark {
+pub(super) fn mark(stat: &Stat) -> CpuMark {
     CpuMark {
         start_ticks: stat.starttime,
         cpu_ticks: stat.utime + stat.stime,

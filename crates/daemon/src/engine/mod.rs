@@ -74,7 +74,7 @@ impl Engine {
             .map_err(|e| EngineError::Internal(format!("cannot read the registry: {e}")))?;
         tracing::info!(home = %home.root().display(), processes = records.len(), "engine starting");
         let supervisor = Supervisor::new(actor::spawn(home, exe, owned, records));
-        Ok(Self::new(supervisor, Sampling::spawn()?))
+        Ok(Self::new(supervisor, Sampling::spawn()))
     }
 
     /// Managed processes: start, stop, restart, delete, list, up and down, each validated

@@ -15,9 +15,10 @@ mod stop;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use procward_core::Signal;
 use procward_core::supervisor::spec::ProcessSpec;
 use procward_core::supervisor::view::ManagedView;
-use procward_core::{ProcessSampler, Signal};
+use procward_core::sys::UsageSampler;
 use tokio::sync::{mpsc, oneshot};
 
 use self::entry::{Entry, Waiter};
@@ -26,6 +27,10 @@ use crate::engine::reaper::OwnedChildren;
 use crate::engine::registry::{Record, Registry};
 use crate::engine::watch::ExitWatcher;
 use crate::home::Home;
+
+/// A managed process's CPU and memory reading is served again for this long: a burst of
+/// `list` calls costs no `/proc` reads, and CPU is measured over at least this window.
+const USAGE_MAX_AGE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A request to the actor, with where to send the answer.
 #[derive(Debug)]
@@ -101,7 +106,7 @@ pub struct Actor {
     entries: BTreeMap<String, Entry>,
     events: mpsc::UnboundedSender<Internal>,
     watcher: ExitWatcher,
-    sampler: ProcessSampler,
+    sampler: UsageSampler,
     /// When the shims' log reports were last read (see `disk::refresh_disk_state`).
     log_states_read_at: Option<std::time::Instant>,
 }
@@ -140,7 +145,7 @@ pub fn spawn(
         events,
         watcher,
         log_states_read_at: None,
-        sampler: ProcessSampler::new(),
+        sampler: UsageSampler::new(),
     };
     tokio::spawn(async move {
         actor.restore(records);
@@ -189,14 +194,14 @@ impl Actor {
                 let _ = reply.send(self.signal(&name, signal));
             }
             Command::List { reply } => {
-                self.refresh_usage();
+                self.refresh_usage(None);
                 let _ = reply.send(self.entries.values().map(Entry::view).collect());
             }
             Command::Specs { reply } => {
                 let _ = reply.send(self.entries.values().map(|e| e.spec.clone()).collect());
             }
             Command::Status { name, reply } => {
-                self.refresh_usage();
+                self.refresh_usage(Some(&name));
                 let _ = reply.send(self.entry(&name).map(|e| e.view()));
             }
             Command::WaitHealthy { name, reply } => self.wait_healthy(&name, reply),
@@ -248,21 +253,27 @@ impl Actor {
         }
     }
 
-    /// Measures CPU and memory of every running process (CPU since the previous look).
-    fn refresh_usage(&mut self) {
+    /// Measures CPU and memory of every running process (or only `only`), reusing a
+    /// reading younger than [`USAGE_MAX_AGE`]: CPU is per process since its previous
+    /// reading.
+    fn refresh_usage(&mut self, only: Option<&str>) {
         let pids: Vec<u32> = self
             .entries
-            .values()
-            .filter_map(|e| e.run.as_ref())
+            .iter()
+            .filter(|(name, _)| only.is_none_or(|only| only == name.as_str()))
+            .filter_map(|(_, e)| e.run.as_ref())
             .map(|r| r.record.child_pid)
             .collect();
         let usage: BTreeMap<u32, (f32, u64)> = self
             .sampler
-            .usage_of(&pids)
+            .usage_of(&pids, USAGE_MAX_AGE)
             .into_iter()
             .map(|u| (u.pid, (u.cpu_percent, u.memory_rss)))
             .collect();
-        for entry in self.entries.values_mut() {
+        for (name, entry) in &mut self.entries {
+            if only.is_some_and(|only| only != name.as_str()) {
+                continue;
+            }
             if let Some(run) = &entry.run {
                 entry.usage = usage
                     .get(&run.record.child_pid)

@@ -30,23 +30,28 @@ impl Source for ProcessTable {
     }
 }
 
-/// The system figures as a [`Source`].
-pub struct SystemFigures(SystemSampler);
+/// The system figures as a [`Source`]. The sampler (whose first reading walks
+/// `/proc/stat` and `/proc/cpuinfo`) is made on first demand, not at daemon start: a
+/// daemon nobody asks for system figures never pays for it, and starts faster.
+#[derive(Default)]
+pub struct SystemFigures(Option<SystemSampler>);
 
 impl SystemFigures {
-    /// A source with sysinfo's first CPU reading taken.
-    pub fn new() -> procward_core::Result<Self> {
-        SystemSampler::new().map(Self)
+    fn sampler(&mut self) -> procward_core::Result<&mut SystemSampler> {
+        match &mut self.0 {
+            Some(sampler) => Ok(sampler),
+            empty => Ok(empty.insert(SystemSampler::new()?)),
+        }
     }
 }
 
 impl Source for SystemFigures {
     type Output = SystemInfo;
     fn baseline(&mut self) -> procward_core::Result<()> {
-        self.0.refresh().map(drop)
+        self.sampler()?.refresh().map(drop)
     }
     fn read(&mut self) -> procward_core::Result<SystemInfo> {
-        self.0.refresh()
+        self.sampler()?.refresh()
     }
 }
 
@@ -61,10 +66,10 @@ pub struct Sampling {
 
 impl Sampling {
     /// Starts both hubs (parked until first used).
-    pub fn spawn() -> procward_core::Result<Self> {
-        Ok(Self {
+    pub fn spawn() -> Self {
+        Self {
             processes: Hub::spawn("process", ProcessTable::default(), TIMING),
-            system: Hub::spawn("system", SystemFigures::new()?, TIMING),
-        })
+            system: Hub::spawn("system", SystemFigures::default(), TIMING),
+        }
     }
 }

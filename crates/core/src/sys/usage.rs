@@ -1,0 +1,127 @@
+//! CPU and memory of a known set of processes, cheaply and repeatedly: what a supervisor
+//! shows in every `list`. Each process costs one read of its `/proc/PID/stat` (a third of
+//! a full [`super::ProcessSampler`] reading), and a reading younger than the caller's
+//! `max_age` is served again instead of read, so a burst of lists (a dashboard polling,
+//! a script looping) costs no `/proc` reads at all.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use procfs::FromRead;
+use procfs::process::Stat;
+
+use super::identity::Clock;
+use super::process::{CpuMark, mark};
+
+/// What [`UsageSampler::usage_of`] reads of a process.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Usage {
+    /// The process.
+    pub pid: u32,
+    /// CPU since its previous reading (or over its life, on the first), % of one core.
+    pub cpu_percent: f32,
+    /// Resident memory, bytes.
+    pub memory_rss: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    mark: CpuMark,
+    at: Instant,
+    usage: Usage,
+}
+
+/// Remembers each process's last reading, so CPU is measured per process between its own
+/// readings (a subset can be read without disturbing the others' baselines).
+#[derive(Debug, Default)]
+pub struct UsageSampler {
+    seen: HashMap<u32, Seen>,
+}
+
+impl UsageSampler {
+    /// A sampler with no readings yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Usage of each of `pids` that exists, read now unless its last reading is younger
+    /// than `max_age` (`Duration::ZERO`: always read).
+    pub fn usage_of(&mut self, pids: &[u32], max_age: Duration) -> Vec<Usage> {
+        let now = Instant::now();
+        let clock = Clock::get();
+        let mut out = Vec::with_capacity(pids.len());
+        for &pid in pids {
+            let before = self.seen.get(&pid).copied();
+            if let Some(seen) = before
+                && now.duration_since(seen.at) < max_age
+            {
+                out.push(seen.usage);
+                continue;
+            }
+            let Ok(stat) = Stat::from_file(format!("/proc/{pid}/stat")) else {
+                self.seen.remove(&pid);
+                continue;
+            };
+            let current = mark(&stat);
+            let cpu_percent = match before {
+                Some(before) if before.mark.start_ticks == current.start_ticks => clock.percent(
+                    current.cpu_ticks - before.mark.cpu_ticks.min(current.cpu_ticks),
+                    now.duration_since(before.at),
+                ),
+                // First reading (or the pid was reused): its whole life is the sample.
+                _ => clock.percent(
+                    current.cpu_ticks,
+                    clock
+                        .uptime_of(stat.starttime)
+                        .max(Duration::from_millis(1)),
+                ),
+            };
+            let usage = Usage {
+                pid,
+                cpu_percent,
+                memory_rss: stat.rss * clock.page_size,
+            };
+            self.seen.insert(
+                pid,
+                Seen {
+                    mark: current,
+                    at: now,
+                    usage,
+                },
+            );
+            out.push(usage);
+        }
+        // Forget processes nobody asks about any more (bounded by what is asked for).
+        if self.seen.len() > 2 * pids.len() + 64 {
+            let asked: HashSet<u32> = pids.iter().copied().collect();
+            self.seen.retain(|pid, _| asked.contains(pid));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_live_processes_and_serves_young_readings_again() {
+        let me = std::process::id();
+        let mut sampler = UsageSampler::new();
+        let first = sampler.usage_of(&[me, u32::MAX - 7], Duration::ZERO);
+        assert_eq!(first.len(), 1, "a pid that does not exist is left out");
+        assert_eq!(first[0].pid, me);
+        assert!(first[0].memory_rss > 0);
+        // Burn some CPU: a fresh reading sees it, a cached one is the same as before.
+        let started = Instant::now();
+        let mut x = 0u64;
+        while started.elapsed() < Duration::from_millis(60) {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        assert_ne!(x, 1);
+        let cached = sampler.usage_of(&[me], Duration::from_secs(60));
+        assert_eq!(cached, first, "younger than max_age: served again");
+        let fresh = sampler.usage_of(&[me], Duration::ZERO);
+        assert!(fresh[0].cpu_percent > 0.0, "{fresh:?}");
+    }
+}
