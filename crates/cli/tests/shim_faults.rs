@@ -98,6 +98,14 @@ fn a_killed_shim_never_leaves_two_copies_and_delete_leaves_nothing() {
     let (pid, shim) = pids(&d.start_restarting("quiet", &[], &QUIET));
     let daemon = d.daemon_pid();
     assert_eq!(copies(daemon, &QUIET), [pid]);
+    // Built beside `procward`, the standalone shim is the one the daemon runs.
+    let shim_exe = std::fs::read_link(format!("/proc/{shim}/exe")).expect("the shim's exe");
+    assert_eq!(
+        shim_exe.file_name().and_then(|n| n.to_str()),
+        Some("procward-shim"),
+        "{}",
+        shim_exe.display()
+    );
     sigkill(shim);
     // The orphan is ended, then the policy restarts it once, under a new shim.
     let mut status = Value::Null;

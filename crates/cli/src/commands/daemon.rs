@@ -351,3 +351,27 @@ async fn stop(home: &Home) -> anyhow::Result<u8> {
     println!("procward daemon stopped (pid {pid}); managed processes keep running");
     Ok(crate::exit::OK)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_standalone_shim_is_used_only_when_it_is_an_executable_beside_procward() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("procward");
+        std::fs::write(&exe, b"").unwrap();
+        assert_eq!(
+            shim_exe(exe.clone()),
+            exe,
+            "no procward-shim: procward shim"
+        );
+        let shim = dir.path().join("procward-shim");
+        std::fs::write(&shim, b"").unwrap();
+        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(shim_exe(exe.clone()), exe, "not executable: not used");
+        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(shim_exe(exe), shim);
+    }
+}
