@@ -59,30 +59,33 @@ fn token_of(payload: &Value) -> Option<&str> {
 }
 
 /// Connect middleware: a connect auth payload with a wrong token is refused; none at
-/// all leaves the socket unauthenticated until its `auth` event.
+/// all leaves the socket unauthenticated until its `auth` event. The events are registered
+/// here, not in the connect handler: socketioxide sends the client its CONNECT packet
+/// after the middleware and runs the handler in a task of its own, so an event sent right
+/// after connecting could otherwise arrive before its handler exists and get no answer.
 pub async fn check_connect(
-    TryData(auth): TryData<Value>,
-    State(state): State<WebState>,
-) -> Result<(), AuthError> {
-    match auth.ok().as_ref().and_then(token_of) {
-        Some(token) if !state.tokens.admits(token) => Err(AuthError),
-        _ => Ok(()),
-    }
-}
-
-/// Connect handler: registers the events and the cleanup.
-pub async fn on_connect(
     socket: SocketRef,
     TryData(auth): TryData<Value>,
     State(state): State<WebState>,
-) {
+) -> Result<(), AuthError> {
+    let authenticated = match auth.ok().as_ref().and_then(token_of) {
+        Some(token) if !state.tokens.admits(token) => return Err(AuthError),
+        Some(_) => true,
+        None => false,
+    };
+    register(socket, authenticated, state);
+    Ok(())
+}
+
+/// Connect handler: everything is in place already (see [`check_connect`]).
+pub async fn on_connect(socket: SocketRef) {
+    tracing::debug!(socket = %socket.id, "socket.io client connected");
+}
+
+/// Registers the events and the cleanup of one client.
+fn register(socket: SocketRef, authenticated: bool, state: WebState) {
     let connection = Connection::default();
-    if auth
-        .ok()
-        .as_ref()
-        .and_then(token_of)
-        .is_some_and(|t| state.tokens.admits(t))
-    {
+    if authenticated {
         connection.lock().authenticated = true;
     }
     socket.extensions.insert(connection.clone());
