@@ -19,17 +19,26 @@ async def connect(daemon, token):
 
 
 class Session:
-    """Messages of one session, gathered as they come."""
+    """Messages of one session, gathered as they come.
+
+    Every session message is kept, and those of `id` picked when read: the server sends a
+    session's first messages right after the ack that names it, and python-socketio may
+    hand them to the handler before the test has read the id out of that ack.
+    """
 
     def __init__(self, client):
         self.id = None
-        self.messages = []
+        self.seen = []
         self.changed = asyncio.Event()
         client.on("message", self.on_message)
 
+    @property
+    def messages(self):
+        return [m for m in self.seen if m.get("sessionId") == self.id]
+
     async def on_message(self, message):
-        if message.get("sessionId") == self.id:
-            self.messages.append(message)
+        if message.get("sessionId") is not None:
+            self.seen.append(message)
             self.changed.set()
 
     def text(self, stream=None):
