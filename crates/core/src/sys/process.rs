@@ -208,15 +208,8 @@ impl ProcessSampler {
             let current = mark(stat);
             next.insert(stat.pid as u32, current);
             let uptime = clock.uptime_of(stat.starttime);
-            let cpu_percent = match (previous.get(&(stat.pid as u32)), elapsed) {
-                (Some(before), Some(elapsed)) if before.start_ticks == current.start_ticks => clock
-                    .percent(
-                        current.cpu_ticks - before.cpu_ticks.min(current.cpu_ticks),
-                        elapsed,
-                    ),
-                // Started after the baseline (or no baseline): its whole life is the sample.
-                _ => clock.percent(current.cpu_ticks, uptime.max(Duration::from_millis(1))),
-            };
+            let before = previous.get(&(stat.pid as u32)).copied().zip(elapsed);
+            let cpu_percent = cpu_percent(&clock, current, before);
             let uid = process.uid().unwrap_or(u32::MAX);
             let rss = stat.rss * clock.page_size;
             out.push(ProcessInfo {
@@ -264,6 +257,28 @@ pub(crate) fn parent_table() -> Result<Vec<(u32, u32)>> {
         table.push((stat.pid as u32, stat.ppid.max(0) as u32));
     })?;
     Ok(table)
+}
+
+/// CPU % of `current` since `before` (a reading of the same pid and how long ago it was
+/// taken); without one of the same process instance (started since, or no earlier
+/// reading), over its whole life. The one formula of both samplers.
+pub(super) fn cpu_percent(
+    clock: &Clock,
+    current: CpuMark,
+    before: Option<(CpuMark, Duration)>,
+) -> f32 {
+    match before {
+        Some((before, elapsed)) if before.start_ticks == current.start_ticks => clock.percent(
+            current.cpu_ticks - before.cpu_ticks.min(current.cpu_ticks),
+            elapsed,
+        ),
+        _ => clock.percent(
+            current.cpu_ticks,
+            clock
+                .uptime_of(current.start_ticks)
+                .max(Duration::from_millis(1)),
+        ),
+    }
 }
 
 pub(super) fn mark(stat: &Stat) -> CpuMark {

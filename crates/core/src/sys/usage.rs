@@ -11,7 +11,7 @@ use procfs::FromRead;
 use procfs::process::Stat;
 
 use super::identity::Clock;
-use super::process::{CpuMark, mark};
+use super::process::{CpuMark, cpu_percent, mark};
 
 /// What [`UsageSampler::usage_of`] reads of a process.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,19 +63,8 @@ impl UsageSampler {
                 continue;
             };
             let current = mark(&stat);
-            let cpu_percent = match before {
-                Some(before) if before.mark.start_ticks == current.start_ticks => clock.percent(
-                    current.cpu_ticks - before.mark.cpu_ticks.min(current.cpu_ticks),
-                    now.duration_since(before.at),
-                ),
-                // First reading (or the pid was reused): its whole life is the sample.
-                _ => clock.percent(
-                    current.cpu_ticks,
-                    clock
-                        .uptime_of(stat.starttime)
-                        .max(Duration::from_millis(1)),
-                ),
-            };
+            let since = before.map(|seen| (seen.mark, now.duration_since(seen.at)));
+            let cpu_percent = cpu_percent(&clock, current, since);
             let usage = Usage {
                 pid,
                 cpu_percent,

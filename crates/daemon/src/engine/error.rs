@@ -81,6 +81,15 @@ pub enum EngineError {
     Core(#[from] procward_core::Error),
 }
 
+impl From<super::kill_policy::KillError> for EngineError {
+    fn from(e: super::kill_policy::KillError) -> Self {
+        match e {
+            super::kill_policy::KillError::Core(e) => Self::Core(e),
+            super::kill_policy::KillError::Supervisor(e) => Self::Supervisor(e),
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for EngineError {
     fn from(e: tokio::task::JoinError) -> Self {
         Self::Internal(e.to_string())

@@ -103,7 +103,7 @@ fn report(verdict: Result<Verdict, KillError>) -> Result<KillReport, EngineError
             failure: None,
         }),
         Err(KillError::Core(e)) => outcome_report(Err(e)),
-        Err(KillError::Supervisor(e)) => Err(e.into()),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -138,14 +138,7 @@ impl Engine {
         let port = port_number(port)?;
         let family = family(protocol)?;
         let escalation = escalation(force, timeout_seconds)?;
-        let results = self
-            .policy
-            .kill_port(port, family, escalation)
-            .await
-            .map_err(|e| match e {
-                KillError::Core(e) => EngineError::Core(e),
-                KillError::Supervisor(e) => EngineError::Supervisor(e),
-            })?;
+        let results = self.policy.kill_port(port, family, escalation).await?;
         let mut messages = Vec::new();
         for (_, verdict) in results {
             let answer = report(verdict)?;
