@@ -11,6 +11,7 @@
 
 pub mod error;
 pub mod logs;
+pub mod queue;
 pub mod signal;
 pub mod supervisor;
 pub mod sys;

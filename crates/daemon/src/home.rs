@@ -111,6 +111,21 @@ impl Home {
         self.logs_root().join(name).join("stderr.log")
     }
 
+    /// The job queue's store.
+    pub fn queue_db(&self) -> PathBuf {
+        self.root.join("queue.db")
+    }
+
+    /// Every file of one job (its attempts' logs and exit records).
+    pub fn job_dir(&self, id: u64) -> PathBuf {
+        self.root.join("jobs").join(id.to_string())
+    }
+
+    /// One attempt's launch file, logs (`stdout.log`, `stderr.log`) and exit record.
+    pub fn attempt_dir(&self, id: u64, attempt: u32) -> PathBuf {
+        self.job_dir(id).join(attempt.to_string())
+    }
+
     /// Per-run files (launch spec, exit status) of a managed process.
     pub fn run_dir(&self, name: &str) -> PathBuf {
         self.run_root().join(name)

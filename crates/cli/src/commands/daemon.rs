@@ -235,6 +235,7 @@ fn serve(
         limits: tcp.limits,
         allowed_hosts: tcp.allowed_hosts,
         allowed_origins: tcp.allowed_origins,
+        queue: procward_daemon::engine::queue::QueueConfig::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

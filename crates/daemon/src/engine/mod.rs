@@ -23,6 +23,7 @@ pub mod kill_policy;
 pub mod kills;
 pub mod logs;
 pub mod pids;
+pub mod queue;
 pub mod reaper;
 pub mod registry;
 pub mod sampling;
@@ -49,17 +50,20 @@ use crate::home::Home;
 #[derive(Debug, Clone)]
 pub struct Engine {
     supervisor: Supervisor,
+    queue: queue::Queue,
     sampling: Sampling,
     pids: PidBook,
     policy: KillPolicy,
 }
 
 impl Engine {
-    /// The engine over `supervisor` (managed processes) and `sampling` (the machine).
-    pub fn new(supervisor: Supervisor, sampling: Sampling) -> Self {
+    /// The engine over `supervisor` (managed processes), `queue` (jobs) and `sampling`
+    /// (the machine).
+    pub fn new(supervisor: Supervisor, queue: queue::Queue, sampling: Sampling) -> Self {
         Self {
             policy: KillPolicy::new(supervisor.clone()),
             supervisor,
+            queue,
             sampling,
             pids: PidBook::default(),
         }
@@ -69,17 +73,33 @@ impl Engine {
     /// policies), shims run by `exe` (`procward shim`), children spawned through `owned`.
     /// What the daemon does at startup, and what tests of the engine do without one.
     pub fn launch(home: Home, exe: PathBuf, owned: OwnedChildren) -> Result<Self, EngineError> {
+        Self::launch_with(home, exe, owned, queue::QueueConfig::default())
+    }
+
+    /// [`Engine::launch`] with the job queue's settings from procward.toml.
+    pub fn launch_with(
+        home: Home,
+        exe: PathBuf,
+        owned: OwnedChildren,
+        queue_config: queue::QueueConfig,
+    ) -> Result<Self, EngineError> {
         let records = Registry::synchronous(home.registry_dir())
             .load()
             .map_err(|e| EngineError::Internal(format!("cannot read the registry: {e}")))?;
         tracing::info!(home = %home.root().display(), processes = records.len(), "engine starting");
+        let queue = queue::spawn(home.clone(), exe.clone(), owned.clone(), queue_config)?;
         let supervisor = Supervisor::new(actor::spawn(home, exe, owned, records));
-        Ok(Self::new(supervisor, Sampling::spawn()))
+        Ok(Self::new(supervisor, queue, Sampling::spawn()))
     }
 
     /// Managed processes: start, stop, restart, delete, list, up and down, each validated
     /// by the supervisor's one check.
     pub fn supervisor(&self) -> &Supervisor {
         &self.supervisor
+    }
+
+    /// The job queue: add, list, cancel, retry, wait, groups, events.
+    pub fn queue(&self) -> &queue::Queue {
+        &self.queue
     }
 }

@@ -1,8 +1,9 @@
 //! Knowing when runs end: one thread waits on the pidfds of every watched process with
 //! epoll, so watching 1,000 processes costs one thread, not 1,000 tasks or threads.
 //!
-//! A pidfd turns readable when its process exits. The watcher then sends
-//! [`Internal::Exited`] for the run it was registered with.
+//! A pidfd turns readable when its process exits. The watcher then sends [`Exited`] for
+//! the run it was registered with, converted into its owner's event type (the
+//! supervisor actor's and the job queue's each have their own watcher).
 
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
@@ -14,7 +15,15 @@ use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
 use rustix::process::{Pid, PidfdFlags, pidfd_open};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::engine::actor::Internal;
+/// A watched process exited: the run `generation` of `name` (a process name, or a job id
+/// for the queue) has ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exited {
+    /// What the process was registered under.
+    pub name: String,
+    /// Which run of it.
+    pub generation: u64,
+}
 
 /// One registration: the pidfd (kept open while registered) and the run it belongs to.
 struct Watched {
@@ -24,17 +33,27 @@ struct Watched {
 }
 
 /// Registers processes and reports their exits to the actor.
-#[derive(Clone)]
-pub struct ExitWatcher {
+pub struct ExitWatcher<E> {
     epoll: Arc<OwnedFd>,
     watched: Arc<Mutex<HashMap<u64, Watched>>>,
     next_token: Arc<AtomicU64>,
-    events: UnboundedSender<Internal>,
+    events: UnboundedSender<E>,
 }
 
-impl ExitWatcher {
+impl<E> Clone for ExitWatcher<E> {
+    fn clone(&self) -> Self {
+        Self {
+            epoll: self.epoll.clone(),
+            watched: self.watched.clone(),
+            next_token: self.next_token.clone(),
+            events: self.events.clone(),
+        }
+    }
+}
+
+impl<E: From<Exited> + Send + 'static> ExitWatcher<E> {
     /// Starts the watcher thread.
-    pub fn start(events: UnboundedSender<Internal>) -> std::io::Result<Self> {
+    pub fn start(events: UnboundedSender<E>) -> std::io::Result<Self> {
         let watcher = Self {
             epoll: Arc::new(epoll::create(CreateFlags::CLOEXEC)?),
             watched: Arc::default(),
@@ -53,10 +72,10 @@ impl ExitWatcher {
     pub fn watch(&self, process: Instance, name: &str, generation: u64) {
         let pid = process.pid;
         let exited = || {
-            let _ = self.events.send(Internal::Exited {
+            let _ = self.events.send(E::from(Exited {
                 name: name.to_owned(),
                 generation,
-            });
+            }));
         };
         let Some(pidfd) =
             Pid::from_raw(pid as i32).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok())
@@ -109,11 +128,11 @@ impl ExitWatcher {
                     continue;
                 };
                 let _ = epoll::delete(&*self.epoll, &done.pidfd);
-                let exited = Internal::Exited {
+                let exited = Exited {
                     name: done.name,
                     generation: done.generation,
                 };
-                if self.events.send(exited).is_err() {
+                if self.events.send(E::from(exited)).is_err() {
                     return; // the actor is gone
                 }
             }

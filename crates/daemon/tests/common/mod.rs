@@ -61,10 +61,17 @@ impl Fixture {
 impl Drop for Fixture {
     fn drop(&mut self) {
         let supervisor = self.engine.supervisor().clone();
+        let queue = self.engine.queue().clone();
         tokio::task::block_in_place(|| {
             tokio::runtime::Handle::current().block_on(async move {
                 for view in supervisor.list().await.unwrap_or_default() {
                     let _ = supervisor.delete(&view.spec.name).await;
+                }
+                let _ = queue.pause(None, true).await;
+                for job in queue.list(Default::default()).await.unwrap_or_default() {
+                    if !job.state.is_final() {
+                        let _ = queue.cancel(job.id).await;
+                    }
                 }
             })
         });

@@ -112,6 +112,60 @@ impl SpecError {
     }
 }
 
+/// Checks a command, its environment and working directory as `execve` will need them
+/// (non-empty program, no NUL bytes, sizes under the kernel's limits): shared by managed
+/// processes and queued jobs.
+pub fn validate_exec(
+    command: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+    cwd: Option<&std::path::Path>,
+) -> Result<(), SpecError> {
+    if command.first().is_none_or(|p| p.trim().is_empty()) {
+        return Err(SpecError::EmptyCommand);
+    }
+    let mut total = 0;
+    for (i, arg) in command.iter().enumerate() {
+        if arg.contains('\0') {
+            return Err(invalid(
+                "command",
+                format!("argument {i} contains a NUL byte"),
+            ));
+        }
+        total += checked_entry("command", || format!("command argument {i}"), arg.len())?;
+    }
+    for (key, value) in env {
+        if key.is_empty() || key.contains(['=', '\0']) {
+            return Err(invalid(
+                "env",
+                format!("variable name {key:?} must be non-empty without '=' or NUL"),
+            ));
+        }
+        if value.contains('\0') {
+            return Err(invalid(
+                "env",
+                format!("value of {key} contains a NUL byte"),
+            ));
+        }
+        let len = key.len() + 1 + value.len();
+        total += checked_entry("env", || format!("environment variable {key}"), len)?;
+    }
+    if total > MAX_EXEC_BYTES {
+        return Err(SpecError::TooLarge {
+            field: "command",
+            what: "the command and environment together".into(),
+            size: total,
+            limit: MAX_EXEC_BYTES,
+        });
+    }
+    if let Some(cwd) = cwd {
+        let bytes = cwd.as_os_str().as_bytes();
+        if bytes.is_empty() || bytes.contains(&0) {
+            return Err(invalid("cwd", "must be a non-empty path without NUL bytes"));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> SpecError {
     SpecError::Invalid {
         field,
@@ -208,49 +262,7 @@ impl ProcessSpec {
     /// passes can only fail at spawn time (missing program or cwd).
     pub fn validate(&self) -> Result<(), SpecError> {
         validate_name(&self.name)?;
-        if self.command.first().is_none_or(|p| p.trim().is_empty()) {
-            return Err(SpecError::EmptyCommand);
-        }
-        let mut total = 0;
-        for (i, arg) in self.command.iter().enumerate() {
-            if arg.contains('\0') {
-                return Err(invalid(
-                    "command",
-                    format!("argument {i} contains a NUL byte"),
-                ));
-            }
-            total += checked_entry("command", || format!("command argument {i}"), arg.len())?;
-        }
-        for (key, value) in &self.env {
-            if key.is_empty() || key.contains(['=', '\0']) {
-                return Err(invalid(
-                    "env",
-                    format!("variable name {key:?} must be non-empty without '=' or NUL"),
-                ));
-            }
-            if value.contains('\0') {
-                return Err(invalid(
-                    "env",
-                    format!("value of {key} contains a NUL byte"),
-                ));
-            }
-            let len = key.len() + 1 + value.len();
-            total += checked_entry("env", || format!("environment variable {key}"), len)?;
-        }
-        if total > MAX_EXEC_BYTES {
-            return Err(SpecError::TooLarge {
-                field: "command",
-                what: "the command and environment together".into(),
-                size: total,
-                limit: MAX_EXEC_BYTES,
-            });
-        }
-        if let Some(cwd) = &self.cwd {
-            let bytes = cwd.as_os_str().as_bytes();
-            if bytes.is_empty() || bytes.contains(&0) {
-                return Err(invalid("cwd", "must be a non-empty path without NUL bytes"));
-            }
-        }
+        validate_exec(&self.command, &self.env, self.cwd.as_deref())?;
         if self.stop_timeout > MAX_STOP_TIMEOUT {
             let t = format_duration(self.stop_timeout);
             return Err(invalid(

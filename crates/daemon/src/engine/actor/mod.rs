@@ -25,7 +25,7 @@ use self::entry::{Entry, Waiter};
 use crate::engine::error::{Result, SupervisorError};
 use crate::engine::reaper::OwnedChildren;
 use crate::engine::registry::{Record, Registry};
-use crate::engine::watch::ExitWatcher;
+use crate::engine::watch::{ExitWatcher, Exited};
 use crate::home::Home;
 
 /// A managed process's CPU and memory reading is served again for this long: a burst of
@@ -97,6 +97,15 @@ pub enum Internal {
     },
 }
 
+impl From<Exited> for Internal {
+    fn from(exited: Exited) -> Self {
+        Internal::Exited {
+            name: exited.name,
+            generation: exited.generation,
+        }
+    }
+}
+
 /// The actor's state.
 pub struct Actor {
     home: Home,
@@ -105,7 +114,7 @@ pub struct Actor {
     registry: Registry,
     entries: BTreeMap<String, Entry>,
     events: mpsc::UnboundedSender<Internal>,
-    watcher: ExitWatcher,
+    watcher: ExitWatcher<Internal>,
     sampler: UsageSampler,
     /// When the shims' log reports were last read (see `disk::refresh_disk_state`).
     log_states_read_at: Option<std::time::Instant>,
@@ -114,7 +123,7 @@ pub struct Actor {
 /// Runs blocking `f` (waiting for a shim's report) from the actor's task without stalling
 /// the runtime: on a multi-thread runtime the worker's other tasks move to another
 /// thread meanwhile; elsewhere (single-threaded tests) it simply runs.
-fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {

@@ -1,0 +1,586 @@
+//! The queue actor: owns every job and group, takes one request or event at a time, and
+//! after each one starts what may start (free slot in an unpaused group, highest priority
+//! first, oldest first within a priority, dependencies met).
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use procward_core::queue::{DEFAULT_GROUP, Group, Job, JobSpec, JobState, MAX_PARALLEL};
+use procward_core::supervisor::spec::validate_name;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::run::Running;
+use super::store::{Store, StoreError};
+use super::{CleanFilter, Command, JobEvent, JobFilter, Queue};
+use crate::engine::actor::entry::unix_ms;
+use crate::engine::error::EngineError;
+use crate::engine::reaper::OwnedChildren;
+use crate::engine::watch::{ExitWatcher, Exited};
+use crate::home::Home;
+
+/// The queue's settings (`[queue]` in procward.toml).
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    /// Groups to create or resize at start (`[queue.group.NAME] parallel = N`).
+    pub groups: Vec<(String, u32)>,
+    /// Completed jobs kept (the most recent), so `wait` and `show` still find them.
+    pub keep_completed: usize,
+    /// `parallel` of the `default` group when it is first created.
+    pub default_parallel: u32,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            groups: Vec::new(),
+            keep_completed: 100,
+            default_parallel: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+        }
+    }
+}
+
+/// Events the actor sends itself from the exit watcher and timers.
+#[derive(Debug)]
+pub(crate) enum Internal {
+    /// The attempt's shim exited.
+    Exited { id: u64, attempt: u32 },
+    /// A delayed job's time may have come.
+    Due { id: u64 },
+    /// The attempt ran past its timeout: SIGTERM to its group.
+    Timeout { id: u64, attempt: u32 },
+    /// The grace period after SIGTERM passed: SIGKILL to its group.
+    KillDue { id: u64, attempt: u32 },
+}
+
+impl From<Exited> for Internal {
+    fn from(exited: Exited) -> Self {
+        Internal::Exited {
+            id: exited.name.parse().unwrap_or(0),
+            attempt: exited.generation as u32,
+        }
+    }
+}
+
+type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+/// The actor's state.
+pub(crate) struct Actor {
+    pub(super) home: Home,
+    pub(super) exe: PathBuf,
+    pub(super) owned: OwnedChildren,
+    pub(super) store: Store,
+    pub(super) jobs: BTreeMap<u64, Job>,
+    groups: BTreeMap<String, Group>,
+    /// Per group: queued jobs whose dependencies are met, best first.
+    ready: HashMap<String, BTreeSet<(Reverse<u32>, u64)>>,
+    pub(super) running: HashMap<u64, Running>,
+    running_count: HashMap<String, u32>,
+    /// Jobs waiting on each job.
+    dependents: HashMap<u64, Vec<u64>>,
+    /// `wait` (and `cancel` of running jobs) callers, answered when the job is final.
+    waiters: HashMap<u64, Vec<Reply<Job>>>,
+    pub(super) internal: mpsc::UnboundedSender<Internal>,
+    pub(super) watcher: ExitWatcher<Internal>,
+    events: broadcast::Sender<JobEvent>,
+    last_id: u64,
+    keep_completed: usize,
+    completed: VecDeque<u64>,
+}
+
+/// Now, in Unix milliseconds.
+pub(super) fn now_ms() -> u64 {
+    unix_ms(SystemTime::now())
+}
+
+fn store_error(e: StoreError) -> EngineError {
+    EngineError::Internal(e.to_string())
+}
+
+/// Opens the store under `home`, restores every job (re-adopting running ones through
+/// their shims) and starts the actor on the current runtime.
+pub fn spawn(
+    home: Home,
+    exe: PathBuf,
+    owned: OwnedChildren,
+    config: QueueConfig,
+) -> Result<Queue, EngineError> {
+    let store = Store::open(&home.queue_db()).map_err(store_error)?;
+    let loaded = store.load().map_err(store_error)?;
+    let (internal, mut internal_rx) = mpsc::unbounded_channel();
+    let watcher = ExitWatcher::start(internal.clone())
+        .map_err(|e| EngineError::Internal(format!("cannot watch job exits: {e}")))?;
+    let (events, _) = broadcast::channel(4096);
+    let (commands, mut command_rx) = mpsc::channel(256);
+    let mut actor = Actor {
+        home,
+        exe,
+        owned,
+        store,
+        jobs: BTreeMap::new(),
+        groups: BTreeMap::new(),
+        ready: HashMap::new(),
+        running: HashMap::new(),
+        running_count: HashMap::new(),
+        dependents: HashMap::new(),
+        waiters: HashMap::new(),
+        internal,
+        watcher,
+        events: events.clone(),
+        last_id: loaded.last_id,
+        keep_completed: config.keep_completed,
+        completed: VecDeque::new(),
+    };
+    actor.restore(loaded, &config)?;
+    tokio::spawn(async move {
+        actor.schedule();
+        loop {
+            tokio::select! {
+                Some(command) = command_rx.recv() => actor.handle(command),
+                Some(event) = internal_rx.recv() => actor.handle_internal(event),
+                else => break,
+            }
+            actor.schedule();
+        }
+    });
+    Ok(Queue { commands, events })
+}
+
+impl Actor {
+    fn restore(
+        &mut self,
+        loaded: super::store::Loaded,
+        config: &QueueConfig,
+    ) -> Result<(), EngineError> {
+        for group in loaded.groups {
+            self.groups.insert(group.name.clone(), group);
+        }
+        let mut wanted = vec![(DEFAULT_GROUP.to_owned(), None)];
+        wanted.extend(config.groups.iter().map(|(n, p)| (n.clone(), Some(*p))));
+        for (name, parallel) in wanted {
+            let existing = self.groups.get(&name).cloned();
+            let group = Group {
+                parallel: parallel
+                    .or(existing.as_ref().map(|g| g.parallel))
+                    .unwrap_or(config.default_parallel)
+                    .clamp(1, MAX_PARALLEL),
+                paused: existing.as_ref().is_some_and(|g| g.paused),
+                name,
+            };
+            if existing.as_ref() != Some(&group) {
+                self.store.put_group(&group).map_err(store_error)?;
+            }
+            self.groups.insert(group.name.clone(), group);
+        }
+        let runs: HashMap<u64, _> = loaded.runs.into_iter().collect();
+        for job in loaded.jobs {
+            for dep in &job.spec.after {
+                self.dependents.entry(*dep).or_default().push(job.id);
+            }
+            if job.state == JobState::Completed {
+                self.completed.push_back(job.id);
+            }
+            self.jobs.insert(job.id, job);
+        }
+        let ids: Vec<u64> = self.jobs.keys().copied().collect();
+        for id in ids {
+            match self.jobs[&id].state {
+                JobState::Running => self.readopt(id, runs.get(&id).cloned()),
+                JobState::Queued | JobState::Delayed => self.admit(id),
+                _ => {}
+            }
+        }
+        tracing::info!(
+            jobs = self.jobs.len(),
+            running = self.running.len(),
+            "job queue restored"
+        );
+        Ok(())
+    }
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Add(spec, reply) => {
+                let _ = reply.send(self.add(*spec));
+            }
+            Command::List(filter, reply) => {
+                let _ = reply.send(Ok(self.list(&filter)));
+            }
+            Command::Get(id, reply) => {
+                let _ = reply.send(self.job(id).cloned());
+            }
+            Command::Cancel(id, reply) => self.cancel(id, reply),
+            Command::Retry(id, reply) => {
+                let _ = reply.send(self.retry(id));
+            }
+            Command::Wait(id, reply) => match self.job(id) {
+                Ok(job) if job.state.is_final() => {
+                    let _ = reply.send(Ok(job.clone()));
+                }
+                Ok(_) => self.waiters.entry(id).or_default().push(reply),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            Command::Pause(group, pause, reply) => {
+                let _ = reply.send(self.pause(group, pause));
+            }
+            Command::Clean(filter, reply) => {
+                let _ = reply.send(self.clean(filter));
+            }
+            Command::PutGroup(group, reply) => {
+                let _ = reply.send(self.put_group(group));
+            }
+            Command::Groups(reply) => {
+                let _ = reply.send(self.groups.values().cloned().collect());
+            }
+        }
+    }
+
+    fn handle_internal(&mut self, event: Internal) {
+        match event {
+            Internal::Exited { id, attempt } => self.on_exit(id, attempt),
+            Internal::Due { id } => self.on_due(id),
+            Internal::Timeout { id, attempt } => self.on_timeout(id, attempt),
+            Internal::KillDue { id, attempt } => self.on_kill_due(id, attempt),
+        }
+    }
+
+    pub(super) fn job(&self, id: u64) -> Result<&Job, EngineError> {
+        self.jobs.get(&id).ok_or_else(|| {
+            EngineError::NotFound(format!(
+                "no job {id} (`procward queue list` shows the jobs)"
+            ))
+        })
+    }
+
+    fn add(&mut self, mut spec: JobSpec) -> Result<Job, EngineError> {
+        let now = now_ms();
+        spec.validate(now)
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        if !self.groups.contains_key(&spec.group) {
+            let known: Vec<&str> = self.groups.keys().map(String::as_str).collect();
+            return Err(EngineError::Invalid(format!(
+                "unknown group {:?} (groups: {}); create it with `procward queue group add {} --parallel N`",
+                spec.group,
+                known.join(", "),
+                spec.group
+            )));
+        }
+        spec.after.sort_unstable();
+        spec.after.dedup();
+        if let Some(missing) = spec.after.iter().find(|dep| !self.jobs.contains_key(dep)) {
+            return Err(EngineError::Invalid(format!(
+                "after: there is no job {missing} (a job can only wait for jobs already queued, \
+                 so dependencies cannot form a cycle)"
+            )));
+        }
+        let id = self.last_id + 1;
+        let job = Job::new(id, spec, now);
+        self.store.insert(&job).map_err(store_error)?;
+        self.last_id = id;
+        for dep in &job.spec.after {
+            self.dependents.entry(*dep).or_default().push(id);
+        }
+        self.jobs.insert(id, job);
+        self.emit(id);
+        self.admit(id);
+        self.job(id).cloned()
+    }
+
+    fn list(&self, filter: &JobFilter) -> Vec<Job> {
+        self.jobs
+            .values()
+            .filter(|j| filter.group.as_ref().is_none_or(|g| &j.spec.group == g))
+            .filter(|j| filter.states.is_empty() || filter.states.contains(&j.state))
+            .cloned()
+            .collect()
+    }
+
+    /// Puts a queued or delayed job where it waits: a timer for a delayed one; for a
+    /// queued one the ready set of its group, or nothing while dependencies run, or
+    /// failed when one of them failed.
+    pub(super) fn admit(&mut self, id: u64) {
+        let Some(job) = self.jobs.get(&id) else {
+            return;
+        };
+        match job.state {
+            JobState::Delayed => {
+                let wait = job.run_at_ms.unwrap_or(0).saturating_sub(now_ms());
+                let internal = self.internal.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                    let _ = internal.send(Internal::Due { id });
+                });
+            }
+            JobState::Queued => match self.dependencies_of(job) {
+                Dependencies::Met => {
+                    let key = (Reverse(job.spec.priority), id);
+                    self.ready
+                        .entry(job.spec.group.clone())
+                        .or_default()
+                        .insert(key);
+                }
+                Dependencies::Pending => {}
+                Dependencies::Broken(dep, state) => {
+                    self.set_final(id, JobState::Failed, format!("dependency {dep} {state}"));
+                }
+            },
+            _ => {}
+        }
+    }
+
+    fn dependencies_of(&self, job: &Job) -> Dependencies {
+        let mut pending = false;
+        for dep in &job.spec.after {
+            // A dependency removed by `clean` or `keep_completed` had ended.
+            let Some(state) = self.jobs.get(dep).map(|d| d.state) else {
+                continue;
+            };
+            match state {
+                JobState::Completed => {}
+                s if s.is_final() && job.spec.after_any => {}
+                s if s.is_final() => return Dependencies::Broken(*dep, s),
+                _ => pending = true,
+            }
+        }
+        if pending {
+            Dependencies::Pending
+        } else {
+            Dependencies::Met
+        }
+    }
+
+    fn on_due(&mut self, id: u64) {
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        if job.state != JobState::Delayed || job.run_at_ms.is_some_and(|at| at > now_ms()) {
+            return; // cancelled meanwhile, or a stale timer
+        }
+        job.state = JobState::Queued;
+        job.run_at_ms = None;
+        self.save(id);
+        self.emit(id);
+        self.admit(id);
+    }
+
+    /// Starts ready jobs while their groups have free slots.
+    fn schedule(&mut self) {
+        let mut starts = Vec::new();
+        for (name, group) in &self.groups {
+            if group.paused {
+                continue;
+            }
+            let Some(ready) = self.ready.get_mut(name) else {
+                continue;
+            };
+            let running = self.running_count.get(name).copied().unwrap_or(0);
+            let free = group.parallel.saturating_sub(running);
+            for _ in 0..free {
+                let Some((_, id)) = ready.pop_first() else {
+                    break;
+                };
+                starts.push(id);
+            }
+        }
+        for id in starts {
+            self.start_attempt(id);
+        }
+    }
+
+    pub(super) fn slot_taken(&mut self, group: &str) {
+        *self.running_count.entry(group.to_owned()).or_default() += 1;
+    }
+
+    pub(super) fn slot_freed(&mut self, group: &str) {
+        if let Some(n) = self.running_count.get_mut(group) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    fn cancel(&mut self, id: u64, reply: Reply<Job>) {
+        let state = match self.job(id) {
+            Ok(job) => job.state,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        match state {
+            JobState::Queued | JobState::Delayed => {
+                self.set_final(id, JobState::Cancelled, "cancelled".into());
+                let _ = reply.send(self.job(id).cloned());
+            }
+            JobState::Running => {
+                self.waiters.entry(id).or_default().push(reply);
+                self.end_running(id, "cancelled");
+            }
+            state => {
+                let _ = reply.send(Err(EngineError::Refused(format!(
+                    "job {id} is already {state}; nothing to cancel"
+                ))));
+            }
+        }
+    }
+
+    fn retry(&mut self, id: u64) -> Result<Job, EngineError> {
+        let job = self
+            .jobs
+            .get_mut(&id)
+            .ok_or_else(|| EngineError::NotFound(format!("no job {id}")))?;
+        if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
+            return Err(EngineError::Refused(format!(
+                "job {id} is {}; only failed or cancelled jobs can be retried",
+                job.state
+            )));
+        }
+        job.state = JobState::Queued;
+        job.retried_after = job.attempts.len() as u32;
+        job.cancel_requested = false;
+        job.run_at_ms = None;
+        job.reason = "retried".into();
+        self.save(id);
+        self.emit(id);
+        self.admit(id);
+        self.job(id).cloned()
+    }
+
+    fn pause(&mut self, group: Option<String>, pause: bool) -> Result<Vec<Group>, EngineError> {
+        let names: Vec<String> = match group {
+            Some(name) if !self.groups.contains_key(&name) => {
+                return Err(EngineError::NotFound(format!("no group {name:?}")));
+            }
+            Some(name) => vec![name],
+            None => self.groups.keys().cloned().collect(),
+        };
+        let mut changed = Vec::new();
+        for name in names {
+            let group = self.groups.get_mut(&name).expect("checked above");
+            group.paused = pause;
+            self.store.put_group(group).map_err(store_error)?;
+            changed.push(group.clone());
+        }
+        Ok(changed)
+    }
+
+    fn put_group(&mut self, mut group: Group) -> Result<Group, EngineError> {
+        validate_name(&group.name).map_err(|e| EngineError::Invalid(format!("group: {e}")))?;
+        if !(1..=MAX_PARALLEL).contains(&group.parallel) {
+            return Err(EngineError::Invalid(format!(
+                "parallel: {} is outside 1..={MAX_PARALLEL}",
+                group.parallel
+            )));
+        }
+        group.paused = self.groups.get(&group.name).is_some_and(|g| g.paused);
+        self.store.put_group(&group).map_err(store_error)?;
+        self.groups.insert(group.name.clone(), group.clone());
+        Ok(group)
+    }
+
+    fn clean(&mut self, filter: CleanFilter) -> Result<Vec<u64>, EngineError> {
+        let (completed, failed) = match (filter.completed, filter.failed) {
+            (false, false) => (true, true),
+            flags => flags,
+        };
+        let cutoff = filter
+            .older_than
+            .map(|age| now_ms().saturating_sub(age.as_millis() as u64));
+        let ids: Vec<u64> = self
+            .jobs
+            .values()
+            .filter(|j| match j.state {
+                JobState::Completed => completed,
+                JobState::Failed | JobState::Cancelled => failed,
+                _ => false,
+            })
+            .filter(|j| cutoff.is_none_or(|cutoff| ended_ms(j) <= cutoff))
+            .map(|j| j.id)
+            .collect();
+        self.forget(&ids)?;
+        Ok(ids)
+    }
+
+    fn forget(&mut self, ids: &[u64]) -> Result<(), EngineError> {
+        self.store.delete(ids).map_err(store_error)?;
+        for id in ids {
+            self.jobs.remove(id);
+            self.dependents.remove(id);
+            let _ = std::fs::remove_dir_all(self.home.job_dir(*id));
+        }
+        self.completed.retain(|id| !ids.contains(id));
+        Ok(())
+    }
+
+    /// Moves a job to a final state, answers its waiters and lets its dependents go on
+    /// (or fail with it).
+    pub(super) fn set_final(&mut self, id: u64, state: JobState, reason: String) {
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        debug_assert!(
+            job.state.can_transition_to(state),
+            "{} -> {state}",
+            job.state
+        );
+        if let Some(ready) = self.ready.get_mut(&job.spec.group) {
+            ready.remove(&(Reverse(job.spec.priority), id));
+        }
+        job.state = state;
+        job.reason = reason;
+        job.run_at_ms = None;
+        self.save(id);
+        self.emit(id);
+        let job = self.jobs[&id].clone();
+        for waiter in self.waiters.remove(&id).unwrap_or_default() {
+            let _ = waiter.send(Ok(job.clone()));
+        }
+        for dependent in self.dependents.get(&id).cloned().unwrap_or_default() {
+            if self
+                .jobs
+                .get(&dependent)
+                .is_some_and(|d| d.state == JobState::Queued)
+            {
+                self.admit(dependent);
+            }
+        }
+        if state == JobState::Completed {
+            self.completed.push_back(id);
+            let excess = self.completed.len().saturating_sub(self.keep_completed);
+            let old: Vec<u64> = self.completed.iter().take(excess).copied().collect();
+            if let Err(e) = self.forget(&old) {
+                tracing::warn!(error = %e, "cannot remove old completed jobs");
+            }
+        }
+    }
+
+    /// Writes a changed job to the store; a failure is logged (the job goes on).
+    pub(super) fn save(&self, id: u64) {
+        if let Some(job) = self.jobs.get(&id)
+            && let Err(e) = self.store.update(job)
+        {
+            tracing::error!(id, error = %e, "cannot save job");
+        }
+    }
+
+    pub(super) fn emit(&self, id: u64) {
+        if let Some(job) = self.jobs.get(&id) {
+            let _ = self.events.send(JobEvent::of(job));
+        }
+    }
+}
+
+/// Whether a queued job may start.
+enum Dependencies {
+    Met,
+    Pending,
+    Broken(u64, JobState),
+}
+
+/// When a final job ended (its last attempt's end, else when it was added).
+fn ended_ms(job: &Job) -> u64 {
+    job.last_attempt()
+        .and_then(|a| a.ended_ms)
+        .unwrap_or(job.created_ms)
+}

@@ -1,0 +1,188 @@
+//! The job queue: commands run as supervised processes (under the same shim as managed
+//! processes, output captured the same way) from a persistent queue with groups,
+//! priorities, delays, dependencies, retries with back-off and timeouts.
+//!
+//! Like the supervisor, one actor ([`actor`]) owns every job; [`Queue`] is its cloneable
+//! handle and every door (gRPC, MCP, socket.io, the CLI) calls it, so each rule is
+//! checked here once: the spec ([`JobSpec::validate`]), the group, the dependencies.
+//! Every change is written to the [`store`] before it is answered, and a job that was
+//! running when the daemon died is re-adopted through its shim on the next start, not run
+//! twice ([`run`]).
+
+mod actor;
+mod run;
+pub mod store;
+
+use std::time::Duration;
+
+use procward_core::queue::{Group, Job, JobSpec, JobState};
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::error::EngineError;
+
+pub use actor::{QueueConfig, spawn};
+
+/// The grace period between SIGTERM and SIGKILL when a job is cancelled or times out.
+pub const KILL_GRACE: Duration = Duration::from_secs(5);
+
+/// Something that happened to a job, for watchers (gRPC `Watch`, socket.io, `wait`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobEvent {
+    /// The job.
+    pub id: u64,
+    /// Its group.
+    pub group: String,
+    /// Its state after the change.
+    pub state: JobState,
+    /// The attempt running or last run (0 before the first).
+    pub attempt: u32,
+    /// Once it has ended: its exit code as a shell reports it (128 + signal).
+    pub exit_code: Option<i32>,
+    /// Why, when that needs saying.
+    pub reason: String,
+}
+
+impl JobEvent {
+    /// The event describing `job` as it is now.
+    pub fn of(job: &Job) -> Self {
+        Self {
+            id: job.id,
+            group: job.spec.group.clone(),
+            state: job.state,
+            attempt: job.last_attempt().map_or(0, |a| a.number),
+            exit_code: job.state.is_final().then(|| job.exit_code()).flatten(),
+            reason: job.reason.clone(),
+        }
+    }
+}
+
+/// Which jobs `list` shows.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    /// Only this group's.
+    pub group: Option<String>,
+    /// Only those in one of these states (empty: every state).
+    pub states: Vec<JobState>,
+}
+
+/// Which final jobs `clean` removes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CleanFilter {
+    /// Completed jobs.
+    pub completed: bool,
+    /// Failed and cancelled jobs.
+    pub failed: bool,
+    /// Only jobs that ended at least this long ago.
+    pub older_than: Option<Duration>,
+}
+
+/// A request to the queue actor.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Add(Box<JobSpec>, oneshot::Sender<Result<Job, EngineError>>),
+    List(JobFilter, oneshot::Sender<Result<Vec<Job>, EngineError>>),
+    Get(u64, oneshot::Sender<Result<Job, EngineError>>),
+    Cancel(u64, oneshot::Sender<Result<Job, EngineError>>),
+    Retry(u64, oneshot::Sender<Result<Job, EngineError>>),
+    Wait(u64, oneshot::Sender<Result<Job, EngineError>>),
+    Pause(
+        Option<String>,
+        bool,
+        oneshot::Sender<Result<Vec<Group>, EngineError>>,
+    ),
+    Clean(CleanFilter, oneshot::Sender<Result<Vec<u64>, EngineError>>),
+    PutGroup(Group, oneshot::Sender<Result<Group, EngineError>>),
+    Groups(oneshot::Sender<Vec<Group>>),
+}
+
+/// The queue's handle: cheap to clone, every clone the same queue.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<JobEvent>,
+}
+
+impl Queue {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| EngineError::Internal("the job queue has stopped".into()))?;
+        rx.await
+            .map_err(|_| EngineError::Internal("the job queue has stopped".into()))
+    }
+
+    /// Queues a job after checking its spec, its group and its dependencies; answers with
+    /// the job (its id) once it is stored. Nothing is queued when a check fails.
+    pub async fn add(&self, spec: JobSpec) -> Result<Job, EngineError> {
+        self.ask(|tx| Command::Add(Box::new(spec), tx)).await?
+    }
+
+    /// Jobs matching `filter`, by id.
+    pub async fn list(&self, filter: JobFilter) -> Result<Vec<Job>, EngineError> {
+        self.ask(|tx| Command::List(filter, tx)).await?
+    }
+
+    /// One job.
+    pub async fn get(&self, id: u64) -> Result<Job, EngineError> {
+        self.ask(|tx| Command::Get(id, tx)).await?
+    }
+
+    /// Cancels a job: a queued or delayed one at once; a running one by SIGTERM to its
+    /// whole process group and SIGKILL after [`KILL_GRACE`], answered once it has ended.
+    /// Dependents of a cancelled job fail (unless added with `after_any`).
+    pub async fn cancel(&self, id: u64) -> Result<Job, EngineError> {
+        self.ask(|tx| Command::Cancel(id, tx)).await?
+    }
+
+    /// Queues a failed or cancelled job again, with its full number of attempts.
+    pub async fn retry(&self, id: u64) -> Result<Job, EngineError> {
+        self.ask(|tx| Command::Retry(id, tx)).await?
+    }
+
+    /// Answers once the job has ended (completed, failed or cancelled).
+    pub async fn wait(&self, id: u64) -> Result<Job, EngineError> {
+        self.ask(|tx| Command::Wait(id, tx)).await?
+    }
+
+    /// Pauses (`pause`) or resumes one group, or every group: a paused group starts no
+    /// new job; running ones go on.
+    pub async fn pause(
+        &self,
+        group: Option<String>,
+        pause: bool,
+    ) -> Result<Vec<Group>, EngineError> {
+        self.ask(|tx| Command::Pause(group, pause, tx)).await?
+    }
+
+    /// Removes final jobs (and their logs); answers with the ids removed.
+    pub async fn clean(&self, filter: CleanFilter) -> Result<Vec<u64>, EngineError> {
+        self.ask(|tx| Command::Clean(filter, tx)).await?
+    }
+
+    /// Creates a group or changes its `parallel` (`1..=1024`).
+    pub async fn put_group(&self, name: String, parallel: u32) -> Result<Group, EngineError> {
+        let group = Group {
+            name,
+            parallel,
+            paused: false,
+        };
+        self.ask(|tx| Command::PutGroup(group, tx)).await?
+    }
+
+    /// Every group.
+    pub async fn groups(&self) -> Result<Vec<Group>, EngineError> {
+        self.ask(Command::Groups).await
+    }
+
+    /// Every job event from now on (a slow receiver skips events and is told so: it
+    /// should `get` the jobs it cares about then).
+    pub fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
+        self.events.subscribe()
+    }
+}

@@ -1,0 +1,329 @@
+//! Running a job's attempts: each under its own shim (as a managed process is), so the
+//! job's output is captured into its attempt's logs and its exit is recorded even while
+//! the daemon is down; timeouts and cancels end the attempt's whole process group
+//! (SIGTERM, SIGKILL after [`KILL_GRACE`]); a restarted daemon re-adopts running
+//! attempts by their shim's pid and start time instead of running them again.
+
+use std::process::Child;
+use std::time::Duration;
+
+use procward_core::Signal;
+use procward_core::queue::{AfterAttempt, Attempt, JobState};
+use procward_core::signal::group;
+use procward_core::supervisor::shim::{self, LaunchSpec};
+use procward_core::supervisor::spec::LogLimits;
+use procward_core::sys::process::{identify, start_ticks_of, start_time_of};
+
+use super::KILL_GRACE;
+use super::actor::{Actor, Internal, now_ms};
+use crate::engine::actor::off_runtime;
+use crate::engine::registry::RunRecord;
+
+/// A running attempt.
+#[derive(Debug)]
+pub(crate) struct Running {
+    /// Which attempt of the job.
+    pub attempt: u32,
+    /// Its shim and process, as stored for re-adoption.
+    pub record: RunRecord,
+    /// The shim, when this daemon spawned it (to be reaped); `None` after re-adoption.
+    pub shim: Option<Child>,
+}
+
+/// The exit code recorded for an attempt whose program could not be started, as a shell
+/// reports a command it cannot run.
+const NOT_STARTED: i32 = 127;
+
+impl Actor {
+    /// Starts the next attempt of a ready job; a program that cannot be started is a
+    /// failed attempt (exit 127) like any other, retried per its attempts.
+    pub(super) fn start_attempt(&mut self, id: u64) {
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        let number = job.attempts.len() as u32 + 1;
+        let dir = self.home.attempt_dir(id, number);
+        let _ = std::fs::create_dir_all(&dir);
+        let mut env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+        env.extend(job.spec.env.clone());
+        env.insert("PROCWARD_JOB_ID".into(), id.to_string());
+        env.insert("PROCWARD_JOB_ATTEMPT".into(), number.to_string());
+        let limits = LogLimits::default();
+        let launch = LaunchSpec {
+            argv: job.spec.command.clone(),
+            env,
+            cwd: job.spec.cwd.clone(),
+            stdout_log: dir.join("stdout.log"),
+            stderr_log: dir.join("stderr.log"),
+            max_bytes: limits.max_bytes,
+            max_files: limits.max_files,
+            status_file: dir.join("status.json"),
+        };
+        let exe = self.exe.clone();
+        let launched = self
+            .owned
+            .spawn(
+                || match shim::spawn(&exe, &launch, &dir.join("launch.json")) {
+                    Ok(shim) => {
+                        let pid = shim.id();
+                        Ok((Ok(shim), pid))
+                    }
+                    Err(e) => Ok((Err(e.to_string()), 0)),
+                },
+            )
+            .unwrap_or_else(|e| Err(e.to_string()))
+            .and_then(|shim| off_runtime(|| shim::await_report(shim)).map_err(|e| e.to_string()));
+        let started_ms = now_ms();
+        let group_name = job.spec.group.clone();
+        job.state = JobState::Running;
+        match launched {
+            Ok(launched) => {
+                let shim_pid = launched.shim.id();
+                let child_start_ticks = identify(launched.child_pid)
+                    .ok()
+                    .filter(|child| child.ppid == shim_pid)
+                    .map(|child| child.start_ticks);
+                let record = RunRecord {
+                    child_pid: launched.child_pid,
+                    child_start_time: launched.child_start_time,
+                    shim_pid,
+                    shim_start_time: start_time_of(shim_pid).unwrap_or(0),
+                    child_start_ticks,
+                    shim_start_ticks: start_ticks_of(shim_pid),
+                    started_at_ms: started_ms,
+                };
+                job.attempts.push(Attempt {
+                    number,
+                    pid: launched.child_pid,
+                    started_ms,
+                    ended_ms: None,
+                    exit_code: None,
+                    signal: None,
+                    timed_out: false,
+                });
+                job.reason.clear();
+                let timeout = job.spec.timeout;
+                if let Err(e) = self.store.put_run(id, &record) {
+                    tracing::error!(id, error = %e, "cannot save the job's run");
+                }
+                self.watcher
+                    .watch(record.shim(), &id.to_string(), number.into());
+                self.running.insert(
+                    id,
+                    Running {
+                        attempt: number,
+                        record,
+                        shim: Some(launched.shim),
+                    },
+                );
+                self.slot_taken(&group_name);
+                if let Some(timeout) = timeout {
+                    self.arm_timeout(id, number, timeout);
+                }
+                tracing::info!(
+                    id,
+                    attempt = number,
+                    pid = launched.child_pid,
+                    "job started"
+                );
+                self.save(id);
+                self.emit(id);
+            }
+            Err(message) => {
+                job.attempts.push(Attempt {
+                    number,
+                    pid: 0,
+                    started_ms,
+                    ended_ms: None,
+                    exit_code: None,
+                    signal: None,
+                    timed_out: false,
+                });
+                job.reason = message;
+                tracing::warn!(id, reason = %job.reason, "job cannot start");
+                self.emit(id);
+                self.finish(id, Some(NOT_STARTED), None, started_ms);
+            }
+        }
+    }
+
+    fn arm_timeout(&self, id: u64, attempt: u32, after: Duration) {
+        let internal = self.internal.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let _ = internal.send(Internal::Timeout { id, attempt });
+        });
+    }
+
+    /// Finds a job that was running when the daemon stopped: its shim still runs (watch
+    /// it) or has exited (its exit record is read when the watcher reports it, at once).
+    pub(super) fn readopt(&mut self, id: u64, record: Option<RunRecord>) {
+        let Some(job) = self.jobs.get(&id) else {
+            return;
+        };
+        let number = job.last_attempt().map_or(1, |a| a.number);
+        let group_name = job.spec.group.clone();
+        let timeout = job.spec.timeout;
+        let Some(record) = record else {
+            // Stopped between spawning and recording the run: nothing to find again.
+            let now = now_ms();
+            if let Some(job) = self.jobs.get_mut(&id) {
+                job.reason = "the daemon stopped while the attempt was starting".into();
+            }
+            self.finish(id, None, None, now);
+            return;
+        };
+        self.watcher
+            .watch(record.shim(), &id.to_string(), number.into());
+        if let Some(timeout) = timeout {
+            let elapsed = now_ms().saturating_sub(record.started_at_ms);
+            self.arm_timeout(
+                id,
+                number,
+                timeout.saturating_sub(Duration::from_millis(elapsed)),
+            );
+        }
+        tracing::info!(id, pid = record.child_pid, "job re-adopted");
+        self.running.insert(
+            id,
+            Running {
+                attempt: number,
+                record,
+                shim: None,
+            },
+        );
+        self.slot_taken(&group_name);
+    }
+
+    /// The attempt's shim exited: read how the process ended and decide what follows.
+    pub(super) fn on_exit(&mut self, id: u64, attempt: u32) {
+        if self.running.get(&id).is_none_or(|r| r.attempt != attempt) {
+            return;
+        }
+        let Some(mut run) = self.running.remove(&id) else {
+            return;
+        };
+        if let Some(mut shim) = run.shim.take() {
+            let _ = shim.wait();
+            self.owned.remove(run.record.shim_pid);
+        }
+        if let Err(e) = self.store.delete_run(id) {
+            tracing::error!(id, error = %e, "cannot forget the job's run");
+        }
+        let status = shim::read_status(&self.home.attempt_dir(id, attempt).join("status.json"))
+            .ok()
+            .flatten();
+        let Some(group_name) = self.jobs.get(&id).map(|j| j.spec.group.clone()) else {
+            return;
+        };
+        self.slot_freed(&group_name);
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        let leader = run.record.child();
+        let ending = job.cancel_requested || job.attempts.last().is_some_and(|a| a.timed_out);
+        // Members left behind: a cancel or timeout ends the whole tree; a lost shim leaves
+        // a process nobody logs or reaps, so it is ended too.
+        if (ending || status.is_none()) && !group::members(leader.pid).is_empty() {
+            group::signal(leader, Signal::KILL);
+        }
+        if status.is_none() && job.reason.is_empty() {
+            job.reason = format!(
+                "lost its shim (pid {}); no exit status",
+                run.record.shim_pid
+            );
+        }
+        let (code, signal, ended) = match status {
+            Some(s) => (s.exit_code, s.signal, s.ended_at_ms),
+            None => (None, None, now_ms()),
+        };
+        self.finish(id, code, signal, ended);
+    }
+
+    /// Records the end of the running attempt and moves the job on: completed, delayed
+    /// until its retry, or final.
+    fn finish(&mut self, id: u64, code: Option<i32>, signal: Option<i32>, ended_ms: u64) {
+        let random = getrandom::u64().map_or(0.5, |r| (r >> 11) as f64 / (1u64 << 53) as f64);
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        let decision = job.finish_attempt(ended_ms, code, signal, random);
+        let last = job.last_attempt().cloned();
+        tracing::info!(id, outcome = %last.as_ref().map(Attempt::outcome).unwrap_or_default(), "job attempt ended");
+        match decision {
+            AfterAttempt::Completed => self.set_final(id, JobState::Completed, String::new()),
+            AfterAttempt::Final(state) => {
+                let reason = match (&last, job.reason.is_empty()) {
+                    (_, false) => job.reason.clone(),
+                    (Some(a), true) if state == JobState::Failed => {
+                        format!(
+                            "attempt {} of {}: {}",
+                            a.number,
+                            job.spec.attempts,
+                            a.outcome()
+                        )
+                    }
+                    _ => state.to_string(),
+                };
+                self.set_final(id, state, reason);
+            }
+            AfterAttempt::Retry(wait) => {
+                job.state = JobState::Delayed;
+                job.run_at_ms = Some(now_ms() + wait.as_millis() as u64);
+                if let Some(a) = &last {
+                    job.reason = format!("attempt {} {}; retrying", a.number, a.outcome());
+                }
+                self.save(id);
+                self.emit(id);
+                self.admit(id);
+            }
+        }
+    }
+
+    /// SIGTERM to the running attempt's group and SIGKILL after the grace period: what
+    /// cancel and timeout share.
+    pub(super) fn end_running(&mut self, id: u64, why: &str) {
+        let Some(run) = self.running.get(&id) else {
+            return;
+        };
+        let (attempt, leader) = (run.attempt, run.record.child());
+        if let Some(job) = self.jobs.get_mut(&id) {
+            if why == "cancelled" {
+                job.cancel_requested = true;
+            }
+            job.reason = why.to_owned();
+        }
+        self.save(id);
+        group::signal(leader, Signal::TERM);
+        let internal = self.internal.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(KILL_GRACE).await;
+            let _ = internal.send(Internal::KillDue { id, attempt });
+        });
+    }
+
+    pub(super) fn on_timeout(&mut self, id: u64, attempt: u32) {
+        if self.running.get(&id).is_none_or(|r| r.attempt != attempt) {
+            return;
+        }
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        let limit = job.spec.timeout.unwrap_or_default();
+        if let Some(a) = job.attempts.last_mut() {
+            a.timed_out = true;
+        }
+        let why = format!(
+            "timed out after {}",
+            procward_core::supervisor::spec::format_duration(limit)
+        );
+        tracing::warn!(id, attempt, "{why}");
+        self.end_running(id, &why);
+    }
+
+    pub(super) fn on_kill_due(&mut self, id: u64, attempt: u32) {
+        if let Some(run) = self.running.get(&id).filter(|r| r.attempt == attempt) {
+            group::signal(run.record.child(), Signal::KILL);
+        }
+    }
+}
