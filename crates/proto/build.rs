@@ -4,7 +4,9 @@
 use prost::Message as _;
 
 /// Every enum-typed field and its JSON serializer in `crate::convert::json`.
-const ENUM_FIELDS: [(&str, &str); 4] = [
+const ENUM_FIELDS: [(&str, &str); 6] = [
+    (".procward.v1.Job.state", "job_state"),
+    (".procward.v1.JobEvent.state", "job_state"),
     (".procward.v1.ManagedProcess.state", "process_state"),
     (".procward.v1.ManagedProcess.health", "health_state"),
     (".procward.v1.ProcessSpec.restart", "restart_policy"),
@@ -17,6 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "procward/v1/supervisor.proto",
         "procward/v1/process_manager.proto",
         "procward/v1/ports.proto",
+        "procward/v1/queue.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={}", root.join(file).display());

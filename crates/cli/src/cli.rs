@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    completions, daemon, info, kill, logs, managed, mcp, ports, process, ps, shim, start, token, up,
+    completions, daemon, info, kill, logs, managed, mcp, ports, process, ps, queue, shim, start,
+    token, up,
 };
 use crate::output::ColorChoice;
 
@@ -83,6 +84,10 @@ pub enum Command {
     Mcp(mcp::Args),
     /// Print (or --rotate) the bearer token for the daemon's TCP listener.
     Token(token::Args),
+    /// The job queue: add, list, show, logs, cancel, retry, wait, pause, clean, groups.
+    Queue(queue::Args),
+    /// Run a command as a queued job: its output printed live, its exit code returned.
+    Run(queue::RunArgs),
     /// Internal: the per-process shim started by the daemon.
     #[command(hide = true)]
     Shim(shim::Args),

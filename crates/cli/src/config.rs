@@ -28,6 +28,51 @@ pub struct Config {
     /// `[mcp]`: what assistants may do (`procward mcp` and the daemon's `/mcp`).
     #[serde(default)]
     pub mcp: McpConfig,
+    /// `[queue]`: the job queue's groups and retention (read by the daemon).
+    #[serde(default)]
+    pub queue: QueueSection,
+}
+
+/// `[queue]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSection {
+    /// Completed jobs kept, the most recent (default 100); older ones are removed.
+    pub keep_completed: Option<usize>,
+    /// `[queue.group.NAME]`: concurrency groups, created or resized at daemon start.
+    #[serde(default)]
+    pub group: std::collections::BTreeMap<String, QueueGroupSection>,
+}
+
+/// `[queue.group.NAME]` section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueGroupSection {
+    /// Jobs of the group running at once (1 to 1024).
+    pub parallel: u32,
+}
+
+impl QueueSection {
+    /// The daemon's queue settings, each group checked (name, `parallel` in range).
+    pub fn daemon_config(&self) -> anyhow::Result<procward_daemon::engine::queue::QueueConfig> {
+        let mut config = procward_daemon::engine::queue::QueueConfig::default();
+        if let Some(keep) = self.keep_completed {
+            config.keep_completed = keep;
+        }
+        for (name, group) in &self.group {
+            procward_core::supervisor::spec::validate_name(name)
+                .with_context(|| format!("[queue.group.{name}]"))?;
+            if !(1..=procward_core::queue::MAX_PARALLEL).contains(&group.parallel) {
+                bail!(
+                    "[queue.group.{name}] parallel = {}: must be 1 to {}",
+                    group.parallel,
+                    procward_core::queue::MAX_PARALLEL
+                );
+            }
+            config.groups.push((name.clone(), group.parallel));
+        }
+        Ok(config)
+    }
 }
 
 /// `[mcp]` section.

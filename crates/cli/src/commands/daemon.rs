@@ -115,7 +115,8 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             let (listen, tls) = listener(&args, &ctx.config.daemon)?;
             let mcp = super::mcp::policy(false, None, &ctx.config.mcp)?;
             let tcp = tcp_options(&args, &ctx.config.daemon)?;
-            serve(home, args.detached_child, listen, tls, mcp, tcp)
+            let queue = ctx.config.queue.daemon_config()?;
+            serve(home, args.detached_child, listen, tls, mcp, tcp, queue)
         }
     }
 }
@@ -219,6 +220,7 @@ fn serve(
     tls: Option<TlsFiles>,
     mcp: procward_mcp::Policy,
     tcp: TcpOptions,
+    queue: procward_daemon::engine::queue::QueueConfig,
 ) -> anyhow::Result<u8> {
     if detached {
         // A session of its own: no terminal hang-up or job-control signal reaches it.
@@ -235,7 +237,7 @@ fn serve(
         limits: tcp.limits,
         allowed_hosts: tcp.allowed_hosts,
         allowed_origins: tcp.allowed_origins,
-        queue: procward_daemon::engine::queue::QueueConfig::default(),
+        queue,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -10,6 +10,7 @@ pub mod mcp;
 pub mod ports;
 pub mod process;
 pub mod ps;
+pub mod queue;
 pub mod shim;
 pub mod start;
 pub mod token;
@@ -61,6 +62,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Down(args) => up::run_down(args, &ctx),
         Command::Token(args) => token::run(args, &ctx),
         Command::Mcp(args) => mcp::run(args, &ctx),
+        Command::Queue(args) => queue::run(args, &ctx),
+        Command::Run(args) => queue::run_shortcut(args, &ctx),
         Command::Shim(args) => shim::run(args),
     }
 }

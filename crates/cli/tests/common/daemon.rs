@@ -111,6 +111,23 @@ impl Drop for Daemon {
                 let _ = self.cmd().args(["stop", name]).output();
             }
         }
+        // Jobs too: no new one starts, and the running ones' trees are ended.
+        if self.pw.dir().join("home/queue.db").exists() {
+            let _ = self.cmd().args(["queue", "pause"]).output();
+            if let Ok(out) = self.cmd().args(["queue", "list", "--json"]).output()
+                && let Ok(list) = serde_json::from_slice::<Value>(&out.stdout)
+            {
+                for job in list.as_array().into_iter().flatten() {
+                    if matches!(
+                        job["state"].as_str(),
+                        Some("queued" | "delayed" | "running")
+                    ) {
+                        let id = job["id"].to_string();
+                        let _ = self.cmd().args(["queue", "cancel", &id]).output();
+                    }
+                }
+            }
+        }
         let _ = self.cmd().args(["daemon", "stop"]).output();
     }
 }

@@ -16,9 +16,9 @@ use super::error::EngineError;
 /// Most lines a tail by pid (answered in one message) may ask for; streams have no limit.
 pub const MAX_LOG_LINES: u32 = 100_000;
 /// How often a follow checks the log files for new lines.
-const FOLLOW_POLL: Duration = Duration::from_millis(50);
+pub(crate) const FOLLOW_POLL: Duration = Duration::from_millis(50);
 /// Lines buffered per stream before the reader waits for the consumer.
-const STREAM_BUFFER: usize = 256;
+pub(crate) const STREAM_BUFFER: usize = 256;
 
 /// Which of a process's two logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,7 +170,11 @@ impl Engine {
 }
 
 /// Sends the last `lines` lines of each stream, in order; false once the receiver is gone.
-fn send_tails(streams: &[(LogStream, PathBuf)], lines: usize, tx: &mpsc::Sender<LogLine>) -> bool {
+pub(crate) fn send_tails(
+    streams: &[(LogStream, PathBuf)],
+    lines: usize,
+    tx: &mpsc::Sender<LogLine>,
+) -> bool {
     for (stream, path) in streams {
         let Ok(tail) = tail_lines(path, lines) else {
             continue;

@@ -40,6 +40,11 @@ pub fn log_stream<S: Serializer>(value: &i32, serializer: S) -> Result<S::Ok, S:
     name(*value, v1::LogStream::wire_name, serializer)
 }
 
+/// `Job.state`, `JobEvent.state`.
+pub fn job_state<S: Serializer>(value: &i32, serializer: S) -> Result<S::Ok, S::Error> {
+    name(*value, v1::JobState::wire_name, serializer)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -113,6 +113,7 @@ pub fn spawn(
         .map_err(|e| EngineError::Internal(format!("cannot watch job exits: {e}")))?;
     let (events, _) = broadcast::channel(4096);
     let (commands, mut command_rx) = mpsc::channel(256);
+    let handle_home = home.clone();
     let mut actor = Actor {
         home,
         exe,
@@ -144,7 +145,11 @@ pub fn spawn(
             actor.schedule();
         }
     });
-    Ok(Queue { commands, events })
+    Ok(Queue {
+        commands,
+        events,
+        home: handle_home,
+    })
 }
 
 impl Actor {

@@ -10,6 +10,7 @@
 //! twice ([`run`]).
 
 mod actor;
+pub mod logs;
 mod run;
 pub mod store;
 
@@ -101,6 +102,8 @@ pub(crate) enum Command {
 pub struct Queue {
     commands: mpsc::Sender<Command>,
     events: broadcast::Sender<JobEvent>,
+    /// Where the attempts' logs are.
+    home: crate::home::Home,
 }
 
 impl Queue {

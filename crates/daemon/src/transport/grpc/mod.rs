@@ -9,13 +9,14 @@ mod authority;
 pub use auth::require_bearer;
 pub mod ports;
 pub mod process_manager;
+pub mod queue;
 pub mod status;
 pub mod supervisor;
 
 use futures_util::TryStreamExt;
 use procward_proto::v1::{
     ports_server::PortsServer, process_manager_service_server::ProcessManagerServiceServer,
-    supervisor_server::SupervisorServer,
+    queue_server::QueueServer, supervisor_server::SupervisorServer,
 };
 use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
@@ -61,6 +62,9 @@ impl Services {
         health
             .set_serving::<PortsServer<ports::PortsService>>()
             .await;
+        health
+            .set_serving::<QueueServer<queue::QueueService>>()
+            .await;
         // Both versions: grpcurl and grpc-core's tools still ask v1alpha first.
         let reflection = reflection_builder().build_v1()?;
         let reflection_v1alpha = reflection_builder().build_v1alpha()?;
@@ -68,6 +72,7 @@ impl Services {
             .add_service(ProcessManagerServiceServer::new(
                 process_manager::ProcessManagerService::new(engine.clone()),
             ))
+            .add_service(QueueServer::new(queue::QueueService::new(engine.clone())))
             .add_service(PortsServer::new(ports::PortsService::new(engine)))
             .add_service(health_service)
             .add_service(reflection)

@@ -1,0 +1,207 @@
+//! `procward queue list` and `queue show`: jobs as tables for people, JSON for programs
+//! (the JSON is the job model itself: spec, state, every attempt).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use procward_core::queue::{Job, JobState};
+use procward_proto::convert::queue::job_from_proto;
+use procward_proto::v1;
+
+use super::super::Context;
+use super::client;
+use crate::output::{Align, Output, Table, Tint, format, ignore_broken_pipe};
+
+/// Arguments of `queue list`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  procward queue list\n  procward queue list --group deploy --state running --state queued\n  procward queue list --json | jq '.[] | select(.state == \"failed\") | .id'"
+)]
+pub struct ListArgs {
+    /// Only this group's jobs.
+    #[arg(long, short)]
+    group: Option<String>,
+    /// Only jobs in this state (repeatable): queued, delayed, running, completed, failed,
+    /// cancelled.
+    #[arg(long = "state", short, value_name = "STATE")]
+    states: Vec<JobState>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `queue list`.
+pub fn run_list(args: ListArgs, ctx: &Context) -> anyhow::Result<u8> {
+    let output = Output::new(args.json, ctx.color);
+    super::super::block_on(async move {
+        let request = v1::ListJobsRequest {
+            group: args.group,
+            states: args
+                .states
+                .iter()
+                .map(|s| v1::JobState::from(*s).into())
+                .collect(),
+        };
+        let jobs = client().await?.list(request).await?.into_inner().jobs;
+        let jobs = jobs
+            .into_iter()
+            .map(job_from_proto)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(anyhow::Error::msg)?;
+        if output.json {
+            ignore_broken_pipe(output.json(&jobs))?;
+        } else {
+            ignore_broken_pipe(output.table(&table(&jobs)))?;
+        }
+        Ok(crate::exit::OK)
+    })
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn tint(state: JobState) -> Tint {
+    match state {
+        JobState::Running => Tint::Green,
+        JobState::Failed => Tint::Red,
+        JobState::Delayed | JobState::Queued => Tint::Yellow,
+        JobState::Completed | JobState::Cancelled => Tint::Plain,
+    }
+}
+
+/// How the job ended or when it runs next, in a few words.
+pub fn outcome(job: &Job) -> String {
+    match (job.state, job.last_attempt()) {
+        (JobState::Delayed, _) => {
+            let wait = job.run_at_ms.unwrap_or(0).saturating_sub(now_ms());
+            format!("starts in {}", format::duration(wait.div_ceil(1000)))
+        }
+        (JobState::Running, Some(a)) => {
+            let up = now_ms().saturating_sub(a.started_ms) / 1000;
+            format!("pid {}, up {}", a.pid, format::duration(up))
+        }
+        (_, Some(a)) if a.ended_ms.is_some() => a.outcome(),
+        _ => "-".to_owned(),
+    }
+}
+
+fn table(jobs: &[Job]) -> Table {
+    let mut table = Table::new(&[
+        ("ID", Align::Right),
+        ("GROUP", Align::Left),
+        ("STATE", Align::Left),
+        ("PRI", Align::Right),
+        ("TRIES", Align::Right),
+        ("LAST", Align::Left),
+        ("COMMAND", Align::Left),
+    ]);
+    for job in jobs {
+        let tries = job.attempts.len() as u32 - job.retried_after;
+        table.tinted_row(vec![
+            (job.id.to_string(), Tint::Plain),
+            (job.spec.group.clone(), Tint::Plain),
+            (job.state.to_string(), tint(job.state)),
+            (job.spec.priority.to_string(), Tint::Plain),
+            (format!("{tries}/{}", job.spec.attempts), Tint::Plain),
+            (outcome(job), Tint::Plain),
+            (shell_words(&job.spec.command), Tint::Plain),
+        ]);
+    }
+    table
+}
+
+fn shell_words(argv: &[String]) -> String {
+    shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
+}
+
+/// Arguments of `queue show`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  procward queue show 7\n  procward queue show 7 --json")]
+pub struct ShowArgs {
+    /// Job id.
+    id: u64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `queue show`.
+pub fn run_show(args: ShowArgs, ctx: &Context) -> anyhow::Result<u8> {
+    let output = Output::new(args.json, ctx.color);
+    super::super::block_on(async move {
+        let job = client().await?.get(v1::JobRequest { id: args.id }).await?;
+        let job = job_from_proto(job.into_inner()).map_err(anyhow::Error::msg)?;
+        if output.json {
+            ignore_broken_pipe(output.json(&job))?;
+            return Ok(crate::exit::OK);
+        }
+        let mut about = Table::new(&[("", Align::Left), ("", Align::Left)]).without_header();
+        let spec = &job.spec;
+        let mut add = |key: &str, value: String| about.row([key.to_owned(), value]);
+        add("id", job.id.to_string());
+        add("state", job.state.to_string());
+        add("command", shell_words(&spec.command));
+        add("group", spec.group.clone());
+        add("priority", spec.priority.to_string());
+        add(
+            "attempts",
+            format!(
+                "{} of {}",
+                job.attempts.len() as u32 - job.retried_after,
+                spec.attempts
+            ),
+        );
+        add("backoff", spec.backoff.to_string());
+        if let Some(t) = spec.timeout {
+            add(
+                "timeout",
+                procward_core::supervisor::spec::format_duration(t),
+            );
+        }
+        if !spec.after.is_empty() {
+            let ids: Vec<String> = spec.after.iter().map(u64::to_string).collect();
+            let any = if spec.after_any {
+                " (whatever their outcome)"
+            } else {
+                ""
+            };
+            add("after", format!("{}{any}", ids.join(", ")));
+        }
+        for (k, v) in &spec.labels {
+            add("label", format!("{k}={v}"));
+        }
+        if let Some(cwd) = &spec.cwd {
+            add("cwd", cwd.display().to_string());
+        }
+        if !job.reason.is_empty() {
+            add("reason", job.reason.clone());
+        }
+        add("last", outcome(&job));
+        ignore_broken_pipe(output.table(&about))?;
+        if !job.attempts.is_empty() {
+            println!();
+            let mut attempts = Table::new(&[
+                ("ATTEMPT", Align::Right),
+                ("PID", Align::Right),
+                ("RAN", Align::Right),
+                ("OUTCOME", Align::Left),
+            ]);
+            for a in &job.attempts {
+                let ran = a
+                    .ended_ms
+                    .unwrap_or_else(now_ms)
+                    .saturating_sub(a.started_ms);
+                attempts.row([
+                    a.number.to_string(),
+                    a.pid.to_string(),
+                    format::millis(ran),
+                    a.outcome(),
+                ]);
+            }
+            ignore_broken_pipe(output.table(&attempts))?;
+        }
+        Ok(crate::exit::OK)
+    })
+}

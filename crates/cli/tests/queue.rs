@@ -1,0 +1,260 @@
+//! The job queue through the CLI and a real daemon: add prints the id, list and show as
+//! tables and JSON, `run` streams the output and returns the exit code, `wait` returns
+//! the job's exit code, bad input exits 2 with nothing queued, groups from the config
+//! file, and a job running while the daemon is killed is re-adopted, not run twice.
+
+mod common;
+
+use std::time::Duration;
+
+use common::daemon::Daemon;
+use common::{json, wait_for};
+use serde_json::Value;
+
+fn add(d: &Daemon, args: &[&str]) -> u64 {
+    let out = d.cmd().args(["queue", "add"]).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .expect("the job id")
+}
+
+fn show(d: &Daemon, id: u64) -> Value {
+    let out = d
+        .cmd()
+        .args(["queue", "show", &id.to_string(), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(&out)
+}
+
+#[test]
+fn add_list_show_logs_and_wait_through_the_cli() {
+    let d = Daemon::new();
+    let id = add(
+        &d,
+        &[
+            "--label",
+            "team=web",
+            "--",
+            "sh",
+            "-c",
+            "echo hello; echo oops >&2",
+        ],
+    );
+    d.cmd()
+        .args(["queue", "wait", &id.to_string()])
+        .assert()
+        .success();
+    let job = show(&d, id);
+    assert_eq!(job["state"], "completed");
+    assert_eq!(job["spec"]["labels"]["team"], "web");
+    assert_eq!(job["attempts"][0]["exit_code"], 0);
+    let logs = d
+        .cmd()
+        .args(["queue", "logs", &id.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&logs.stdout), "hello\noops\n");
+    let table = d.cmd().args(["queue", "list"]).output().unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(
+        table.contains("completed") && table.contains("exit 0"),
+        "{table}"
+    );
+
+    let failing = add(&d, &["--attempts", "1", "--", "sh", "-c", "exit 7"]);
+    let wait = d
+        .cmd()
+        .args(["queue", "wait", &failing.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        wait.status.code(),
+        Some(7),
+        "wait returns the job's exit code"
+    );
+    let list = d
+        .cmd()
+        .args(["queue", "list", "--state", "failed", "--json"])
+        .output()
+        .unwrap();
+    let ids: Vec<u64> = json(&list)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [failing]);
+}
+
+#[test]
+fn run_prints_the_output_live_and_exits_with_the_jobs_code() {
+    let d = Daemon::new();
+    let out = d
+        .cmd()
+        .args([
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; sleep 0.3; echo late; exit 4",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\nlate\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("err\n"), "{stderr}");
+    assert!(stderr.contains("failed"), "{stderr}");
+    d.cmd().args(["run", "--", "true"]).assert().success();
+}
+
+#[test]
+fn bad_input_exits_2_and_queues_nothing() {
+    let d = Daemon::new();
+    for (args, words) in [
+        (vec!["--priority", "-5", "--", "true"], "negative"),
+        (vec!["--priority", "1001", "--", "true"], "priority"),
+        (vec!["--group", "nope", "--", "true"], "unknown group"),
+        (vec!["--after", "12", "--", "true"], "no job 12"),
+        (vec!["--timeout", "1ms", "--", "true"], "timeout"),
+        (vec!["--delay", "400d", "--", "true"], "365d"),
+        (vec!["--backoff", "linear:1s", "--", "true"], "backoff"),
+        (vec!["--attempts", "0", "--", "true"], "attempts"),
+        (
+            vec!["--at", "2001-01-01T00:00:00Z", "--", "true"],
+            "in the past",
+        ),
+        (vec!["--label", "nokey", "--", "true"], "KEY=VALUE"),
+        (vec!["--", ""], "empty command"),
+    ] {
+        let out = d.cmd().args(["queue", "add"]).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(words),
+            "{args:?}: {stderr} should say {words}"
+        );
+    }
+    let list = d.cmd().args(["queue", "list", "--json"]).output().unwrap();
+    assert_eq!(json(&list), serde_json::json!([]));
+    let missing = d.cmd().args(["queue", "cancel", "99"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no job 99"));
+    let group = d
+        .cmd()
+        .args(["queue", "group", "add", "g", "--parallel", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(group.status.code(), Some(2));
+}
+
+#[test]
+fn groups_come_from_the_config_file_and_limit_concurrency() {
+    let d = Daemon::new();
+    let config = d.pw.dir().join("config/procward");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        "[queue.group.ci]\nparallel = 2\n",
+    )
+    .unwrap();
+    let groups = d
+        .cmd()
+        .args(["queue", "group", "list", "--json"])
+        .output()
+        .unwrap();
+    let groups = json(&groups);
+    let ci = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "ci")
+        .expect("ci");
+    assert_eq!(ci["parallel"], 2);
+    let ids: Vec<u64> = (0..4)
+        .map(|_| add(&d, &["--group", "ci", "--", "sleep", "0.4"]))
+        .collect();
+    assert!(wait_for(Duration::from_secs(5), || {
+        let list = d
+            .cmd()
+            .args(["queue", "list", "--json", "--state", "running"])
+            .output()
+            .unwrap();
+        json(&list).as_array().unwrap().len() == 2
+    }));
+    let running = d
+        .cmd()
+        .args(["queue", "list", "--json", "--state", "running"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        json(&running).as_array().unwrap().len(),
+        2,
+        "never more than parallel"
+    );
+    let args: Vec<String> = ids.iter().map(u64::to_string).collect();
+    d.cmd()
+        .args(["queue", "wait"])
+        .args(&args)
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_job_running_when_the_daemon_is_killed_is_readopted_not_run_twice() {
+    let d = Daemon::new();
+    let count = d.pw.dir().join("starts");
+    let script = format!("echo start >> {}; sleep 1.5; echo done", count.display());
+    let id = add(&d, &["--", "sh", "-c", &script]);
+    assert!(wait_for(Duration::from_secs(5), || show(&d, id)["state"]
+        == "running"));
+    let daemon = d.daemon_pid();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(wait_for(Duration::from_secs(5), || !common::is_running(
+        daemon
+    )));
+    // The next command starts a new daemon, which finds the job's shim again.
+    let out = d
+        .cmd()
+        .args(["queue", "wait", &id.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let job = show(&d, id);
+    assert_eq!(job["state"], "completed");
+    assert_eq!(job["attempts"].as_array().unwrap().len(), 1, "{job}");
+    assert_eq!(
+        std::fs::read_to_string(&count).unwrap(),
+        "start\n",
+        "ran once"
+    );
+    let logs = d
+        .cmd()
+        .args(["queue", "logs", &id.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&logs.stdout), "done\n");
+    assert_ne!(d.daemon_pid(), daemon);
+}
