@@ -5,6 +5,7 @@
 
 use crate::v1::ports_client::PortsClient;
 use crate::v1::process_manager_service_client::ProcessManagerServiceClient;
+use crate::v1::queue_client::QueueClient;
 use crate::v1::supervisor_client::SupervisorClient;
 use tonic::body::Body;
 use tower::util::BoxCloneSyncService;
@@ -21,7 +22,7 @@ pub struct TransportError(Box<dyn std::error::Error + Send + Sync>);
 /// Largest answer accepted from the daemon (a full process listing is far below it).
 const MAX_MESSAGE: usize = 64 * 1024 * 1024;
 
-/// gRPC clients of the daemon's three services over one transport; cheap to clone.
+/// gRPC clients of the daemon's services over one transport; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Backend {
     /// Managed processes.
@@ -30,6 +31,8 @@ pub struct Backend {
     pub manager: ProcessManagerServiceClient<Transport>,
     /// Listening ports.
     pub ports: PortsClient<Transport>,
+    /// The job queue.
+    pub queue: QueueClient<Transport>,
 }
 
 impl Backend {
@@ -50,7 +53,8 @@ impl Backend {
                 .max_decoding_message_size(MAX_MESSAGE),
             manager: ProcessManagerServiceClient::new(transport.clone())
                 .max_decoding_message_size(MAX_MESSAGE),
-            ports: PortsClient::new(transport).max_decoding_message_size(MAX_MESSAGE),
+            ports: PortsClient::new(transport.clone()).max_decoding_message_size(MAX_MESSAGE),
+            queue: QueueClient::new(transport).max_decoding_message_size(MAX_MESSAGE),
         }
     }
 }
