@@ -258,3 +258,53 @@ fn a_job_running_when_the_daemon_is_killed_is_readopted_not_run_twice() {
     assert_eq!(String::from_utf8_lossy(&logs.stdout), "done\n");
     assert_ne!(d.daemon_pid(), daemon);
 }
+
+#[test]
+fn a_schedule_with_catch_up_makes_up_a_fire_missed_while_the_daemon_was_down() {
+    let d = Daemon::new();
+    for (name, extra) in [("made-up", Some("--catch-up")), ("skipped", None)] {
+        let mut cmd = d.cmd();
+        cmd.args(["queue", "schedule", "add", name, "--every", "1s"]);
+        cmd.args(extra);
+        cmd.args(["--", "true"]).assert().success();
+    }
+    d.cmd().args(["daemon", "stop"]).assert().success();
+    std::thread::sleep(Duration::from_millis(2500));
+    // Listed right after the new daemon opened its socket: before any fire of its own.
+    let list = d.cmd().args(["queue", "list", "--json"]).output().unwrap();
+    let jobs = json(&list);
+    let of = |name: &str| {
+        jobs.as_array()
+            .unwrap()
+            .iter()
+            .filter(|j| j["spec"]["labels"]["schedule"] == name)
+            .count()
+    };
+    assert_eq!(of("made-up"), 1, "one job for the missed fires: {jobs}");
+    assert_eq!(of("skipped"), 0, "{jobs}");
+    let table = d
+        .cmd()
+        .args(["queue", "schedule", "list"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table.contains("made-up") && table.contains("every 1s"),
+        "{table}"
+    );
+    for name in ["made-up", "skipped"] {
+        d.cmd()
+            .args(["queue", "schedule", "remove", name])
+            .assert()
+            .success();
+    }
+    let bad = d
+        .cmd()
+        .args([
+            "queue", "schedule", "add", "x", "--cron", "* * *", "--", "true",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("five fields"));
+}

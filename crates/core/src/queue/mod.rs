@@ -5,11 +5,13 @@
 
 mod backoff;
 mod job;
+mod schedule;
 mod spec;
 mod state;
 
 pub use backoff::{BackoffError, BackoffKind, RetryBackoff};
 pub use job::{AfterAttempt, Attempt, Group, Job, MAX_PARALLEL};
+pub use schedule::{MAX_EVERY, MIN_EVERY, Schedule, ScheduleSpec, When};
 pub use spec::{
     DEFAULT_GROUP, JobSpec, MAX_AFTER, MAX_ATTEMPTS, MAX_DELAY, MAX_PRIORITY, MAX_TIMEOUT,
     MIN_TIMEOUT, parse_label,

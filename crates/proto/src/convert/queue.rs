@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use procward_core::queue::{
-    Attempt, DEFAULT_GROUP, Group, Job, JobSpec, JobState, MAX_PRIORITY, RetryBackoff,
+    Attempt, DEFAULT_GROUP, Group, Job, JobSpec, JobState, MAX_PRIORITY, RetryBackoff, Schedule,
+    ScheduleSpec, When,
 };
 
 use crate::v1;
@@ -178,6 +179,65 @@ pub fn group_from_proto(group: v1::QueueGroup) -> Group {
         parallel: group.parallel,
         paused: group.paused,
     }
+}
+
+/// A schedule request from the wire, checked by the queue afterwards.
+pub fn schedule_spec_from_proto(request: v1::AddScheduleRequest) -> Result<ScheduleSpec, String> {
+    let when = match request.when {
+        Some(v1::add_schedule_request::When::Cron(cron)) => When::Cron(cron),
+        Some(v1::add_schedule_request::When::EveryMs(ms)) => When::Every(Duration::from_millis(ms)),
+        None => return Err("when: give a cron expression or an interval (every_ms)".into()),
+    };
+    let job = request.job.ok_or("job: missing")?;
+    Ok(ScheduleSpec {
+        name: request.name,
+        when,
+        no_overlap: request.no_overlap,
+        catch_up: request.catch_up,
+        job: job_spec_from_proto(job, 0)?,
+    })
+}
+
+/// The wire form of a schedule.
+pub fn schedule_to_proto(schedule: &Schedule) -> v1::QueueSchedule {
+    let spec = &schedule.spec;
+    let (cron, every_ms) = match &spec.when {
+        When::Cron(cron) => (cron.clone(), None),
+        When::Every(every) => (String::new(), Some(every.as_millis() as u64)),
+    };
+    v1::QueueSchedule {
+        name: spec.name.clone(),
+        cron,
+        every_ms,
+        no_overlap: spec.no_overlap,
+        catch_up: spec.catch_up,
+        job: Some(job_spec_to_proto(&spec.job)),
+        next_ms: schedule.next_ms,
+        last_fire_ms: schedule.last_fire_ms,
+        last_job: schedule.last_job,
+        skipped: schedule.skipped,
+    }
+}
+
+/// A schedule from the wire (what the CLI shows).
+pub fn schedule_from_proto(schedule: v1::QueueSchedule) -> Result<Schedule, String> {
+    let when = match schedule.every_ms {
+        Some(ms) => When::Every(Duration::from_millis(ms)),
+        None => When::Cron(schedule.cron),
+    };
+    Ok(Schedule {
+        spec: ScheduleSpec {
+            name: schedule.name,
+            when,
+            no_overlap: schedule.no_overlap,
+            catch_up: schedule.catch_up,
+            job: job_spec_from_proto(schedule.job.ok_or("schedule without a job")?, 0)?,
+        },
+        next_ms: schedule.next_ms,
+        last_fire_ms: schedule.last_fire_ms,
+        last_job: schedule.last_job,
+        skipped: schedule.skipped,
+    })
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ fn now_ms() -> u64 {
 
 impl JobArgs {
     /// The wire spec; `attempts` is the default when `--attempts` is absent.
-    fn spec(&self, attempts: u32) -> anyhow::Result<v1::JobSpec> {
+    pub(super) fn spec(&self, attempts: u32) -> anyhow::Result<v1::JobSpec> {
         let env: BTreeMap<String, String> = self.env.iter().cloned().collect();
         let labels: BTreeMap<String, String> = self.labels.iter().cloned().collect();
         let cwd = match &self.cwd {

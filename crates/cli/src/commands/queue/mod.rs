@@ -4,6 +4,7 @@
 
 mod add;
 mod control;
+mod schedule;
 mod view;
 
 use procward_daemon::Home;
@@ -25,6 +26,7 @@ Examples:
   procward queue cancel 7                                SIGTERM to its tree, SIGKILL after 5 s
   procward queue wait 7 && echo ok                       exit code of the job
   procward queue group add deploy --parallel 2
+  procward queue schedule add backup --cron '0 3 * * *' -- ./backup.sh
   procward run -- make test                              add, print its output live, wait";
 
 /// Arguments of `procward queue`.
@@ -60,6 +62,8 @@ enum QueueCommand {
     Clean(control::CleanArgs),
     /// Concurrency groups.
     Group(control::GroupCommandArgs),
+    /// Jobs queued on a timetable (cron or interval).
+    Schedule(schedule::Args),
 }
 
 /// A client of the home's queue, starting the daemon if needed.
@@ -83,6 +87,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         QueueCommand::Resume(args) => control::run_pause(args, false, ctx),
         QueueCommand::Clean(args) => control::run_clean(args, ctx),
         QueueCommand::Group(args) => control::run_group(args, ctx),
+        QueueCommand::Schedule(args) => schedule::run(args, ctx),
     }
 }
 

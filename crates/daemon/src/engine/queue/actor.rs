@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use procward_core::queue::{DEFAULT_GROUP, Group, Job, JobSpec, JobState, MAX_PARALLEL};
+use procward_core::queue::{DEFAULT_GROUP, Group, Job, JobSpec, JobState, MAX_PARALLEL, Schedule};
 use procward_core::supervisor::spec::validate_name;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -52,6 +52,8 @@ pub(crate) enum Internal {
     Timeout { id: u64, attempt: u32 },
     /// The grace period after SIGTERM passed: SIGKILL to its group.
     KillDue { id: u64, attempt: u32 },
+    /// A schedule's fire time `at` came.
+    ScheduleDue { name: String, at: u64 },
 }
 
 impl From<Exited> for Internal {
@@ -87,6 +89,7 @@ pub(crate) struct Actor {
     last_id: u64,
     keep_completed: usize,
     completed: VecDeque<u64>,
+    pub(super) schedules: BTreeMap<String, Schedule>,
 }
 
 /// Now, in Unix milliseconds.
@@ -94,7 +97,7 @@ pub(super) fn now_ms() -> u64 {
     unix_ms(SystemTime::now())
 }
 
-fn store_error(e: StoreError) -> EngineError {
+pub(super) fn store_error(e: StoreError) -> EngineError {
     EngineError::Internal(e.to_string())
 }
 
@@ -132,6 +135,7 @@ pub fn spawn(
         last_id: loaded.last_id,
         keep_completed: config.keep_completed,
         completed: VecDeque::new(),
+        schedules: BTreeMap::new(),
     };
     actor.restore(loaded, &config)?;
     tokio::spawn(async move {
@@ -196,6 +200,7 @@ impl Actor {
                 _ => {}
             }
         }
+        self.restore_schedules(loaded.schedules);
         tracing::info!(
             jobs = self.jobs.len(),
             running = self.running.len(),
@@ -240,6 +245,15 @@ impl Actor {
             Command::Groups(reply) => {
                 let _ = reply.send(self.groups.values().cloned().collect());
             }
+            Command::AddSchedule(spec, reply) => {
+                let _ = reply.send(self.add_schedule(*spec));
+            }
+            Command::Schedules(reply) => {
+                let _ = reply.send(self.schedules.values().cloned().collect());
+            }
+            Command::RemoveSchedule(name, reply) => {
+                let _ = reply.send(self.remove_schedule(&name));
+            }
         }
     }
 
@@ -249,6 +263,7 @@ impl Actor {
             Internal::Due { id } => self.on_due(id),
             Internal::Timeout { id, attempt } => self.on_timeout(id, attempt),
             Internal::KillDue { id, attempt } => self.on_kill_due(id, attempt),
+            Internal::ScheduleDue { name, at } => self.on_schedule_due(&name, at),
         }
     }
 
@@ -260,7 +275,7 @@ impl Actor {
         })
     }
 
-    fn add(&mut self, mut spec: JobSpec) -> Result<Job, EngineError> {
+    pub(super) fn add(&mut self, mut spec: JobSpec) -> Result<Job, EngineError> {
         let now = now_ms();
         spec.validate(now)
             .map_err(|e| EngineError::Invalid(e.to_string()))?;
@@ -393,6 +408,10 @@ impl Actor {
         for id in starts {
             self.start_attempt(id);
         }
+    }
+
+    pub(super) fn group_exists(&self, group: &str) -> bool {
+        self.groups.contains_key(group)
     }
 
     pub(super) fn slot_taken(&mut self, group: &str) {

@@ -12,11 +12,12 @@
 mod actor;
 pub mod logs;
 mod run;
+mod schedules;
 pub mod store;
 
 use std::time::Duration;
 
-use procward_core::queue::{Group, Job, JobSpec, JobState};
+use procward_core::queue::{Group, Job, JobSpec, JobState, Schedule, ScheduleSpec};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -95,6 +96,12 @@ pub(crate) enum Command {
     Clean(CleanFilter, oneshot::Sender<Result<Vec<u64>, EngineError>>),
     PutGroup(Group, oneshot::Sender<Result<Group, EngineError>>),
     Groups(oneshot::Sender<Vec<Group>>),
+    AddSchedule(
+        Box<ScheduleSpec>,
+        oneshot::Sender<Result<Schedule, EngineError>>,
+    ),
+    Schedules(oneshot::Sender<Vec<Schedule>>),
+    RemoveSchedule(String, oneshot::Sender<Result<Schedule, EngineError>>),
 }
 
 /// The queue's handle: cheap to clone, every clone the same queue.
@@ -181,6 +188,22 @@ impl Queue {
     /// Every group.
     pub async fn groups(&self) -> Result<Vec<Group>, EngineError> {
         self.ask(Command::Groups).await
+    }
+
+    /// Adds a schedule: every fire queues a copy of its job (labelled `schedule=NAME`).
+    pub async fn add_schedule(&self, spec: ScheduleSpec) -> Result<Schedule, EngineError> {
+        self.ask(|tx| Command::AddSchedule(Box::new(spec), tx))
+            .await?
+    }
+
+    /// Every schedule, by name.
+    pub async fn schedules(&self) -> Result<Vec<Schedule>, EngineError> {
+        self.ask(Command::Schedules).await
+    }
+
+    /// Removes a schedule; the jobs it queued stay.
+    pub async fn remove_schedule(&self, name: String) -> Result<Schedule, EngineError> {
+        self.ask(|tx| Command::RemoveSchedule(name, tx)).await?
     }
 
     /// Every job event from now on (a slow receiver skips events and is told so: it

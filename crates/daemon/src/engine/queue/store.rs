@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use procward_core::queue::{Group, Job};
+use procward_core::queue::{Group, Job, Schedule};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::engine::registry::RunRecord;
@@ -40,6 +40,8 @@ pub struct Loaded {
     pub groups: Vec<Group>,
     /// The run of each job that was running, for re-adoption.
     pub runs: Vec<(u64, RunRecord)>,
+    /// Every schedule.
+    pub schedules: Vec<Schedule>,
     /// The highest id ever given (ids are never reused, even after `clean`).
     pub last_id: u64,
 }
@@ -59,6 +61,7 @@ impl Store {
              CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state);
              CREATE TABLE IF NOT EXISTS groups (name TEXT PRIMARY KEY, body TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS runs (job_id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS schedules (name TEXT PRIMARY KEY, body TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);",
         )?;
         Ok(Self { db })
@@ -84,6 +87,13 @@ impl Store {
             let (id, body) = row?;
             runs.push((id as u64, serde_json::from_str(&body)?));
         }
+        let mut schedules = Vec::new();
+        let mut rows = self
+            .db
+            .prepare("SELECT body FROM schedules ORDER BY name")?;
+        for body in rows.query_map([], |row| row.get::<_, String>(0))? {
+            schedules.push(serde_json::from_str(&body?)?);
+        }
         let last_id: Option<i64> = self
             .db
             .query_row("SELECT value FROM meta WHERE key = 'last_id'", [], |r| {
@@ -94,6 +104,7 @@ impl Store {
             jobs,
             groups,
             runs,
+            schedules,
             last_id: last_id.unwrap_or(0) as u64,
         })
     }
@@ -145,6 +156,23 @@ impl Store {
              ON CONFLICT(name) DO UPDATE SET body = excluded.body",
             params![group.name, serde_json::to_string(group)?],
         )?;
+        Ok(())
+    }
+
+    /// Adds or changes a schedule.
+    pub fn put_schedule(&self, schedule: &Schedule) -> Result<(), StoreError> {
+        self.db.execute(
+            "INSERT INTO schedules (name, body) VALUES (?1, ?2)
+             ON CONFLICT(name) DO UPDATE SET body = excluded.body",
+            params![schedule.spec.name, serde_json::to_string(schedule)?],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets a schedule (the jobs it queued stay).
+    pub fn delete_schedule(&self, name: &str) -> Result<(), StoreError> {
+        self.db
+            .execute("DELETE FROM schedules WHERE name = ?1", params![name])?;
         Ok(())
     }
 

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use futures_util::{Stream, StreamExt};
 use procward_proto::convert::queue::{
     group_to_proto, job_spec_from_proto, job_state_from_proto, job_to_proto,
+    schedule_spec_from_proto, schedule_to_proto,
 };
 use procward_proto::v1::{self, queue_server};
 use tokio_stream::wrappers::{BroadcastStream, ReceiverStream};
@@ -211,5 +212,42 @@ impl queue_server::Queue for QueueService {
             std::future::ready(item)
         });
         Ok(Response::new(Box::pin(events)))
+    }
+
+    async fn add_schedule(
+        &self,
+        request: Request<v1::AddScheduleRequest>,
+    ) -> Answer<v1::QueueSchedule> {
+        let spec =
+            schedule_spec_from_proto(request.into_inner()).map_err(Status::invalid_argument)?;
+        let schedule = self
+            .queue()
+            .add_schedule(spec)
+            .await
+            .map_err(engine_status)?;
+        Ok(Response::new(schedule_to_proto(&schedule)))
+    }
+
+    async fn list_schedules(
+        &self,
+        _request: Request<v1::ListSchedulesRequest>,
+    ) -> Answer<v1::ListSchedulesResponse> {
+        let schedules = self.queue().schedules().await.map_err(engine_status)?;
+        Ok(Response::new(v1::ListSchedulesResponse {
+            schedules: schedules.iter().map(schedule_to_proto).collect(),
+        }))
+    }
+
+    async fn remove_schedule(
+        &self,
+        request: Request<v1::ScheduleRequest>,
+    ) -> Answer<v1::QueueSchedule> {
+        let name = request.into_inner().name;
+        let schedule = self
+            .queue()
+            .remove_schedule(name)
+            .await
+            .map_err(engine_status)?;
+        Ok(Response::new(schedule_to_proto(&schedule)))
     }
 }
