@@ -300,3 +300,31 @@ fn now_ms() -> u64 {
         .unwrap()
         .as_millis() as u64
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_right_after_the_add_ends_a_job_whose_process_is_still_starting() {
+    let f = Fixture::new();
+    let queue = f.engine.queue();
+    for round in 0..5 {
+        let pidfile = f.home.root().join(format!("pid{round}"));
+        let job = queue
+            .add(sh(&format!(
+                "echo $$ > {}; exec sleep 60",
+                pidfile.display()
+            )))
+            .await
+            .unwrap();
+        let cancelled = tokio::time::timeout(Duration::from_secs(8), queue.cancel(job.id))
+            .await
+            .expect("answered")
+            .unwrap();
+        assert_eq!(cancelled.state, JobState::Cancelled);
+        if let Ok(pid) = std::fs::read_to_string(&pidfile) {
+            let pid: u32 = pid.trim().parse().unwrap();
+            assert!(
+                eventually(Duration::from_secs(2), || async { !alive(pid) }).await,
+                "round {round}: the job's process {pid} outlived its cancel"
+            );
+        }
+    }
+}

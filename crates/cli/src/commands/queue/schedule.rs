@@ -24,7 +24,7 @@ enum ScheduleCommand {
     #[command(
         after_help = "Examples:\n  procward queue schedule add backup --cron '0 3 * * *' -- ./backup.sh\n  procward queue schedule add poll --every 10m --no-overlap -- ./poll.sh\n\nCron expressions have five fields (minute hour day-of-month month day-of-week) in local time."
     )]
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// Every schedule with its next fire.
     List {
         /// Print JSON.
@@ -63,6 +63,7 @@ struct AddArgs {
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     match args.command {
         ScheduleCommand::Add(args) => {
+            let args = *args;
             let job = args.job.spec(3)?;
             let when = match (args.cron, args.every) {
                 (Some(cron), _) => v1::add_schedule_request::When::Cron(cron),

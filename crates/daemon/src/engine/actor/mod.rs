@@ -123,7 +123,7 @@ pub struct Actor {
 /// Runs blocking `f` (waiting for a shim's report) from the actor's task without stalling
 /// the runtime: on a multi-thread runtime the worker's other tasks move to another
 /// thread meanwhile; elsewhere (single-threaded tests) it simply runs.
-pub(crate) fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
+fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {

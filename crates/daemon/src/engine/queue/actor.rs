@@ -46,6 +46,12 @@ impl Default for QueueConfig {
 pub(crate) enum Internal {
     /// The attempt's shim exited.
     Exited { id: u64, attempt: u32 },
+    /// The attempt's shim reported its child started (or why not).
+    Reported {
+        id: u64,
+        attempt: u32,
+        launched: Box<Result<procward_core::supervisor::shim::Launched, String>>,
+    },
     /// A delayed job's time may have come.
     Due { id: u64 },
     /// The attempt ran past its timeout: SIGTERM to its group.
@@ -260,6 +266,11 @@ impl Actor {
     fn handle_internal(&mut self, event: Internal) {
         match event {
             Internal::Exited { id, attempt } => self.on_exit(id, attempt),
+            Internal::Reported {
+                id,
+                attempt,
+                launched,
+            } => self.on_reported(id, attempt, *launched),
             Internal::Due { id } => self.on_due(id),
             Internal::Timeout { id, attempt } => self.on_timeout(id, attempt),
             Internal::KillDue { id, attempt } => self.on_kill_due(id, attempt),
@@ -432,12 +443,14 @@ impl Actor {
                 return;
             }
         };
+        // A job whose shim is starting is still `queued` but has a process coming.
+        let starting = self.running.contains_key(&id);
         match state {
-            JobState::Queued | JobState::Delayed => {
+            JobState::Queued | JobState::Delayed if !starting => {
                 self.set_final(id, JobState::Cancelled, "cancelled".into());
                 let _ = reply.send(self.job(id).cloned());
             }
-            JobState::Running => {
+            JobState::Running | JobState::Queued => {
                 self.waiters.entry(id).or_default().push(reply);
                 self.end_running(id, "cancelled");
             }

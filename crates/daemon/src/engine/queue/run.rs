@@ -10,13 +10,12 @@ use std::time::Duration;
 use procward_core::Signal;
 use procward_core::queue::{AfterAttempt, Attempt, JobState};
 use procward_core::signal::group;
-use procward_core::supervisor::shim::{self, LaunchSpec};
+use procward_core::supervisor::shim::{self, LaunchSpec, Launched};
 use procward_core::supervisor::spec::LogLimits;
 use procward_core::sys::process::{identify, start_ticks_of, start_time_of};
 
 use super::KILL_GRACE;
 use super::actor::{Actor, Internal, now_ms};
-use crate::engine::actor::off_runtime;
 use crate::engine::registry::RunRecord;
 
 /// A running attempt.
@@ -24,8 +23,8 @@ use crate::engine::registry::RunRecord;
 pub(crate) struct Running {
     /// Which attempt of the job.
     pub attempt: u32,
-    /// Its shim and process, as stored for re-adoption.
-    pub record: RunRecord,
+    /// Its shim and process, as stored for re-adoption; `None` until the shim reports.
+    pub record: Option<RunRecord>,
     /// The shim, when this daemon spawned it (to be reaped); `None` after re-adoption.
     pub shim: Option<Child>,
 }
@@ -60,7 +59,7 @@ impl Actor {
             status_file: dir.join("status.json"),
         };
         let exe = self.exe.clone();
-        let launched = self
+        let spawned = self
             .owned
             .spawn(
                 || match shim::spawn(&exe, &launch, &dir.join("launch.json")) {
@@ -71,79 +70,129 @@ impl Actor {
                     Err(e) => Ok((Err(e.to_string()), 0)),
                 },
             )
-            .unwrap_or_else(|e| Err(e.to_string()))
-            .and_then(|shim| off_runtime(|| shim::await_report(shim)).map_err(|e| e.to_string()));
+            .unwrap_or_else(|e| Err(e.to_string()));
+        // The job stays queued (its slot taken) until the shim reports its child
+        // running: `running` in a job's state always comes with the process's pid.
         let started_ms = now_ms();
         let group_name = job.spec.group.clone();
-        job.state = JobState::Running;
-        match launched {
-            Ok(launched) => {
-                let shim_pid = launched.shim.id();
-                let child_start_ticks = identify(launched.child_pid)
-                    .ok()
-                    .filter(|child| child.ppid == shim_pid)
-                    .map(|child| child.start_ticks);
-                let record = RunRecord {
-                    child_pid: launched.child_pid,
-                    child_start_time: launched.child_start_time,
-                    shim_pid,
-                    shim_start_time: start_time_of(shim_pid).unwrap_or(0),
-                    child_start_ticks,
-                    shim_start_ticks: start_ticks_of(shim_pid),
-                    started_at_ms: started_ms,
-                };
-                job.attempts.push(Attempt {
-                    number,
-                    pid: launched.child_pid,
-                    started_ms,
-                    ended_ms: None,
-                    exit_code: None,
-                    signal: None,
-                    timed_out: false,
+        match spawned {
+            Ok(shim) => {
+                // The shim reports its child's pid (or why it could not start it) on a
+                // pipe; that wait runs off the actor, so starts do not queue behind it.
+                let internal = self.internal.clone();
+                tokio::task::spawn_blocking(move || {
+                    let launched = shim::await_report(shim).map_err(|e| e.to_string());
+                    let _ = internal.send(Internal::Reported {
+                        id,
+                        attempt: number,
+                        launched: Box::new(launched),
+                    });
                 });
-                job.reason.clear();
-                let timeout = job.spec.timeout;
-                if let Err(e) = self.store.put_run(id, &record) {
-                    tracing::error!(id, error = %e, "cannot save the job's run");
-                }
-                self.watcher
-                    .watch(record.shim(), &id.to_string(), number.into());
                 self.running.insert(
                     id,
                     Running {
                         attempt: number,
-                        record,
-                        shim: Some(launched.shim),
+                        record: None,
+                        shim: None,
                     },
                 );
                 self.slot_taken(&group_name);
-                if let Some(timeout) = timeout {
-                    self.arm_timeout(id, number, timeout);
-                }
-                tracing::info!(
-                    id,
-                    attempt = number,
-                    pid = launched.child_pid,
-                    "job started"
-                );
-                self.save(id);
-                self.emit(id);
             }
+            Err(message) => self.not_started(id, message, started_ms),
+        }
+    }
+
+    /// The attempt's program could not be started: a failed attempt (exit 127).
+    fn not_started(&mut self, id: u64, message: String, at_ms: u64) {
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        let number = job.attempts.len() as u32 + 1;
+        job.attempts.push(Attempt {
+            number,
+            pid: 0,
+            started_ms: at_ms,
+            ended_ms: None,
+            exit_code: None,
+            signal: None,
+            timed_out: false,
+        });
+        job.reason = message;
+        tracing::warn!(id, reason = %job.reason, "job cannot start");
+        self.emit(id);
+        self.finish(id, Some(NOT_STARTED), None, at_ms);
+    }
+
+    /// The shim reported: the attempt runs (its process is watched through the shim,
+    /// its timeout armed, a cancel asked meanwhile carried out), or it could not start.
+    pub(super) fn on_reported(
+        &mut self,
+        id: u64,
+        attempt: u32,
+        launched: Result<Launched, String>,
+    ) {
+        if self.running.get(&id).is_none_or(|r| r.attempt != attempt) {
+            return;
+        }
+        let launched = match launched {
+            Ok(launched) => launched,
             Err(message) => {
-                job.attempts.push(Attempt {
-                    number,
-                    pid: 0,
-                    started_ms,
-                    ended_ms: None,
-                    exit_code: None,
-                    signal: None,
-                    timed_out: false,
-                });
-                job.reason = message;
-                tracing::warn!(id, reason = %job.reason, "job cannot start");
-                self.emit(id);
-                self.finish(id, Some(NOT_STARTED), None, started_ms);
+                self.running.remove(&id);
+                if let Some(group) = self.jobs.get(&id).map(|j| j.spec.group.clone()) {
+                    self.slot_freed(&group);
+                }
+                return self.not_started(id, message, now_ms());
             }
+        };
+        let started_ms = now_ms();
+        let shim_pid = launched.shim.id();
+        let child_start_ticks = identify(launched.child_pid)
+            .ok()
+            .filter(|child| child.ppid == shim_pid)
+            .map(|child| child.start_ticks);
+        let record = RunRecord {
+            child_pid: launched.child_pid,
+            child_start_time: launched.child_start_time,
+            shim_pid,
+            shim_start_time: start_time_of(shim_pid).unwrap_or(0),
+            child_start_ticks,
+            shim_start_ticks: start_ticks_of(shim_pid),
+            started_at_ms: started_ms,
+        };
+        if let Err(e) = self.store.put_run(id, &record) {
+            tracing::error!(id, error = %e, "cannot save the job's run");
+        }
+        self.watcher
+            .watch(record.shim(), &id.to_string(), attempt.into());
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        job.state = JobState::Running;
+        job.attempts.push(Attempt {
+            number: attempt,
+            pid: launched.child_pid,
+            started_ms,
+            ended_ms: None,
+            exit_code: None,
+            signal: None,
+            timed_out: false,
+        });
+        if !job.cancel_requested {
+            job.reason.clear();
+        }
+        let (timeout, cancel) = (job.spec.timeout, job.cancel_requested);
+        if let Some(run) = self.running.get_mut(&id) {
+            run.record = Some(record);
+            run.shim = Some(launched.shim);
+        }
+        if let Some(timeout) = timeout {
+            self.arm_timeout(id, attempt, timeout);
+        }
+        tracing::info!(id, attempt, pid = launched.child_pid, "job started");
+        self.save(id);
+        self.emit(id);
+        if cancel {
+            self.end_running(id, "cancelled");
         }
     }
 
@@ -188,7 +237,7 @@ impl Actor {
             id,
             Running {
                 attempt: number,
-                record,
+                record: Some(record),
                 shim: None,
             },
         );
@@ -203,9 +252,12 @@ impl Actor {
         let Some(mut run) = self.running.remove(&id) else {
             return;
         };
+        let Some(record) = run.record.take() else {
+            return; // watched only once reported
+        };
         if let Some(mut shim) = run.shim.take() {
             let _ = shim.wait();
-            self.owned.remove(run.record.shim_pid);
+            self.owned.remove(record.shim_pid);
         }
         if let Err(e) = self.store.delete_run(id) {
             tracing::error!(id, error = %e, "cannot forget the job's run");
@@ -220,7 +272,7 @@ impl Actor {
         let Some(job) = self.jobs.get_mut(&id) else {
             return;
         };
-        let leader = run.record.child();
+        let leader = record.child();
         let ending = job.cancel_requested || job.attempts.last().is_some_and(|a| a.timed_out);
         // Members left behind: a cancel or timeout ends the whole tree; a lost shim leaves
         // a process nobody logs or reaps, so it is ended too.
@@ -228,10 +280,7 @@ impl Actor {
             group::signal(leader, Signal::KILL);
         }
         if status.is_none() && job.reason.is_empty() {
-            job.reason = format!(
-                "lost its shim (pid {}); no exit status",
-                run.record.shim_pid
-            );
+            job.reason = format!("lost its shim (pid {}); no exit status", record.shim_pid);
         }
         let (code, signal, ended) = match status {
             Some(s) => (s.exit_code, s.signal, s.ended_at_ms),
@@ -286,7 +335,7 @@ impl Actor {
         let Some(run) = self.running.get(&id) else {
             return;
         };
-        let (attempt, leader) = (run.attempt, run.record.child());
+        let (attempt, leader) = (run.attempt, run.record.as_ref().map(RunRecord::child));
         if let Some(job) = self.jobs.get_mut(&id) {
             if why == "cancelled" {
                 job.cancel_requested = true;
@@ -294,6 +343,10 @@ impl Actor {
             job.reason = why.to_owned();
         }
         self.save(id);
+        // Not reported yet: the report carries the cancel out (a timeout is armed later).
+        let Some(leader) = leader else {
+            return;
+        };
         group::signal(leader, Signal::TERM);
         let internal = self.internal.clone();
         tokio::spawn(async move {
@@ -322,8 +375,13 @@ impl Actor {
     }
 
     pub(super) fn on_kill_due(&mut self, id: u64, attempt: u32) {
-        if let Some(run) = self.running.get(&id).filter(|r| r.attempt == attempt) {
-            group::signal(run.record.child(), Signal::KILL);
+        if let Some(record) = self
+            .running
+            .get(&id)
+            .filter(|r| r.attempt == attempt)
+            .and_then(|r| r.record.as_ref())
+        {
+            group::signal(record.child(), Signal::KILL);
         }
     }
 }
