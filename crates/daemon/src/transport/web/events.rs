@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::data::DataRequest;
 use super::socket::{Answer, Ctx};
-use super::streams;
+use super::{queue, streams};
 
 /// Declares [`Event`] from the table: its variants, wire names and handlers.
 macro_rules! events {
@@ -98,6 +98,26 @@ events! {
     ManagedStart = "managed:start" => data(Event::ManagedStart, ctx, payload).await;
     /// Stops, restarts or deletes a managed process.
     ManagedAction = "managed:action" => data(Event::ManagedAction, ctx, payload).await;
+    /// Jobs of the queue (by group, by state).
+    QueueList = "queue:list" => queue::list(ctx, payload).await;
+    /// Queues a job.
+    QueueAdd = "queue:add" => queue::add(ctx, payload).await;
+    /// Cancels a job (a running one's tree gets TERM, then KILL).
+    QueueCancel = "queue:cancel" => queue::cancel_or_retry(ctx, payload, true).await;
+    /// Queues a failed or cancelled job again.
+    QueueRetry = "queue:retry" => queue::cancel_or_retry(ctx, payload, false).await;
+    /// The queue's groups.
+    QueueGroups = "queue:groups" => queue::groups(ctx, payload, None).await;
+    /// Starts no new job in a group (or every group).
+    QueuePause = "queue:pause" => queue::groups(ctx, payload, Some(true)).await;
+    /// Starts jobs again in a group (or every group).
+    QueueResume = "queue:resume" => queue::groups(ctx, payload, Some(false)).await;
+    /// Every job change from now on, as `job` messages.
+    QueueSubscribe = "queue:subscribe" => queue::subscribe(ctx, payload);
+    /// Stops the job messages.
+    QueueUnsubscribe = "queue:unsubscribe" => queue::unsubscribe(ctx, payload);
+    /// Follows one job's output and status as session `job:ID`.
+    JobJoin = "job:join" => queue::join(ctx, payload).await;
 }
 
 #[cfg(test)]

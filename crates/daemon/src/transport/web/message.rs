@@ -12,7 +12,7 @@ use crate::engine::session::{Chunk, SessionStatus};
 /// One `message` event.
 #[derive(Debug, Serialize)]
 pub struct Message {
-    /// `output`, `error`, `status` or `metrics`.
+    /// `output`, `error`, `status`, `metrics` or `job`.
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// The session it is about (`null` for errors and system metrics).
@@ -55,6 +55,20 @@ impl Message {
             data["signal"] = json!(signal);
         }
         Self::new("status", Some(session_id), data)
+    }
+
+    /// A job's state, as a session's (`job:ID`): `exitCode` once it has ended.
+    pub fn job_status(session_id: &str, state: &str, exit_code: Option<i32>) -> Self {
+        let mut data = json!({"state": state});
+        if let Some(code) = exit_code {
+            data["exitCode"] = json!(code);
+        }
+        Self::new("status", Some(session_id), data)
+    }
+
+    /// A change of a job, for `queue:subscribe`.
+    pub fn job(data: Value) -> Self {
+        Self::new("job", None, data)
     }
 
     /// Metrics of a session's process, or of the system (`session_id` `None`).

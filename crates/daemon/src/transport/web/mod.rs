@@ -7,8 +7,10 @@
 mod assets;
 mod data;
 pub mod events;
+mod lines;
 pub mod message;
 mod payloads;
+mod queue;
 mod sessions;
 mod socket;
 mod streams;

@@ -17,8 +17,9 @@ use super::payloads::{
 };
 use super::socket::{Answer, Ctx};
 
+use super::lines::LineBatcher;
 use crate::engine::logs::{Lines, LogsQuery};
-use crate::engine::session::{BATCH_BYTES, BATCH_DELAY, Session, SessionSpec};
+use crate::engine::session::{BATCH_DELAY, Session, SessionSpec};
 
 fn start(ctx: &Ctx, spec: SessionSpec, detached: bool) -> Answer {
     ctx.room_for_one_more()?;
@@ -136,50 +137,21 @@ pub async fn logs(ctx: &Ctx, payload: Value) -> Answer {
         .await
         .map_err(|e| e.to_string())?;
     let id = format!("logs:{name}");
-    let socket = ctx.socket.clone();
-    let session_id = id.clone();
+    let mut batcher = LineBatcher::new(ctx.socket.clone(), id.clone());
     let task = tokio::spawn(async move {
-        let mut seq = 0;
-        let mut emit = |stream_name: &str, text: String| {
-            let _ = socket.emit(
-                "message",
-                &Message::text(&session_id, stream_name, text, seq),
-            );
-            seq += 1;
-        };
-        // Lines are batched per stream, by size or a few milliseconds, like session output.
-        let mut batch: Option<(&'static str, String)> = None;
         loop {
-            let next = match &batch {
-                Some(_) => tokio::time::timeout(BATCH_DELAY, stream.recv()).await.ok(),
-                None => Some(stream.recv().await),
+            let next = if batcher.is_pending() {
+                tokio::time::timeout(BATCH_DELAY, stream.recv()).await.ok()
+            } else {
+                Some(stream.recv().await)
             };
-            let line = match next {
-                Some(Some(line)) => line,
+            match next {
+                Some(Some(line)) => batcher.push(line),
                 Some(None) => break, // the stream ended
-                None => {
-                    if let Some((stream_name, text)) = batch.take() {
-                        emit(stream_name, text);
-                    }
-                    continue;
-                }
-            };
-            let text = String::from_utf8_lossy(&line.line).into_owned() + "\n";
-            let stream_name = line.stream.as_str();
-            match &mut batch {
-                Some((name, pending)) if *name == stream_name && pending.len() < BATCH_BYTES => {
-                    pending.push_str(&text);
-                }
-                _ => {
-                    if let Some((name, pending)) = batch.replace((stream_name, text)) {
-                        emit(name, pending);
-                    }
-                }
+                None => batcher.flush(),
             }
         }
-        if let Some((stream_name, text)) = batch {
-            emit(stream_name, text);
-        }
+        batcher.flush();
     });
     ctx.track(&id, task.abort_handle());
     Ok(json!({"sessionId": id}))
