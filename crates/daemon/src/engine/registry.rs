@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use procward_core::supervisor::shim::ExitRecord;
+use procward_core::supervisor::shim::{ExitRecord, Launched};
 use procward_core::supervisor::spec::ProcessSpec;
 use procward_core::supervisor::state::RestartTracker;
-use procward_core::sys::process::Instance;
+use procward_core::sys::process::{Instance, identify, start_ticks_of, start_time_of};
 use serde::{Deserialize, Serialize};
 
 mod queue;
@@ -47,6 +47,26 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// The run a shim has just reported started, at `started_at_ms`: the child's exact
+    /// start time is read only when it is still the shim's own child, so a recycled pid
+    /// cannot pass.
+    pub fn of_launched(launched: &Launched, started_at_ms: u64) -> Self {
+        let shim_pid = launched.shim.id();
+        let child_start_ticks = identify(launched.child_pid)
+            .ok()
+            .filter(|child| child.ppid == shim_pid)
+            .map(|child| child.start_ticks);
+        Self {
+            child_pid: launched.child_pid,
+            child_start_time: launched.child_start_time,
+            shim_pid,
+            shim_start_time: start_time_of(shim_pid).unwrap_or(0),
+            child_start_ticks,
+            shim_start_ticks: start_ticks_of(shim_pid),
+            started_at_ms,
+        }
+    }
+
     /// Whether `child_pid` still belongs to this run's process (by clock ticks when they
     /// were recorded, else by the coarser seconds).
     pub fn child_alive(&self) -> bool {

@@ -8,7 +8,6 @@ use procward_core::supervisor::shim::{self, LaunchSpec};
 use procward_core::supervisor::spec::ProcessSpec;
 use procward_core::supervisor::state::State;
 use procward_core::supervisor::view::{Health, ManagedView};
-use procward_core::sys::process::{identify, start_ticks_of, start_time_of};
 
 use super::Actor;
 use super::entry::{Entry, Run, Waiter, unix_ms};
@@ -97,21 +96,7 @@ impl Actor {
             });
         match launched {
             Ok(launched) => {
-                let shim_pid = launched.shim.id();
-                // The shim's own child (checked by parent): a recycled pid cannot pass.
-                let child_start_ticks = identify(launched.child_pid)
-                    .ok()
-                    .filter(|child| child.ppid == shim_pid)
-                    .map(|child| child.start_ticks);
-                let record = RunRecord {
-                    child_pid: launched.child_pid,
-                    child_start_time: launched.child_start_time,
-                    shim_pid,
-                    shim_start_time: start_time_of(shim_pid).unwrap_or(0),
-                    child_start_ticks,
-                    shim_start_ticks: start_ticks_of(shim_pid),
-                    started_at_ms: unix_ms(SystemTime::now()),
-                };
+                let record = RunRecord::of_launched(&launched, unix_ms(SystemTime::now()));
                 watcher.watch(record.shim(), name, generation);
                 let checker = entry.spec.health.clone().map(|check| {
                     health::spawn_checker(name.to_owned(), generation, check, events, owned.clone())

@@ -12,7 +12,6 @@ use procward_core::queue::{AfterAttempt, Attempt, JobState};
 use procward_core::signal::group;
 use procward_core::supervisor::shim::{self, LaunchSpec, Launched};
 use procward_core::supervisor::spec::LogLimits;
-use procward_core::sys::process::{identify, start_ticks_of, start_time_of};
 
 use super::KILL_GRACE;
 use super::actor::{Actor, Internal, now_ms};
@@ -145,20 +144,7 @@ impl Actor {
             }
         };
         let started_ms = now_ms();
-        let shim_pid = launched.shim.id();
-        let child_start_ticks = identify(launched.child_pid)
-            .ok()
-            .filter(|child| child.ppid == shim_pid)
-            .map(|child| child.start_ticks);
-        let record = RunRecord {
-            child_pid: launched.child_pid,
-            child_start_time: launched.child_start_time,
-            shim_pid,
-            shim_start_time: start_time_of(shim_pid).unwrap_or(0),
-            child_start_ticks,
-            shim_start_ticks: start_ticks_of(shim_pid),
-            started_at_ms: started_ms,
-        };
+        let record = RunRecord::of_launched(&launched, started_ms);
         if let Err(e) = self.store.put_run(id, &record) {
             tracing::error!(id, error = %e, "cannot save the job's run");
         }

@@ -9,13 +9,13 @@ use procward_proto::convert::queue::{
     schedule_spec_from_proto, schedule_to_proto,
 };
 use procward_proto::v1::{self, queue_server};
-use tokio_stream::wrappers::{BroadcastStream, ReceiverStream};
+use tokio_stream::wrappers::BroadcastStream;
 use tonic::{Request, Response, Status};
 
 use super::status::engine_status;
 use crate::engine::Engine;
 use crate::engine::actor::entry::unix_ms;
-use crate::engine::logs::{Lines, LogStream};
+use crate::engine::logs::Lines;
 use crate::engine::queue::logs::JobLogsQuery;
 use crate::engine::queue::{CleanFilter, JobEvent, JobFilter, Queue};
 
@@ -179,16 +179,7 @@ impl queue_server::Queue for QueueService {
             follow: request.follow,
         };
         let lines = self.engine.job_logs(query).await.map_err(engine_status)?;
-        let lines = ReceiverStream::new(lines).map(|line| {
-            Ok(v1::LogLine {
-                stream: match line.stream {
-                    LogStream::Stdout => v1::LogStream::Stdout,
-                    LogStream::Stderr => v1::LogStream::Stderr,
-                }
-                .into(),
-                line: line.line,
-            })
-        });
+        let lines = super::status::log_lines(lines);
         Ok(Response::new(Box::pin(lines)))
     }
 

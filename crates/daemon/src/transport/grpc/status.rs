@@ -63,3 +63,22 @@ pub fn action_result(report: KillReport) -> v1::ActionResult {
         message: report.message,
     }
 }
+
+/// A stream of engine log lines as `LogLine` messages (the `Logs` streams of the
+/// Supervisor and Queue services).
+pub fn log_lines(
+    lines: tokio::sync::mpsc::Receiver<crate::engine::logs::LogLine>,
+) -> impl futures_util::Stream<Item = Result<v1::LogLine, Status>> + Send + 'static {
+    use crate::engine::logs::LogStream;
+    use futures_util::StreamExt as _;
+    tokio_stream::wrappers::ReceiverStream::new(lines).map(|line| {
+        Ok(v1::LogLine {
+            stream: match line.stream {
+                LogStream::Stdout => v1::LogStream::Stdout,
+                LogStream::Stderr => v1::LogStream::Stderr,
+            }
+            .into(),
+            line: line.line,
+        })
+    })
+}

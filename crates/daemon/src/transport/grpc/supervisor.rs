@@ -9,13 +9,12 @@ use std::time::Instant;
 use procward_proto::convert::{spec_from_proto, view_to_proto};
 use procward_proto::v1::{self, supervisor_server};
 use tokio::sync::Notify;
-use tokio_stream::wrappers::ReceiverStream;
-use tokio_stream::{Stream, StreamExt};
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use super::status::{engine_status, supervisor_status};
 use crate::engine::Engine;
-use crate::engine::logs::{Lines, LogStream, LogsQuery};
+use crate::engine::logs::{Lines, LogsQuery};
 use crate::engine::supervisor::Supervisor;
 use crate::home::Home;
 
@@ -143,16 +142,7 @@ impl supervisor_server::Supervisor for SupervisorService {
             follow: request.follow,
         };
         let lines = self.engine.logs(query).await.map_err(engine_status)?;
-        let lines = ReceiverStream::new(lines).map(|line| {
-            Ok(v1::LogLine {
-                stream: match line.stream {
-                    LogStream::Stdout => v1::LogStream::Stdout,
-                    LogStream::Stderr => v1::LogStream::Stderr,
-                }
-                .into(),
-                line: line.line,
-            })
-        });
+        let lines = super::status::log_lines(lines);
         Ok(Response::new(Box::pin(lines)))
     }
 
