@@ -132,6 +132,7 @@ pub fn job_to_proto(job: &Job) -> v1::Job {
             .collect(),
         reason: job.reason.clone(),
         exit_code: job.state.is_final().then(|| job.exit_code()).flatten(),
+        retried_after: job.retried_after,
     }
 }
 
@@ -159,7 +160,7 @@ pub fn job_from_proto(job: v1::Job) -> Result<Job, String> {
             .collect(),
         reason: job.reason,
         cancel_requested: false,
-        retried_after: 0,
+        retried_after: job.retried_after,
     })
 }
 

@@ -387,8 +387,14 @@ impl Actor {
         let Some(job) = self.jobs.get_mut(&id) else {
             return;
         };
-        if job.state != JobState::Delayed || job.run_at_ms.is_some_and(|at| at > now_ms()) {
-            return; // cancelled meanwhile, or a stale timer
+        if job.state != JobState::Delayed {
+            return; // cancelled meanwhile
+        }
+        if job.run_at_ms.is_some_and(|at| at > now_ms()) {
+            // Early: the wall clock stepped back since the timer was armed (or an older
+            // timer of the job fired). Wait again for the time left.
+            self.admit(id);
+            return;
         }
         job.state = JobState::Queued;
         job.run_at_ms = None;
@@ -463,10 +469,8 @@ impl Actor {
     }
 
     fn retry(&mut self, id: u64) -> Result<Job, EngineError> {
-        let job = self
-            .jobs
-            .get_mut(&id)
-            .ok_or_else(|| EngineError::NotFound(format!("no job {id}")))?;
+        self.job(id)?;
+        let job = self.jobs.get_mut(&id).expect("checked above");
         if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
             return Err(EngineError::Refused(format!(
                 "job {id} is {}; only failed or cancelled jobs can be retried",

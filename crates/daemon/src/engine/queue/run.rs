@@ -26,6 +26,9 @@ pub(crate) struct Running {
     pub record: Option<RunRecord>,
     /// The shim, when this daemon spawned it (to be reaped); `None` after re-adoption.
     pub shim: Option<Child>,
+    /// When the shim was spawned (Unix milliseconds): the attempt's start, which its end
+    /// (the shim's own clock) can never precede.
+    pub spawned_ms: u64,
 }
 
 /// The exit code recorded for an attempt whose program could not be started, as a shell
@@ -93,6 +96,7 @@ impl Actor {
                         attempt: number,
                         record: None,
                         shim: None,
+                        spawned_ms: started_ms,
                     },
                 );
                 self.slot_taken(&group_name);
@@ -118,7 +122,6 @@ impl Actor {
         });
         job.reason = message;
         tracing::warn!(id, reason = %job.reason, "job cannot start");
-        self.emit(id);
         self.finish(id, Some(NOT_STARTED), None, at_ms);
     }
 
@@ -143,7 +146,7 @@ impl Actor {
                 return self.not_started(id, message, now_ms());
             }
         };
-        let started_ms = now_ms();
+        let started_ms = self.running.get(&id).map_or_else(now_ms, |r| r.spawned_ms);
         let record = RunRecord::of_launched(&launched, started_ms);
         if let Err(e) = self.store.put_run(id, &record) {
             tracing::error!(id, error = %e, "cannot save the job's run");
@@ -223,6 +226,7 @@ impl Actor {
             id,
             Running {
                 attempt: number,
+                spawned_ms: record.started_at_ms,
                 record: Some(record),
                 shim: None,
             },
@@ -291,12 +295,8 @@ impl Actor {
                 let reason = match (&last, job.reason.is_empty()) {
                     (_, false) => job.reason.clone(),
                     (Some(a), true) if state == JobState::Failed => {
-                        format!(
-                            "attempt {} of {}: {}",
-                            a.number,
-                            job.spec.attempts,
-                            a.outcome()
-                        )
+                        let n = a.number.saturating_sub(job.retried_after);
+                        format!("attempt {n} of {}: {}", job.spec.attempts, a.outcome())
                     }
                     _ => state.to_string(),
                 };
@@ -306,7 +306,8 @@ impl Actor {
                 job.state = JobState::Delayed;
                 job.run_at_ms = Some(now_ms() + wait.as_millis() as u64);
                 if let Some(a) = &last {
-                    job.reason = format!("attempt {} {}; retrying", a.number, a.outcome());
+                    let n = a.number.saturating_sub(job.retried_after);
+                    job.reason = format!("attempt {n} {}; retrying", a.outcome());
                 }
                 self.save(id);
                 self.emit(id);
