@@ -25,7 +25,8 @@ from setuptools.command.build_py import build_py
 from setuptools.command.sdist import sdist
 
 HERE = Path(__file__).resolve().parent
-PROTO_FILES = ("process_manager.proto", "ports.proto", "supervisor.proto")
+# queue.proto imports supervisor.proto (LogLine): both are generated, in one protoc run.
+PROTO_FILES = ("process_manager.proto", "ports.proto", "supervisor.proto", "queue.proto")
 PROTO_SUBDIR = Path("procward") / "v1"
 
 

@@ -2,8 +2,10 @@
 
 The binary is ``$PROCWARD_BIN``, else ``target/debug/procward`` of this repository
 (``cargo build -p procward``). Each test gets its own daemon listening on
-127.0.0.1:<ephemeral>; teardown deletes every managed process (which stops it), stops
-the daemon, and kills by pid any process the test registered with ``daemon.track``.
+127.0.0.1:<ephemeral>; teardown pauses the job queue and cancels every job that has
+not ended (a job's process outlives a stopped daemon, as managed processes do), deletes
+every managed process (which stops it), stops the daemon, and kills by pid any process
+the test registered with ``daemon.track`` (running jobs' pids are tracked too).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import grpc.aio
 import pytest
 
 import procward
+from procward.v1 import queue_pb2 as qu
+from procward.v1 import queue_pb2_grpc as qu_grpc
 from procward.v1 import supervisor_pb2 as sv
 from procward.v1 import supervisor_pb2_grpc as sv_grpc
 
@@ -150,8 +154,36 @@ def _stop_process(proc: subprocess.Popen) -> None:
             proc.wait(timeout=10)
 
 
+QUEUE_NOT_ENDED = (qu.JOB_STATE_QUEUED, qu.JOB_STATE_DELAYED, qu.JOB_STATE_RUNNING)
+
+
+def _end_jobs(d: Daemon) -> None:
+    """Pause every group (so nothing starts meanwhile), then cancel every job that has
+    not ended; a running one's pid is tracked first, in case its cancel fails."""
+
+    async def cancel_all() -> None:
+        async with d.channel() as ch:
+            stub = qu_grpc.QueueStub(ch)
+            await stub.Pause(qu.GroupRequest(), timeout=10)
+            listing = await stub.List(qu.ListJobsRequest(states=QUEUE_NOT_ENDED), timeout=10)
+            for job in listing.jobs:
+                if job.state == qu.JOB_STATE_RUNNING and job.attempts and job.attempts[-1].pid:
+                    d.track(job.attempts[-1].pid)
+                try:
+                    await stub.Cancel(qu.JobRequest(id=job.id), timeout=30)
+                except grpc.aio.AioRpcError as e:
+                    if e.code() != grpc.StatusCode.FAILED_PRECONDITION:  # it ended meanwhile
+                        raise
+
+    try:
+        run_in_thread(cancel_all)
+    except Exception as e:  # noqa: BLE001 - still stop everything below
+        print(f"teardown: cancelling queued jobs failed: {e}")
+
+
 def _teardown(d: Daemon) -> None:
     if d.proc.poll() is None:
+        _end_jobs(d)
 
         async def delete_all() -> None:
             async with d.channel() as ch:

@@ -37,7 +37,7 @@ def run_example(daemon: Daemon, index: int, tmp_path: Path) -> str:
 
 
 def test_readme_examples_present() -> None:
-    assert len(examples()) == 4  # 2 and 3 share one script
+    assert len(examples()) == 5  # 2 and 3 share one script
 
 
 def test_example_top5(daemon: Daemon, tmp_path: Path) -> None:
@@ -70,3 +70,21 @@ def test_example_errors(daemon: Daemon, tmp_path: Path) -> None:
     assert out[0].startswith("NOT_FOUND")
     assert out[1].startswith("refused:")
     assert out[2].startswith("INVALID_ARGUMENT")
+
+
+def test_example_queue(daemon: Daemon, tmp_path: Path) -> None:
+    out = run_example(daemon, 4, tmp_path).splitlines()
+    assert out[:3] == ["hello from job 1", "bye", "job 1: completed, exit 0"], out
+    assert out[3:9] == [
+        "job 2: queued (attempt 0)",
+        "job 2: running (attempt 1)",
+        "job 2: delayed (attempt 1)",
+        "job 2: queued (attempt 1)",
+        "job 2: running (attempt 2)",
+        "job 2: failed (attempt 2)",
+    ], out
+    assert out[9] == "reason: attempt 2 of 2: exit 3", out
+    assert out[10] == "cancel: cancelled", out
+    assert out[11].startswith("INVALID_ARGUMENT ") and "no-such-group" in out[11], out
+    assert out[12] == "removed [1, 2, 3]", out
+    assert len(out) == 13, out

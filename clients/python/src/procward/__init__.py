@@ -7,6 +7,9 @@
 ...             print(p.pid, p.name, p.cpu_percent)
 >>> asyncio.run(main())  # doctest: +SKIP
 
+The same client runs jobs from the daemon's queue (``queue_add``, ``queue_wait``,
+``queue_logs``, ``queue_watch``, ...; see ``procward.queue``).
+
 Errors from the daemon are raised as ``grpc.aio.AioRpcError`` (``procward.RpcError``);
 ``procward.status_code(err)`` gives its ``grpc.StatusCode``.
 """
@@ -20,6 +23,7 @@ import grpc.aio
 
 from procward._auth import connect, connect_from_home, default_home, read_home
 from procward.client import ProcessManagerServiceClient
+from procward.queue import FINAL_JOB_STATES, JOB_STATES, JobWatch, job_state
 
 __version__ = "0.1.0"
 
@@ -37,12 +41,16 @@ def status_code(error: BaseException) -> Optional[grpc.StatusCode]:
 
 
 __all__ = [
+    "FINAL_JOB_STATES",
+    "JOB_STATES",
+    "JobWatch",
     "ProcessManagerServiceClient",
     "RpcError",
     "StatusCode",
     "connect",
     "connect_from_home",
     "default_home",
+    "job_state",
     "read_home",
     "status_code",
 ]

@@ -1,4 +1,5 @@
-"""``ProcessManagerServiceClient``: async methods over ``procward.v1.ProcessManagerService``."""
+"""``ProcessManagerServiceClient``: async methods over ``procward.v1.ProcessManagerService``,
+and over ``procward.v1.Queue`` as its ``queue_*`` methods (``procward.queue``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import grpc.aio
 try:
     from procward.v1 import process_manager_pb2 as pm
     from procward.v1 import process_manager_pb2_grpc as pm_grpc
+    from procward.queue import QueueMethods
 except ImportError as e:  # pragma: no cover - only in a source tree that was never built
     raise ImportError(
         "procward's generated gRPC modules are missing: install the package "
@@ -20,14 +22,16 @@ except ImportError as e:  # pragma: no cover - only in a source tree that was ne
 __all__ = ["ProcessManagerServiceClient"]
 
 
-class ProcessManagerServiceClient:
-    """Async client for every OS process on the daemon's machine.
+class ProcessManagerServiceClient(QueueMethods):
+    """Async client for every OS process on the daemon's machine, and for its job queue
+    (the ``queue_*`` methods, from :class:`procward.queue.QueueMethods`).
 
     Results are the protobuf messages themselves (``info.cpu_percent``,
     ``result.error.message``). A failed call raises ``grpc.aio.AioRpcError``
     (re-exported as ``procward.RpcError``); ``err.code()`` is a ``grpc.StatusCode``
     such as ``NOT_FOUND`` (unknown pid), ``INVALID_ARGUMENT`` (pid 0 or 1, bad
-    interval, empty command) or ``UNAUTHENTICATED`` (missing or wrong token).
+    interval, empty command) or ``UNAUTHENTICATED`` (missing or wrong token); for jobs
+    also ``FAILED_PRECONDITION`` (cancel an ended job, retry a queued or running one).
 
     The client does not own a connection of its own: ``async with client`` (or
     ``await client.close()``) closes the channel it was given.
@@ -41,6 +45,7 @@ class ProcessManagerServiceClient:
     def __init__(self, channel: grpc.aio.Channel, *, timeout: Optional[float] = None) -> None:
         self._channel = channel
         self._stub = pm_grpc.ProcessManagerServiceStub(channel)
+        self._init_queue(channel)
         self.timeout = timeout
 
     @property
