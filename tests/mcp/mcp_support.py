@@ -37,9 +37,14 @@ READ_TOOLS = {
     "get_process_info",
     "get_system_info",
     "list_ports",
+    "queue_list",
+    "queue_status",
+    "queue_logs",
 }
-ACTION_TOOLS = {"start_process", "stop_process", "restart_process", "kill_process"}
-DESTRUCTIVE_TOOLS = {"stop_process", "restart_process", "kill_process"}
+ACTION_TOOLS = {
+    "start_process", "stop_process", "restart_process", "kill_process", "queue_add", "queue_cancel", "queue_retry",
+}
+DESTRUCTIVE_TOOLS = {"stop_process", "restart_process", "kill_process", "queue_cancel"}
 ALL_TOOLS = READ_TOOLS | ACTION_TOOLS
 
 # A child that listens on a free loopback TCP port, prints it, then waits.
@@ -183,15 +188,34 @@ class Home:
         return f"http://{address}/mcp", token
 
     def cleanup(self) -> None:
-        """Deletes the managed processes, stops the daemon, removes the home. Each step
-        runs even if an earlier one failed."""
+        """Cancels the unfinished jobs, deletes the managed processes, stops the daemon,
+        removes the home. Each step runs even if an earlier one failed."""
         try:
-            self._delete_managed()
+            try:
+                self._cancel_jobs()
+            finally:
+                self._delete_managed()
         finally:
             try:
                 self._stop_daemon()
             finally:
                 shutil.rmtree(self.path, ignore_errors=True)
+
+    def _cancel_jobs(self) -> None:
+        """Cancels the queue's jobs that have not ended (a running job's process group
+        outlives the daemon, which re-adopts it at its next start)."""
+        if self.daemon_pid() is None:
+            return
+        listed = self.cli("queue", "list", "--json", "--state", "queued", "--state", "delayed", "--state", "running")
+        jobs = json.loads(listed.stdout or "[]") if listed.returncode == 0 else []
+        ids = [str(job["id"]) for job in jobs]
+        pids = [a["pid"] for job in jobs for a in job.get("attempts", []) if a.get("pid") and a.get("ended_ms") is None]
+        if ids:
+            self.cli("queue", "cancel", *ids)
+        for child in pids:  # started by this test through the daemon
+            if not wait_gone(child, 10):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGKILL)
 
     def _delete_managed(self) -> None:
         if self.daemon_pid() is None:

@@ -19,12 +19,17 @@ async def assert_read_only(session, children) -> None:
         ("start_process", {"name": "x", "command": ["sleep", "60"]}),
         ("stop_process", {"name": "x"}),
         ("restart_process", {"name": "x"}),
+        ("queue_add", {"command": ["sleep", "60"]}),
+        ("queue_cancel", {"id": 1}),
+        ("queue_retry", {"id": 1}),
     ]:
         text = await fails(session, tool, args)
         assert "read-only" in text, text
     assert victim.poll() is None
     data, _ = await ok(session, "list_processes")
     assert data["processes"] == []
+    data, _ = await ok(session, "queue_list")
+    assert data["jobs"] == []
     for tool in ("list_system_processes", "get_system_info", "list_ports"):
         await ok(session, tool)
 

@@ -22,13 +22,14 @@ async def test_server_identifies_itself_and_offers_tools_and_resources(home):
         assert init.capabilities.tools is not None
         assert init.capabilities.resources is not None and init.capabilities.resources.subscribe
         assert init.instructions and "kill_process" in init.instructions
+        assert "queue_add" in init.instructions and "queue_status" in init.instructions
 
 
 async def test_catalog_has_described_schemas_and_right_annotations(home):
     async with stdio_session(home) as session:
         tools = (await session.list_tools()).tools
     assert {t.name for t in tools} == ALL_TOOLS
-    assert len(tools) == 11
+    assert len(tools) == 17
     for tool in tools:
         assert tool.description and len(tool.description) > 40, tool.name
         schema = tool.input_schema
@@ -45,6 +46,10 @@ async def test_catalog_has_described_schemas_and_right_annotations(home):
     assert required["get_process_info"] == {"pid"}
     assert required["get_process_logs"] == {"name"}
     assert required["list_system_processes"] == set()
+    assert required["queue_add"] == {"command"}
+    assert required["queue_list"] == set()
+    assert required["queue_status"] == required["queue_cancel"] == {"id"}
+    assert required["queue_logs"] == {"id"}
 
 
 async def test_managed_process_lifecycle(home):

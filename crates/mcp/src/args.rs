@@ -139,6 +139,85 @@ pub struct KillArgs {
     pub force: bool,
 }
 
+/// `queue_add`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueAddArgs {
+    /// What to run: a command line string (shell syntax runs under `sh -c`), or an array
+    /// of program and arguments.
+    pub command: CommandLine,
+    /// Concurrency group (default `default`); it must exist (`[queue.group.NAME]` in
+    /// procward.toml, or `procward queue group add`).
+    pub group: Option<String>,
+    /// 0 (default) to 1000; higher runs first, first-in first-out within one priority.
+    pub priority: Option<i32>,
+    /// Start no sooner than this many seconds from now (at most 365 days).
+    pub delay_seconds: Option<f64>,
+    /// Run until one attempt exits 0, at most this many times (1 to 100, default 3).
+    pub attempts: Option<u32>,
+    /// Wait between attempts: `exponential:BASE[:CAP]` or `fixed:DELAY`, with `:jitter`
+    /// appended for jitter, e.g. `exponential:2s`, `fixed:5s`, `exponential:1s:1m:jitter`
+    /// (default `exponential:2s:10m`).
+    pub backoff: Option<String>,
+    /// Per attempt: SIGTERM to its process group after this many seconds, SIGKILL 5 s
+    /// later (0.1 to 30 days; default none).
+    pub timeout_seconds: Option<f64>,
+    /// Ids of jobs that must complete first (they must exist).
+    #[serde(default)]
+    pub after: Vec<u64>,
+    /// With `after`: start once those jobs have ended, whatever their outcome, instead of
+    /// failing when one fails.
+    #[serde(default)]
+    pub after_any: bool,
+    /// Free-form tags, e.g. `{"ticket": "ops-12"}` (keys like names: letters, digits,
+    /// `-`, `_`, `.`).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Extra environment variables.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Absolute working directory (default: the daemon's).
+    pub cwd: Option<String>,
+}
+
+/// `queue_list`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueListArgs {
+    /// Only this group's jobs.
+    pub group: Option<String>,
+    /// Only jobs in these states: `queued`, `delayed`, `running`, `completed`, `failed`,
+    /// `cancelled` (default: every state).
+    #[serde(default)]
+    pub states: Vec<String>,
+    /// How many jobs to return, the newest (highest ids) first kept (default 50, at most
+    /// 500). The answer says how many more matched.
+    pub limit: Option<u32>,
+}
+
+/// Tools that name one job.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobArgs {
+    /// The job's id, as `queue_add` or `queue_list` shows it.
+    pub id: u64,
+}
+
+/// `queue_logs`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueLogsArgs {
+    /// The job's id.
+    pub id: u64,
+    /// Which attempt (1 for the first run; default the latest), as `queue_status` lists
+    /// them.
+    pub attempt: Option<u32>,
+    /// Lines from the end (default 50, at most 500); the answer is also capped at 16 KB.
+    pub lines: Option<u32>,
+    /// `stdout`, `stderr` or `both` (default).
+    pub stream: Option<String>,
+}
+
 /// Tools without arguments.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

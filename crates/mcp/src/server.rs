@@ -35,8 +35,11 @@ Managed processes (start_process, stop_process, restart_process, list_processes,
 get_process_status, get_process_logs) are supervised by name and restarted per policy. \
 System tools (list_system_processes, get_process_info, get_system_info, list_ports, \
 kill_process) cover every process. Before kill_process, look the process up and pass its \
-start_ticks as expected_start_ticks. Each managed process's log is also a resource, \
-procward://logs/NAME.";
+start_ticks as expected_start_ticks. The job queue runs one-off commands in the \
+background, with groups, priorities, delays, dependencies, retries and timeouts: \
+queue_add returns a job id at once; poll queue_status until the job is completed, failed \
+or cancelled, read its output with queue_logs; queue_list, queue_cancel and queue_retry \
+manage the rest. Each managed process's log is also a resource, procward://logs/NAME.";
 
 /// One MCP session's handler; cheap to clone.
 #[derive(Debug, Clone)]

@@ -33,6 +33,17 @@ const FIELDS: &[&str] = &[
     "signal",
     "timeout_seconds",
     "force",
+    "group",
+    "priority",
+    "delay_seconds",
+    "attempts",
+    "backoff",
+    "after",
+    "after_any",
+    "labels",
+    "states",
+    "id",
+    "attempt",
 ];
 
 fn json() -> BoxedStrategy<Value> {
@@ -162,6 +173,28 @@ fn wrong_types_name_the_field() {
             "list_ports",
             json!({"port": []}),
             "invalid arguments for list_ports",
+        ),
+        (
+            "queue_add",
+            json!({"command": ["true"], "priority": "high"}),
+            "invalid arguments for queue_add",
+        ),
+        (
+            "queue_add",
+            json!({"command": ["true"], "delay_seconds": -2}),
+            "delay_seconds must be a number of seconds",
+        ),
+        ("queue_add", json!({"command": "   "}), "empty command"),
+        ("queue_list", json!({"states": ["done"]}), "states"),
+        (
+            "queue_status",
+            json!({"id": -1}),
+            "invalid arguments for queue_status",
+        ),
+        (
+            "queue_logs",
+            json!({"id": 1, "lines": 0}),
+            "lines must be between",
         ),
     ] {
         let Value::Object(arguments) = arguments else {

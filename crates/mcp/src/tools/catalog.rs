@@ -7,7 +7,7 @@ use rmcp::model::JsonObject;
 use rmcp::schemars::JsonSchema;
 use serde_json::Value;
 
-use super::{Outcome, managed, parse, system};
+use super::{Outcome, managed, parse, queue, system};
 use crate::args;
 use crate::policy::Policy;
 use procward_proto::client::Backend;
@@ -211,5 +211,65 @@ tools! {
         destructive: true,
         idempotent: false,
         run: system::kill(b, policy, args).await,
+    }
+    QueueAdd {
+        name: "queue_add",
+        title: "Queue a job",
+        description: "Queue a one-off command as a background job and return its id at once: it runs when its group has a free slot (by priority, then first come), after an optional delay and after the jobs in `after`, and is retried per `attempts`/`backoff` until it exits 0; `timeout_seconds` bounds each attempt. Follow it with queue_status, read its output with queue_logs. For a long-running server use start_process instead.",
+        args: args::QueueAddArgs,
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+        run: queue::add(b, args).await,
+    }
+    QueueList {
+        name: "queue_list",
+        title: "List queued jobs",
+        description: "The jobs of procward's queue (the newest 50 unless you raise limit), optionally of one group or some states (queued, delayed, running, completed, failed, cancelled): id, state, group, priority, command, attempts made, exit code, reason. Says how many matched in each state.",
+        args: args::QueueListArgs,
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        run: queue::list(b, args).await,
+    }
+    QueueStatus {
+        name: "queue_status",
+        title: "Status of a job",
+        description: "One job by id: its state, spec (group, priority, command, cwd, attempts, backoff, timeout, dependencies, labels) and every attempt (pid, start and end, exit code or signal, timed out). Poll it after queue_add until the state is completed, failed or cancelled.",
+        args: args::JobArgs,
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        run: queue::status(b, args).await,
+    }
+    QueueLogs {
+        name: "queue_logs",
+        title: "Output of a job",
+        description: "The last lines of a job's stdout and/or stderr, of its latest attempt or the one you name (default 50 lines, at most 500, and at most 16 KB; the answer says when it was cut). Use it to see what a job printed or why it failed.",
+        args: args::QueueLogsArgs,
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        run: queue::logs(b, args).await,
+    }
+    QueueCancel {
+        name: "queue_cancel",
+        title: "Cancel a job",
+        description: "Cancel a job that is queued, delayed or running: a running one gets SIGTERM to its whole process group, SIGKILL after 5 s, and the answer comes once it has ended. Refused for a job that has already ended. queue_retry queues a cancelled job again.",
+        args: args::JobArgs,
+        read_only: false,
+        destructive: true,
+        idempotent: true,
+        run: queue::cancel(b, args).await,
+    }
+    QueueRetry {
+        name: "queue_retry",
+        title: "Retry a job",
+        description: "Queue a failed or cancelled job again, with its full number of attempts; its earlier attempts and their logs are kept. Refused for a job that is queued, running or completed.",
+        args: args::JobArgs,
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+        run: queue::retry(b, args).await,
     }
 }

@@ -98,22 +98,7 @@ pub async fn status(mut b: Backend, args: NameArgs) -> Outcome {
 }
 
 pub async fn logs(mut b: Backend, args: LogsArgs) -> Outcome {
-    let lines = args.lines.unwrap_or(DEFAULT_LINES);
-    if lines == 0 || lines > MAX_LINES {
-        return Err(ToolError(format!(
-            "lines must be between 1 and {MAX_LINES} (got {lines})"
-        )));
-    }
-    let (stdout, stderr) = match args.stream.as_deref().map(str::trim) {
-        None | Some("" | "both") => (false, false),
-        Some("stdout") => (true, false),
-        Some("stderr") => (false, true),
-        Some(other) => {
-            return Err(ToolError(format!(
-                "stream must be stdout, stderr or both (got '{other}')"
-            )));
-        }
-    };
+    let (lines, stdout, stderr) = log_request(args.lines, args.stream.as_deref())?;
     let request = v1::LogsRequest {
         name: args.name.clone(),
         lines,
@@ -130,13 +115,52 @@ pub async fn logs(mut b: Backend, args: LogsArgs) -> Outcome {
     let raw = collect_lines(stream)
         .await
         .map_err(|s| ToolError::status(&s, ""))?;
+    let (summary, lines, truncated, total) = log_answer(&format!("'{}'", args.name), raw);
+    let data = json!({
+        "name": args.name,
+        "lines": lines,
+        "truncated": truncated,
+        "lines_read": total,
+    });
+    Ok(Answer { summary, data })
+}
+
+/// The `lines` (default 50, 1 to 500) and `stream` (`stdout`, `stderr`, `both`) of a logs
+/// tool, as the request's line count and stdout/stderr flags (neither set: both).
+pub(super) fn log_request(
+    lines: Option<u32>,
+    stream: Option<&str>,
+) -> Result<(u32, bool, bool), ToolError> {
+    let lines = lines.unwrap_or(DEFAULT_LINES);
+    if lines == 0 || lines > MAX_LINES {
+        return Err(ToolError(format!(
+            "lines must be between 1 and {MAX_LINES} (got {lines})"
+        )));
+    }
+    let (stdout, stderr) = match stream.map(str::trim) {
+        None | Some("" | "both") => (false, false),
+        Some("stdout") => (true, false),
+        Some("stderr") => (false, true),
+        Some(other) => {
+            return Err(ToolError(format!(
+                "stream must be stdout, stderr or both (got '{other}')"
+            )));
+        }
+    };
+    Ok((lines, stdout, stderr))
+}
+
+/// A logs answer: the text (`N lines of WHAT:`, a note when cut, then the newest lines
+/// that fit in [`MAX_LOG_BYTES`], stderr ones tagged), the kept lines as data, whether
+/// any were cut, and how many were read.
+pub(super) fn log_answer(what: &str, raw: Vec<v1::LogLine>) -> (String, Vec<Value>, bool, usize) {
     let all: Vec<(v1::LogStream, String)> = raw
         .into_iter()
         .map(|l| (l.stream(), String::from_utf8_lossy(&l.line).into_owned()))
         .collect();
     let total = all.len();
     let (kept, cut_bytes) = cap_lines(all, MAX_LOG_BYTES - HEADER_ROOM);
-    let mut summary = format!("{} of '{}':", plural(kept.len(), "line"), args.name);
+    let mut summary = format!("{} of {what}:", plural(kept.len(), "line"));
     if cut_bytes {
         summary = format!(
             "{summary} (cut: {total} lines read, only the newest {} fit in {}; ask for fewer lines or one stream)",
@@ -154,16 +178,14 @@ pub async fn logs(mut b: Backend, args: LogsArgs) -> Outcome {
         summary.push_str(tag);
         summary.push_str(text);
     }
-    let data = json!({
-        "name": args.name,
-        "lines": kept.iter().map(|(s, t)| json!({"stream": s.wire_name(), "text": t})).collect::<Vec<_>>(),
-        "truncated": cut_bytes,
-        "lines_read": total,
-    });
-    Ok(Answer { summary, data })
+    let lines = kept
+        .iter()
+        .map(|(s, t)| json!({"stream": s.wire_name(), "text": t}))
+        .collect();
+    (summary, lines, cut_bytes, total)
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub(super) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {
@@ -243,7 +265,7 @@ pub async fn restart(mut b: Backend, args: NameArgs) -> Outcome {
 }
 
 /// Every line of a finite `Logs` stream.
-async fn collect_lines(
+pub(super) async fn collect_lines(
     mut stream: tonic::Streaming<v1::LogLine>,
 ) -> Result<Vec<v1::LogLine>, tonic::Status> {
     let mut lines = Vec::new();

@@ -5,6 +5,7 @@
 
 mod catalog;
 pub(crate) mod managed;
+mod queue;
 mod system;
 
 pub use catalog::ToolName;
@@ -162,17 +163,35 @@ mod tests {
     #[test]
     fn read_only_hides_every_tool_that_acts() {
         let all = catalog(&Policy::default());
-        assert_eq!(all.len(), 11);
+        assert_eq!(all.len(), 17);
         let reads = catalog(&Policy {
             read_only: true,
             ..Policy::default()
         });
-        assert_eq!(reads.len(), 7);
+        assert_eq!(reads.len(), 10);
         for tool in &reads {
             let notes = tool.annotations.as_ref().unwrap();
             assert_eq!(notes.read_only_hint, Some(true), "{}", tool.name);
         }
-        for name in ["stop_process", "restart_process", "kill_process"] {
+        for name in ["queue_add", "queue_cancel", "queue_retry"] {
+            assert!(
+                reads.iter().all(|t| t.name != name),
+                "{name} in a read-only catalog"
+            );
+            assert!(!exposed(
+                &Policy {
+                    read_only: true,
+                    ..Policy::default()
+                },
+                name
+            ));
+        }
+        for name in [
+            "stop_process",
+            "restart_process",
+            "kill_process",
+            "queue_cancel",
+        ] {
             let tool = all.iter().find(|t| t.name == name).unwrap();
             assert_eq!(
                 tool.annotations.as_ref().unwrap().destructive_hint,
