@@ -7,13 +7,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use procward_core::queue::{DEFAULT_GROUP, Group, Job, JobSpec, JobState, MAX_PARALLEL, Schedule};
-use procward_core::supervisor::spec::validate_name;
+use procward_core::queue::{Group, Job, JobState, Schedule};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::run::Running;
 use super::store::{Store, StoreError};
-use super::{CleanFilter, Command, JobEvent, JobFilter, Queue};
+use super::{Command, JobEvent, Queue};
 use crate::engine::actor::entry::unix_ms;
 use crate::engine::error::EngineError;
 use crate::engine::reaper::OwnedChildren;
@@ -71,7 +70,7 @@ impl From<Exited> for Internal {
     }
 }
 
-type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+pub(super) type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
 /// The actor's state.
 pub(crate) struct Actor {
@@ -80,21 +79,21 @@ pub(crate) struct Actor {
     pub(super) owned: OwnedChildren,
     pub(super) store: Store,
     pub(super) jobs: BTreeMap<u64, Job>,
-    groups: BTreeMap<String, Group>,
+    pub(super) groups: BTreeMap<String, Group>,
     /// Per group: queued jobs whose dependencies are met, best first.
-    ready: HashMap<String, BTreeSet<(Reverse<u32>, u64)>>,
+    pub(super) ready: HashMap<String, BTreeSet<(Reverse<u32>, u64)>>,
     pub(super) running: HashMap<u64, Running>,
-    running_count: HashMap<String, u32>,
+    pub(super) running_count: HashMap<String, u32>,
     /// Jobs waiting on each job.
-    dependents: HashMap<u64, Vec<u64>>,
+    pub(super) dependents: HashMap<u64, Vec<u64>>,
     /// `wait` (and `cancel` of running jobs) callers, answered when the job is final.
-    waiters: HashMap<u64, Vec<Reply<Job>>>,
+    pub(super) waiters: HashMap<u64, Vec<Reply<Job>>>,
     pub(super) internal: mpsc::UnboundedSender<Internal>,
     pub(super) watcher: ExitWatcher<Internal>,
-    events: broadcast::Sender<JobEvent>,
-    last_id: u64,
-    keep_completed: usize,
-    completed: VecDeque<u64>,
+    pub(super) events: broadcast::Sender<JobEvent>,
+    pub(super) last_id: u64,
+    pub(super) keep_completed: usize,
+    pub(super) completed: VecDeque<u64>,
     pub(super) schedules: BTreeMap<String, Schedule>,
 }
 
@@ -163,58 +162,6 @@ pub fn spawn(
 }
 
 impl Actor {
-    fn restore(
-        &mut self,
-        loaded: super::store::Loaded,
-        config: &QueueConfig,
-    ) -> Result<(), EngineError> {
-        for group in loaded.groups {
-            self.groups.insert(group.name.clone(), group);
-        }
-        let mut wanted = vec![(DEFAULT_GROUP.to_owned(), None)];
-        wanted.extend(config.groups.iter().map(|(n, p)| (n.clone(), Some(*p))));
-        for (name, parallel) in wanted {
-            let existing = self.groups.get(&name).cloned();
-            let group = Group {
-                parallel: parallel
-                    .or(existing.as_ref().map(|g| g.parallel))
-                    .unwrap_or(config.default_parallel)
-                    .clamp(1, MAX_PARALLEL),
-                paused: existing.as_ref().is_some_and(|g| g.paused),
-                name,
-            };
-            if existing.as_ref() != Some(&group) {
-                self.store.put_group(&group).map_err(store_error)?;
-            }
-            self.groups.insert(group.name.clone(), group);
-        }
-        let runs: HashMap<u64, _> = loaded.runs.into_iter().collect();
-        for job in loaded.jobs {
-            for dep in &job.spec.after {
-                self.dependents.entry(*dep).or_default().push(job.id);
-            }
-            if job.state == JobState::Completed {
-                self.completed.push_back(job.id);
-            }
-            self.jobs.insert(job.id, job);
-        }
-        let ids: Vec<u64> = self.jobs.keys().copied().collect();
-        for id in ids {
-            match self.jobs[&id].state {
-                JobState::Running => self.readopt(id, runs.get(&id).cloned()),
-                JobState::Queued | JobState::Delayed => self.admit(id),
-                _ => {}
-            }
-        }
-        self.restore_schedules(loaded.schedules);
-        tracing::info!(
-            jobs = self.jobs.len(),
-            running = self.running.len(),
-            "job queue restored"
-        );
-        Ok(())
-    }
-
     fn handle(&mut self, command: Command) {
         match command {
             Command::Add(spec, reply) => {
@@ -284,49 +231,6 @@ impl Actor {
                 "no job {id} (`procward queue list` shows the jobs)"
             ))
         })
-    }
-
-    pub(super) fn add(&mut self, mut spec: JobSpec) -> Result<Job, EngineError> {
-        let now = now_ms();
-        spec.validate(now)
-            .map_err(|e| EngineError::Invalid(e.to_string()))?;
-        if !self.groups.contains_key(&spec.group) {
-            let known: Vec<&str> = self.groups.keys().map(String::as_str).collect();
-            return Err(EngineError::Invalid(format!(
-                "unknown group {:?} (groups: {}); create it with `procward queue group add {} --parallel N`",
-                spec.group,
-                known.join(", "),
-                spec.group
-            )));
-        }
-        spec.after.sort_unstable();
-        spec.after.dedup();
-        if let Some(missing) = spec.after.iter().find(|dep| !self.jobs.contains_key(dep)) {
-            return Err(EngineError::Invalid(format!(
-                "after: there is no job {missing} (a job can only wait for jobs already queued, \
-                 so dependencies cannot form a cycle)"
-            )));
-        }
-        let id = self.last_id + 1;
-        let job = Job::new(id, spec, now);
-        self.store.insert(&job).map_err(store_error)?;
-        self.last_id = id;
-        for dep in &job.spec.after {
-            self.dependents.entry(*dep).or_default().push(id);
-        }
-        self.jobs.insert(id, job);
-        self.emit(id);
-        self.admit(id);
-        self.job(id).cloned()
-    }
-
-    fn list(&self, filter: &JobFilter) -> Vec<Job> {
-        self.jobs
-            .values()
-            .filter(|j| filter.group.as_ref().is_none_or(|g| &j.spec.group == g))
-            .filter(|j| filter.states.is_empty() || filter.states.contains(&j.state))
-            .cloned()
-            .collect()
     }
 
     /// Puts a queued or delayed job where it waits: a timer for a delayed one; for a
@@ -441,119 +345,6 @@ impl Actor {
         }
     }
 
-    fn cancel(&mut self, id: u64, reply: Reply<Job>) {
-        let state = match self.job(id) {
-            Ok(job) => job.state,
-            Err(e) => {
-                let _ = reply.send(Err(e));
-                return;
-            }
-        };
-        // A job whose shim is starting is still `queued` but has a process coming.
-        let starting = self.running.contains_key(&id);
-        match state {
-            JobState::Queued | JobState::Delayed if !starting => {
-                self.set_final(id, JobState::Cancelled, "cancelled".into());
-                let _ = reply.send(self.job(id).cloned());
-            }
-            JobState::Running | JobState::Queued => {
-                self.waiters.entry(id).or_default().push(reply);
-                self.end_running(id, "cancelled");
-            }
-            state => {
-                let _ = reply.send(Err(EngineError::Refused(format!(
-                    "job {id} is already {state}; nothing to cancel"
-                ))));
-            }
-        }
-    }
-
-    fn retry(&mut self, id: u64) -> Result<Job, EngineError> {
-        self.job(id)?;
-        let job = self.jobs.get_mut(&id).expect("checked above");
-        if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
-            return Err(EngineError::Refused(format!(
-                "job {id} is {}; only failed or cancelled jobs can be retried",
-                job.state
-            )));
-        }
-        job.state = JobState::Queued;
-        job.retried_after = job.attempts.len() as u32;
-        job.cancel_requested = false;
-        job.run_at_ms = None;
-        job.reason = "retried".into();
-        self.save(id);
-        self.emit(id);
-        self.admit(id);
-        self.job(id).cloned()
-    }
-
-    fn pause(&mut self, group: Option<String>, pause: bool) -> Result<Vec<Group>, EngineError> {
-        let names: Vec<String> = match group {
-            Some(name) if !self.groups.contains_key(&name) => {
-                return Err(EngineError::NotFound(format!("no group {name:?}")));
-            }
-            Some(name) => vec![name],
-            None => self.groups.keys().cloned().collect(),
-        };
-        let mut changed = Vec::new();
-        for name in names {
-            let group = self.groups.get_mut(&name).expect("checked above");
-            group.paused = pause;
-            self.store.put_group(group).map_err(store_error)?;
-            changed.push(group.clone());
-        }
-        Ok(changed)
-    }
-
-    fn put_group(&mut self, mut group: Group) -> Result<Group, EngineError> {
-        validate_name(&group.name).map_err(|e| EngineError::Invalid(format!("group: {e}")))?;
-        if !(1..=MAX_PARALLEL).contains(&group.parallel) {
-            return Err(EngineError::Invalid(format!(
-                "parallel: {} is outside 1..={MAX_PARALLEL}",
-                group.parallel
-            )));
-        }
-        group.paused = self.groups.get(&group.name).is_some_and(|g| g.paused);
-        self.store.put_group(&group).map_err(store_error)?;
-        self.groups.insert(group.name.clone(), group.clone());
-        Ok(group)
-    }
-
-    fn clean(&mut self, filter: CleanFilter) -> Result<Vec<u64>, EngineError> {
-        let (completed, failed) = match (filter.completed, filter.failed) {
-            (false, false) => (true, true),
-            flags => flags,
-        };
-        let cutoff = filter
-            .older_than
-            .map(|age| now_ms().saturating_sub(age.as_millis() as u64));
-        let ids: Vec<u64> = self
-            .jobs
-            .values()
-            .filter(|j| match j.state {
-                JobState::Completed => completed,
-                JobState::Failed | JobState::Cancelled => failed,
-                _ => false,
-            })
-            .filter(|j| cutoff.is_none_or(|cutoff| ended_ms(j) <= cutoff))
-            .map(|j| j.id)
-            .collect();
-        self.forget(&ids)?;
-        Ok(ids)
-    }
-
-    fn forget(&mut self, ids: &[u64]) -> Result<(), EngineError> {
-        self.store.delete(ids).map_err(store_error)?;
-        for id in ids {
-            self.jobs.remove(id);
-            self.dependents.remove(id);
-            let _ = std::fs::remove_dir_all(self.home.job_dir(*id));
-        }
-        self.completed.retain(|id| !ids.contains(id));
-        Ok(())
-    }
-
     /// Moves a job to a final state, answers its waiters and lets its dependents go on
     /// (or fail with it).
     pub(super) fn set_final(&mut self, id: u64, state: JobState, reason: String) {
@@ -617,11 +408,4 @@ enum Dependencies {
     Met,
     Pending,
     Broken(u64, JobState),
-}
-
-/// When a final job ended (its last attempt's end, else when it was added).
-fn ended_ms(job: &Job) -> u64 {
-    job.last_attempt()
-        .and_then(|a| a.ended_ms)
-        .unwrap_or(job.created_ms)
 }

@@ -11,6 +11,8 @@
 
 mod actor;
 pub mod logs;
+mod requests;
+mod restore;
 mod run;
 mod schedules;
 pub mod store;

@@ -185,53 +185,12 @@ impl Actor {
         }
     }
 
-    fn arm_timeout(&self, id: u64, attempt: u32, after: Duration) {
+    pub(super) fn arm_timeout(&self, id: u64, attempt: u32, after: Duration) {
         let internal = self.internal.clone();
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
             let _ = internal.send(Internal::Timeout { id, attempt });
         });
-    }
-
-    /// Finds a job that was running when the daemon stopped: its shim still runs (watch
-    /// it) or has exited (its exit record is read when the watcher reports it, at once).
-    pub(super) fn readopt(&mut self, id: u64, record: Option<RunRecord>) {
-        let Some(job) = self.jobs.get(&id) else {
-            return;
-        };
-        let number = job.last_attempt().map_or(1, |a| a.number);
-        let group_name = job.spec.group.clone();
-        let timeout = job.spec.timeout;
-        let Some(record) = record else {
-            // Stopped between spawning and recording the run: nothing to find again.
-            let now = now_ms();
-            if let Some(job) = self.jobs.get_mut(&id) {
-                job.reason = "the daemon stopped while the attempt was starting".into();
-            }
-            self.finish(id, None, None, now);
-            return;
-        };
-        self.watcher
-            .watch(record.shim(), &id.to_string(), number.into());
-        if let Some(timeout) = timeout {
-            let elapsed = now_ms().saturating_sub(record.started_at_ms);
-            self.arm_timeout(
-                id,
-                number,
-                timeout.saturating_sub(Duration::from_millis(elapsed)),
-            );
-        }
-        tracing::info!(id, pid = record.child_pid, "job re-adopted");
-        self.running.insert(
-            id,
-            Running {
-                attempt: number,
-                spawned_ms: record.started_at_ms,
-                record: Some(record),
-                shim: None,
-            },
-        );
-        self.slot_taken(&group_name);
     }
 
     /// The attempt's shim exited: read how the process ended and decide what follows.
@@ -281,7 +240,13 @@ impl Actor {
 
     /// Records the end of the running attempt and moves the job on: completed, delayed
     /// until its retry, or final.
-    fn finish(&mut self, id: u64, code: Option<i32>, signal: Option<i32>, ended_ms: u64) {
+    pub(super) fn finish(
+        &mut self,
+        id: u64,
+        code: Option<i32>,
+        signal: Option<i32>,
+        ended_ms: u64,
+    ) {
         let random = getrandom::u64().map_or(0.5, |r| (r >> 11) as f64 / (1u64 << 53) as f64);
         let Some(job) = self.jobs.get_mut(&id) else {
             return;

@@ -1,0 +1,178 @@
+//! The queue actor's requests that change jobs and groups: add (every check of a new
+//! job), list, cancel, retry, pause and resume, groups, clean.
+
+use procward_core::queue::{Group, Job, JobSpec, JobState, MAX_PARALLEL};
+use procward_core::supervisor::spec::validate_name;
+
+use super::actor::{Actor, Reply, now_ms, store_error};
+use super::{CleanFilter, JobFilter};
+use crate::engine::error::EngineError;
+
+impl Actor {
+    pub(super) fn add(&mut self, mut spec: JobSpec) -> Result<Job, EngineError> {
+        let now = now_ms();
+        spec.validate(now)
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        if !self.groups.contains_key(&spec.group) {
+            let known: Vec<&str> = self.groups.keys().map(String::as_str).collect();
+            return Err(EngineError::Invalid(format!(
+                "unknown group {:?} (groups: {}); create it with `procward queue group add {} --parallel N`",
+                spec.group,
+                known.join(", "),
+                spec.group
+            )));
+        }
+        spec.after.sort_unstable();
+        spec.after.dedup();
+        if let Some(missing) = spec.after.iter().find(|dep| !self.jobs.contains_key(dep)) {
+            return Err(EngineError::Invalid(format!(
+                "after: there is no job {missing} (a job can only wait for jobs already queued, \
+                 so dependencies cannot form a cycle)"
+            )));
+        }
+        let id = self.last_id + 1;
+        let job = Job::new(id, spec, now);
+        self.store.insert(&job).map_err(store_error)?;
+        self.last_id = id;
+        for dep in &job.spec.after {
+            self.dependents.entry(*dep).or_default().push(id);
+        }
+        self.jobs.insert(id, job);
+        self.emit(id);
+        self.admit(id);
+        self.job(id).cloned()
+    }
+
+    pub(super) fn list(&self, filter: &JobFilter) -> Vec<Job> {
+        self.jobs
+            .values()
+            .filter(|j| filter.group.as_ref().is_none_or(|g| &j.spec.group == g))
+            .filter(|j| filter.states.is_empty() || filter.states.contains(&j.state))
+            .cloned()
+            .collect()
+    }
+
+    pub(super) fn cancel(&mut self, id: u64, reply: Reply<Job>) {
+        let state = match self.job(id) {
+            Ok(job) => job.state,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        // A job whose shim is starting is still `queued` but has a process coming.
+        let starting = self.running.contains_key(&id);
+        match state {
+            JobState::Queued | JobState::Delayed if !starting => {
+                self.set_final(id, JobState::Cancelled, "cancelled".into());
+                let _ = reply.send(self.job(id).cloned());
+            }
+            JobState::Running | JobState::Queued => {
+                self.waiters.entry(id).or_default().push(reply);
+                self.end_running(id, "cancelled");
+            }
+            state => {
+                let _ = reply.send(Err(EngineError::Refused(format!(
+                    "job {id} is already {state}; nothing to cancel"
+                ))));
+            }
+        }
+    }
+
+    pub(super) fn retry(&mut self, id: u64) -> Result<Job, EngineError> {
+        self.job(id)?;
+        let job = self.jobs.get_mut(&id).expect("checked above");
+        if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
+            return Err(EngineError::Refused(format!(
+                "job {id} is {}; only failed or cancelled jobs can be retried",
+                job.state
+            )));
+        }
+        job.state = JobState::Queued;
+        job.retried_after = job.attempts.len() as u32;
+        job.cancel_requested = false;
+        job.run_at_ms = None;
+        job.reason = "retried".into();
+        self.save(id);
+        self.emit(id);
+        self.admit(id);
+        self.job(id).cloned()
+    }
+
+    pub(super) fn pause(
+        &mut self,
+        group: Option<String>,
+        pause: bool,
+    ) -> Result<Vec<Group>, EngineError> {
+        let names: Vec<String> = match group {
+            Some(name) if !self.groups.contains_key(&name) => {
+                return Err(EngineError::NotFound(format!("no group {name:?}")));
+            }
+            Some(name) => vec![name],
+            None => self.groups.keys().cloned().collect(),
+        };
+        let mut changed = Vec::new();
+        for name in names {
+            let group = self.groups.get_mut(&name).expect("checked above");
+            group.paused = pause;
+            self.store.put_group(group).map_err(store_error)?;
+            changed.push(group.clone());
+        }
+        Ok(changed)
+    }
+
+    pub(super) fn put_group(&mut self, mut group: Group) -> Result<Group, EngineError> {
+        validate_name(&group.name).map_err(|e| EngineError::Invalid(format!("group: {e}")))?;
+        if !(1..=MAX_PARALLEL).contains(&group.parallel) {
+            return Err(EngineError::Invalid(format!(
+                "parallel: {} is outside 1..={MAX_PARALLEL}",
+                group.parallel
+            )));
+        }
+        group.paused = self.groups.get(&group.name).is_some_and(|g| g.paused);
+        self.store.put_group(&group).map_err(store_error)?;
+        self.groups.insert(group.name.clone(), group.clone());
+        Ok(group)
+    }
+
+    pub(super) fn clean(&mut self, filter: CleanFilter) -> Result<Vec<u64>, EngineError> {
+        let (completed, failed) = match (filter.completed, filter.failed) {
+            (false, false) => (true, true),
+            flags => flags,
+        };
+        let cutoff = filter
+            .older_than
+            .map(|age| now_ms().saturating_sub(age.as_millis() as u64));
+        let ids: Vec<u64> = self
+            .jobs
+            .values()
+            .filter(|j| match j.state {
+                JobState::Completed => completed,
+                JobState::Failed | JobState::Cancelled => failed,
+                _ => false,
+            })
+            .filter(|j| cutoff.is_none_or(|cutoff| ended_ms(j) <= cutoff))
+            .map(|j| j.id)
+            .collect();
+        self.forget(&ids)?;
+        Ok(ids)
+    }
+
+    pub(super) fn forget(&mut self, ids: &[u64]) -> Result<(), EngineError> {
+        self.store.delete(ids).map_err(store_error)?;
+        for id in ids {
+            self.jobs.remove(id);
+            self.dependents.remove(id);
+            let _ = std::fs::remove_dir_all(self.home.job_dir(*id));
+        }
+        self.completed.retain(|id| !ids.contains(id));
+        Ok(())
+    }
+}
+
+/// When a final job ended (its last attempt's end, else when it was added).
+fn ended_ms(job: &Job) -> u64 {
+    job.last_attempt()
+        .and_then(|a| a.ended_ms)
+        .unwrap_or(job.created_ms)
+}
