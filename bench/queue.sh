@@ -14,6 +14,7 @@
 # Usage: bash bench/queue.sh
 # Env:   PROCWARD=/path        use this binary instead of building one
 #        BENCH_NO_INSTALL=1    never install pueue (skip it when missing)
+#        BENCH_ONLY=procward or pueue   measure one tool again, keeping the other's figures
 # Each tool gets its own temporary home with a Unix socket; nothing listens on TCP.
 # Only the tools' own jobs (`true`) run; the daemons are stopped at the end.
 set -euo pipefail
@@ -52,7 +53,7 @@ fi
 } >"$OUT/meta.env"
 cat "$OUT/meta.env"
 
-python3 bench/queue/driver.py --procward "$PROCWARD" "${peer[@]}" --out "$OUT"
+python3 bench/queue/driver.py --procward "$PROCWARD" "${peer[@]}" --out "$OUT" ${BENCH_ONLY:+--only "$BENCH_ONLY"}
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.env"
 python3 bench/queue_report.py "$OUT" bench/RESULTS.md
 echo "wrote bench/RESULTS.md"

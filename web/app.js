@@ -9,6 +9,7 @@ import { ManagedView } from './js/views/managed.js';
 import { OverviewView } from './js/views/overview.js';
 import { PortsView } from './js/views/ports.js';
 import { ProcessesView } from './js/views/processes.js';
+import { QueueView } from './js/views/queue.js';
 import { TerminalView } from './js/views/terminal.js';
 
 const TOKEN_KEY = 'procward.token';
@@ -25,6 +26,7 @@ const views = {
   processes: new ProcessesView(conn),
   ports: new PortsView(conn),
   managed: new ManagedView(conn),
+  queue: new QueueView(conn),
   terminal: new TerminalView(conn),
 };
 let current = null;

@@ -200,7 +200,14 @@ daemon: {{}}
         return list(json.loads(run(self.list_argv()).stdout)["tasks"].values())
 
     def clean(self):
-        run(self.cli("reset", "--force"), check=False)
+        # `reset` leaves queued tasks of a paused group in place: remove them by id (a
+        # running task is killed first), then forget the finished ones.
+        ids = [str(t["id"]) for t in self.jobs()]
+        for i in range(0, len(ids), 200):
+            run(self.cli("kill", *ids[i:i + 200]), check=False)
+        for i in range(0, len(ids), 200):
+            run(self.cli("remove", *ids[i:i + 200]), check=False)
+        run(self.cli("clean"), check=False)
 
     def latency_ms(self, task) -> float:
         status = task["status"]["Done"]
@@ -237,7 +244,7 @@ def measure(tool, with_10k: bool) -> dict:
         tool.clean()
         tool.parallel(1)
         tool.resume()
-        samples = []
+        print(f"{tool.name}: start latency", flush=True)
         for _ in range(50):
             tool.add_one(["true"])
             tool.wait_all()
@@ -248,6 +255,7 @@ def measure(tool, with_10k: bool) -> dict:
         tool.clean()
         tool.parallel(8)
         tool.pause()
+        print(f"{tool.name}: 1,000 jobs, parallel 8", flush=True)
         timed_script([tool.add_line(["true"]) for _ in range(1000)], tool.env)
         t0 = time.perf_counter()
         tool.resume()
@@ -276,20 +284,26 @@ def main():
     p.add_argument("--pueued")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--quick", action="store_true", help="tiny sizes, to check the script")
+    p.add_argument("--only", choices=["procward", "pueue"], help="measure one tool")
     a = p.parse_args()
     global BATCH
     if a.quick:
         BATCH = 20
-    results = {"xargs_1000_s": xargs_s()}
+    a.out.mkdir(parents=True, exist_ok=True)
+    out = a.out / "results.json"
+    # `--only` measures one tool again and keeps the other's figures from the last run.
+    results = json.loads(out.read_text()) if a.only and out.exists() else {}
+    results["xargs_1000_s"] = xargs_s()
     with tempfile.TemporaryDirectory(prefix="procward-queue-bench.") as tmp:
         tmp = Path(tmp)
         (tmp / "procward").mkdir()
-        results["procward"] = measure(Procward(a.procward, tmp / "procward"), with_10k=True)
-        if a.pueue and a.pueued:
+        if a.only != "pueue":
+            results["procward"] = measure(Procward(a.procward, tmp / "procward"), with_10k=True)
+            out.write_text(json.dumps(results, indent=2))
+        if a.pueue and a.pueued and a.only != "procward":
             (tmp / "pueue").mkdir()
             results["pueue"] = measure(Pueue(a.pueue, a.pueued, tmp / "pueue"), with_10k=False)
-    a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "results.json").write_text(json.dumps(results, indent=2))
+    out.write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
 
 

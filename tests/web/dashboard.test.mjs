@@ -31,6 +31,9 @@ const STEP_MS = 20_000;
 const MARKER = `pw-e2e-marker-${process.pid}-${Date.now()}`;
 const MANAGED = `e2e-ticker-${process.pid}`;
 const TICKER = "sh -c 'while true; do echo tick; sleep 0.2; done'";
+const SLEEPER_JOB = "sh -c 'echo hello-queue; sleep 30'";
+const FAILING_JOB = "sh -c 'exit 3'";
+const STDERR_JOB = "sh -c 'echo queue-err >&2'";
 
 const state = {
   home: null,
@@ -44,10 +47,12 @@ const state = {
   listener: null, // a python3 process of ours listening on a TCP port, killed by port
   listenerExit: null,
   listenerPort: 0,
+  jobPids: [], // pids (process groups) of the queue jobs' attempts, for the last check
   browser: null,
   page: null,
   consoleErrors: [],
   sent: [], // socket.io frames the page sent
+  jobEvents: 0, // the queue's `job` messages the page received
   failed: false,
 };
 
@@ -192,6 +197,62 @@ async function terminalRows(page) {
   );
 }
 
+/** Pids of the processes in process group `pgid` (field 5 of /proc/PID/stat). */
+function groupMembers(pgid) {
+  const members = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid && fields[0] !== 'Z') members.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return members;
+}
+
+/**
+ * The daemon's newest job added as `command`, one of ours: `sh -c 'SCRIPT'`, queued as
+ * ["sh", "-c", SCRIPT] or (with shell characters) ["/bin/sh", "-c", command].
+ */
+async function jobByCommand(command) {
+  const script = command.replace(/^sh -c '(.*)'$/, '$1');
+  const { jobs } = await rawCall('queue:list', {});
+  return jobs
+    .filter(({ spec: { command: argv } }) => argv[argv.length - 1] === command || argv[argv.length - 1] === script)
+    .sort((a, b) => b.id - a.id)[0];
+}
+
+/** The queue table's row of the job whose command is `command` (waits for it). */
+async function queueRow(page, command) {
+  const row = page.locator('[data-testid=queue-row]').filter({ has: page.locator('.cmd', { hasText: command }) }).first();
+  await row.waitFor();
+  return row;
+}
+
+async function rowState(row) {
+  return (await row.getByTestId('queue-state').textContent()).trim();
+}
+
+/** Records every state the page shows for job `id` (rows are re-rendered in place). */
+async function watchRowStates(page, id) {
+  await page.evaluate((jobId) => {
+    const seen = [];
+    window.__queueStates = seen;
+    const look = () => {
+      const row = document.querySelector(`[data-testid=queue-row][data-id="${jobId}"]`);
+      const state = row && row.dataset.state;
+      if (state && seen[seen.length - 1] !== state) seen.push(state);
+    };
+    look();
+    new MutationObserver(look).observe(document.getElementById('queue-body'), {
+      subtree: true, childList: true, attributes: true, characterData: true,
+    });
+  }, id);
+}
+
 // ---------------------------------------------------------------------------------------
 // Teardown, also run by the watchdog when the overall time runs out
 
@@ -204,6 +265,19 @@ async function teardown() {
     await Promise.race([state.browser.close().catch(() => {}), sleep(5000)]);
   }
   const daemonRuns = () => state.daemon && state.daemon.exitCode === null && state.daemon.signalCode === null;
+  if (daemonRuns() && state.token) {
+    // Queue jobs run under shims that outlive the daemon too: cancel whatever still runs.
+    try {
+      const { jobs } = await Promise.race([rawCall('queue:list', {}), sleep(5000).then(() => ({ jobs: [] }))]);
+      for (const job of jobs || []) {
+        if (['queued', 'delayed', 'running'].includes(job.state)) {
+          await Promise.race([rawCall('queue:cancel', { id: job.id }).catch(() => {}), sleep(8000)]);
+        }
+      }
+    } catch {
+      // The daemon does not answer: the process groups are killed below.
+    }
+  }
   if (daemonRuns()) {
     // The managed process outlives the daemon by design: delete it first (through the
     // CLI, which needs no web transport; only while our daemon runs, or the CLI would
@@ -217,6 +291,15 @@ async function teardown() {
     }
   }
   killLeftovers();
+  for (const pid of state.jobPids) {
+    if (groupMembers(pid).length) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  }
   for (const child of [state.owned, state.listener]) {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
@@ -347,7 +430,12 @@ before(async () => {
   });
   page.on('pageerror', (error) => state.consoleErrors.push(`pageerror: ${error.message}`));
   // What the page sends over socket.io (the kill must carry the row's start_ticks).
-  page.on('websocket', (ws) => ws.on('framesent', ({ payload }) => state.sent.push(String(payload))));
+  page.on('websocket', (ws) => {
+    ws.on('framesent', ({ payload }) => state.sent.push(String(payload)));
+    ws.on('framereceived', ({ payload }) => {
+      if (String(payload).includes('"type":"job"')) state.jobEvents += 1;
+    });
+  });
   state.page = page;
 });
 
@@ -624,7 +712,220 @@ step('10-terminal-close', async () => {
   await waitFor('the terminal to end', async () => /ended/.test(await page.getByTestId('term-status').textContent()));
 });
 
-step('11-logout', async () => {
+step('11-queue-open', async () => {
+  const { page } = state;
+  await page.getByTestId('nav-queue').click();
+  await page.getByTestId('view-queue').waitFor();
+  const group = page.locator('[data-testid=queue-group-row][data-name="default"]');
+  await group.waitFor();
+  assert.equal((await group.getByTestId('queue-group-state').textContent()).trim(), 'active');
+  await page.locator('[data-testid=queue-body] tr.empty').filter({ hasText: 'No jobs' }).waitFor();
+  assert.equal((await page.getByTestId('queue-chip-all').textContent()).trim(), 'All 0');
+  assert.equal(await page.getByTestId('queue-group').inputValue(), 'default', 'the form offers the default group');
+  // Pause and resume the group from its row.
+  await group.getByTestId('queue-group-pause').click();
+  await waitFor('the group to be paused', async () => (await group.getByTestId('queue-group-state').textContent()).trim() === 'paused');
+  assert.equal((await rawCall('queue:groups', {})).groups.find((g) => g.name === 'default').paused, true);
+  await shot('11-queue-group-paused');
+  await group.getByTestId('queue-group-resume').click();
+  await waitFor('the group to be active', async () => (await group.getByTestId('queue-group-state').textContent()).trim() === 'active');
+  assert.equal((await rawCall('queue:groups', {})).groups.find((g) => g.name === 'default').paused, false);
+  // A refused add shows the daemon's reason and queues nothing.
+  await page.getByTestId('queue-command').fill('true');
+  await page.getByTestId('queue-priority').fill('5000');
+  await page.getByTestId('queue-submit').click();
+  await page.getByTestId('toast-error').filter({ hasText: /priority/ }).first().waitFor();
+  assert.equal((await rawCall('queue:list', {})).jobs.length, 0, 'nothing queued');
+  await page.getByTestId('queue-priority').fill('0');
+  await page.getByTestId('queue-command').fill('');
+  await page.locator('[data-testid=toast-error] .toast-close').first().click();
+});
+
+step('12-queue-add-running', async () => {
+  const { page } = state;
+  await page.getByTestId('queue-command').fill(SLEEPER_JOB);
+  await page.getByTestId('queue-submit').click();
+  await page.getByTestId('toast').filter({ hasText: /^queued job \d+/ }).first().waitFor();
+  const row = await queueRow(page, SLEEPER_JOB);
+  await waitFor('the job to run', async () => (await rowState(row)) === 'running');
+  const job = await waitFor('the job\'s pid', async () => {
+    const found = await jobByCommand(SLEEPER_JOB);
+    return found && found.attempts.length && found.attempts[0].pid && found;
+  });
+  state.jobPids.push(job.attempts[0].pid);
+  assert.equal(await row.getAttribute('data-id'), String(job.id));
+  await waitFor('the pid in the row', async () =>
+    (await row.getByTestId('queue-outcome').textContent()).includes(`pid ${job.attempts[0].pid}`));
+  assert.equal((await row.getByTestId('queue-tries').textContent()).trim(), '1/3');
+  assert.equal(await page.getByTestId('queue-command').inputValue(), '', 'the form is cleared');
+  assert.match(await page.getByTestId('queue-chip-running').textContent(), /running 1/);
+});
+
+step('13-queue-output', async () => {
+  const { page } = state;
+  const row = await queueRow(page, SLEEPER_JOB);
+  const id = await row.getAttribute('data-id');
+  await row.getByTestId('queue-output').click();
+  await page.getByTestId('job-panel').waitFor();
+  assert.equal((await page.getByTestId('job-title').textContent()).trim(), `Job ${id}`);
+  await waitFor('hello-queue in the output', async () => (await page.getByTestId('job-output').textContent()).includes('hello-queue'));
+  await waitFor('its status', async () => (await page.getByTestId('job-status').textContent()).trim() === 'running');
+  assert.match(await page.getByTestId('job-detail').textContent(), /hello-queue.*group default.*attempt 1: pid \d+/);
+  assert.equal(await row.getAttribute('aria-selected'), 'true', 'the row is marked selected');
+});
+
+step('14-queue-cancel', async () => {
+  const { page } = state;
+  const row = await queueRow(page, SLEEPER_JOB);
+  const id = await row.getAttribute('data-id');
+  const pid = state.jobPids[0];
+  await row.getByTestId('queue-cancel').click();
+  await page.getByTestId('dialog').waitFor();
+  const message = (await page.getByTestId('dialog-message').textContent()).trim();
+  assert.equal(message, `Cancel job ${id} (${SLEEPER_JOB})? Its processes get SIGTERM, then SIGKILL after 5 s.`);
+  await shot('14-queue-cancel-dialog');
+  // Cancel the dialog first: the job goes on.
+  await page.getByTestId('dialog-cancel').click();
+  assert.ok(await page.getByTestId('dialog').isHidden());
+  await sleep(300);
+  assert.equal(await rowState(row), 'running', 'dismissing the dialog cancels nothing');
+  assert.ok(groupMembers(pid).length > 0, 'the job still runs');
+  // Then for real.
+  await row.getByTestId('queue-cancel').click();
+  await page.getByTestId('dialog-confirm').click();
+  await page.getByTestId('toast').filter({ hasText: `job ${id} cancelled` }).first().waitFor();
+  await waitFor('the row to show cancelled', async () => (await rowState(row)) === 'cancelled');
+  await waitFor('the panel to show cancelled', async () => /^cancelled/.test(await page.getByTestId('job-status').textContent()));
+  await waitFor('the outcome', async () => /SIGTERM|exit 143/.test(await row.getByTestId('queue-outcome').textContent()));
+  await waitFor('the job\'s processes to end', () => groupMembers(pid).length === 0, 10_000);
+  assert.ok(await row.getByTestId('queue-retry').isVisible(), 'a cancelled job can be retried');
+  assert.equal(await row.getByTestId('queue-cancel').count(), 0, 'and no longer cancelled');
+  assert.equal(await page.getByTestId('toast-error').count(), 0, 'no error toast');
+});
+
+step('15-queue-failed', async () => {
+  const { page } = state;
+  await page.getByTestId('queue-command').fill(FAILING_JOB);
+  await page.getByTestId('queue-attempts').fill('1');
+  await page.getByTestId('queue-submit').click();
+  const row = await queueRow(page, FAILING_JOB);
+  await waitFor('the job to fail', async () => (await rowState(row)) === 'failed');
+  await waitFor('exit 3', async () => (await row.getByTestId('queue-outcome').textContent()).trim() === 'exit 3');
+  assert.equal((await row.getByTestId('queue-tries').textContent()).trim(), '1/1');
+  const job = await jobByCommand(FAILING_JOB);
+  assert.equal(job.spec.attempts, 1);
+  assert.equal(job.exit_code, 3);
+  state.jobPids.push(...job.attempts.map((a) => a.pid));
+  // Follow it: its session ends with the job.
+  await row.click();
+  await waitFor('the panel to follow it', async () =>
+    (await page.getByTestId('job-title').textContent()).trim() === `Job ${job.id}`);
+  await waitFor('its final status', async () => (await page.getByTestId('job-status').textContent()).trim() === 'failed (exit code 3)');
+  // Switching jobs left the previous one's session.
+  const previous = (await jobByCommand(SLEEPER_JOB)).id;
+  assert.ok(state.sent.some((frame) => frame.includes('"session:leave"') && frame.includes(`"job:${previous}"`)),
+    'session:leave for the previous job was sent');
+  await page.getByTestId('queue-chip-failed').click();
+  await waitFor('only failed jobs', async () => (await page.locator('[data-testid=queue-row]').count()) === 1);
+  assert.match(await page.getByTestId('queue-chip-failed').textContent(), /failed 1/);
+  await shot('15-queue-filter-failed');
+  await page.getByTestId('queue-chip-all').click();
+  await waitFor('every job', async () => (await page.locator('[data-testid=queue-row]').count()) === 2);
+});
+
+step('16-queue-retry', async () => {
+  const { page } = state;
+  const row = await queueRow(page, FAILING_JOB);
+  const id = Number(await row.getAttribute('data-id'));
+  await watchRowStates(page, id);
+  // Paused, the retried job stays queued long enough to be seen.
+  const group = page.locator('[data-testid=queue-group-row][data-name="default"]');
+  await group.getByTestId('queue-group-pause').click();
+  await waitFor('the group to be paused', async () => (await group.getByTestId('queue-group-state').textContent()).trim() === 'paused');
+  await row.getByTestId('queue-retry').click();
+  await page.getByTestId('toast').filter({ hasText: `job ${id} queued again` }).first().waitFor();
+  await waitFor('the job to be queued', async () => (await rowState(row)) === 'queued');
+  await waitFor('a new round of tries', async () => (await row.getByTestId('queue-tries').textContent()).trim() === '0/1');
+  await waitFor('the panel to follow the retry', async () => (await page.getByTestId('job-status').textContent()).trim() === 'queued');
+  await shot('16-queue-retry-queued');
+  await group.getByTestId('queue-group-resume').click();
+  await waitFor('the job to fail again', async () => (await rowState(row)) === 'failed');
+  await waitFor('exit 3 again', async () => (await row.getByTestId('queue-outcome').textContent()).trim() === 'exit 3');
+  await waitFor('one more try', async () => (await row.getByTestId('queue-tries').textContent()).trim() === '1/1');
+  await waitFor('the panel\'s final status', async () => (await page.getByTestId('job-status').textContent()).trim() === 'failed (exit code 3)');
+  const seen = await page.evaluate(() => window.__queueStates);
+  assert.deepEqual(seen.filter((s, i) => i === 0 || s !== seen[i - 1]).slice(0, 2), ['failed', 'queued'], `states shown: ${seen}`);
+  assert.equal(seen[seen.length - 1], 'failed');
+  const job = await jobByCommand(FAILING_JOB);
+  assert.equal(job.attempts.length, 2, 'the retry ran it once more');
+  assert.equal(job.exit_code, 3);
+  state.jobPids.push(...job.attempts.map((a) => a.pid));
+});
+
+step('17-queue-stderr', async () => {
+  const { page } = state;
+  await page.getByTestId('queue-command').fill(STDERR_JOB);
+  await page.getByTestId('queue-attempts').fill('');
+  await page.getByTestId('queue-submit').click();
+  const row = await queueRow(page, STDERR_JOB);
+  await waitFor('the job to complete', async () => (await rowState(row)) === 'completed');
+  await waitFor('exit 0', async () => (await row.getByTestId('queue-outcome').textContent()).trim() === 'exit 0');
+  await row.getByTestId('queue-output').click();
+  const err = page.locator('[data-testid=job-output] .stderr');
+  await err.filter({ hasText: 'queue-err' }).first().waitFor();
+  const [stderrColor, outputColor] = await page.evaluate(() => [
+    getComputedStyle(document.querySelector('[data-testid=job-output] .stderr')).color,
+    getComputedStyle(document.querySelector('[data-testid=job-output]')).color,
+  ]);
+  assert.notEqual(stderrColor, outputColor, 'stderr looks different');
+  await waitFor('completed', async () => (await page.getByTestId('job-status').textContent()).trim() === 'completed (exit code 0)');
+});
+
+step('18-queue-burst', async (t) => {
+  const { page } = state;
+  // Many job events at once: the rows follow, the page lists the jobs only now and then.
+  const lists = () => state.sent.filter((frame) => frame.includes('"queue:list"')).length;
+  const [listsBefore, eventsBefore] = [lists(), state.jobEvents];
+  const count = 60;
+  const socket = await rawClient();
+  try {
+    const acks = await Promise.all(Array.from({ length: count }, (_, i) =>
+      socket.timeout(10_000).emitWithAck('queue:add', { command: ['true'], labels: { burst: String(i) } })));
+    assert.ok(acks.every((ack) => ack.ok), 'the burst is queued');
+  } finally {
+    socket.disconnect();
+  }
+  await waitFor('every burst job to complete', async () => {
+    const text = await page.getByTestId('queue-chip-completed').textContent();
+    return Number(text.replace(/\D+/g, '')) >= count + 1;
+  });
+  await sleep(1000);
+  const events = state.jobEvents - eventsBefore;
+  const listed = lists() - listsBefore;
+  assert.ok(events >= count * 3, `the page got the events (${events})`);
+  t.diagnostic(`${events} job events, ${listed} queue:list requests`);
+  assert.ok(listed <= 15, `${events} events made ${listed} lists`);
+  assert.equal(await page.locator('[data-testid=queue-row][data-state=completed]').count(), count + 1);
+});
+
+step('19-queue-narrow', async () => {
+  const { page } = state;
+  await page.setViewportSize({ width: 400, height: 800 });
+  await sleep(300);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(overflow <= 400, `the page scrolls sideways in the queue view (${overflow}px wide)`);
+  await assertInside(page, '[data-testid=queue-retry]', '#view-queue .queue-jobs', 'the Retry buttons');
+  await page.getByTestId('job-close').click();
+  assert.ok(await page.getByTestId('job-panel').isHidden());
+  await shot('19-queue-narrow-table');
+  await page.setViewportSize({ width: 1280, height: 860 });
+  // Nothing the queue started runs any more.
+  const { jobs } = await rawCall('queue:list', {});
+  assert.deepEqual(jobs.filter((job) => !['completed', 'failed', 'cancelled'].includes(job.state)).map((job) => job.id), []);
+  for (const pid of state.jobPids) assert.deepEqual(groupMembers(pid), [], `job process group ${pid} is gone`);
+});
+
+step('20-logout', async () => {
   const { page } = state;
   await page.getByTestId('logout').click();
   await page.getByTestId('login-form').waitFor();

@@ -17,6 +17,7 @@ export class Connection extends EventTarget {
     this.sessions = new Map(); // sessionId -> Set of listeners
     this.early = new Map(); // sessionId -> [{at, message}]
     this.metricsListeners = new Set();
+    this.jobListeners = new Set();
     this.everConnected = false;
   }
 
@@ -116,6 +117,21 @@ export class Connection extends EventTarget {
     };
   }
 
+  /**
+   * Listens for the queue's `job` messages (after queue:subscribe): listener(data,
+   * message). When the daemon dropped some (a slow client), listener(null, message):
+   * list the jobs again.
+   */
+  onJobs(listener) {
+    this.jobListeners.add(listener);
+    return () => this.jobListeners.delete(listener);
+  }
+
+  /** Drops the messages held for a session nobody listened to (a session left earlier). */
+  forgetSession(sessionId) {
+    this.early.delete(sessionId);
+  }
+
   /** Listens for system-wide metrics (after metrics:subscribe). */
   onMetrics(listener) {
     this.metricsListeners.add(listener);
@@ -128,7 +144,13 @@ export class Connection extends EventTarget {
     if (sessionId === null || sessionId === undefined) {
       if (type === 'metrics') {
         for (const listener of this.metricsListeners) listener(message.data || {});
+      } else if (type === 'job') {
+        for (const listener of this.jobListeners) listener(message.data || {}, message);
       } else if (type === 'error') {
+        const text = (message.data && message.data.message) || '';
+        if (/job events were dropped/.test(text)) {
+          for (const listener of this.jobListeners) listener(null, message);
+        }
         this.emitLocal('server-error', (message.data && message.data.message) || 'error');
       }
       return;

@@ -56,6 +56,13 @@ export function shellJoin(argv) {
     .join(' ');
 }
 
+/** A spec's command as typed: the daemon runs a command string as `/bin/sh -c STRING`. */
+export function commandText(spec) {
+  const argv = spec && Array.isArray(spec.command) ? spec.command : [];
+  if (argv.length === 3 && argv[0] === '/bin/sh' && argv[1] === '-c') return argv[2];
+  return shellJoin(argv);
+}
+
 /** Seconds -> "3d 4h", "2h 5m", "4m 10s", "12s". */
 export function formatDuration(seconds) {
   let s = Math.max(0, Math.floor(Number(seconds) || 0));

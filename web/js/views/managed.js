@@ -4,7 +4,7 @@
 
 import { confirmDialog, report, toast } from '../ui.js';
 import {
-  OutputDecoder, PolledView, byId, describeStatus, formatBytes, formatDuration, h, shellJoin,
+  OutputDecoder, PolledView, byId, commandText, describeStatus, formatBytes, formatDuration, h,
 } from '../util.js';
 
 const REFRESH_MS = 2000;
@@ -12,13 +12,6 @@ const LOG_LINES = 200;
 const LOG_MAX_CHARS = 512 * 1024;
 
 const RUNNING = new Set(['running', 'starting', 'paused', 'stopping']);
-
-/** The command as typed: the daemon runs a command string as `/bin/sh -c STRING`. */
-function commandText(spec) {
-  const argv = spec && Array.isArray(spec.command) ? spec.command : [];
-  if (argv.length === 3 && argv[0] === '/bin/sh' && argv[1] === '-c') return argv[2];
-  return shellJoin(argv);
-}
 
 export class ManagedView extends PolledView {
   constructor(conn) {

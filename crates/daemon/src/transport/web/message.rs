@@ -66,6 +66,13 @@ impl Message {
         Self::new("status", Some(session_id), data)
     }
 
+    /// `queue:subscribe` fell behind and skipped `n` job changes: an `error` message
+    /// with `lagged: n`, after which the client should list the jobs again.
+    pub fn lagged(n: u64) -> Self {
+        let message = format!("{n} job events were dropped: list the jobs again");
+        Self::new("error", None, json!({"message": message, "lagged": n}))
+    }
+
     /// A change of a job, for `queue:subscribe`.
     pub fn job(data: Value) -> Self {
         Self::new("job", None, data)

@@ -187,10 +187,7 @@ pub fn subscribe(ctx: &Ctx, payload: Value) -> Answer {
         loop {
             let message = match events.recv().await {
                 Ok(event) => Message::job(event_json(&event)),
-                Err(RecvError::Lagged(n)) => Message::error(
-                    None,
-                    format!("{n} job events were dropped: list the jobs again"),
-                ),
+                Err(RecvError::Lagged(n)) => Message::lagged(n),
                 Err(RecvError::Closed) => return,
             };
             if socket.emit("message", &message).is_err() {
@@ -235,12 +232,13 @@ pub async fn join(ctx: &Ctx, payload: Value) -> Answer {
     let queue = queue(ctx).clone();
     let (state, exit_code) = (job.state, job.exit_code());
     let sid = session_id.clone();
+    let acked = ctx.after_ack();
     let task = tokio::spawn(async move {
-        batcher.send_message(&status_of(
-            &sid,
-            state,
-            exit_code.filter(|_| state.is_final()),
-        ));
+        acked.await;
+        // The final status comes once, after the last line (below).
+        if !state.is_final() {
+            batcher.send_message(&status_of(&sid, state, None));
+        }
         loop {
             tokio::select! {
                 line = logs.recv() => match line {

@@ -222,6 +222,15 @@ pub struct Ctx {
 pub type Answer = Result<Value, String>;
 
 impl Ctx {
+    /// Resolves once this event's ack is sent (or the event failed): a forwarder that
+    /// awaits it first never sends a session message before the ack naming the session.
+    pub fn after_ack(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut acked = self.acked.subscribe();
+        async move {
+            let _ = acked.wait_for(|sent| *sent).await;
+        }
+    }
+
     /// Starts forwarding `session` to this client (replay, then live) unless it already
     /// watches it.
     pub fn watch(&self, id: &str, session: Arc<Session>) {

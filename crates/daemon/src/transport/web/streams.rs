@@ -138,7 +138,9 @@ pub async fn logs(ctx: &Ctx, payload: Value) -> Answer {
         .map_err(|e| e.to_string())?;
     let id = format!("logs:{name}");
     let mut batcher = LineBatcher::new(ctx.socket.clone(), id.clone());
+    let acked = ctx.after_ack();
     let task = tokio::spawn(async move {
+        acked.await;
         loop {
             let next = if batcher.is_pending() {
                 tokio::time::timeout(BATCH_DELAY, stream.recv()).await.ok()
