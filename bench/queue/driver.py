@@ -5,7 +5,8 @@ For each tool, one after the other, in a fresh temporary home (Unix sockets only
               the 1st into an empty queue, the 5th into one of 2,000; seconds per batch;
   list        `list --json` (procward `queue list --json`, pueue `status --json`) at
               2,500 queued jobs, median of 15 runs; procward also at 10,000 queued jobs
-              (added by CLI calls), with the daemon's RSS there;
+              (added by CLI calls), with the daemon's RSS there (before and after
+              the listings, which leave allocator caches behind);
   latency     queued -> running with a free slot, 50 jobs one at a time: the tool's own
               timestamps (procward: attempt started_ms - created_ms; pueue: start -
               enqueued_at), p50 and p90 in ms;
@@ -238,9 +239,11 @@ def measure(tool, with_10k: bool) -> dict:
         if with_10k:
             for _ in range((20 * BATCH - BATCH * BATCHES) // BATCH):
                 timed_script([tool.add_line(["true"]) for _ in range(BATCH)], tool.env)
+            result["rss_10k_mb"] = rss_mb(tool.pid())  # the queue itself
             result["queued_big"] = len(tool.jobs())
             result["list_10k_ms"] = median_ms(tool.list_argv(), tool.env)
-            result["rss_10k_mb"] = rss_mb(tool.pid())
+            # after 18 listings of 10,000 jobs: what the allocator kept of their buffers
+            result["rss_10k_after_lists_mb"] = rss_mb(tool.pid())
         tool.clean()
         tool.parallel(1)
         tool.resume()
