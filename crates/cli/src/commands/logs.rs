@@ -3,10 +3,11 @@
 use std::io::Write as _;
 
 use procward_proto::v1;
+use tonic::Streaming;
 
 use super::Context;
 use super::managed::session;
-use crate::output::{Output, Tint};
+use crate::output::{Output, Tint, ignore_broken_pipe};
 
 /// Arguments of `procward logs`.
 #[derive(Debug, clap::Args)]
@@ -60,28 +61,44 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             stdout: args.stdout,
             stderr: args.stderr,
         };
-        let mut stream = client.logs(request).await?.into_inner();
-        // Buffered: `--lines all` can be millions of lines; a follow flushes each one.
-        let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
-        while let Some(line) = stream.message().await? {
-            let written = if line.stream() == v1::LogStream::Stderr && output.colour {
-                out.write_all(Tint::Red.code().as_bytes())
-                    .and_then(|_| out.write_all(&line.line))
-                    .and_then(|_| out.write_all(b"\x1b[0m\n"))
-            } else {
-                out.write_all(&line.line).and_then(|_| out.write_all(b"\n"))
-            };
-            match written {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(crate::exit::OK),
-                other => other?,
-            }
-            if args.follow {
-                out.flush()?;
-            }
-        }
-        match out.flush() {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(crate::exit::OK),
-            other => other.map(|()| crate::exit::OK).map_err(Into::into),
-        }
+        let stream = client.logs(request).await?.into_inner();
+        print_lines(stream, args.follow, false, output).await?;
+        Ok(crate::exit::OK)
     })
+}
+
+/// Prints a log stream: stderr lines in red on a terminal, or (`split`) to stderr.
+pub async fn print_lines(
+    mut stream: Streaming<v1::LogLine>,
+    flush_each: bool,
+    split: bool,
+    output: Output,
+) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    while let Some(line) = stream.message().await? {
+        let stderr = line.stream() == v1::LogStream::Stderr;
+        let written = if stderr && split {
+            out.flush().and_then(|()| {
+                let mut err = std::io::stderr().lock();
+                err.write_all(&line.line)
+                    .and_then(|()| err.write_all(b"\n"))
+            })
+        } else if stderr && output.colour {
+            out.write_all(Tint::Red.code().as_bytes())
+                .and_then(|()| out.write_all(&line.line))
+                .and_then(|()| out.write_all(b"\x1b[0m\n"))
+        } else {
+            out.write_all(&line.line)
+                .and_then(|()| out.write_all(b"\n"))
+        };
+        match written {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            other => other?,
+        }
+        if flush_each {
+            out.flush()?;
+        }
+    }
+    ignore_broken_pipe(out.flush())?;
+    Ok(())
 }

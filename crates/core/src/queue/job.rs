@@ -32,6 +32,19 @@ pub struct Attempt {
 }
 
 impl Attempt {
+    /// Attempt `number`, whose process `pid` (0: none) started at `started_ms`.
+    pub fn started(number: u32, pid: u32, started_ms: u64) -> Self {
+        Self {
+            number,
+            pid,
+            started_ms,
+            ended_ms: None,
+            exit_code: None,
+            signal: None,
+            timed_out: false,
+        }
+    }
+
     /// Whether the attempt succeeded (exit 0, not ended by a timeout).
     pub fn succeeded(&self) -> bool {
         self.exit_code == Some(0) && !self.timed_out
@@ -185,15 +198,7 @@ mod tests {
 
     fn start(job: &mut Job) {
         let number = job.attempts.len() as u32 + 1;
-        job.attempts.push(Attempt {
-            number,
-            pid: 1,
-            started_ms: 0,
-            ended_ms: None,
-            exit_code: None,
-            signal: None,
-            timed_out: false,
-        });
+        job.attempts.push(Attempt::started(number, 1, 0));
     }
 
     #[test]

@@ -6,10 +6,13 @@
 //! commands are waited for by their owners, which need their exit status.
 
 use std::collections::HashSet;
+use std::path::Path;
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::Pid;
+use procward_core::supervisor::shim::{self, LaunchSpec};
 use tokio::signal::unix::{SignalKind, signal};
 
 /// PIDs whose exit status belongs to someone else (shims, health checks).
@@ -27,6 +30,24 @@ impl OwnedChildren {
         let (child, pid) = spawn()?;
         owned.insert(pid);
         Ok(child)
+    }
+
+    /// Spawns a process shim for `launch` (see [`shim::spawn`]) with the reaper held off
+    /// across the fork; the error is in the words a user is shown.
+    pub fn spawn_shim(
+        &self,
+        exe: &Path,
+        launch: &LaunchSpec,
+        launch_file: &Path,
+    ) -> Result<Child, String> {
+        self.spawn(|| match shim::spawn(exe, launch, launch_file) {
+            Ok(shim) => {
+                let pid = shim.id();
+                Ok((Ok(shim), pid))
+            }
+            Err(e) => Ok((Err(e.to_string()), 0)),
+        })
+        .unwrap_or_else(|e| Err(e.to_string()))
     }
 
     /// The owner has reaped `pid`.

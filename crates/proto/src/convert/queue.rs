@@ -109,6 +109,32 @@ pub fn job_spec_from_proto(spec: v1::JobSpec, now_ms: u64) -> Result<JobSpec, St
     })
 }
 
+/// The wire form of an attempt.
+pub fn attempt_to_proto(a: &Attempt) -> v1::Attempt {
+    v1::Attempt {
+        number: a.number,
+        pid: a.pid,
+        started_ms: a.started_ms,
+        ended_ms: a.ended_ms,
+        exit_code: a.exit_code,
+        signal: a.signal,
+        timed_out: a.timed_out,
+    }
+}
+
+/// An attempt from the wire.
+pub fn attempt_from_proto(a: &v1::Attempt) -> Attempt {
+    Attempt {
+        number: a.number,
+        pid: a.pid,
+        started_ms: a.started_ms,
+        ended_ms: a.ended_ms,
+        exit_code: a.exit_code,
+        signal: a.signal,
+        timed_out: a.timed_out,
+    }
+}
+
 /// The wire form of a job.
 pub fn job_to_proto(job: &Job) -> v1::Job {
     v1::Job {
@@ -117,19 +143,7 @@ pub fn job_to_proto(job: &Job) -> v1::Job {
         state: v1::JobState::from(job.state).into(),
         created_ms: job.created_ms,
         run_at_ms: job.run_at_ms,
-        attempts: job
-            .attempts
-            .iter()
-            .map(|a| v1::Attempt {
-                number: a.number,
-                pid: a.pid,
-                started_ms: a.started_ms,
-                ended_ms: a.ended_ms,
-                exit_code: a.exit_code,
-                signal: a.signal,
-                timed_out: a.timed_out,
-            })
-            .collect(),
+        attempts: job.attempts.iter().map(attempt_to_proto).collect(),
         reason: job.reason.clone(),
         exit_code: job.state.is_final().then(|| job.exit_code()).flatten(),
         retried_after: job.retried_after,
@@ -145,19 +159,7 @@ pub fn job_from_proto(job: v1::Job) -> Result<Job, String> {
         state: job_state_from_proto(job.state)?,
         created_ms: job.created_ms,
         run_at_ms: job.run_at_ms,
-        attempts: job
-            .attempts
-            .into_iter()
-            .map(|a| Attempt {
-                number: a.number,
-                pid: a.pid,
-                started_ms: a.started_ms,
-                ended_ms: a.ended_ms,
-                exit_code: a.exit_code,
-                signal: a.signal,
-                timed_out: a.timed_out,
-            })
-            .collect(),
+        attempts: job.attempts.iter().map(attempt_from_proto).collect(),
         reason: job.reason,
         cancel_requested: false,
         retried_after: job.retried_after,

@@ -11,7 +11,7 @@ use procward_proto::convert::queue::job_from_proto;
 use procward_proto::v1;
 
 use super::super::Context;
-use super::control::print_lines;
+use super::super::logs::print_lines;
 use super::{client, exit_code_of};
 use crate::output::{Output, ignore_broken_pipe};
 

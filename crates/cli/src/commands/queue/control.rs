@@ -1,14 +1,11 @@
 //! `procward queue logs|cancel|retry|wait|pause|resume|clean|group`.
 
-use std::io::Write as _;
-
 use procward_proto::convert::queue::{group_from_proto, job_from_proto};
 use procward_proto::v1;
-use tonic::Streaming;
 
 use super::super::Context;
 use super::{client, exit_code_of, view};
-use crate::output::{Align, Output, Table, Tint, ignore_broken_pipe};
+use crate::output::{Align, Output, Table, ignore_broken_pipe};
 
 /// Arguments naming jobs.
 #[derive(Debug, clap::Args)]
@@ -128,45 +125,9 @@ pub fn run_logs(args: LogsArgs, ctx: &Context) -> anyhow::Result<u8> {
             stderr: args.stderr,
         };
         let stream = client().await?.logs(request).await?.into_inner();
-        print_lines(stream, args.follow, false, output).await?;
+        super::super::logs::print_lines(stream, args.follow, false, output).await?;
         Ok(crate::exit::OK)
     })
-}
-
-/// Prints a log stream: stderr lines in red on a terminal, or (`split`) to stderr.
-pub async fn print_lines(
-    mut stream: Streaming<v1::LogLine>,
-    flush_each: bool,
-    split: bool,
-    output: Output,
-) -> anyhow::Result<()> {
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
-    while let Some(line) = stream.message().await? {
-        let stderr = line.stream() == v1::LogStream::Stderr;
-        let written = if stderr && split {
-            out.flush().and_then(|()| {
-                let mut err = std::io::stderr().lock();
-                err.write_all(&line.line)
-                    .and_then(|()| err.write_all(b"\n"))
-            })
-        } else if stderr && output.colour {
-            out.write_all(Tint::Red.code().as_bytes())
-                .and_then(|()| out.write_all(&line.line))
-                .and_then(|()| out.write_all(b"\x1b[0m\n"))
-        } else {
-            out.write_all(&line.line)
-                .and_then(|()| out.write_all(b"\n"))
-        };
-        match written {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-            other => other?,
-        }
-        if flush_each {
-            out.flush()?;
-        }
-    }
-    ignore_broken_pipe(out.flush())?;
-    Ok(())
 }
 
 /// Arguments of `queue pause|resume`.

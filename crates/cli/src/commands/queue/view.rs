@@ -4,6 +4,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use procward_core::queue::{Job, JobState};
+use procward_core::supervisor::spec::shell_words;
 use procward_proto::convert::queue::job_from_proto;
 use procward_proto::v1;
 
@@ -110,10 +111,6 @@ fn table(jobs: &[Job]) -> Table {
         ]);
     }
     table
-}
-
-fn shell_words(argv: &[String]) -> String {
-    shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
 }
 
 /// Arguments of `queue show`.

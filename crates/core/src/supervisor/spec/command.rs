@@ -79,6 +79,12 @@ pub fn command_from_string(s: &str) -> Result<Vec<String>, SpecError> {
     }
 }
 
+/// `argv` as one line a shell reads back to the same words (quoted by `shlex`), for
+/// showing a command; words that cannot be quoted (a NUL byte) are joined as they are.
+pub fn shell_words(argv: &[String]) -> String {
+    shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
+}
+
 fn is_assignment(word: &str) -> bool {
     word.split_once('=').is_some_and(|(key, _)| {
         key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')

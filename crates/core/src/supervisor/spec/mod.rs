@@ -24,7 +24,7 @@ pub mod limits;
 mod values;
 
 pub use super::state::{Backoff, RestartPolicy};
-pub use command::{check_quotes, command_from_string, validate_name};
+pub use command::{check_quotes, command_from_string, shell_words, validate_name};
 pub use file::{MAX_CONFIG_BYTES, read_config_file};
 pub use health::{HealthCheck, Probe};
 pub use limits::MAX_STOP_TIMEOUT;

@@ -48,6 +48,17 @@ fn names() {
 }
 
 #[test]
+fn shell_words_read_back_as_the_same_words() {
+    assert_eq!(
+        shell_words(&argv(&["sh", "-c", "echo hi"])),
+        "sh -c 'echo hi'"
+    );
+    let words = argv(&["sh", "-c", "echo 'hi'", "", "a=b"]);
+    let line = shell_words(&words);
+    assert_eq!(shlex::split(&line).unwrap(), words, "{line}");
+}
+
+#[test]
 fn command_strings() {
     assert_eq!(command_from_string("sleep 10").unwrap(), ["sleep", "10"]);
     let quoted = command_from_string(r#"echo 'a b' "c \" d" e\ f"#).unwrap();

@@ -79,18 +79,8 @@ impl Actor {
         // The reaper is held off only across the fork (so it cannot take the shim's exit
         // status); the wait for the shim's report runs with it free, and off the
         // runtime's worker so other requests are served meanwhile.
-        let spawned =
-            owned.spawn(
-                || match shim::spawn(&exe, &launch, &run_dir.join("launch.json")) {
-                    Ok(shim) => {
-                        let pid = shim.id();
-                        Ok((Ok(shim), pid))
-                    }
-                    Err(e) => Ok((Err(e.to_string()), 0)),
-                },
-            );
-        let launched = spawned
-            .unwrap_or_else(|e| Err(e.to_string()))
+        let launched = owned
+            .spawn_shim(&exe, &launch, &run_dir.join("launch.json"))
             .and_then(|shim| {
                 super::off_runtime(|| shim::await_report(shim)).map_err(|e| e.to_string())
             });

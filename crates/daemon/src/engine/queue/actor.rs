@@ -331,10 +331,6 @@ impl Actor {
         }
     }
 
-    pub(super) fn group_exists(&self, group: &str) -> bool {
-        self.groups.contains_key(group)
-    }
-
     pub(super) fn slot_taken(&mut self, group: &str) {
         *self.running_count.entry(group.to_owned()).or_default() += 1;
     }
@@ -364,9 +360,8 @@ impl Actor {
         job.run_at_ms = None;
         self.save(id);
         self.emit(id);
-        let job = self.jobs[&id].clone();
         for waiter in self.waiters.remove(&id).unwrap_or_default() {
-            let _ = waiter.send(Ok(job.clone()));
+            let _ = waiter.send(Ok(self.jobs[&id].clone()));
         }
         for dependent in self.dependents.get(&id).cloned().unwrap_or_default() {
             if self
@@ -381,7 +376,9 @@ impl Actor {
             self.completed.push_back(id);
             let excess = self.completed.len().saturating_sub(self.keep_completed);
             let old: Vec<u64> = self.completed.iter().take(excess).copied().collect();
-            if let Err(e) = self.forget(&old) {
+            if !old.is_empty()
+                && let Err(e) = self.forget(&old)
+            {
                 tracing::warn!(error = %e, "cannot remove old completed jobs");
             }
         }

@@ -13,15 +13,7 @@ impl Actor {
         let now = now_ms();
         spec.validate(now)
             .map_err(|e| EngineError::Invalid(e.to_string()))?;
-        if !self.groups.contains_key(&spec.group) {
-            let known: Vec<&str> = self.groups.keys().map(String::as_str).collect();
-            return Err(EngineError::Invalid(format!(
-                "unknown group {:?} (groups: {}); create it with `procward queue group add {} --parallel N`",
-                spec.group,
-                known.join(", "),
-                spec.group
-            )));
-        }
+        self.check_group(&spec.group)?;
         spec.after.sort_unstable();
         spec.after.dedup();
         if let Some(missing) = spec.after.iter().find(|dep| !self.jobs.contains_key(dep)) {
@@ -41,6 +33,18 @@ impl Actor {
         self.emit(id);
         self.admit(id);
         self.job(id).cloned()
+    }
+
+    /// Refuses a job (or a schedule's job) in a group that does not exist.
+    pub(super) fn check_group(&self, group: &str) -> Result<(), EngineError> {
+        if self.groups.contains_key(group) {
+            return Ok(());
+        }
+        let known: Vec<&str> = self.groups.keys().map(String::as_str).collect();
+        Err(EngineError::Invalid(format!(
+            "unknown group {group:?} (groups: {}); create it with `procward queue group add {group} --parallel N`",
+            known.join(", "),
+        )))
     }
 
     pub(super) fn list(&self, filter: &JobFilter) -> Vec<Job> {
@@ -69,6 +73,9 @@ impl Actor {
             }
             JobState::Running | JobState::Queued => {
                 self.waiters.entry(id).or_default().push(reply);
+                if let Some(job) = self.jobs.get_mut(&id) {
+                    job.cancel_requested = true;
+                }
                 self.end_running(id, "cancelled");
             }
             state => {

@@ -63,16 +63,7 @@ impl Actor {
         let exe = self.exe.clone();
         let spawned = self
             .owned
-            .spawn(
-                || match shim::spawn(&exe, &launch, &dir.join("launch.json")) {
-                    Ok(shim) => {
-                        let pid = shim.id();
-                        Ok((Ok(shim), pid))
-                    }
-                    Err(e) => Ok((Err(e.to_string()), 0)),
-                },
-            )
-            .unwrap_or_else(|e| Err(e.to_string()));
+            .spawn_shim(&exe, &launch, &dir.join("launch.json"));
         // The job stays queued (its slot taken) until the shim reports its child
         // running: `running` in a job's state always comes with the process's pid.
         let started_ms = now_ms();
@@ -111,15 +102,7 @@ impl Actor {
             return;
         };
         let number = job.attempts.len() as u32 + 1;
-        job.attempts.push(Attempt {
-            number,
-            pid: 0,
-            started_ms: at_ms,
-            ended_ms: None,
-            exit_code: None,
-            signal: None,
-            timed_out: false,
-        });
+        job.attempts.push(Attempt::started(number, 0, at_ms));
         job.reason = message;
         tracing::warn!(id, reason = %job.reason, "job cannot start");
         self.finish(id, Some(NOT_STARTED), None, at_ms);
@@ -157,15 +140,8 @@ impl Actor {
             return;
         };
         job.state = JobState::Running;
-        job.attempts.push(Attempt {
-            number: attempt,
-            pid: launched.child_pid,
-            started_ms,
-            ended_ms: None,
-            exit_code: None,
-            signal: None,
-            timed_out: false,
-        });
+        job.attempts
+            .push(Attempt::started(attempt, launched.child_pid, started_ms));
         if !job.cancel_requested {
             job.reason.clear();
         }
@@ -282,16 +258,14 @@ impl Actor {
     }
 
     /// SIGTERM to the running attempt's group and SIGKILL after the grace period: what
-    /// cancel and timeout share.
+    /// cancel and timeout share (each has marked the job first: `cancel_requested`, or
+    /// the attempt `timed_out`).
     pub(super) fn end_running(&mut self, id: u64, why: &str) {
         let Some(run) = self.running.get(&id) else {
             return;
         };
         let (attempt, leader) = (run.attempt, run.record.as_ref().map(RunRecord::child));
         if let Some(job) = self.jobs.get_mut(&id) {
-            if why == "cancelled" {
-                job.cancel_requested = true;
-            }
             job.reason = why.to_owned();
         }
         self.save(id);

@@ -35,12 +35,7 @@ impl Actor {
                 spec.name
             )));
         }
-        if !self.group_exists(&spec.job.group) {
-            return Err(EngineError::Invalid(format!(
-                "unknown group {:?}; create it with `procward queue group add {} --parallel N`",
-                spec.job.group, spec.job.group
-            )));
-        }
+        self.check_group(&spec.job.group)?;
         let schedule = Schedule::new(spec, now);
         self.store.put_schedule(&schedule).map_err(store_error)?;
         let name = schedule.spec.name.clone();

@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use procward_core::queue::Attempt;
+use procward_core::supervisor::spec::shell_words;
+use procward_proto::convert::queue::attempt_from_proto;
 use procward_proto::v1;
 use serde_json::{Value, json};
 
@@ -17,33 +18,6 @@ pub(super) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// `argv` as a shell would read it back: words with spaces or quotes are single-quoted.
-fn shell_words(argv: &[String]) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
-    argv.iter()
-        .map(|arg| {
-            if !arg.is_empty() && arg.chars().all(plain) {
-                arg.clone()
-            } else {
-                format!("'{}'", arg.replace('\'', "'\\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-pub(super) fn core_attempt(a: &v1::Attempt) -> Attempt {
-    Attempt {
-        number: a.number,
-        pid: a.pid,
-        started_ms: a.started_ms,
-        ended_ms: a.ended_ms,
-        exit_code: a.exit_code,
-        signal: a.signal,
-        timed_out: a.timed_out,
-    }
 }
 
 fn ran_seconds(a: &v1::Attempt) -> f64 {
@@ -64,7 +38,7 @@ fn attempt_view(a: &v1::Attempt) -> Value {
         "exit_code": a.exit_code,
         "signal": a.signal,
         "timed_out": a.timed_out,
-        "outcome": core_attempt(a).outcome(),
+        "outcome": attempt_from_proto(a).outcome(),
     })
 }
 
@@ -140,18 +114,6 @@ pub(super) fn attempt_line(a: &v1::Attempt) -> String {
         a.number,
         a.pid,
         ran_seconds(a),
-        core_attempt(a).outcome()
+        attempt_from_proto(a).outcome()
     )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn words_with_spaces_or_quotes_are_quoted() {
-        let argv = ["sh", "-c", "echo 'hi'", "", "a=b"].map(String::from);
-        assert_eq!(
-            super::shell_words(&argv),
-            r#"sh -c 'echo '\''hi'\''' '' a=b"#
-        );
-    }
 }
