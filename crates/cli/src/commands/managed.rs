@@ -232,6 +232,8 @@ pub fn run_status(args: StatusArgs, ctx: &Context) -> anyhow::Result<u8> {
             ("stderr log", view.stderr_log.clone()),
             ("log writes", shown::log_writes(&view)),
             ("registry", shown::registry(&view)),
+            ("limits", shown::limits(&view)),
+            ("limit breach", shown::limit_breach(&view)),
         ];
         for (key, value) in rows {
             table.row([key.to_owned(), value]);

@@ -11,6 +11,7 @@ use procward_core::supervisor::spec::{Backoff, HealthCheck, LogLimits, Probe, Pr
 use procward_core::supervisor::view::ManagedView;
 
 use super::enums::{health_from_proto, restart_from_proto, state_from_proto};
+use super::limits::{limits_from_proto, limits_to_proto, statuses_from_proto, statuses_to_proto};
 use crate::v1;
 
 fn ms(duration: Duration) -> u64 {
@@ -36,6 +37,7 @@ pub fn spec_to_proto(spec: &ProcessSpec) -> v1::ProcessSpec {
         depends_on: spec.depends_on.clone(),
         log_max_bytes: spec.logs.max_bytes,
         log_max_files: spec.logs.max_files,
+        limits: limits_to_proto(&spec.limits),
     }
 }
 
@@ -82,6 +84,7 @@ pub fn spec_from_proto(spec: v1::ProcessSpec) -> Result<ProcessSpec, String> {
         max_bytes: spec.log_max_bytes,
         max_files: spec.log_max_files,
     };
+    core.limits = limits_from_proto(spec.limits)?;
     Ok(core)
 }
 
@@ -140,6 +143,9 @@ pub fn view_to_proto(view: &ManagedView) -> v1::ManagedProcess {
         start_ticks: view.start_ticks.unwrap_or(0),
         shim_pid: view.shim_pid.unwrap_or(0),
         shim_start_ticks: view.shim_start_ticks.unwrap_or(0),
+        limits: statuses_to_proto(&view.limits),
+        limit_breach: view.limit_breach.clone(),
+        limit_breaches: view.limit_breaches,
     }
 }
 
@@ -185,5 +191,8 @@ pub fn view_from_proto(process: v1::ManagedProcess) -> Result<ManagedView, Strin
         log_dropped_bytes: process.log_dropped_bytes,
         log_error: process.log_error,
         registry_error: process.registry_error,
+        limits: statuses_from_proto(process.limits),
+        limit_breach: process.limit_breach,
+        limit_breaches: process.limit_breaches,
     })
 }
