@@ -316,17 +316,19 @@ async fn status(home: &Home, output: Output) -> anyhow::Result<u8> {
             "running": true, "pid": info.pid, "version": info.version, "home": info.home,
             "socket": info.socket, "uptime_ms": info.uptime_ms, "managed": info.managed,
             "memory_rss": info.memory_rss, "tcp_address": info.tcp_address, "tls": info.tls,
+            "limits": info.limits,
         }))?;
     } else {
         println!(
-            "procward daemon {} running: pid {}, up {}, {} managed, {} RSS\nhome   {}\nsocket {}",
+            "procward daemon {} running: pid {}, up {}, {} managed, {} RSS\nhome   {}\nsocket {}\nlimits {}",
             info.version,
             info.pid,
             format::duration(info.uptime_ms / 1000),
             info.managed,
             format::bytes(info.memory_rss),
             info.home,
-            info.socket
+            info.socket,
+            info.limits
         );
         if !info.tcp_address.is_empty() {
             let scheme = if info.tls { "TLS" } else { "plain" };

@@ -57,6 +57,11 @@ impl Supervisor {
         Ok(specs)
     }
 
+    /// The limits every start passes and how this machine enforces them.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// The spawn gate of `[limits]`: refused while the machine or procward is at a
     /// maximum, with the limit and the current value in the words.
     async fn gate(&self, starting: u32) -> Result<()> {

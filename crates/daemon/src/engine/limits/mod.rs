@@ -69,6 +69,19 @@ impl Limits {
         &self.spawn
     }
 
+    /// How per-process limits are enforced here, in one line for `daemon status`.
+    pub fn describe(&self) -> String {
+        let cgroup: Vec<&str> = self.capability.cgroup.iter().map(|k| k.field()).collect();
+        match cgroup.is_empty() {
+            true => format!("poll: {}", self.capability.why_poll),
+            false => format!(
+                "cgroup: {} ({}); others polled",
+                cgroup.join(", "),
+                self.capability.why_poll
+            ),
+        }
+    }
+
     /// How `kind` is enforced on this machine.
     pub fn enforcement(&self, kind: LimitKind) -> Enforcement {
         if self.capability.cgroup.contains(&kind) {
