@@ -82,3 +82,25 @@ pub fn statuses_from_proto(statuses: Vec<v1::LimitStatus>) -> Vec<LimitStatus> {
         })
         .collect()
 }
+
+impl v1::BreachAction {
+    /// `restart`, `stop` or `notify` (UNSPECIFIED is the default, `restart`).
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            Self::Unspecified | Self::Restart => "restart",
+            Self::Stop => "stop",
+            Self::Notify => "notify",
+        }
+    }
+}
+
+impl v1::Enforcement {
+    /// `cgroup` or `poll` (`unspecified` for the value the daemon never sends).
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            Self::Cgroup => "cgroup",
+            Self::Poll => "poll",
+            Self::Unspecified => "unspecified",
+        }
+    }
+}
