@@ -9,6 +9,7 @@
 //! Every fallible call returns [`Error`], whose [`Error::kind`] lets each interface (CLI
 //! exit codes, gRPC status codes, MCP tool errors) map failures the same way.
 
+pub mod cgroup;
 pub mod error;
 pub mod logs;
 pub mod queue;
