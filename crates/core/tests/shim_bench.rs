@@ -34,6 +34,7 @@ fn spec(dir: &Path, argv: &[&str]) -> LaunchSpec {
         max_bytes: 10 << 20,
         max_files: 5,
         status_file: dir.join("status.json"),
+        cgroup: None,
     }
 }
 

@@ -116,6 +116,18 @@ impl Home {
         self.root.join("queue.db")
     }
 
+    /// The directory name this home's cgroup units live under (`procward-<hash>`): one per
+    /// home, so two daemons on one machine never share units, and the same across
+    /// restarts of one daemon, so re-adopted processes find theirs.
+    pub fn cgroup_namespace(&self) -> String {
+        // FNV-1a of the home's path: stable across builds, unlike std's hasher.
+        let mut hash: u32 = 0x811c_9dc5;
+        for byte in self.root.as_os_str().as_encoded_bytes() {
+            hash = (hash ^ u32::from(*byte)).wrapping_mul(0x0100_0193);
+        }
+        format!("procward-{hash:08x}")
+    }
+
     /// Every file of one job (its attempts' logs and exit records).
     pub fn job_dir(&self, id: u64) -> PathBuf {
         self.root.join("jobs").join(id.to_string())

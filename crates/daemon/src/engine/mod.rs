@@ -40,6 +40,7 @@ use std::path::PathBuf;
 
 use kill_policy::KillPolicy;
 use pids::PidBook;
+use procward_core::cgroup::Cgroups;
 use reaper::OwnedChildren;
 use registry::Registry;
 use sampling::Sampling;
@@ -115,11 +116,12 @@ impl Engine {
             true => limits::Gauge::spawn(&sampling),
             false => limits::Gauge::idle(),
         };
-        let capability = limits::Capability::poll_only(match config.cgroups {
-            true => "cgroup enforcement is not available in this build",
-            false => "cgroups are turned off (PROCWARD_CGROUPS=off)",
-        });
-        let limits = limits::Limits::new(config.spawn_limits, capability, gauge);
+        let cgroups = match config.cgroups {
+            true => Cgroups::probe(&home.cgroup_namespace()),
+            false => Cgroups::disabled("cgroups are turned off (PROCWARD_CGROUPS=off)"),
+        };
+        tracing::info!(cgroups = %cgroups.describe(), "resource limits");
+        let limits = limits::Limits::new(config.spawn_limits, cgroups, gauge);
         let queue = queue::spawn(
             home.clone(),
             exe.clone(),

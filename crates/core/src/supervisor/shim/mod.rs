@@ -78,6 +78,10 @@ pub struct LaunchSpec {
     pub max_files: u32,
     /// Where the shim writes the [`ExitRecord`] once the child has exited.
     pub status_file: PathBuf,
+    /// The cgroup unit the child runs in: the shim joins it just before spawning (so the
+    /// child is inside before it execs) and leaves it right after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<crate::cgroup::Unit>,
 }
 
 /// How a managed process ended, as recorded by its shim (which stayed its parent even if

@@ -127,7 +127,19 @@ fn start(spec: LaunchSpec) -> Result<(LaunchSpec, Child, [Stream; 2]), String> {
     if let Some(cwd) = cwd {
         command.current_dir(cwd);
     }
-    let mut child = command.spawn().map_err(|e| {
+    let placement = match &spec.cgroup {
+        Some(unit) => Some(
+            unit.join()
+                .map_err(|e| cannot(format!("cannot enter its cgroup: {e}")))?,
+        ),
+        None => None,
+    };
+    let spawned = command.spawn();
+    if let Some(placement) = placement {
+        // Back where it was: the shim's memory and tasks are not the process's.
+        let _ = crate::cgroup::Unit::leave(placement);
+    }
+    let mut child = spawned.map_err(|e| {
         use rustix::fs::{Access, access};
         let blocked = cwd.filter(|cwd| access(*cwd, Access::EXEC_OK).is_err());
         cannot(match (e.kind(), blocked) {

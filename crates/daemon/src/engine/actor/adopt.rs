@@ -31,6 +31,8 @@ impl Actor {
                 self.home.stderr_log(&name),
             );
             entry.limit_statuses = self.limits.statuses(&entry.spec.limits);
+            entry.unit = self.limits.cgroups().open(&name);
+            entry.oom_kills_seen = entry.unit.as_ref().map_or(0, |u| u.oom_kills());
             entry.tracker = record.tracker;
             entry.last_exit = record.last_exit;
             entry.reason = record.reason;

@@ -82,6 +82,11 @@ pub struct Entry {
     pub limit_breach: String,
     /// Breaches since the daemon started.
     pub limit_breaches: u32,
+    /// The cgroup unit its runs are placed in (none without cgroups here).
+    pub unit: Option<procward_core::cgroup::Unit>,
+    /// The unit's OOM-kill count when the current run started: more at its end means the
+    /// kernel ended it at `memory_max`.
+    pub oom_kills_seen: u64,
 }
 
 /// A run the actor ended because it failed without exiting.
@@ -122,6 +127,8 @@ impl Entry {
             limit_statuses: Vec::new(),
             limit_breach: String::new(),
             limit_breaches: 0,
+            unit: None,
+            oom_kills_seen: 0,
         }
     }
 

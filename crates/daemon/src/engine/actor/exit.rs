@@ -74,6 +74,7 @@ impl Actor {
         }
         if entry.state == State::Stopping {
             if group::members(leader.pid).is_empty() {
+                self.sweep_unit(name);
                 self.finish_stop(name);
             } else {
                 // Members of the tree outlived the leader: the stop timeout will SIGKILL them.
@@ -84,6 +85,9 @@ impl Actor {
         }
         let spec = entry.spec.clone();
         let decision = entry.tracker.on_exit(&spec, status, uptime);
+        // The run is over: what it left behind in its unit goes with it.
+        self.sweep_unit(name);
+        let decision = self.oom_breach(name, decision);
         self.apply_decision(name, decision);
     }
 

@@ -14,6 +14,7 @@ use super::entry::{Entry, Run, Waiter, unix_ms};
 use crate::engine::error::{Result, SupervisorError};
 use crate::engine::health;
 use crate::engine::registry::RunRecord;
+use procward_core::cgroup::Unit;
 use procward_core::signal::group;
 
 impl Actor {
@@ -53,6 +54,10 @@ impl Actor {
         let run_dir = self.home.run_dir(name);
         let events = self.events.clone();
         let watcher = self.watcher.clone();
+        let unit = match self.entries.get(name) {
+            Some(entry) => self.limits.unit_for(name, &entry.spec.limits),
+            None => return,
+        };
         let Some(entry) = self.entries.get_mut(name) else {
             return;
         };
@@ -65,6 +70,18 @@ impl Actor {
         let status_file = run_dir.join("status.json");
         let _ = std::fs::create_dir_all(&run_dir);
         let _ = std::fs::remove_file(&status_file);
+        let unit = match unit {
+            Ok(unit) => unit,
+            Err(message) => {
+                entry.set_state(State::Failed);
+                entry.desired = false;
+                entry.reason = message;
+                tracing::warn!(%name, reason = %entry.reason, "cannot start");
+                return;
+            }
+        };
+        entry.oom_kills_seen = unit.as_ref().map_or(0, Unit::oom_kills);
+        entry.unit = unit.clone();
         let mut env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
         env.extend(entry.spec.env.clone());
         let launch = LaunchSpec {
@@ -76,6 +93,7 @@ impl Actor {
             max_bytes: entry.spec.logs.max_bytes,
             max_files: entry.spec.logs.max_files,
             status_file,
+            cgroup: unit,
         };
         // The reaper is held off only across the fork (so it cannot take the shim's exit
         // status); the wait for the shim's report runs with it free, and off the
@@ -147,7 +165,9 @@ impl Actor {
                 "'{name}' is {state}; stop it before deleting it"
             )));
         }
-        self.entries.remove(name);
+        if let Some(unit) = self.entries.remove(name).and_then(|e| e.unit) {
+            let _ = unit.remove();
+        }
         self.registry
             .remove(name)
             .map_err(|e| SupervisorError::Internal(e.to_string()))?;

@@ -11,6 +11,7 @@ pub mod entry;
 mod exit;
 mod lifecycle;
 mod stop;
+mod units;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -178,6 +179,7 @@ pub fn spawn(
                 Some(command) = command_rx.recv() => {
                     if let Command::Shutdown { reply } = command {
                         actor.persist_all();
+                        actor.release_units();
                         // A change the disk refused gets a last chance to be saved.
                         actor.registry.flush(std::time::Duration::from_secs(2));
                         let _ = reply.send(());

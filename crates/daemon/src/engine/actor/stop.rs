@@ -130,6 +130,7 @@ impl Actor {
 
     /// The process and its group are gone: settle waiters, and start again if asked.
     pub(super) fn finish_stop(&mut self, name: &str) {
+        self.sweep_unit(name);
         let Some(entry) = self.entries.get_mut(name) else {
             return;
         };

@@ -9,6 +9,7 @@
 pub mod gauge;
 pub mod poll;
 
+use procward_core::cgroup::{Cgroups, Controller, Unit, UnitLimits};
 use procward_core::resources::{
     Enforcement, LimitExceeded, LimitKind, Load, ResourceLimits, Spawn, SpawnLimits,
 };
@@ -33,6 +34,28 @@ impl Capability {
             why_poll: why.into(),
         }
     }
+
+    /// What `cgroups` enforce: `memory_max` and `pids_max` and `cpu_max` with their
+    /// controllers, `memory_high` only in v2 (v1 has no reclaim threshold like it).
+    pub fn of(cgroups: &Cgroups) -> Self {
+        let mut cgroup = Vec::new();
+        if cgroups.enforces(Controller::Memory) {
+            cgroup.push(LimitKind::MemoryMax);
+        }
+        if cgroups.enforces_v2(Controller::Memory) {
+            cgroup.push(LimitKind::MemoryHigh);
+        }
+        if cgroups.enforces(Controller::Cpu) {
+            cgroup.push(LimitKind::CpuMax);
+        }
+        if cgroups.enforces(Controller::Pids) {
+            cgroup.push(LimitKind::PidsMax);
+        }
+        Self {
+            cgroup,
+            why_poll: cgroups.describe(),
+        }
+    }
 }
 
 /// The engine's limits: `[limits]` of procward.toml, the machine's capability and the
@@ -41,27 +64,64 @@ impl Capability {
 pub struct Limits {
     spawn: SpawnLimits,
     capability: Capability,
+    cgroups: Cgroups,
     gauge: Gauge,
 }
 
 impl Limits {
-    /// Limits from the configuration, the probed capability and a gauge (started only
-    /// when a CPU or memory maximum needs system figures).
-    pub fn new(spawn: SpawnLimits, capability: Capability, gauge: Gauge) -> Self {
+    /// Limits from the configuration, the probed cgroups and a gauge (started only when
+    /// a CPU or memory maximum needs system figures).
+    pub fn new(spawn: SpawnLimits, cgroups: Cgroups, gauge: Gauge) -> Self {
         Self {
             spawn,
-            capability,
+            capability: Capability::of(&cgroups),
+            cgroups,
             gauge,
         }
     }
 
-    /// No spawn limits; every per-process limit polled (tests of the engine).
+    /// No spawn limits; no cgroups, every per-process limit polled (tests of the engine).
     pub fn unlimited() -> Self {
         Self::new(
             SpawnLimits::default(),
-            Capability::poll_only("cgroups not probed"),
+            Cgroups::disabled("cgroups not probed"),
             Gauge::idle(),
         )
+    }
+
+    /// The machine's cgroups (units for managed processes).
+    pub fn cgroups(&self) -> &Cgroups {
+        &self.cgroups
+    }
+
+    /// The cgroup unit for a run of a process named `name` with `limits`: `Ok(None)` when
+    /// this machine has no cgroups; an error only when a limit that needs the unit could
+    /// not be set (a process without limits runs without a unit instead, with a warning).
+    pub fn unit_for(&self, name: &str, limits: &ResourceLimits) -> Result<Option<Unit>, String> {
+        if !self.cgroups.tracks() {
+            return Ok(None);
+        }
+        let wanted = UnitLimits {
+            memory_max: limits.memory_max,
+            memory_high: limits.memory_high,
+            cpu_max_percent: limits.cpu_max,
+            pids_max: limits.pids_max,
+        };
+        match self.cgroups.create(name, &wanted) {
+            Ok(unit) => Ok(Some(unit)),
+            Err(e)
+                if limits
+                    .kinds()
+                    .iter()
+                    .any(|k| self.enforcement(*k) == Enforcement::Cgroup) =>
+            {
+                Err(format!("cannot make its cgroup: {e}"))
+            }
+            Err(e) => {
+                tracing::warn!(%name, error = %e, "running without a cgroup");
+                Ok(None)
+            }
+        }
     }
 
     /// The configured maxima.

@@ -59,6 +59,7 @@ impl Actor {
             max_bytes: limits.max_bytes,
             max_files: limits.max_files,
             status_file: dir.join("status.json"),
+            cgroup: None,
         };
         let exe = self.exe.clone();
         let spawned = self
