@@ -128,7 +128,7 @@ pub fn run_list(args: ListArgs, ctx: &Context) -> anyhow::Result<u8> {
     let output = Output::new(args.json, ctx.color);
     super::block_on(async move {
         let mut client = session().await?;
-        let list = client.list(v1::ListRequest {}).await?.into_inner();
+        let list = client.list(v1::ListRequest::default()).await?.into_inner();
         print_views(list.processes, output)
     })
 }

@@ -58,7 +58,7 @@ fn line(p: &v1::ManagedProcess) -> String {
 pub async fn list(mut b: Backend, _: NoArgs) -> Outcome {
     let processes = b
         .supervisor
-        .list(v1::ListRequest {})
+        .list(v1::ListRequest::default())
         .await
         .map_err(|s| ToolError::status(&s, ""))?
         .into_inner()

@@ -160,6 +160,8 @@ impl Entry {
                 None => String::new(),
             },
             registry_error: self.registry_error.clone(),
+            metrics: None,
+            tree: None,
         }
     }
 
