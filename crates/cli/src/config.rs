@@ -31,6 +31,22 @@ pub struct Config {
     /// `[queue]`: the job queue's groups and retention (read by the daemon).
     #[serde(default)]
     pub queue: QueueSection,
+    /// `[limits]`: maxima past which the daemon starts nothing more (read by the daemon).
+    #[serde(default)]
+    pub limits: LimitsSection,
+}
+
+/// `[limits]` section: the daemon refuses a start (and holds jobs queued) at these.
+#[derive(Debug, Default, Deserialize)]
+#[serde(transparent)]
+pub struct LimitsSection(procward_core::resources::SpawnLimits);
+
+impl LimitsSection {
+    /// The daemon's spawn limits, each range checked.
+    pub fn daemon_config(&self) -> anyhow::Result<procward_core::resources::SpawnLimits> {
+        self.0.validate().context("[limits]")?;
+        Ok(self.0.clone())
+    }
 }
 
 /// `[queue]` section.

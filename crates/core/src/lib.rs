@@ -12,6 +12,7 @@
 pub mod error;
 pub mod logs;
 pub mod queue;
+pub mod resources;
 pub mod signal;
 pub mod supervisor;
 pub mod sys;

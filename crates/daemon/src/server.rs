@@ -47,8 +47,8 @@ pub struct DaemonOptions {
     pub allowed_hosts: Vec<String>,
     /// Browser origins allowed besides the listener's own and loopback ones (`*`: any).
     pub allowed_origins: Vec<String>,
-    /// The job queue's groups and retention (`[queue]` in procward.toml).
-    pub queue: crate::engine::queue::QueueConfig,
+    /// The engine's settings: `[queue]` and `[limits]` in procward.toml.
+    pub engine: crate::engine::EngineConfig,
 }
 
 /// Why a daemon could not run.
@@ -107,7 +107,7 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
         );
         limits.max_connections = room.max(1);
     }
-    let engine = Engine::launch_with(home.clone(), options.exe, owned.clone(), options.queue)?;
+    let engine = Engine::launch_with(home.clone(), options.exe, owned.clone(), options.engine)?;
     let supervisor = engine.supervisor().clone();
 
     let socket = home.socket();

@@ -59,6 +59,16 @@ pub struct StartArgs {
     pub cwd: Option<String>,
     /// When to restart it after it exits: `always` (default), `on-failure` or `never`.
     pub restart: Option<String>,
+    /// Hard memory ceiling of its whole tree, e.g. `512M`.
+    pub memory_max: Option<String>,
+    /// CPU ceiling in percent of one core, e.g. `150%`.
+    pub cpu_max: Option<String>,
+    /// Most processes and threads of its tree at once.
+    pub pids_max: Option<u32>,
+    /// What a breach does: `restart` (default), `stop` or `notify`.
+    pub on_breach: Option<String>,
+    /// Accept hard limits the machine can only poll (they can overshoot).
+    pub best_effort: Option<bool>,
 }
 
 /// Tools that name one managed process.

@@ -115,8 +115,12 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
             let (listen, tls) = listener(&args, &ctx.config.daemon)?;
             let mcp = super::mcp::policy(false, None, &ctx.config.mcp)?;
             let tcp = tcp_options(&args, &ctx.config.daemon)?;
-            let queue = ctx.config.queue.daemon_config()?;
-            serve(home, args.detached_child, listen, tls, mcp, tcp, queue)
+            let engine = procward_daemon::engine::EngineConfig {
+                queue: ctx.config.queue.daemon_config()?,
+                spawn_limits: ctx.config.limits.daemon_config()?,
+                ..Default::default()
+            };
+            serve(home, args.detached_child, listen, tls, mcp, tcp, engine)
         }
     }
 }
@@ -220,7 +224,7 @@ fn serve(
     tls: Option<TlsFiles>,
     mcp: procward_mcp::Policy,
     tcp: TcpOptions,
-    queue: procward_daemon::engine::queue::QueueConfig,
+    engine: procward_daemon::engine::EngineConfig,
 ) -> anyhow::Result<u8> {
     if detached {
         // A session of its own: no terminal hang-up or job-control signal reaches it.
@@ -237,7 +241,7 @@ fn serve(
         limits: tcp.limits,
         allowed_hosts: tcp.allowed_hosts,
         allowed_origins: tcp.allowed_origins,
-        queue,
+        engine,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -312,17 +316,19 @@ async fn status(home: &Home, output: Output) -> anyhow::Result<u8> {
             "running": true, "pid": info.pid, "version": info.version, "home": info.home,
             "socket": info.socket, "uptime_ms": info.uptime_ms, "managed": info.managed,
             "memory_rss": info.memory_rss, "tcp_address": info.tcp_address, "tls": info.tls,
+            "limits": info.limits,
         }))?;
     } else {
         println!(
-            "procward daemon {} running: pid {}, up {}, {} managed, {} RSS\nhome   {}\nsocket {}",
+            "procward daemon {} running: pid {}, up {}, {} managed, {} RSS\nhome   {}\nsocket {}\nlimits {}",
             info.version,
             info.pid,
             format::duration(info.uptime_ms / 1000),
             info.managed,
             format::bytes(info.memory_rss),
             info.home,
-            info.socket
+            info.socket,
+            info.limits
         );
         if !info.tcp_address.is_empty() {
             let scheme = if info.tls { "TLS" } else { "plain" };

@@ -234,6 +234,8 @@ pub fn run_status(args: StatusArgs, ctx: &Context) -> anyhow::Result<u8> {
             ("stderr log", view.stderr_log.clone()),
             ("log writes", shown::log_writes(&view)),
             ("registry", shown::registry(&view)),
+            ("limits", shown::limits(&view)),
+            ("limit breach", shown::limit_breach(&view)),
         ];
         let (before, after) = rows.split_at(11);
         for (key, value) in before

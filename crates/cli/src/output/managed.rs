@@ -44,6 +44,45 @@ pub fn log_writes(view: &ManagedView) -> String {
     }
 }
 
+/// `status`'s line on limits: each with its value and how it is enforced, then the action
+/// (`memory_max 64.0MiB (cgroup), pids_max 20 (poll); on breach: restart`), or `-`.
+pub fn limits(view: &ManagedView) -> String {
+    use procward_core::resources::{LimitKind, format_size};
+    let limits = &view.spec.limits;
+    if limits.is_empty() {
+        return "-".to_owned();
+    }
+    let parts: Vec<String> = limits
+        .kinds()
+        .into_iter()
+        .map(|kind| {
+            let value = match kind {
+                LimitKind::MemoryMax => limits.memory_max.map(format_size),
+                LimitKind::MemoryHigh => limits.memory_high.map(format_size),
+                LimitKind::CpuMax => limits.cpu_max.map(|c| format!("{c}%")),
+                LimitKind::PidsMax => limits.pids_max.map(|p| p.to_string()),
+            }
+            .unwrap_or_default();
+            let how = view
+                .limits
+                .iter()
+                .find(|s| s.limit == kind)
+                .map_or("?", |s| s.enforcement.as_str());
+            format!("{} {value} ({how})", kind.field())
+        })
+        .collect();
+    format!("{}; on breach: {}", parts.join(", "), limits.on_breach)
+}
+
+/// `status`'s line on the last limit breach: `-`, or its words and how many there were.
+pub fn limit_breach(view: &ManagedView) -> String {
+    match view.limit_breaches {
+        0 => "-".to_owned(),
+        1 => view.limit_breach.clone(),
+        n => format!("{} ({n} breaches)", view.limit_breach),
+    }
+}
+
 /// `status`'s line on the registry entry: `saved`, or why it is not yet.
 pub fn registry(view: &ManagedView) -> String {
     match view.registry_error.as_str() {

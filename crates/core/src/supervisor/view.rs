@@ -99,4 +99,22 @@ pub struct ManagedView {
     /// The sum over the main process and all its descendants, when measured.
     #[serde(default)]
     pub tree: Option<Metrics>,
+    /// How each limit of `spec.limits` is enforced on this machine (empty without limits).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<LimitStatus>,
+    /// The last breach of a limit since the daemon started, in words; empty when none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub limit_breach: String,
+    /// Breaches since the daemon started.
+    #[serde(default)]
+    pub limit_breaches: u32,
+}
+
+/// One limit of a managed process and how this machine enforces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitStatus {
+    /// Which limit.
+    pub limit: crate::resources::LimitKind,
+    /// `cgroup` or `poll`.
+    pub enforcement: crate::resources::Enforcement,
 }

@@ -31,6 +31,10 @@ pub enum SupervisorError {
     /// The request does not fit the process's current state.
     #[error("{0}")]
     State(String),
+    /// A `[limits]` maximum refuses the start right now (the words name the limit and the
+    /// current value); nothing was started.
+    #[error("{0}")]
+    Limit(String),
     /// The daemon itself failed (disk full, permissions).
     #[error("daemon error: {0}")]
     Internal(String),
@@ -44,7 +48,7 @@ impl SupervisorError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::UnknownName(_) => ErrorKind::NotFound,
-            Self::Duplicate(_) | Self::State(_) => ErrorKind::Refused,
+            Self::Duplicate(_) | Self::State(_) | Self::Limit(_) => ErrorKind::Refused,
             Self::Invalid(_) => ErrorKind::InvalidInput,
             Self::Spawn { .. } | Self::Internal(_) | Self::ShuttingDown => ErrorKind::Failed,
         }

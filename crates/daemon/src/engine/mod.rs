@@ -21,6 +21,7 @@ pub mod error;
 pub mod health;
 pub mod kill_policy;
 pub mod kills;
+pub mod limits;
 pub mod logs;
 pub mod pids;
 pub mod queue;
@@ -44,6 +45,28 @@ use registry::Registry;
 use sampling::Sampling;
 
 use crate::home::Home;
+
+/// What procward.toml (and the environment) set for the engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// `[queue]`: groups and retention.
+    pub queue: queue::QueueConfig,
+    /// `[limits]`: the maxima past which nothing more starts.
+    pub spawn_limits: procward_core::resources::SpawnLimits,
+    /// Whether to enforce limits in cgroups where the machine allows (`false` with
+    /// `PROCWARD_CGROUPS=off`: every limit is polled).
+    pub cgroups: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            queue: queue::QueueConfig::default(),
+            spawn_limits: Default::default(),
+            cgroups: std::env::var_os("PROCWARD_CGROUPS").is_none_or(|v| v != "off"),
+        }
+    }
+}
 
 /// The daemon's whole API, free of any transport; cheap to clone (every clone is the same
 /// engine).
@@ -73,23 +96,41 @@ impl Engine {
     /// policies), shims run by `exe` (`procward shim`), children spawned through `owned`.
     /// What the daemon does at startup, and what tests of the engine do without one.
     pub fn launch(home: Home, exe: PathBuf, owned: OwnedChildren) -> Result<Self, EngineError> {
-        Self::launch_with(home, exe, owned, queue::QueueConfig::default())
+        Self::launch_with(home, exe, owned, EngineConfig::default())
     }
 
-    /// [`Engine::launch`] with the job queue's settings from procward.toml.
+    /// [`Engine::launch`] with the settings from procward.toml.
     pub fn launch_with(
         home: Home,
         exe: PathBuf,
         owned: OwnedChildren,
-        queue_config: queue::QueueConfig,
+        config: EngineConfig,
     ) -> Result<Self, EngineError> {
         let records = Registry::synchronous(home.registry_dir())
             .load()
             .map_err(|e| EngineError::Internal(format!("cannot read the registry: {e}")))?;
         tracing::info!(home = %home.root().display(), processes = records.len(), "engine starting");
-        let queue = queue::spawn(home.clone(), exe.clone(), owned.clone(), queue_config)?;
-        let supervisor = Supervisor::new(actor::spawn(home, exe, owned, records));
-        Ok(Self::new(supervisor, queue, Sampling::spawn()))
+        let sampling = Sampling::spawn();
+        let gauge = match config.spawn_limits.needs_system() {
+            true => limits::Gauge::spawn(&sampling),
+            false => limits::Gauge::idle(),
+        };
+        let capability = limits::Capability::poll_only(match config.cgroups {
+            true => "cgroup enforcement is not available in this build",
+            false => "cgroups are turned off (PROCWARD_CGROUPS=off)",
+        });
+        let limits = limits::Limits::new(config.spawn_limits, capability, gauge);
+        let queue = queue::spawn(
+            home.clone(),
+            exe.clone(),
+            owned.clone(),
+            config.queue,
+            limits.clone(),
+        )?;
+        let commands = actor::spawn(home, exe, owned, records, limits.clone());
+        let supervisor = Supervisor::new(commands, limits.clone());
+        limits::poll::spawn(supervisor.clone(), limits);
+        Ok(Self::new(supervisor, queue, sampling))
     }
 
     /// Managed processes: start, stop, restart, delete, list, up and down, each validated

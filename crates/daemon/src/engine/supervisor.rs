@@ -14,17 +14,20 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::actor::Command;
 use crate::engine::error::{Result, SupervisorError};
+use crate::engine::limits::Limits;
+use procward_core::resources::{BreachAction, Spawn};
 
 /// A cheap, cloneable handle on the supervisor actor.
 #[derive(Debug, Clone)]
 pub struct Supervisor {
     commands: mpsc::Sender<Command>,
+    limits: Limits,
 }
 
 impl Supervisor {
-    /// Wraps the actor's command channel.
-    pub(crate) fn new(commands: mpsc::Sender<Command>) -> Self {
-        Self { commands }
+    /// Wraps the actor's command channel; starts pass `limits`' spawn gate.
+    pub(crate) fn new(commands: mpsc::Sender<Command>, limits: Limits) -> Self {
+        Self { commands, limits }
     }
 
     async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T> {
@@ -42,10 +45,58 @@ impl Supervisor {
     /// the message names the field (`depends_on: ...`).
     async fn check(&self, specs: Vec<ProcessSpec>) -> Result<Vec<ProcessSpec>> {
         let registered = self.call(|reply| Command::Specs { reply }).await?;
-        check_request(&registered, specs).map_err(|e| {
+        let specs = check_request(&registered, specs).map_err(|e| {
             let field = e.field().unwrap_or("spec");
             SupervisorError::Invalid(format!("{field}: {e}"))
-        })
+        })?;
+        for spec in &specs {
+            self.limits
+                .check_spec(&spec.limits)
+                .map_err(|e| SupervisorError::State(format!("'{}': {e}", spec.name)))?;
+        }
+        Ok(specs)
+    }
+
+    /// The limits every start passes and how this machine enforces them.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The spawn gate of `[limits]`: refused while the machine or procward is at a
+    /// maximum, with the limit and the current value in the words.
+    async fn gate(&self, starting: u32) -> Result<()> {
+        if self.limits.spawn_limits().is_empty() || starting == 0 {
+            return Ok(());
+        }
+        let active = self.call(|reply| Command::Active { reply }).await?;
+        // Each process of an `up` counts: the last one must fit too.
+        self.limits
+            .check_spawn(Spawn::Process, active + starting - 1)
+            .map_err(|e| SupervisorError::Limit(e.to_string()))
+    }
+
+    /// Applies a limit breach found by an enforcer: records it on the process (shown in
+    /// its status) and restarts it, stops it (the breach as its reason) or only notes it.
+    pub async fn breach(&self, name: &str, note: &str, action: BreachAction) -> Result<()> {
+        let record = |stopped_reason| {
+            self.call(move |reply| Command::Breach {
+                name: name.to_owned(),
+                note: format!("{note} ({action})"),
+                stopped_reason,
+                reply,
+            })
+        };
+        match action {
+            BreachAction::Notify => record(false).await?,
+            BreachAction::Restart => {
+                record(false).await??;
+                self.restart(name).await.map(drop)
+            }
+            BreachAction::Stop => {
+                self.stop(name).await?;
+                record(true).await?
+            }
+        }
     }
 
     /// Registers and starts a process. With `replace`, an existing process of the same
@@ -53,6 +104,7 @@ impl Supervisor {
     /// Refused (nothing changes) unless [`Self::check`] passes.
     pub async fn start(&self, spec: ProcessSpec, replace: bool) -> Result<ManagedView> {
         let spec = self.check(vec![spec]).await?.remove(0);
+        self.gate(u32::from(spec.autostart)).await?;
         self.start_checked(spec, replace).await
     }
 
@@ -61,6 +113,7 @@ impl Supervisor {
     /// its start created, so a failed start leaves nothing behind.
     pub async fn start_or_discard(&self, spec: ProcessSpec) -> Result<ManagedView> {
         let spec = self.check(vec![spec]).await?.remove(0);
+        self.gate(1).await?;
         let name = spec.name.clone();
         let result = self.start_checked(spec, false).await;
         if let Err(SupervisorError::Spawn { .. }) = &result {
@@ -199,6 +252,10 @@ impl Supervisor {
         let specs = self.check(specs).await?;
         let mut started = Vec::with_capacity(specs.len());
         for (index, spec) in specs.iter().enumerate() {
+            let running = matches!(self.status(&spec.name).await, Ok(v) if v.state.is_alive());
+            if spec.autostart && !running {
+                self.gate(1).await?;
+            }
             let view = self.start_checked(spec.clone(), true).await?;
             let needed = specs[index + 1..]
                 .iter()

@@ -6,6 +6,8 @@ use procward_proto::v1;
 use serde_json::{Value, json};
 
 use super::{Answer, Outcome, ToolError};
+use procward_core::resources::{self, ResourceLimits};
+
 use crate::args::{CommandLine, LogsArgs, NameArgs, NoArgs, StartArgs};
 use crate::summary::{STDERR_TAG, bytes, cap_lines};
 use procward_proto::client::Backend;
@@ -104,6 +106,25 @@ pub async fn status(mut b: Backend, args: NameArgs) -> Outcome {
         data["command"] = json!(spec.command);
         data["restart_policy"] = json!(spec.restart().wire_name());
         data["cwd"] = json!(spec.cwd);
+        if let Some(limits) = &spec.limits {
+            let enforced: serde_json::Map<String, Value> = p
+                .limits
+                .iter()
+                .map(|l| (l.limit.clone(), json!(l.enforcement().wire_name())))
+                .collect();
+            data["limits"] = json!({
+                "memory_max": limits.memory_max,
+                "memory_high": limits.memory_high,
+                "cpu_max_percent": limits.cpu_max_percent,
+                "pids_max": limits.pids_max,
+                "on_breach": limits.on_breach().wire_name(),
+                "enforced_by": enforced,
+            });
+        }
+    }
+    if p.limit_breaches > 0 {
+        data["limit_breach"] = json!(p.limit_breach);
+        data["limit_breaches"] = json!(p.limit_breaches);
     }
     data["stdout_log"] = json!(p.stdout_log);
     data["stderr_log"] = json!(p.stderr_log);
@@ -217,7 +238,26 @@ pub(super) fn plural(n: usize, word: &str) -> String {
     }
 }
 
+/// The limit arguments of `start_process`, parsed with the CLI's words (units, ranges).
+fn set_limits(limits: &mut ResourceLimits, args: &StartArgs) -> Result<(), ToolError> {
+    let bad = |e: procward_core::supervisor::spec::SpecError| ToolError(e.to_string());
+    if let Some(size) = &args.memory_max {
+        limits.memory_max = Some(resources::parse_memory("memory_max", size).map_err(bad)?);
+    }
+    if let Some(cpu) = &args.cpu_max {
+        limits.cpu_max = Some(resources::parse_cpu(cpu).map_err(bad)?);
+    }
+    limits.pids_max = args.pids_max;
+    if let Some(action) = &args.on_breach {
+        limits.on_breach = resources::BreachAction::parse(action).map_err(bad)?;
+    }
+    limits.best_effort = args.best_effort.unwrap_or(false);
+    Ok(())
+}
+
 pub async fn start(mut b: Backend, args: StartArgs) -> Outcome {
+    let mut limits = ResourceLimits::default();
+    set_limits(&mut limits, &args)?;
     let argv = match args.command {
         CommandLine::Line(text) => {
             command_from_string(&text).map_err(|e| ToolError(format!("invalid command: {e}")))?
@@ -225,6 +265,7 @@ pub async fn start(mut b: Backend, args: StartArgs) -> Outcome {
         CommandLine::Argv(argv) => argv,
     };
     let mut spec = ProcessSpec::new(args.name.clone(), argv);
+    spec.limits = limits;
     spec.env = args.env;
     if let Some(cwd) = args.cwd {
         let path = std::path::PathBuf::from(&cwd);

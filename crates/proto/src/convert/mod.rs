@@ -4,6 +4,7 @@
 
 mod enums;
 pub(crate) mod json;
+pub mod limits;
 pub mod queue;
 mod supervisor;
 pub mod system;

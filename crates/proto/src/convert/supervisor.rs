@@ -12,6 +12,7 @@ use procward_core::supervisor::view::ManagedView;
 use procward_core::sys::Metrics;
 
 use super::enums::{health_from_proto, restart_from_proto, state_from_proto};
+use super::limits::{limits_from_proto, limits_to_proto, statuses_from_proto, statuses_to_proto};
 use crate::v1;
 
 fn ms(duration: Duration) -> u64 {
@@ -37,6 +38,7 @@ pub fn spec_to_proto(spec: &ProcessSpec) -> v1::ProcessSpec {
         depends_on: spec.depends_on.clone(),
         log_max_bytes: spec.logs.max_bytes,
         log_max_files: spec.logs.max_files,
+        limits: limits_to_proto(&spec.limits),
     }
 }
 
@@ -83,6 +85,7 @@ pub fn spec_from_proto(spec: v1::ProcessSpec) -> Result<ProcessSpec, String> {
         max_bytes: spec.log_max_bytes,
         max_files: spec.log_max_files,
     };
+    core.limits = limits_from_proto(spec.limits)?;
     Ok(core)
 }
 
@@ -143,6 +146,9 @@ pub fn view_to_proto(view: &ManagedView) -> v1::ManagedProcess {
         shim_start_ticks: view.shim_start_ticks.unwrap_or(0),
         metrics: view.metrics.as_ref().map(metrics_to_proto),
         tree: view.tree.as_ref().map(metrics_to_proto),
+        limits: statuses_to_proto(&view.limits),
+        limit_breach: view.limit_breach.clone(),
+        limit_breaches: view.limit_breaches,
     }
 }
 
@@ -190,6 +196,9 @@ pub fn view_from_proto(process: v1::ManagedProcess) -> Result<ManagedView, Strin
         registry_error: process.registry_error,
         metrics: process.metrics.map(metrics_from_proto),
         tree: process.tree.map(metrics_from_proto),
+        limits: statuses_from_proto(process.limits),
+        limit_breach: process.limit_breach,
+        limit_breaches: process.limit_breaches,
     })
 }
 

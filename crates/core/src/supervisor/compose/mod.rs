@@ -222,3 +222,5 @@ fn parse_named(text: &str, base: &Path, file: &str) -> Result<Vec<ProcessSpec>, 
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_limits;

@@ -14,6 +14,7 @@ use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 
 use crate::Signal;
+use crate::resources::{BreachAction, MAX_MEMORY, MIN_MEMORY, parse_cpu};
 use crate::supervisor::spec::{
     Backoff, HealthCheck, LogLimits, Probe, ProcessSpec, RestartPolicy, SpecError,
     command_from_string, parse_duration_reason, parse_env_file, parse_max_restarts, parse_size,
@@ -104,6 +105,20 @@ pub(super) fn build(
         };
         spans.push(("logs", logs.span()));
     }
+    let limits = &mut spec.limits;
+    limits.memory_max = raw.memory_max.as_ref().map(|m| m.0);
+    limits.memory_high = raw.memory_high.as_ref().map(|m| m.0);
+    limits.cpu_max = raw.cpu_max.as_ref().map(|c| c.0);
+    limits.pids_max = raw.pids_max;
+    limits.on_breach = raw.on_breach.unwrap_or_default();
+    limits.best_effort = raw.best_effort.unwrap_or(false);
+    for (field, span) in [
+        ("memory_max", raw.memory_max.as_ref().map(|m| m.1.clone())),
+        ("memory_high", raw.memory_high.as_ref().map(|m| m.1.clone())),
+        ("cpu_max", raw.cpu_max.as_ref().map(|c| c.1.clone())),
+    ] {
+        spans.extend(span.map(|s| (field, s)));
+    }
     Ok((spec, spans))
 }
 
@@ -132,6 +147,36 @@ pub(super) struct RawProcess {
     pub(super) depends_on: Vec<Spanned<String>>,
     health: Option<Spanned<RawHealth>>,
     logs: Option<Spanned<RawLogs>>,
+    memory_max: Option<Memory>,
+    memory_high: Option<Memory>,
+    cpu_max: Option<Cpu>,
+    pids_max: Option<u32>,
+    on_breach: Option<BreachAction>,
+    best_effort: Option<bool>,
+}
+
+/// A memory limit with its span (for errors that compare two limits).
+struct Memory(u64, Range<usize>);
+impl<'de> Deserialize<'de> for Memory {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Spanned::<Size>::deserialize(d)?;
+        let span = value.span();
+        let bytes = value.into_inner().0;
+        if !(MIN_MEMORY..=MAX_MEMORY).contains(&bytes) {
+            return Err(custom(format!("{bytes} bytes is outside 1MiB to 16TiB")));
+        }
+        Ok(Memory(bytes, span))
+    }
+}
+
+/// A CPU limit (`"150%"` or a number of percent) with its span.
+struct Cpu(u32, Range<usize>);
+impl<'de> Deserialize<'de> for Cpu {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Spanned::<CpuValue>::deserialize(d)?;
+        let span = value.span();
+        Ok(Cpu(value.into_inner().0, span))
+    }
 }
 
 #[derive(Deserialize)]
@@ -254,6 +299,15 @@ value_type!(
         }
     }
 );
+
+value_type!(CpuValue(u32), "a CPU limit such as \"150%\"", {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<CpuValue, E> {
+        parse_cpu(v).map(CpuValue).map_err(custom)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<CpuValue, E> {
+        parse_cpu(&v.to_string()).map(CpuValue).map_err(custom)
+    }
+});
 
 value_type!(MaxRestarts(Option<u32>), "a count or \"unlimited\"", {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<MaxRestarts, E> {

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::resources::ResourceLimits;
 use crate::{ErrorKind, Signal};
 
 mod command;
@@ -218,6 +219,10 @@ pub struct ProcessSpec {
     /// Rotation of the captured stdout and stderr.
     #[serde(default)]
     pub logs: LogLimits,
+    /// Memory, CPU and process-count ceilings of the whole tree, and the action on a
+    /// breach (none by default).
+    #[serde(default, skip_serializing_if = "ResourceLimits::is_unset")]
+    pub limits: ResourceLimits,
 }
 
 fn default_max_restarts() -> Option<u32> {
@@ -255,6 +260,7 @@ impl ProcessSpec {
             health: None,
             depends_on: Vec::new(),
             logs: LogLimits::default(),
+            limits: ResourceLimits::default(),
         }
     }
 
@@ -275,6 +281,7 @@ impl ProcessSpec {
         limits::BACKOFF.check("backoff", "the maximum delay", self.backoff.max)?;
         limits::STABLE_AFTER.check("stable_after", "stable_after", self.stable_after)?;
         self.logs.validate()?;
+        self.limits.validate()?;
         if let Some(health) = &self.health {
             health.validate()?;
         }

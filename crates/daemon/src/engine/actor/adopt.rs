@@ -30,6 +30,7 @@ impl Actor {
                 self.home.stdout_log(&name),
                 self.home.stderr_log(&name),
             );
+            entry.limit_statuses = self.limits.statuses(&entry.spec.limits);
             entry.tracker = record.tracker;
             entry.last_exit = record.last_exit;
             entry.reason = record.reason;

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use procward_core::supervisor::shim::{ExitRecord, LogState};
 use procward_core::supervisor::spec::ProcessSpec;
 use procward_core::supervisor::state::{RestartTracker, State};
-use procward_core::supervisor::view::{Health, ManagedView};
+use procward_core::supervisor::view::{Health, LimitStatus, ManagedView};
 use procward_core::sys::process::Instance;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -76,6 +76,12 @@ pub struct Entry {
     pub judge_after_stop: Option<Failure>,
     /// When the stop the user asked for escalates to SIGKILL (Unix ms), while it runs.
     pub stop_deadline_ms: Option<u64>,
+    /// How each of the spec's limits is enforced on this machine.
+    pub limit_statuses: Vec<LimitStatus>,
+    /// The last breach of a limit since the daemon started, in words.
+    pub limit_breach: String,
+    /// Breaches since the daemon started.
+    pub limit_breaches: u32,
 }
 
 /// A run the actor ended because it failed without exiting.
@@ -113,6 +119,9 @@ impl Entry {
             registry_error: String::new(),
             judge_after_stop: None,
             stop_deadline_ms: None,
+            limit_statuses: Vec::new(),
+            limit_breach: String::new(),
+            limit_breaches: 0,
         }
     }
 
@@ -162,6 +171,9 @@ impl Entry {
             registry_error: self.registry_error.clone(),
             metrics: None,
             tree: None,
+            limits: self.limit_statuses.clone(),
+            limit_breach: self.limit_breach.clone(),
+            limit_breaches: self.limit_breaches,
         }
     }
 

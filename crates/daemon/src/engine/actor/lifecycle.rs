@@ -25,11 +25,12 @@ impl Actor {
             return Err(SupervisorError::Duplicate(name));
         }
         let autostart = spec.autostart;
-        let entry = Entry::new(
+        let mut entry = Entry::new(
             spec,
             self.home.stdout_log(&name),
             self.home.stderr_log(&name),
         );
+        entry.limit_statuses = self.limits.statuses(&entry.spec.limits);
         self.entries.insert(name.clone(), entry);
         if autostart {
             self.launch(&name);

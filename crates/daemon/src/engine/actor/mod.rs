@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use self::entry::{Entry, Waiter};
 use crate::engine::error::{Result, SupervisorError};
+use crate::engine::limits::Limits;
 use crate::engine::reaper::OwnedChildren;
 use crate::engine::registry::{Record, Registry};
 use crate::engine::watch::{ExitWatcher, Exited};
@@ -74,6 +75,16 @@ pub enum Command {
     Status { name: String, reply: Waiter },
     /// Answered once the process passes its health check (at once without one).
     WaitHealthy { name: String, reply: Waiter },
+    /// Record a limit breach (its words, counted) on a process; `stopped_reason` also
+    /// becomes its reason when it is not running (a breach whose action was `stop`).
+    Breach {
+        name: String,
+        note: String,
+        stopped_reason: bool,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// How many processes run or are starting (for `[limits] max_processes`).
+    Active { reply: oneshot::Sender<u32> },
     /// Persist everything and stop the actor; managed processes keep running.
     Shutdown { reply: oneshot::Sender<()> },
 }
@@ -120,6 +131,8 @@ pub struct Actor {
     sampler: UsageSampler,
     /// When the shims' log reports were last read (see `disk::refresh_disk_state`).
     log_states_read_at: Option<std::time::Instant>,
+    /// How limits are enforced here (for each entry's `limit_statuses`).
+    limits: Limits,
 }
 
 /// Runs blocking `f` (waiting for a shim's report) from the actor's task without stalling
@@ -142,6 +155,7 @@ pub fn spawn(
     exe: PathBuf,
     owned: OwnedChildren,
     records: Vec<Record>,
+    limits: Limits,
 ) -> mpsc::Sender<Command> {
     let (commands, mut command_rx) = mpsc::channel(256);
     let (events, mut event_rx) = mpsc::unbounded_channel();
@@ -157,6 +171,7 @@ pub fn spawn(
         watcher,
         log_states_read_at: None,
         sampler: UsageSampler::new(),
+        limits,
     };
     tokio::spawn(async move {
         actor.restore(records);
@@ -226,6 +241,25 @@ impl Actor {
                 let _ = reply.send(view);
             }
             Command::WaitHealthy { name, reply } => self.wait_healthy(&name, reply),
+            Command::Breach {
+                name,
+                note,
+                stopped_reason,
+                reply,
+            } => {
+                let result = self.entry_mut(&name).map(|entry| {
+                    entry.limit_breaches += 1;
+                    if stopped_reason && entry.run.is_none() {
+                        entry.reason = format!("stopped by a limit: {note}");
+                    }
+                    entry.limit_breach = note;
+                });
+                let _ = reply.send(result);
+            }
+            Command::Active { reply } => {
+                let active = self.entries.values().filter(|e| e.state.is_alive()).count();
+                let _ = reply.send(active as u32);
+            }
             Command::Shutdown { .. } => unreachable!("handled by the loop"),
         }
     }

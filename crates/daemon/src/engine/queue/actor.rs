@@ -15,9 +15,11 @@ use super::store::{Store, StoreError};
 use super::{Command, JobEvent, Queue};
 use crate::engine::actor::entry::unix_ms;
 use crate::engine::error::EngineError;
+use crate::engine::limits::Limits;
 use crate::engine::reaper::OwnedChildren;
 use crate::engine::watch::{ExitWatcher, Exited};
 use crate::home::Home;
+use procward_core::resources::Spawn;
 
 /// The queue's settings (`[queue]` in procward.toml).
 #[derive(Debug, Clone)]
@@ -59,6 +61,8 @@ pub(crate) enum Internal {
     KillDue { id: u64, attempt: u32 },
     /// A schedule's fire time `at` came.
     ScheduleDue { name: String, at: u64 },
+    /// Jobs were held by `[limits]`: look again whether they may start.
+    Recheck,
 }
 
 impl From<Exited> for Internal {
@@ -95,6 +99,10 @@ pub(crate) struct Actor {
     pub(super) keep_completed: usize,
     pub(super) completed: VecDeque<u64>,
     pub(super) schedules: BTreeMap<String, Schedule>,
+    /// The spawn gate of `[limits]` (`max_jobs`, CPU and memory maxima).
+    pub(super) limits: Limits,
+    /// A [`Internal::Recheck`] is on its way (jobs are held by a limit).
+    pub(super) recheck_pending: bool,
 }
 
 /// Now, in Unix milliseconds.
@@ -113,6 +121,7 @@ pub fn spawn(
     exe: PathBuf,
     owned: OwnedChildren,
     config: QueueConfig,
+    limits: Limits,
 ) -> Result<Queue, EngineError> {
     let store = Store::open(&home.queue_db()).map_err(store_error)?;
     let loaded = store.load().map_err(store_error)?;
@@ -141,6 +150,8 @@ pub fn spawn(
         keep_completed: config.keep_completed,
         completed: VecDeque::new(),
         schedules: BTreeMap::new(),
+        limits,
+        recheck_pending: false,
     };
     actor.restore(loaded, &config)?;
     tokio::spawn(async move {
@@ -222,6 +233,7 @@ impl Actor {
             Internal::Timeout { id, attempt } => self.on_timeout(id, attempt),
             Internal::KillDue { id, attempt } => self.on_kill_due(id, attempt),
             Internal::ScheduleDue { name, at } => self.on_schedule_due(&name, at),
+            Internal::Recheck => self.recheck_pending = false,
         }
     }
 
@@ -326,8 +338,46 @@ impl Actor {
                 starts.push(id);
             }
         }
+        let mut running: u32 = self.running_count.values().sum();
+        let mut held = Vec::new();
         for id in starts {
-            self.start_attempt(id);
+            match self.limits.check_spawn(Spawn::Job, running) {
+                Ok(()) => {
+                    self.start_attempt(id);
+                    running += 1;
+                }
+                Err(refused) => held.push((id, refused.to_string())),
+            }
+        }
+        if !held.is_empty() {
+            self.hold(held);
+        }
+    }
+
+    /// Puts jobs a limit refused back among the ready ones, each with the limit as its
+    /// reason, and looks again in a second.
+    fn hold(&mut self, held: Vec<(u64, String)>) {
+        for (id, reason) in held {
+            let Some(job) = self.jobs.get_mut(&id) else {
+                continue;
+            };
+            let key = (Reverse(job.spec.priority), id);
+            let group = job.spec.group.clone();
+            let reason = format!("held: {reason}");
+            let changed = job.reason != reason;
+            job.reason = reason;
+            self.ready.entry(group).or_default().insert(key);
+            if changed {
+                self.emit(id);
+            }
+        }
+        if !self.recheck_pending {
+            self.recheck_pending = true;
+            let internal = self.internal.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(crate::engine::limits::poll::PERIOD).await;
+                let _ = internal.send(Internal::Recheck);
+            });
         }
     }
 

@@ -34,6 +34,7 @@ pub fn supervisor_status(e: &SupervisorError) -> Status {
         SupervisorError::State(_) | SupervisorError::Spawn { .. } => {
             Status::failed_precondition(message)
         }
+        SupervisorError::Limit(_) => Status::resource_exhausted(message),
         SupervisorError::Internal(_) => Status::internal(message),
         SupervisorError::ShuttingDown => Status::unavailable(message),
     }

@@ -202,6 +202,7 @@ impl supervisor_server::Supervisor for SupervisorService {
             memory_rss,
             tcp_address: self.tcp.as_ref().map(|t| t.0.clone()).unwrap_or_default(),
             tls: self.tcp.as_ref().is_some_and(|t| t.1),
+            limits: self.supervisor().limits().describe(),
         }))
     }
 

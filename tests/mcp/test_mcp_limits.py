@@ -1,0 +1,52 @@
+"""Resource limits through MCP with the official SDK: start_process takes limits, a
+polled memory limit restarts a real memory hog, get_process_status shows the limit, how
+it is enforced and the breach; bad limits are tool errors that change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from mcp_support import fails, ok, stdio_session
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
+
+HOG = "import time\nb=[]\nwhile len(b)<400:\n b.append(b'x'*(1<<20)); time.sleep(0.02)\ntime.sleep(600)"
+
+
+async def test_a_memory_hog_started_through_mcp_is_restarted_at_its_limit(home):
+    async with stdio_session(home) as session:
+        started, _ = await ok(session, "start_process", {
+            "name": "hog", "command": ["python3", "-c", HOG], "memory_max": "64M", "best_effort": True,
+        })
+        first = started["pid"]
+        deadline = time.monotonic() + 30
+        status = {}
+        while time.monotonic() < deadline:
+            status, _ = await ok(session, "get_process_status", {"name": "hog"})
+            if status.get("limit_breaches", 0) >= 1 and status.get("pid") not in (None, first):
+                break
+            await asyncio.sleep(0.2)
+        assert status.get("limit_breaches", 0) >= 1, status
+        assert status["limit_breach"].startswith("memory_max 64.0MiB: the tree used "), status
+        assert status["pid"] != first, status
+        limits = status["limits"]
+        assert limits["memory_max"] == 64 << 20 and limits["on_breach"] == "restart"
+        assert limits["enforced_by"]["memory_max"] in ("cgroup", "poll")
+        await ok(session, "stop_process", {"name": "hog"})
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"memory_max": "64 parsecs"}, "unknown unit"),
+    ({"memory_max": "1K"}, "outside 1MiB"),
+    ({"cpu_max": "lots"}, "not a CPU limit"),
+    ({"pids_max": 0, "best_effort": True}, "pids_max"),
+    ({"on_breach": "explode"}, "on_breach"),
+])
+async def test_bad_limits_are_tool_errors_and_change_nothing(home, args, words):
+    async with stdio_session(home) as session:
+        text = await fails(session, "start_process", {"name": "bad", "command": ["sleep", "60"], **args})
+        assert words in text, text
+        listing, _ = await ok(session, "list_processes")
+        assert listing["processes"] == []
