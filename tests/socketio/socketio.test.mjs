@@ -4,6 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startDaemon } from './daemon.mjs';
 
 let daemon;
@@ -255,4 +258,52 @@ test('a running session reports its metrics every second', async () => {
   }
   assert.equal((await socket.emitWithAck('session:kill', { sessionId: id })).ok, true);
   socket.close();
+});
+
+test('session metrics match /proc for a process with known files and I/O', async () => {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'pw-metrics-'));
+  const fixture = new URL('../fixtures/metrics_child.py', import.meta.url).pathname;
+  const socket = await connect({ token: daemon.token });
+  let id = null;
+  const seen = [];
+  socket.on('message', (m) => {
+    if (m.sessionId === id && m.type === 'metrics') seen.push(m.data);
+  });
+  const ack = await socket.emitWithAck('session:create', {
+    command: '/usr/bin/python3', args: [fixture, folder, '11', '150000'],
+  });
+  assert.equal(ack.ok, true, JSON.stringify(ack));
+  id = ack.sessionId;
+  const ready = path.join(folder, 'ready');
+  const deadline = Date.now() + 20000;
+  while (!fs.existsSync(ready)) {
+    assert.ok(Date.now() < deadline, 'the child never got ready');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const pid = Number(fs.readFileSync(ready, 'utf8'));
+  assert.equal(pid, ack.pid);
+  // A message measured after the child got ready: its files and bytes are all there.
+  const count = seen.length;
+  while (seen.length < count + 2) {
+    assert.ok(Date.now() < deadline + 5000, 'no metrics messages');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const data = seen[seen.length - 1];
+  const io = Object.fromEntries(fs.readFileSync(`/proc/${pid}/io`, 'utf8').trim().split('\n')
+    .map((line) => line.split(': ')).map(([k, v]) => [k, Number(v)]));
+  assert.equal(data.open_fds, fs.readdirSync(`/proc/${pid}/fd`).length, JSON.stringify(data));
+  assert.ok(data.open_fds >= 14);
+  assert.equal(data.io_wchar, io.wchar);
+  assert.equal(data.io_rchar, io.rchar);
+  assert.equal(data.io_write_bytes, io.write_bytes);
+  assert.ok(data.io_write_bytes >= 150000 && data.io_wchar >= 150000);
+  assert.equal(data.threads, 2);
+  assert.ok(data.cpu_user_ms > 100, 'the burning thread used CPU');
+  assert.ok(data.cpu_percent > 30, `one busy thread: ${data.cpu_percent}`);
+  assert.equal(data.tree.processes, 3, JSON.stringify(data.tree));
+  assert.equal(data.tree.threads, 4);
+  assert.equal(data.handles, data.open_fds, 'the older name stays');
+  assert.equal((await socket.emitWithAck('session:kill', { sessionId: id })).ok, true);
+  socket.close();
+  fs.rmSync(folder, { recursive: true, force: true });
 });

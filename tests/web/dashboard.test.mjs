@@ -581,6 +581,26 @@ step('05-managed-logs', async () => {
   assert.equal(mine.state, 'running', 'closing the logs does not stop the process');
 });
 
+step('05b-managed-sparklines', async () => {
+  const { page } = state;
+  const row = page.locator(`[data-testid=managed-row][data-name="${MANAGED}"]`);
+  const cpu = row.getByTestId('spark-cpu');
+  const mem = row.getByTestId('spark-mem');
+  // One point per listing (every 2 s): a few listings draw a line.
+  await waitFor('sparklines with 3 points', async () =>
+    Number(await cpu.getAttribute('data-points')) >= 3 && Number(await mem.getAttribute('data-points')) >= 3, 20_000);
+  const points = (await mem.locator('polyline').getAttribute('points')).trim().split(/\s+/);
+  assert.ok(points.length >= 3, `a polyline of the history: ${points}`);
+  // The last memory point is the process's resident memory, as /proc says (it moves a little).
+  const status = fs.readFileSync(`/proc/${state.managedPid}/status`, 'utf8');
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)[1]) * 1024;
+  const last = Number(await mem.getAttribute('data-last'));
+  assert.ok(Math.abs(last - rss) < rss * 0.25, `sparkline ${last} vs /proc ${rss}`);
+  const lastCpu = Number(await cpu.getAttribute('data-last'));
+  assert.ok(lastCpu >= 0 && lastCpu <= 100, `cpu ${lastCpu}`);
+  await shot('05b-managed-sparklines');
+});
+
 step('06-kill-own-process', async () => {
   const { page } = state;
   const pid = state.owned.pid;

@@ -163,7 +163,7 @@ fn started_processes_are_managed_logged_and_killed_as_a_group() {
         let mut client = tcp.manager().await;
         let mut supervisor = tcp.supervisor().await;
         let before = supervisor
-            .list(v1::ListRequest {})
+            .list(v1::ListRequest::default())
             .await
             .unwrap()
             .into_inner();
@@ -202,7 +202,7 @@ fn started_processes_are_managed_logged_and_killed_as_a_group() {
             );
         }
         let after = supervisor
-            .list(v1::ListRequest {})
+            .list(v1::ListRequest::default())
             .await
             .unwrap()
             .into_inner();

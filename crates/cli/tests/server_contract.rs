@@ -34,7 +34,7 @@ fn log_folders(home: &Path) -> Vec<String> {
 }
 
 async fn names(supervisor: &mut SupervisorClient<Authed>) -> Vec<String> {
-    let list = supervisor.list(v1::ListRequest {}).await.unwrap();
+    let list = supervisor.list(v1::ListRequest::default()).await.unwrap();
     list.into_inner()
         .processes
         .into_iter()

@@ -92,7 +92,7 @@ async fn the_dashboard_is_public_and_everything_else_needs_the_token() {
         .clone()
         .oneshot(grpc(
             "/procward.v1.Supervisor/List",
-            &procward_proto::v1::ListRequest {},
+            &procward_proto::v1::ListRequest::default(),
             Some(&format!("{token}x")),
         ))
         .await
@@ -119,7 +119,7 @@ async fn a_grpc_call_with_the_token_reaches_the_engine() {
     let answer = router
         .oneshot(grpc(
             "/procward.v1.Supervisor/List",
-            &procward_proto::v1::ListRequest {},
+            &procward_proto::v1::ListRequest::default(),
             Some(&token),
         ))
         .await

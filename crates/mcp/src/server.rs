@@ -145,7 +145,7 @@ impl ServerHandler for ProcwardMcp {
     ) -> Result<ListResourcesResult, McpError> {
         let mut supervisor = self.backend.supervisor.clone();
         let processes = supervisor
-            .list(v1::ListRequest {})
+            .list(v1::ListRequest::default())
             .await
             .map_err(|s| McpError::internal_error(s.message().to_owned(), None))?
             .into_inner()

@@ -1,11 +1,13 @@
 // Managed processes: list (managed:list, every 2 s), start (managed:start), stop,
 // restart and delete (managed:action), and a live log panel (logs:join, then `output`
-// messages of session "logs:NAME").
+// messages of session "logs:NAME"). Each running process's CPU and memory over its
+// last 30 listings are drawn as sparklines in its row.
 
 import { confirmDialog, report, toast } from '../ui.js';
 import {
   OutputDecoder, PolledView, byId, commandText, describeStatus, formatBytes, formatDuration, h,
 } from '../util.js';
+import { History, sparkline } from '../sparkline.js';
 
 const REFRESH_MS = 2000;
 const LOG_LINES = 200;
@@ -17,6 +19,7 @@ export class ManagedView extends PolledView {
   constructor(conn) {
     super(conn, REFRESH_MS);
     this.processes = [];
+    this.history = new History(30);
     this.body = byId('managed-body');
     this.logs = null; // {name, sessionId, unsubscribe, decoders, chars}
 
@@ -43,6 +46,7 @@ export class ManagedView extends PolledView {
   clear() {
     this.closeLogs(false);
     this.processes = [];
+    this.history.retain(new Set());
     this.body.replaceChildren();
   }
 
@@ -53,11 +57,23 @@ export class ManagedView extends PolledView {
       this.processes = (Array.isArray(ack.processes) ? ack.processes : [])
         .slice()
         .sort((a, b) => a.name.localeCompare(b.name));
+      this.record();
       this.error = null;
     } catch (error) {
       this.error = error.message;
     }
     this.render();
+  }
+
+  // One history sample per running process; a stopped one's history is dropped.
+  record() {
+    const running = new Set();
+    for (const p of this.processes) {
+      if (!RUNNING.has(p.state)) continue;
+      running.add(p.name);
+      this.history.push(p.name, { cpu: Number(p.cpu_percent) || 0, mem: Number(p.memory_rss) || 0 });
+    }
+    this.history.retain(running);
   }
 
   render() {
@@ -89,8 +105,12 @@ export class ManagedView extends PolledView {
           h('td', { class: 'num opt' }, Number(p.pid) ? p.pid : ''),
           h('td', { class: 'num opt' }, p.restarts ?? 0),
           h('td', { class: 'num opt' }, uptime),
-          h('td', { class: 'num opt' }, running ? (Number(p.cpu_percent) || 0).toFixed(1) : ''),
-          h('td', { class: 'num opt' }, running ? formatBytes(p.memory_rss) : ''),
+          h('td', { class: 'num opt spark-cell' }, running ? (Number(p.cpu_percent) || 0).toFixed(1) : '',
+            running ? sparkline(this.history.values(p.name, 'cpu'),
+              { label: `CPU history of ${p.name}`, testid: 'spark-cpu', max: 100 }) : null),
+          h('td', { class: 'num opt spark-cell' }, running ? formatBytes(p.memory_rss) : '',
+            running ? sparkline(this.history.values(p.name, 'mem'),
+              { label: `memory history of ${p.name}`, testid: 'spark-mem' }) : null),
           h('td', { class: 'actions' },
             button('logs', 'Logs'),
             button('stop', 'Stop', { disabled: !running }),

@@ -128,7 +128,9 @@ pub fn run_list(args: ListArgs, ctx: &Context) -> anyhow::Result<u8> {
     let output = Output::new(args.json, ctx.color);
     super::block_on(async move {
         let mut client = session().await?;
-        let list = client.list(v1::ListRequest {}).await?.into_inner();
+        // The JSON carries metrics; the table does not need their /proc reads.
+        let request = v1::ListRequest { metrics: args.json };
+        let list = client.list(request).await?.into_inner();
         print_views(list.processes, output)
     })
 }
@@ -235,7 +237,13 @@ pub fn run_status(args: StatusArgs, ctx: &Context) -> anyhow::Result<u8> {
             ("limits", shown::limits(&view)),
             ("limit breach", shown::limit_breach(&view)),
         ];
-        for (key, value) in rows {
+        let (before, after) = rows.split_at(11);
+        for (key, value) in before
+            .iter()
+            .cloned()
+            .chain(shown::metrics_rows(&view))
+            .chain(after.iter().cloned())
+        {
             table.row([key.to_owned(), value]);
         }
         ignore_broken_pipe(output.table(&table))?;

@@ -3,6 +3,7 @@
 //! them), and the words for disk conditions (dropped log output, unsaved registry).
 
 use procward_core::supervisor::view::ManagedView;
+use procward_core::sys::Metrics;
 use serde::Serialize;
 
 /// One managed process in `list --json`, `status --json` and the actions' `--json`.
@@ -103,4 +104,67 @@ pub fn note(view: &ManagedView) -> String {
         notes.push(format!("not saved: {}", view.registry_error));
     }
     notes.join("; ")
+}
+
+/// `status`'s metrics lines (main process, then its tree), when measured: unreadable
+/// values show as `-`.
+pub fn metrics_rows(view: &ManagedView) -> Vec<(&'static str, String)> {
+    let Some(main) = &view.metrics else {
+        return Vec::new();
+    };
+    let mut rows = vec![
+        ("threads", main.threads.to_string()),
+        ("open fds", maybe(main.open_fds)),
+        ("cpu time", cpu_time(main)),
+        ("disk io", disk_io(main)),
+        ("syscall io", syscall_io(main)),
+    ];
+    if let Some(tree) = &view.tree {
+        rows.push((
+            "tree",
+            format!(
+                "{} processes, cpu {:.1}%, memory {}, {} threads, {} fds, {}, {}",
+                tree.processes,
+                tree.cpu_percent,
+                super::format::bytes(tree.memory_rss),
+                tree.threads,
+                maybe(tree.open_fds),
+                cpu_time(tree),
+                disk_io(tree),
+            ),
+        ));
+    }
+    rows
+}
+
+fn maybe(value: Option<u32>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+fn maybe_bytes(value: Option<u64>) -> String {
+    value.map_or_else(|| "-".to_owned(), super::format::bytes)
+}
+
+fn cpu_time(m: &Metrics) -> String {
+    format!(
+        "user {}, system {}",
+        super::format::millis(m.cpu_user_ms),
+        super::format::millis(m.cpu_system_ms)
+    )
+}
+
+fn disk_io(m: &Metrics) -> String {
+    format!(
+        "read {}, written {}",
+        maybe_bytes(m.io_read_bytes),
+        maybe_bytes(m.io_write_bytes)
+    )
+}
+
+fn syscall_io(m: &Metrics) -> String {
+    format!(
+        "read {}, written {}",
+        maybe_bytes(m.io_rchar),
+        maybe_bytes(m.io_wchar)
+    )
 }

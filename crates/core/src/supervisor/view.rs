@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::shim::ExitRecord;
 use super::spec::ProcessSpec;
 use super::state::State;
+use crate::sys::Metrics;
 
 /// Health of a process with a health check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -91,6 +92,13 @@ pub struct ManagedView {
     /// is); empty when saved.
     #[serde(default)]
     pub registry_error: String,
+    /// The main process's metrics while it runs, when measured (`status`, `list` with
+    /// metrics); `None` otherwise.
+    #[serde(default)]
+    pub metrics: Option<Metrics>,
+    /// The sum over the main process and all its descendants, when measured.
+    #[serde(default)]
+    pub tree: Option<Metrics>,
     /// How each limit of `spec.limits` is enforced on this machine (empty without limits).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub limits: Vec<LimitStatus>,

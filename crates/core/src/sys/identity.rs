@@ -153,6 +153,11 @@ impl Clock {
             .unwrap_or_default()
     }
 
+    /// Clock ticks (`USER_HZ`) as milliseconds.
+    pub(super) fn ticks_to_ms(&self, ticks: u64) -> u64 {
+        ticks.saturating_mul(1000) / self.ticks_per_second
+    }
+
     /// CPU `ticks` used over `over`, in percent of one core.
     pub(super) fn percent(&self, ticks: u64, over: Duration) -> f32 {
         let cpu_seconds = ticks as f64 / self.ticks_per_second as f64;

@@ -4,6 +4,7 @@
 //! ports, the kernel's sock_diag netlink interface, and never changes anything.
 
 mod identity;
+pub mod metrics;
 pub mod ports;
 pub mod process;
 pub mod query;
@@ -13,6 +14,7 @@ pub mod tree;
 pub mod usage;
 pub(crate) mod users;
 
+pub use metrics::{Handles, Metrics, TreeMetrics, read_handles};
 pub use ports::{PortInfo, PortProcess, Protocol, get_ports, port_holders};
 pub use process::{
     ProcessInfo, ProcessSampler, ProcessStatus, get_process_info, is_owned_by_current_user,

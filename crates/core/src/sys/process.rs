@@ -55,9 +55,26 @@ pub struct ProcessInfo {
     pub start_ticks: u64,
     /// Seconds since the process started.
     pub uptime_seconds: u64,
+    /// User-mode CPU time over its life, milliseconds (`/proc/PID/stat` utime).
+    #[serde(default)]
+    pub cpu_user_ms: u64,
+    /// Kernel-mode CPU time over its life, milliseconds (`/proc/PID/stat` stime).
+    #[serde(default)]
+    pub cpu_system_ms: u64,
+    /// Open descriptors and I/O counters: read for one process ([`get_process_info`],
+    /// [`ProcessInfo::read_handles`]), absent in listings (they would cost a `/proc/PID/fd`
+    /// and `/proc/PID/io` read per process) and when the kernel refuses them.
+    #[serde(default, flatten)]
+    pub handles: super::metrics::Handles,
 }
 
 impl ProcessInfo {
+    /// Fills [`ProcessInfo::handles`] from `/proc` (left empty when the process is gone
+    /// or the kernel refuses).
+    pub fn read_handles(&mut self) {
+        self.handles = super::metrics::read_handles(self.pid).unwrap_or_default();
+    }
+
     /// CPU usage in percent of one core (the seed library contract's `cpu_usage`).
     pub fn cpu_usage(&self) -> f32 {
         self.cpu_percent
@@ -232,6 +249,9 @@ impl ProcessSampler {
                 start_time: clock.start_time(stat.starttime),
                 start_ticks: stat.starttime,
                 uptime_seconds: uptime.as_secs(),
+                cpu_user_ms: clock.ticks_to_ms(stat.utime),
+                cpu_system_ms: clock.ticks_to_ms(stat.stime),
+                handles: Default::default(),
             });
         })?;
         self.baseline = next;
@@ -246,8 +266,11 @@ pub fn list_processes() -> Result<Vec<ProcessInfo>> {
 }
 
 /// One process by PID, with CPU usage over a [`DEFAULT_SAMPLE_INTERVAL`] sample.
+/// Its open descriptors and I/O counters are read too.
 pub fn get_process_info(pid: u32) -> Result<ProcessInfo> {
-    ProcessSampler::new().sample_one(pid, DEFAULT_SAMPLE_INTERVAL)
+    let mut info = ProcessSampler::new().sample_one(pid, DEFAULT_SAMPLE_INTERVAL)?;
+    info.read_handles();
+    Ok(info)
 }
 
 /// `(pid, ppid)` of every process, cheaply: enough to find a process's descendants.

@@ -138,6 +138,9 @@ mod tests {
             start_time: 0,
             start_ticks: 0,
             uptime_seconds: u64::from(pid),
+            cpu_user_ms: 0,
+            cpu_system_ms: 0,
+            handles: Default::default(),
         }
     }
 

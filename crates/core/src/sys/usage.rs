@@ -22,6 +22,12 @@ pub struct Usage {
     pub cpu_percent: f32,
     /// Resident memory, bytes.
     pub memory_rss: u64,
+    /// CPU time in user mode over its life, milliseconds (`/proc/PID/stat` utime).
+    pub cpu_user_ms: u64,
+    /// CPU time in kernel mode over its life, milliseconds (`/proc/PID/stat` stime).
+    pub cpu_system_ms: u64,
+    /// Number of threads.
+    pub threads: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +75,9 @@ impl UsageSampler {
                 pid,
                 cpu_percent,
                 memory_rss: stat.rss * clock.page_size,
+                cpu_user_ms: clock.ticks_to_ms(stat.utime),
+                cpu_system_ms: clock.ticks_to_ms(stat.stime),
+                threads: stat.num_threads.max(0) as u32,
             };
             self.seen.insert(
                 pid,

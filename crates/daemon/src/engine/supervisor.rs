@@ -205,7 +205,21 @@ impl Supervisor {
 
     /// Every managed process, sorted by name.
     pub async fn list(&self) -> Result<Vec<ManagedView>> {
-        self.call(|reply| Command::List { reply }).await
+        self.call(|reply| Command::List {
+            metrics: false,
+            reply,
+        })
+        .await
+    }
+
+    /// Every managed process with its metrics and its tree's (costlier than [`Self::list`]:
+    /// a walk of the process table and a few `/proc` reads per running process).
+    pub async fn list_with_metrics(&self) -> Result<Vec<ManagedView>> {
+        self.call(|reply| Command::List {
+            metrics: true,
+            reply,
+        })
+        .await
     }
 
     /// One managed process.

@@ -124,8 +124,14 @@ impl Engine {
                 .await?
             }
         };
-        let process =
+        let mut process =
             process.ok_or_else(|| EngineError::NotFound(format!("no process with pid {pid}")))?;
+        // One process: its descriptors and I/O counters are worth two more reads.
+        process = tokio::task::spawn_blocking(move || {
+            process.read_handles();
+            process
+        })
+        .await?;
         let managed = self.managed_pids().await?;
         let name = managed.get(&pid).cloned();
         Ok((process, name))

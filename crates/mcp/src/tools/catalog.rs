@@ -115,7 +115,7 @@ tools! {
     GetProcessStatus {
         name: "get_process_status",
         title: "Status of a managed process",
-        description: "Everything about one managed process: state, pid, restarts, last exit code or signal, next scheduled restart, health, log files and its spec. Use it after start/stop/restart to check the outcome, or to see why a process failed.",
+        description: "Everything about one managed process: state, pid, restarts, last exit code or signal, next scheduled restart, health, log files, its spec, and metrics while it runs (metrics: its own CPU, memory, open_fds, io_read_bytes/io_write_bytes (storage) and io_rchar/io_wchar (system calls), cpu_user_ms/cpu_system_ms, threads; tree: the same summed over it and all its descendants; null where unreadable). Use it after start/stop/restart to check the outcome, or to see why a process failed.",
         args: args::NameArgs,
         read_only: true,
         destructive: false,
@@ -175,7 +175,7 @@ tools! {
     GetProcessInfo {
         name: "get_process_info",
         title: "One OS process",
-        description: "Details of one process by pid: command line, user, status, CPU, memory, threads, uptime, start_time, start_ticks, and which managed process it is, if any.",
+        description: "Details of one process by pid: command line, user, status, CPU, memory, threads, uptime, start_time, start_ticks, open_fds, io_read_bytes/io_write_bytes/io_rchar/io_wchar, cpu_user_ms/cpu_system_ms (null where the kernel refuses, e.g. another user's process), and which managed process it is, if any.",
         args: args::PidArgs,
         read_only: true,
         destructive: false,

@@ -40,6 +40,23 @@ pub fn view(p: &v1::ManagedProcess) -> Value {
     })
 }
 
+/// Metrics as data: an unreadable value (another user's process) is null, never 0.
+pub fn metrics(m: &v1::ProcessMetrics) -> Value {
+    json!({
+        "processes": m.processes,
+        "cpu_percent": crate::summary::tenths(m.cpu_percent),
+        "memory_rss": m.memory_rss,
+        "open_fds": m.open_fds,
+        "io_read_bytes": m.io_read_bytes,
+        "io_write_bytes": m.io_write_bytes,
+        "io_rchar": m.io_rchar,
+        "io_wchar": m.io_wchar,
+        "cpu_user_ms": m.cpu_user_ms,
+        "cpu_system_ms": m.cpu_system_ms,
+        "threads": m.threads,
+    })
+}
+
 fn line(p: &v1::ManagedProcess) -> String {
     let mut text = format!("{} {}", p.name, p.state().wire_name());
     if p.pid != 0 {
@@ -60,7 +77,7 @@ fn line(p: &v1::ManagedProcess) -> String {
 pub async fn list(mut b: Backend, _: NoArgs) -> Outcome {
     let processes = b
         .supervisor
-        .list(v1::ListRequest {})
+        .list(v1::ListRequest::default())
         .await
         .map_err(|s| ToolError::status(&s, ""))?
         .into_inner()
@@ -112,10 +129,17 @@ pub async fn status(mut b: Backend, args: NameArgs) -> Outcome {
     data["stdout_log"] = json!(p.stdout_log);
     data["stderr_log"] = json!(p.stderr_log);
     data["next_restart_at_ms"] = json!(p.next_restart_at_ms);
-    Ok(Answer {
-        summary: line(&p),
-        data,
-    })
+    data["metrics"] = p.metrics.as_ref().map_or(Value::Null, metrics);
+    data["tree"] = p.tree.as_ref().map_or(Value::Null, metrics);
+    let mut summary = line(&p);
+    if let (Some(m), Some(tree)) = (&p.metrics, &p.tree) {
+        let fds = m.open_fds.map_or_else(|| "?".to_owned(), |n| n.to_string());
+        summary.push_str(&format!(
+            ", {} threads, {fds} open fds; tree of {} processes: {:.1}% CPU, {} bytes RSS",
+            m.threads, tree.processes, tree.cpu_percent, tree.memory_rss
+        ));
+    }
+    Ok(Answer { summary, data })
 }
 
 pub async fn logs(mut b: Backend, args: LogsArgs) -> Outcome {

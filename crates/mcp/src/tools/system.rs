@@ -129,6 +129,14 @@ pub async fn info(mut b: Backend, args: PidArgs) -> Outcome {
     data["memory_percent"] = json!(crate::summary::tenths(p.memory_percent));
     data["memory_vms"] = json!(p.memory_vms);
     data["uptime_seconds"] = json!(p.uptime_seconds);
+    // Null when the kernel refuses them (another user's process), never 0.
+    data["open_fds"] = json!(p.open_fds);
+    data["io_read_bytes"] = json!(p.io_read_bytes);
+    data["io_write_bytes"] = json!(p.io_write_bytes);
+    data["io_rchar"] = json!(p.io_rchar);
+    data["io_wchar"] = json!(p.io_wchar);
+    data["cpu_user_ms"] = json!(p.cpu_user_ms);
+    data["cpu_system_ms"] = json!(p.cpu_system_ms);
     let managed = if p.managed_name.is_empty() {
         String::new()
     } else {

@@ -9,6 +9,7 @@ use procward_core::Signal;
 use procward_core::supervisor::shim::ExitRecord;
 use procward_core::supervisor::spec::{Backoff, HealthCheck, LogLimits, Probe, ProcessSpec};
 use procward_core::supervisor::view::ManagedView;
+use procward_core::sys::Metrics;
 
 use super::enums::{health_from_proto, restart_from_proto, state_from_proto};
 use super::limits::{limits_from_proto, limits_to_proto, statuses_from_proto, statuses_to_proto};
@@ -143,6 +144,8 @@ pub fn view_to_proto(view: &ManagedView) -> v1::ManagedProcess {
         start_ticks: view.start_ticks.unwrap_or(0),
         shim_pid: view.shim_pid.unwrap_or(0),
         shim_start_ticks: view.shim_start_ticks.unwrap_or(0),
+        metrics: view.metrics.as_ref().map(metrics_to_proto),
+        tree: view.tree.as_ref().map(metrics_to_proto),
         limits: statuses_to_proto(&view.limits),
         limit_breach: view.limit_breach.clone(),
         limit_breaches: view.limit_breaches,
@@ -191,8 +194,44 @@ pub fn view_from_proto(process: v1::ManagedProcess) -> Result<ManagedView, Strin
         log_dropped_bytes: process.log_dropped_bytes,
         log_error: process.log_error,
         registry_error: process.registry_error,
+        metrics: process.metrics.map(metrics_from_proto),
+        tree: process.tree.map(metrics_from_proto),
         limits: statuses_from_proto(process.limits),
         limit_breach: process.limit_breach,
         limit_breaches: process.limit_breaches,
     })
+}
+
+/// Metrics as a wire message.
+pub fn metrics_to_proto(m: &Metrics) -> v1::ProcessMetrics {
+    v1::ProcessMetrics {
+        processes: m.processes,
+        cpu_percent: m.cpu_percent,
+        memory_rss: m.memory_rss,
+        open_fds: m.open_fds,
+        io_read_bytes: m.io_read_bytes,
+        io_write_bytes: m.io_write_bytes,
+        io_rchar: m.io_rchar,
+        io_wchar: m.io_wchar,
+        cpu_user_ms: m.cpu_user_ms,
+        cpu_system_ms: m.cpu_system_ms,
+        threads: m.threads,
+    }
+}
+
+/// A wire message as metrics.
+pub fn metrics_from_proto(m: v1::ProcessMetrics) -> Metrics {
+    Metrics {
+        processes: m.processes,
+        cpu_percent: m.cpu_percent,
+        memory_rss: m.memory_rss,
+        open_fds: m.open_fds,
+        io_read_bytes: m.io_read_bytes,
+        io_write_bytes: m.io_write_bytes,
+        io_rchar: m.io_rchar,
+        io_wchar: m.io_wchar,
+        cpu_user_ms: m.cpu_user_ms,
+        cpu_system_ms: m.cpu_system_ms,
+        threads: m.threads,
+    }
 }

@@ -25,6 +25,13 @@ pub fn process_to_proto(process: &ProcessInfo, managed_name: Option<&str>) -> v1
         start_time: process.start_time,
         start_ticks: process.start_ticks,
         managed_name: managed_name.unwrap_or_default().to_owned(),
+        cpu_user_ms: process.cpu_user_ms,
+        cpu_system_ms: process.cpu_system_ms,
+        open_fds: process.handles.open_fds,
+        io_read_bytes: process.handles.io_read_bytes,
+        io_write_bytes: process.handles.io_write_bytes,
+        io_rchar: process.handles.io_rchar,
+        io_wchar: process.handles.io_wchar,
     }
 }
 

@@ -141,7 +141,7 @@ async fn route(
 async fn managed(channel: Channel) -> Option<Vec<ManagedView>> {
     let list = SupervisorClient::new(channel)
         .max_decoding_message_size(64 * 1024 * 1024)
-        .list(v1::ListRequest {})
+        .list(v1::ListRequest::default())
         .await
         .ok()?;
     Some(

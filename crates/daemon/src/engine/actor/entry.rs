@@ -176,6 +176,8 @@ impl Entry {
                 None => String::new(),
             },
             registry_error: self.registry_error.clone(),
+            metrics: None,
+            tree: None,
             limits: self.limit_statuses.clone(),
             limit_breach: self.limit_breach.clone(),
             limit_breaches: self.limit_breaches,

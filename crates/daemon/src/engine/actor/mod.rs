@@ -63,6 +63,8 @@ pub enum Command {
     },
     /// Every process.
     List {
+        /// Also measure metrics (descriptors, I/O, tree sums): costs a process-table walk.
+        metrics: bool,
         reply: oneshot::Sender<Vec<ManagedView>>,
     },
     /// Every process's spec, without sampling usage or reading log state: what a new
@@ -219,16 +221,26 @@ impl Actor {
             } => {
                 let _ = reply.send(self.signal(&name, signal));
             }
-            Command::List { reply } => {
+            Command::List { metrics, reply } => {
                 self.refresh_usage(None);
-                let _ = reply.send(self.entries.values().map(Entry::view).collect());
+                let mut views: Vec<ManagedView> = self.entries.values().map(Entry::view).collect();
+                if metrics {
+                    self.add_metrics(&mut views);
+                }
+                let _ = reply.send(views);
             }
             Command::Specs { reply } => {
                 let _ = reply.send(self.entries.values().map(|e| e.spec.clone()).collect());
             }
             Command::Status { name, reply } => {
                 self.refresh_usage(Some(&name));
-                let _ = reply.send(self.entry(&name).map(|e| e.view()));
+                let view = self.entry(&name).map(|e| e.view()).map(|view| {
+                    let mut views = [view];
+                    self.add_metrics(&mut views);
+                    let [view] = views;
+                    view
+                });
+                let _ = reply.send(view);
             }
             Command::WaitHealthy { name, reply } => self.wait_healthy(&name, reply),
             Command::Breach {
@@ -327,5 +339,18 @@ impl Actor {
             }
         }
         self.refresh_disk_state();
+    }
+
+    /// Adds each running view's metrics and its tree's (see `procward_core::sys::metrics`):
+    /// one walk of the process table for all of them.
+    fn add_metrics(&mut self, views: &mut [ManagedView]) {
+        let roots: Vec<u32> = views.iter().filter_map(|v| v.pid).collect();
+        let measured = self.sampler.metrics_of(&roots, USAGE_MAX_AGE);
+        for view in views {
+            if let Some(m) = view.pid.and_then(|pid| measured.get(&pid)) {
+                view.metrics = Some(m.main);
+                view.tree = Some(m.tree);
+            }
+        }
     }
 }

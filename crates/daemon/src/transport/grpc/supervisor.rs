@@ -112,12 +112,14 @@ impl supervisor_server::Supervisor for SupervisorService {
         one(self.supervisor().signal(&request.name, signal).await)
     }
 
-    async fn list(&self, _: Request<v1::ListRequest>) -> Answer<v1::ListResponse> {
-        let views = self
-            .supervisor()
-            .list()
-            .await
-            .map_err(|e| supervisor_status(&e))?;
+    async fn list(&self, request: Request<v1::ListRequest>) -> Answer<v1::ListResponse> {
+        let supervisor = self.supervisor();
+        let views = if request.into_inner().metrics {
+            supervisor.list_with_metrics().await
+        } else {
+            supervisor.list().await
+        };
+        let views = views.map_err(|e| supervisor_status(&e))?;
         Ok(Response::new(v1::ListResponse {
             processes: views.iter().map(view_to_proto).collect(),
         }))

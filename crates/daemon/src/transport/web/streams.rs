@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use procward_core::sys::UsageSampler;
+use procward_core::sys::metrics::TreeMetrics;
 use procward_proto::convert::system::system_to_proto;
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
@@ -185,40 +187,56 @@ pub fn metrics(ctx: &Ctx, payload: Value) -> Answer {
     Ok(json!({}))
 }
 
-/// Per-second metrics of a session's process to everyone watching it (its room).
+/// A session's metrics every second while its process runs (see web/PROTOCOL.md): the
+/// process's own, to everyone watching it (its room) (`procward_core::sys::Metrics`, the same fields as the gRPC
+/// `ProcessMetrics`), its tree's under `tree`, and the older names kept as aliases.
 async fn session_metrics(io: SocketIo, id: String, pid: u32) {
     let Ok(process) = procfs::process::Process::new(pid as i32) else {
         return;
     };
-    let ticks = procfs::ticks_per_second() as f64;
-    let page = procfs::page_size();
-    let mut previous: Option<(Instant, u64)> = None;
+    let mut sampler = Some(UsageSampler::new());
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let Ok(stat) = process.stat() else { return };
-        if stat.state == 'Z' {
-            return;
+        // The handle is of this process instance: it fails once the process is reaped.
+        match process.stat() {
+            Ok(stat) if stat.state != 'Z' => {}
+            _ => return,
         }
-        let cpu_ticks = stat.utime + stat.stime;
-        let now = Instant::now();
-        let cpu_percent = previous.map_or(0.0, |(at, before)| {
-            (cpu_ticks.saturating_sub(before) as f64 / ticks) / now.duration_since(at).as_secs_f64()
-                * 100.0
-        });
-        previous = Some((now, cpu_ticks));
-        let io_stats = process.io().ok();
-        let data = json!({
-            "cpu_percent": (cpu_percent * 10.0).round() / 10.0,
-            "memory_rss": stat.rss * page,
-            "handles": process.fd_count().ok(),
-            "read_bytes": io_stats.as_ref().map(|i| i.rchar),
-            "write_bytes": io_stats.as_ref().map(|i| i.wchar),
-            "user_time": stat.utime as f64 / ticks,
-            "system_time": stat.stime as f64 / ticks,
-        });
+        let Some(mut taken) = sampler.take() else {
+            return;
+        };
+        let Ok((back, measured)) = tokio::task::spawn_blocking(move || {
+            let measured = taken.metrics_of(&[pid], Duration::ZERO).remove(&pid);
+            (taken, measured)
+        })
+        .await
+        else {
+            return;
+        };
+        sampler = Some(back);
+        let Some(m) = measured else { return };
         let _ = io
             .within(id.clone())
-            .emit("message", &Message::metrics(Some(&id), data))
+            .emit(
+                "message",
+                &Message::metrics(Some(&id), session_metrics_data(&m)),
+            )
             .await;
     }
+}
+
+/// The `data` of a session's `metrics` message.
+fn session_metrics_data(m: &TreeMetrics) -> Value {
+    let main = &m.main;
+    let mut data = serde_json::to_value(main).unwrap_or_default();
+    data["cpu_percent"] = json!((f64::from(main.cpu_percent) * 10.0).round() / 10.0);
+    data["tree"] = serde_json::to_value(m.tree).unwrap_or_default();
+    // The names of the first protocol version (rchar/wchar as read/write bytes, times in
+    // seconds), kept for older clients.
+    data["handles"] = json!(main.open_fds);
+    data["read_bytes"] = json!(main.io_rchar);
+    data["write_bytes"] = json!(main.io_wchar);
+    data["user_time"] = json!(main.cpu_user_ms as f64 / 1000.0);
+    data["system_time"] = json!(main.cpu_system_ms as f64 / 1000.0);
+    data
 }

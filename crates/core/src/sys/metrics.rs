@@ -1,0 +1,288 @@
+//! Per-process metrics beyond CPU and memory, for `status`, `list --json`,
+//! `GetProcessInfo` and live session metrics: open file descriptors, bytes read and
+//! written, user and system CPU time, threads, and the same summed over a process tree.
+//!
+//! The extras cost more than the one `/proc/PID/stat` read of a plain listing (a
+//! `stat` of `/proc/PID/fd` and a read of `/proc/PID/io` per process, plus a walk of
+//! every process's `stat` to find a tree's descendants), so they are read only where a
+//! caller asks for one process or for details, never for the default `list` table.
+//!
+//! Values the kernel refuses (another user's process: `/proc/PID/fd` and `/proc/PID/io`
+//! need ptrace rights) are `None`, never 0, so "unreadable" is not mistaken for "none".
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use procfs::ProcError;
+use procfs::process::Process;
+use serde::{Deserialize, Serialize};
+
+use super::process::parent_table;
+use super::tree::descendants;
+use super::usage::{Usage, UsageSampler};
+
+/// What `/proc/PID/fd` and `/proc/PID/io` say of one process; each `None` when the kernel
+/// refuses to tell (permission) or the file does not exist (a kernel without task I/O
+/// accounting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Handles {
+    /// Open file descriptors (entries of `/proc/PID/fd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_fds: Option<u32>,
+    /// Bytes this process caused to be fetched from storage (`read_bytes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub io_read_bytes: Option<u64>,
+    /// Bytes this process caused to be sent to storage (`write_bytes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub io_write_bytes: Option<u64>,
+    /// Bytes passed to read-like system calls, cache hits and pipes included (`rchar`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub io_rchar: Option<u64>,
+    /// Bytes passed to write-like system calls, pipes included (`wchar`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub io_wchar: Option<u64>,
+}
+
+/// Reads `pid`'s open descriptors and I/O counters; `None` when the process is gone.
+pub fn read_handles(pid: u32) -> Option<Handles> {
+    let process = Process::new(pid as i32).ok()?;
+    let gone = |e: &ProcError| matches!(e, ProcError::NotFound(_));
+    let open_fds = match process.fd_count() {
+        Ok(n) => Some(u32::try_from(n).unwrap_or(u32::MAX)),
+        Err(e) if gone(&e) && !process.is_alive() => return None,
+        Err(_) => None,
+    };
+    let io = match process.io() {
+        Ok(io) => Some(io),
+        Err(e) if gone(&e) && !process.is_alive() => return None,
+        Err(_) => None,
+    };
+    Some(Handles {
+        open_fds,
+        io_read_bytes: io.map(|io| io.read_bytes),
+        io_write_bytes: io.map(|io| io.write_bytes),
+        io_rchar: io.map(|io| io.rchar),
+        io_wchar: io.map(|io| io.wchar),
+    })
+}
+
+/// The metrics of one process, or the sum over a process tree.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Metrics {
+    /// How many processes this covers (1 for one process; the tree's size for a sum).
+    pub processes: u32,
+    /// CPU since the previous reading, % of one core (a sum can exceed 100).
+    pub cpu_percent: f32,
+    /// Resident memory, bytes (a sum counts shared pages once per process).
+    pub memory_rss: u64,
+    /// Open file descriptors; `None` when unreadable (for a sum: for any member).
+    pub open_fds: Option<u32>,
+    /// Storage bytes read (`/proc/PID/io` `read_bytes`); `None` when unreadable.
+    pub io_read_bytes: Option<u64>,
+    /// Storage bytes written (`write_bytes`); `None` when unreadable.
+    pub io_write_bytes: Option<u64>,
+    /// Bytes read by system calls (`rchar`); `None` when unreadable.
+    pub io_rchar: Option<u64>,
+    /// Bytes written by system calls (`wchar`); `None` when unreadable.
+    pub io_wchar: Option<u64>,
+    /// User-mode CPU time over its life, milliseconds.
+    pub cpu_user_ms: u64,
+    /// Kernel-mode CPU time over its life, milliseconds.
+    pub cpu_system_ms: u64,
+    /// Threads.
+    pub threads: u32,
+}
+
+impl Metrics {
+    /// One process's metrics from its usage reading and handles.
+    pub fn one(usage: &Usage, handles: &Handles) -> Self {
+        Self {
+            processes: 1,
+            cpu_percent: usage.cpu_percent,
+            memory_rss: usage.memory_rss,
+            open_fds: handles.open_fds,
+            io_read_bytes: handles.io_read_bytes,
+            io_write_bytes: handles.io_write_bytes,
+            io_rchar: handles.io_rchar,
+            io_wchar: handles.io_wchar,
+            cpu_user_ms: usage.cpu_user_ms,
+            cpu_system_ms: usage.cpu_system_ms,
+            threads: usage.threads,
+        }
+    }
+
+    /// The sum of several processes' metrics; an optional value is `None` when any
+    /// member's is (a partial sum would look like a real, smaller figure).
+    pub fn sum<'a>(members: impl IntoIterator<Item = &'a Metrics>) -> Self {
+        fn add<T: std::ops::Add<Output = T>>(a: Option<T>, b: Option<T>) -> Option<T> {
+            Some(a? + b?)
+        }
+        let zero = Self {
+            open_fds: Some(0),
+            io_read_bytes: Some(0),
+            io_write_bytes: Some(0),
+            io_rchar: Some(0),
+            io_wchar: Some(0),
+            ..Self::default()
+        };
+        members.into_iter().fold(zero, |acc, m| Self {
+            processes: acc.processes + m.processes,
+            cpu_percent: acc.cpu_percent + m.cpu_percent,
+            memory_rss: acc.memory_rss + m.memory_rss,
+            open_fds: add(acc.open_fds, m.open_fds),
+            io_read_bytes: add(acc.io_read_bytes, m.io_read_bytes),
+            io_write_bytes: add(acc.io_write_bytes, m.io_write_bytes),
+            io_rchar: add(acc.io_rchar, m.io_rchar),
+            io_wchar: add(acc.io_wchar, m.io_wchar),
+            cpu_user_ms: acc.cpu_user_ms + m.cpu_user_ms,
+            cpu_system_ms: acc.cpu_system_ms + m.cpu_system_ms,
+            threads: acc.threads + m.threads,
+        })
+    }
+}
+
+/// A process's own metrics and the sum over it and all its descendants.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct TreeMetrics {
+    /// The process itself.
+    pub main: Metrics,
+    /// It and every descendant.
+    pub tree: Metrics,
+}
+
+impl UsageSampler {
+    /// Metrics of each root in `roots` that exists, with its tree: one walk of the
+    /// process table for all roots, then usage (CPU since the previous reading, reused
+    /// when younger than `max_age`) and handles of every member.
+    pub fn metrics_of(&mut self, roots: &[u32], max_age: Duration) -> HashMap<u32, TreeMetrics> {
+        if roots.is_empty() {
+            return HashMap::new();
+        }
+        let table = parent_table().unwrap_or_default();
+        let trees: Vec<(u32, Vec<u32>)> = roots
+            .iter()
+            .map(|&root| {
+                let mut members = vec![root];
+                members.extend(descendants(&table, root));
+                (root, members)
+            })
+            .collect();
+        let all: Vec<u32> = trees.iter().flat_map(|(_, m)| m.iter().copied()).collect();
+        let usage: HashMap<u32, Usage> = self
+            .usage_of(&all, max_age)
+            .into_iter()
+            .map(|u| (u.pid, u))
+            .collect();
+        let mut each: HashMap<u32, Metrics> = HashMap::with_capacity(usage.len());
+        for (&pid, u) in &usage {
+            if let Some(handles) = read_handles(pid) {
+                each.insert(pid, Metrics::one(u, &handles));
+            }
+        }
+        trees
+            .into_iter()
+            .filter_map(|(root, members)| {
+                let main = *each.get(&root)?;
+                let tree = Metrics::sum(members.iter().filter_map(|pid| each.get(pid)));
+                Some((root, TreeMetrics { main, tree }))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn io_field(pid: u32, field: &str) -> u64 {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}: ")))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn own_handles_match_proc() {
+        let me = std::process::id();
+        let dir = tempfile::tempdir().unwrap();
+        let before = read_handles(me).unwrap();
+        let files: Vec<std::fs::File> = (0..7)
+            .map(|i| std::fs::File::create(dir.path().join(format!("f{i}"))).unwrap())
+            .collect();
+        let mut out = &files[0];
+        out.write_all(&[7u8; 100_000]).unwrap();
+        let after = read_handles(me).unwrap();
+        let listed = std::fs::read_dir(format!("/proc/{me}/fd")).unwrap().count() as u32;
+        let fds = after.open_fds.unwrap();
+        // Other test threads may open and close files meanwhile.
+        assert!(fds.abs_diff(listed) <= 3, "{fds} vs {listed}");
+        assert!(
+            fds >= before.open_fds.unwrap() + 7 - 3,
+            "{before:?} {after:?}"
+        );
+        let wchar = io_field(me, "wchar");
+        assert!(after.io_wchar.unwrap() >= before.io_wchar.unwrap() + 100_000);
+        assert!(after.io_wchar.unwrap() <= wchar);
+        assert!(after.io_read_bytes.is_some() && after.io_write_bytes.is_some());
+        drop(files);
+    }
+
+    #[test]
+    fn a_missing_process_has_no_handles_and_sums_stay_honest() {
+        assert_eq!(read_handles(u32::MAX - 3), None);
+        let a = Metrics {
+            processes: 1,
+            memory_rss: 10,
+            open_fds: Some(3),
+            io_read_bytes: Some(5),
+            threads: 2,
+            ..Metrics::default()
+        };
+        let b = Metrics {
+            processes: 1,
+            memory_rss: 20,
+            open_fds: None,
+            io_read_bytes: Some(6),
+            threads: 1,
+            ..Metrics::default()
+        };
+        let sum = Metrics::sum([&a, &b]);
+        assert_eq!(sum.processes, 2);
+        assert_eq!(sum.memory_rss, 30);
+        assert_eq!(sum.threads, 3);
+        assert_eq!(sum.open_fds, None, "one unreadable member: no total");
+        assert_eq!(sum.io_read_bytes, Some(11));
+        assert_eq!(sum.io_wchar, None);
+    }
+
+    #[test]
+    fn a_tree_sums_its_children() {
+        let mut children: Vec<std::process::Child> = (0..2)
+            .map(|_| {
+                std::process::Command::new("sleep")
+                    .arg("30")
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let me = std::process::id();
+        let mut sampler = UsageSampler::new();
+        let got = sampler.metrics_of(&[me], Duration::ZERO);
+        for child in &mut children {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        let m = got[&me];
+        assert_eq!(m.main.processes, 1);
+        assert!(m.tree.processes >= 3, "{m:?}");
+        assert!(m.tree.threads >= m.main.threads + 2);
+        assert!(m.tree.memory_rss > m.main.memory_rss);
+        assert!(m.tree.open_fds.unwrap() > m.main.open_fds.unwrap());
+        assert!(m.main.cpu_user_ms + m.main.cpu_system_ms > 0);
+    }
+}
