@@ -13,9 +13,15 @@
 //! ([`kills`]), logs as streams ([`logs`]) and ad-hoc starts ([`adhoc`]). Its errors
 //! ([`EngineError`]) carry the words every door shows; each transport only picks its own
 //! code for them.
+//!
+//! Destructive actions (kill, stop, restart, delete, signal, queue cancel) are asked of
+//! the engine with a [`audit::Caller`] ([`actions`], [`kills`]) and recorded in the
+//! audit log ([`audit`]) here, once, whichever door they came through.
 
+pub mod actions;
 pub(crate) mod actor;
 pub mod adhoc;
+pub mod audit;
 pub mod checks;
 pub mod error;
 pub mod health;
@@ -37,6 +43,7 @@ pub use supervisor::Supervisor;
 
 use std::path::PathBuf;
 
+use audit::Audit;
 use kill_policy::KillPolicy;
 use pids::PidBook;
 use reaper::OwnedChildren;
@@ -54,6 +61,7 @@ pub struct Engine {
     sampling: Sampling,
     pids: PidBook,
     policy: KillPolicy,
+    audit: Audit,
 }
 
 impl Engine {
@@ -66,7 +74,20 @@ impl Engine {
             queue,
             sampling,
             pids: PidBook::default(),
+            audit: Audit::disabled(),
         }
+    }
+
+    /// The same engine, recording destructive actions through `audit`.
+    pub fn with_audit(mut self, audit: Audit) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// The audit log every destructive action is recorded in (see [`audit`]); other
+    /// parts of the daemon (resource limits) record their own actions through it.
+    pub fn audit(&self) -> &Audit {
+        &self.audit
     }
 
     /// The engine over `home`: its registry's processes re-adopted (or restarted by their
@@ -87,9 +108,10 @@ impl Engine {
             .load()
             .map_err(|e| EngineError::Internal(format!("cannot read the registry: {e}")))?;
         tracing::info!(home = %home.root().display(), processes = records.len(), "engine starting");
+        let audit = Audit::open(audit::file::audit_path(home.root()));
         let queue = queue::spawn(home.clone(), exe.clone(), owned.clone(), queue_config)?;
         let supervisor = Supervisor::new(actor::spawn(home, exe, owned, records));
-        Ok(Self::new(supervisor, queue, Sampling::spawn()))
+        Ok(Self::new(supervisor, queue, Sampling::spawn()).with_audit(audit))
     }
 
     /// Managed processes: start, stop, restart, delete, list, up and down, each validated

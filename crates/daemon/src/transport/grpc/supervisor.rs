@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
+use super::caller::caller_of;
 use super::status::{engine_status, supervisor_status};
 use crate::engine::Engine;
 use crate::engine::logs::{Lines, LogsQuery};
@@ -79,17 +80,20 @@ impl supervisor_server::Supervisor for SupervisorService {
     }
 
     async fn stop(&self, request: Request<v1::NameRequest>) -> Answer<v1::ManagedProcess> {
-        one(self.supervisor().stop(&request.into_inner().name).await)
+        let caller = caller_of(&request);
+        one(self.engine.stop(&caller, &request.into_inner().name).await)
     }
 
     async fn restart(&self, request: Request<v1::NameRequest>) -> Answer<v1::ManagedProcess> {
-        one(self.supervisor().restart(&request.into_inner().name).await)
+        let caller = caller_of(&request);
+        one(self.engine.restart(&caller, &request.into_inner().name).await)
     }
 
     async fn delete(&self, request: Request<v1::NameRequest>) -> Answer<v1::DeleteResponse> {
+        let caller = caller_of(&request);
         let name = request.into_inner().name;
-        self.supervisor()
-            .delete(&name)
+        self.engine
+            .delete(&caller, &name)
             .await
             .map_err(|e| supervisor_status(&e))?;
         Ok(Response::new(v1::DeleteResponse { name }))
@@ -104,12 +108,13 @@ impl supervisor_server::Supervisor for SupervisorService {
     }
 
     async fn signal(&self, request: Request<v1::SignalRequest>) -> Answer<v1::ManagedProcess> {
+        let caller = caller_of(&request);
         let request = request.into_inner();
         let signal = request
             .signal
             .parse()
             .map_err(|e: procward_core::Error| Status::invalid_argument(e.to_string()))?;
-        one(self.supervisor().signal(&request.name, signal).await)
+        one(self.engine.signal(&caller, &request.name, signal).await)
     }
 
     async fn list(&self, _: Request<v1::ListRequest>) -> Answer<v1::ListResponse> {

@@ -49,8 +49,9 @@ macro_rules! events {
 
 /// A data event: parse, then one engine call.
 async fn data(event: Event, ctx: &Ctx, payload: Value) -> Answer {
+    let caller = super::data::caller_of(ctx.socket.req_parts());
     DataRequest::parse(event, payload)?
-        .run(&ctx.state.engine)
+        .run(&ctx.state.engine, &caller)
         .await
 }
 
