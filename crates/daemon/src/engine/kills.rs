@@ -155,7 +155,10 @@ impl Engine {
             Ok(r) if r.success => (Outcome::Ok, r.message.clone()),
             Ok(r) => (
                 Outcome::Failed,
-                r.failure.as_ref().map(|f| f.message.clone()).unwrap_or_default(),
+                r.failure
+                    .as_ref()
+                    .map(|f| f.message.clone())
+                    .unwrap_or_default(),
             ),
             Err(e) => (engine_outcome(e), e.to_string()),
         };

@@ -144,7 +144,13 @@ pub struct Entry {
 
 impl Entry {
     /// An entry stamped now.
-    pub fn now(caller: &Caller, action: &str, target: Target, result: Outcome, message: String) -> Self {
+    pub fn now(
+        caller: &Caller,
+        action: &str,
+        target: Target,
+        result: Outcome,
+        message: String,
+    ) -> Self {
         let now = SystemTime::now();
         Self {
             time: humantime::format_rfc3339_millis(now).to_string(),

@@ -115,7 +115,11 @@ impl server::ProcessManagerService for ProcessManagerService {
             force: request.force,
             timeout_seconds: request.timeout_seconds,
         };
-        let report = self.engine.kill(&caller, order).await.map_err(engine_status)?;
+        let report = self
+            .engine
+            .kill(&caller, order)
+            .await
+            .map_err(engine_status)?;
         Ok(Response::new(action_result(report)))
     }
 

@@ -86,7 +86,10 @@ impl supervisor_server::Supervisor for SupervisorService {
 
     async fn restart(&self, request: Request<v1::NameRequest>) -> Answer<v1::ManagedProcess> {
         let caller = caller_of(&request);
-        one(self.engine.restart(&caller, &request.into_inner().name).await)
+        one(self
+            .engine
+            .restart(&caller, &request.into_inner().name)
+            .await)
     }
 
     async fn delete(&self, request: Request<v1::NameRequest>) -> Answer<v1::DeleteResponse> {

@@ -168,14 +168,12 @@ impl DataRequest {
                 let rows: Vec<_> = ports.iter().map(port_to_proto).collect();
                 Ok(json!({"ports": json_of(&rows)}))
             }
-            Self::KillPort(port) => {
-                report(
-                    engine
-                        .kill_port(caller, port, "", false, None)
-                        .await
-                        .map_err(e)?,
-                )
-            }
+            Self::KillPort(port) => report(
+                engine
+                    .kill_port(caller, port, "", false, None)
+                    .await
+                    .map_err(e)?,
+            ),
             Self::Managed => {
                 let views = engine.supervisor().list().await.map_err(s)?;
                 let rows: Vec<_> = views.iter().map(view_to_proto).collect();
