@@ -1,7 +1,7 @@
 //! Who a gRPC request comes from, for the audit log: the Unix socket's peer uid (from
 //! the kernel), the TCP peer's address (from the listener), or, with neither, the
 //! daemon's own in-process MCP endpoint. A client may also *claim* a name in metadata
-//! ([`CLIENT_HEADER`]: the CLI sends `cli`, MCP sends `mcp` with its client's name in
+//! ([`CLIENT_HEADER`], or for the CLI its user agent `procward-cli/VERSION`; MCP sends `mcp` with its client's name in
 //! [`MCP_CLIENT_HEADER`]); the claim is recorded as `client`, never as the caller.
 
 use tonic::Request;
@@ -18,9 +18,16 @@ fn header<'a, T>(request: &'a Request<T>, name: &str) -> Option<&'a str> {
     request.metadata().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The user agent the CLI sends (`procward-cli/VERSION ...`): a claim of `cli`.
+const CLI_USER_AGENT: &str = "procward-cli/";
+
 /// The caller of `request`.
 pub fn caller_of<T>(request: &Request<T>) -> Caller {
-    let client = header(request, CLIENT_HEADER);
+    let client = header(request, CLIENT_HEADER).or_else(|| {
+        header(request, "user-agent")
+            .filter(|agent| agent.starts_with(CLI_USER_AGENT))
+            .map(|_| "cli")
+    });
     let mcp_client = header(request, MCP_CLIENT_HEADER).filter(|c| !c.trim().is_empty());
     let claim = match (client, mcp_client) {
         (Some("mcp"), Some(name)) => Some(format!("mcp:{name}")),
