@@ -39,6 +39,12 @@ async def test_http_mcp_kills_and_stops_are_audited(home, http_daemon, children)
         await kill_twice(session, sleeper.pid, ticks)
         await ok(session, "start_process", {"name": "svc", "command": ["sleep", "600"]})
         await ok(session, "stop_process", {"name": "svc"})
+        data, text = await ok(session, "audit_log", {"since_minutes": 5})
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+    annotations = tools["audit_log"].annotations
+    assert annotations.read_only_hint and not annotations.destructive_hint
+    assert [e["action"] for e in data["entries"]] == ["kill", "kill", "stop"], data
+    assert data["entries"][0]["result"] == "refused" and "3 audit entries" in text
     log = audit(home)
     assert len(log) == 3, log
     for entry in log:
@@ -50,6 +56,7 @@ async def test_http_mcp_kills_and_stops_are_audited(home, http_daemon, children)
     assert (killed["action"], killed["result"]) == ("kill", "ok")
     assert killed["target"]["start_ticks"] == ticks
     assert (stopped["action"], stopped["target"], stopped["result"]) == ("stop", {"name": "svc"}, "ok")
+    assert data["entries"] == log
 
 
 async def test_stdio_mcp_kills_are_audited_with_the_uid_and_the_claimed_client(home, children):
@@ -58,6 +65,8 @@ async def test_stdio_mcp_kills_are_audited_with_the_uid_and_the_claimed_client(h
     me = types.Implementation(name="audit-stdio", version="1")
     async with stdio_session(home, client_info=me) as session:
         await kill_twice(session, sleeper.pid, ticks)
+        data, _ = await ok(session, "audit_log", {"limit": 1})
+    assert [e["result"] for e in data["entries"]] == ["ok"], data
     log = [e for e in audit(home) if e["action"] == "kill"]
     assert [e["result"] for e in log] == ["refused", "ok"], log
     for entry in log:

@@ -3,6 +3,7 @@
 //! arguments, comes back as a result with `isError: true` and a message that says what
 //! went wrong and what to try.
 
+mod audit;
 mod catalog;
 pub(crate) mod managed;
 mod queue;

@@ -232,3 +232,34 @@ impl Audit {
         self.failures.load(Ordering::Relaxed)
     }
 }
+
+/// What [`Audit::read`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    /// The entries, oldest first.
+    pub entries: Vec<Entry>,
+    /// Lines that were not entries.
+    pub unreadable: usize,
+}
+
+impl Audit {
+    /// The entries at or after `since_unix_ms` (all for 0), the newest `limit` of them
+    /// (all for 0), oldest first; read off the async runtime.
+    pub async fn read(&self, since_unix_ms: u64, limit: usize) -> std::io::Result<Listing> {
+        let Some(path) = self.path().map(Path::to_path_buf) else {
+            return Ok(Listing::default());
+        };
+        let read = tokio::task::spawn_blocking(move || read_entries(&path))
+            .await
+            .map_err(std::io::Error::other)?;
+        let (mut entries, unreadable) = read?;
+        entries.retain(|e| e.unix_ms >= since_unix_ms);
+        if limit > 0 && entries.len() > limit {
+            entries.drain(..entries.len() - limit);
+        }
+        Ok(Listing {
+            entries,
+            unreadable,
+        })
+    }
+}

@@ -131,6 +131,28 @@ impl supervisor_server::Supervisor for SupervisorService {
         }))
     }
 
+    async fn audit_log(
+        &self,
+        request: Request<v1::AuditLogRequest>,
+    ) -> Answer<v1::AuditLogResponse> {
+        let request = request.into_inner();
+        let audit = self.engine.audit();
+        let listing = audit
+            .read(request.since_unix_ms, request.limit as usize)
+            .await
+            .map_err(|e| Status::internal(format!("cannot read the audit log: {e}")))?;
+        let entries_json = listing
+            .entries
+            .iter()
+            .filter_map(|e| serde_json::to_string(e).ok())
+            .collect();
+        Ok(Response::new(v1::AuditLogResponse {
+            entries_json,
+            unreadable: listing.unreadable as u32,
+            write_failures: audit.failures(),
+        }))
+    }
+
     async fn status(&self, request: Request<v1::NameRequest>) -> Answer<v1::ManagedProcess> {
         one(self.supervisor().status(&request.into_inner().name).await)
     }
