@@ -52,6 +52,8 @@ async def test_kills_and_stops_over_socketio_are_audited(daemon):
         assert ack["ok"], ack
         ack = await dashboard.call("managed:action", {"name": "svc", "action": "delete"}, timeout=30)
         assert ack["ok"], ack
+        listed = await dashboard.call("audit:list", {"limit": 10})
+        bad = await dashboard.call("audit:list", {"limit": 0})
     finally:
         await client.disconnect()
         await dashboard.disconnect()
@@ -72,5 +74,7 @@ async def test_kills_and_stops_over_socketio_are_audited(daemon):
         assert entry["client"] == "dashboard", entry
         assert entry["caller"].startswith("addr:127.0.0.1:"), entry
         assert (entry["action"], entry["target"], entry["result"]) == (action, {"name": "svc"}, "ok")
+    assert listed["ok"] and listed["entries"] == log, listed
+    assert not bad["ok"] and "limit" in bad["error"], bad
     # Two sockets, two peers.
     assert refused["caller"] != stopped["caller"]
