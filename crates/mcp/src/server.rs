@@ -144,15 +144,12 @@ impl ServerHandler for ProcwardMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let client = context.peer.peer_info().map(|info| info.client_info.name.clone());
+        let client = context
+            .peer
+            .peer_info()
+            .map(|info| info.client_info.name.clone());
         let backend = labelled(&self.backend, client.as_deref());
-        let result = tools::call(
-            &backend,
-            &self.policy,
-            &request.name,
-            request.arguments,
-        )
-        .await;
+        let result = tools::call(&backend, &self.policy, &request.name, request.arguments).await;
         Ok(result.into())
     }
 
