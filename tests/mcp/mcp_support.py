@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 # What the server must expose (see crates/mcp/src/tools/mod.rs).
 READ_TOOLS = {
+    "audit_log",
     "list_processes",
     "get_process_status",
     "get_process_logs",

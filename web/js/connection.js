@@ -34,6 +34,8 @@ export class Connection extends EventTarget {
     // WebSocket cannot be opened (a proxy that does not pass it).
     const socket = globalThis.io({
       auth: { token },
+      // Names this page in the audit log (a claim: `interface: dashboard`).
+      query: { client: 'dashboard' },
       transports: ['websocket', 'polling'],
       tryAllTransports: true,
       reconnectionDelayMax: 5000,

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    completions, daemon, info, kill, logs, managed, mcp, ports, process, ps, queue, shim, start,
-    token, up,
+    audit, completions, daemon, info, kill, logs, managed, mcp, ports, process, ps, queue, shim,
+    start, token, up,
 };
 use crate::output::ColorChoice;
 
@@ -76,6 +76,8 @@ pub enum Command {
     Status(managed::StatusArgs),
     /// Show (and follow) a managed process's output.
     Logs(logs::Args),
+    /// Show the audit log: every kill, stop, restart, delete, signal and queue cancel.
+    Audit(audit::Args),
     /// Start the processes of a procward.toml in dependency order.
     Up(up::Args),
     /// Stop the processes of a procward.toml, dependents first.

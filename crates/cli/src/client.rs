@@ -15,6 +15,9 @@ use tonic::transport::{Channel, Endpoint, Uri};
 /// How long a freshly started daemon may take to open its socket.
 const START_PATIENCE: Duration = Duration::from_secs(10);
 
+/// The user agent of the CLI's gRPC calls (`procward-cli/VERSION`).
+const CLI_USER_AGENT: &str = concat!("procward-cli/", env!("CARGO_PKG_VERSION"));
+
 /// A connected gRPC client.
 pub type Client = SupervisorClient<Channel>;
 
@@ -71,7 +74,9 @@ pub async fn wait_for(socket: &Path) -> anyhow::Result<Channel> {
 async fn try_connect(socket: &Path) -> anyhow::Result<Channel> {
     let socket: PathBuf = socket.to_path_buf();
     // The URI is required by tonic but unused: the connector below picks the socket.
+    // The user agent names the CLI in the daemon's audit log (`client: cli`, a claim).
     let channel = Endpoint::try_from("http://procward.invalid")?
+        .user_agent(CLI_USER_AGENT)?
         .connect_with_connector(tower::service_fn(move |_: Uri| {
             let socket = socket.clone();
             async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(socket).await?)) }

@@ -98,6 +98,13 @@ fn the_kernel_holds_memory_max_and_the_process_is_restarted() {
     assert!(wait_for(Duration::from_secs(10), || {
         d.status("hog")["pid"].as_u64().is_some_and(|p| p != first)
     }));
+    let audit = std::fs::read_to_string(d.pw.dir().join("home/audit.log")).unwrap();
+    assert!(
+        audit.lines().any(|l| l.contains(r#""action":"limit-restart""#)
+            && l.contains(r#""interface":"limits""#)
+            && l.contains("the kernel ended the tree")),
+        "{audit}"
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //!   token                    bearer token for TCP clients, 0600
 //!   tcp.json                 the TCP listener's address, while one is open
 //!   daemon.log[.1..]         the daemon's own size-rotated log
+//!   audit.log[.1..]          one JSON line per destructive action, size-rotated
 //!   registry/NAME.json       one file per managed process, written atomically
 //!   logs/NAME/stdout.log     captured output, size-rotated (stdout.log.1, ...)
 //!   run/NAME/                shim launch spec and exit status of the current run

@@ -11,6 +11,7 @@ use procward_core::supervisor::spec::ProcessSpec;
 use procward_core::supervisor::state::{RestartPolicy, State};
 use procward_daemon::engine::EngineError;
 use procward_daemon::engine::adhoc::AdHocStart;
+use procward_daemon::engine::audit::{Caller, Interface, Peer};
 use procward_daemon::engine::kills::KillOrder;
 use procward_daemon::engine::logs::{Lines, LogStream, LogsQuery};
 use procward_daemon::engine::system::ListQuery;
@@ -56,11 +57,14 @@ async fn an_adhoc_process_is_listed_by_name_and_a_kill_stops_it_for_good() {
 
     // A stale identity is refused and changes nothing.
     let stale = engine
-        .kill(KillOrder {
-            pid: i64::from(pid),
-            expected_start_ticks: Some(process.start_ticks + 1),
-            ..KillOrder::default()
-        })
+        .kill(
+            &caller(),
+            KillOrder {
+                pid: i64::from(pid),
+                expected_start_ticks: Some(process.start_ticks + 1),
+                ..KillOrder::default()
+            },
+        )
         .await
         .expect_err("a different start time is another process");
     assert!(matches!(stale, EngineError::Core(_)), "{stale}");
@@ -72,11 +76,14 @@ async fn an_adhoc_process_is_listed_by_name_and_a_kill_stops_it_for_good() {
     );
 
     let report = engine
-        .kill(KillOrder {
-            pid: i64::from(pid),
-            expected_start_ticks: Some(process.start_ticks),
-            ..KillOrder::default()
-        })
+        .kill(
+            &caller(),
+            KillOrder {
+                pid: i64::from(pid),
+                expected_start_ticks: Some(process.start_ticks),
+                ..KillOrder::default()
+            },
+        )
         .await
         .expect("kills");
     assert!(report.success, "{report:?}");
@@ -119,7 +126,7 @@ async fn a_managed_listener_killed_by_port_is_not_resurrected() {
     assert!(listening, "port {port} is listened on");
 
     let report = engine
-        .kill_port(u32::from(port), "tcp", false, Some(2.0))
+        .kill_port(&caller(), u32::from(port), "tcp", false, Some(2.0))
         .await
         .expect("kills by port");
     assert!(report.success, "{report:?}");
@@ -208,37 +215,55 @@ async fn bad_input_is_refused_with_the_field_named_and_changes_nothing() {
 
     let refused = [
         why(engine
-            .kill(KillOrder {
-                pid: 0,
-                ..KillOrder::default()
-            })
+            .kill(
+                &caller(),
+                KillOrder {
+                    pid: 0,
+                    ..KillOrder::default()
+                },
+            )
             .await
             .unwrap_err()),
         why(engine
-            .kill(KillOrder {
-                pid: -1,
-                ..KillOrder::default()
-            })
+            .kill(
+                &caller(),
+                KillOrder {
+                    pid: -1,
+                    ..KillOrder::default()
+                },
+            )
             .await
             .unwrap_err()),
         why(engine
-            .kill(KillOrder {
-                pid: i64::from(i32::MAX),
-                signal: Some(String::new()),
-                ..KillOrder::default()
-            })
+            .kill(
+                &caller(),
+                KillOrder {
+                    pid: i64::from(i32::MAX),
+                    signal: Some(String::new()),
+                    ..KillOrder::default()
+                },
+            )
             .await
             .unwrap_err()),
         why(engine
-            .kill(KillOrder {
-                pid: i64::from(i32::MAX),
-                timeout_seconds: Some(f64::NAN),
-                ..KillOrder::default()
-            })
+            .kill(
+                &caller(),
+                KillOrder {
+                    pid: i64::from(i32::MAX),
+                    timeout_seconds: Some(f64::NAN),
+                    ..KillOrder::default()
+                },
+            )
             .await
             .unwrap_err()),
-        why(engine.kill_port(0, "", false, None).await.unwrap_err()),
-        why(engine.kill_port(80, "sctp", false, None).await.unwrap_err()),
+        why(engine
+            .kill_port(&caller(), 0, "", false, None)
+            .await
+            .unwrap_err()),
+        why(engine
+            .kill_port(&caller(), 80, "sctp", false, None)
+            .await
+            .unwrap_err()),
         why(engine.ports("", 70_000).await.unwrap_err()),
         why(engine.process(0).await.unwrap_err()),
         why(engine.monitor(0.01).err().expect("too fast")),
@@ -315,4 +340,9 @@ async fn bad_input_is_refused_with_the_field_named_and_changes_nothing() {
             == 0,
         "and no log folder was left behind"
     );
+}
+
+/// A test's caller, as the audit log names it.
+fn caller() -> Caller {
+    Caller::new(Interface::Grpc, Peer::Daemon).claiming(Some("engine-test"))
 }

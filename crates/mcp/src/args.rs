@@ -232,3 +232,13 @@ pub struct QueueLogsArgs {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoArgs {}
+
+/// `audit_log`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditArgs {
+    /// Only entries of the last this many minutes.
+    pub since_minutes: Option<u64>,
+    /// At most this many of the newest entries (default 50, at most 500).
+    pub limit: Option<u32>,
+}

@@ -92,6 +92,22 @@ impl Drop for ProcwardMcp {
     }
 }
 
+/// `backend`, naming this session to the daemon for its audit log: `x-procward-client:
+/// mcp` and the client's name from its `initialize` request in `x-procward-mcp-client`
+/// (cut to 64 characters; a name that is not a valid header value is sent as `unknown`).
+fn labelled(backend: &Backend, client: Option<&str>) -> Backend {
+    let name: String = client.unwrap_or("unknown").chars().take(64).collect();
+    let name = http::HeaderValue::from_str(&name)
+        .unwrap_or_else(|_| http::HeaderValue::from_static("unknown"));
+    backend.with_headers(vec![
+        (
+            http::HeaderName::from_static("x-procward-client"),
+            http::HeaderValue::from_static("mcp"),
+        ),
+        (http::HeaderName::from_static("x-procward-mcp-client"), name),
+    ])
+}
+
 /// Sum of the log files' sizes: grows whenever the process writes.
 fn log_size(view: &v1::ManagedProcess) -> u64 {
     [&view.stdout_log, &view.stderr_log]
@@ -126,15 +142,14 @@ impl ServerHandler for ProcwardMcp {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let result = tools::call(
-            &self.backend,
-            &self.policy,
-            &request.name,
-            request.arguments,
-        )
-        .await;
+        let client = context
+            .peer
+            .peer_info()
+            .map(|info| info.client_info.name.clone());
+        let backend = labelled(&self.backend, client.as_deref());
+        let result = tools::call(&backend, &self.policy, &request.name, request.arguments).await;
         Ok(result.into())
     }
 

@@ -33,6 +33,7 @@ pub struct Backend {
     pub ports: PortsClient<Transport>,
     /// The job queue.
     pub queue: QueueClient<Transport>,
+    transport: Transport,
 }
 
 impl Backend {
@@ -48,13 +49,33 @@ impl Backend {
         E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
     {
         let transport = BoxCloneSyncService::new(service.map_err(|e: E| TransportError(e.into())));
+        Self::over(transport)
+    }
+
+    /// The same clients, sending `headers` (request metadata) with every call: how a
+    /// client names itself to the daemon (`x-procward-client`), for its audit log.
+    pub fn with_headers(&self, headers: Vec<(http::HeaderName, http::HeaderValue)>) -> Self {
+        let headers = std::sync::Arc::new(headers);
+        let labelled = tower::ServiceBuilder::new()
+            .map_request(move |mut request: http::Request<Body>| {
+                for (name, value) in headers.iter() {
+                    request.headers_mut().insert(name.clone(), value.clone());
+                }
+                request
+            })
+            .service(self.transport.clone());
+        Self::over(BoxCloneSyncService::new(labelled))
+    }
+
+    fn over(transport: Transport) -> Self {
         Self {
             supervisor: SupervisorClient::new(transport.clone())
                 .max_decoding_message_size(MAX_MESSAGE),
             manager: ProcessManagerServiceClient::new(transport.clone())
                 .max_decoding_message_size(MAX_MESSAGE),
             ports: PortsClient::new(transport.clone()).max_decoding_message_size(MAX_MESSAGE),
-            queue: QueueClient::new(transport).max_decoding_message_size(MAX_MESSAGE),
+            queue: QueueClient::new(transport.clone()).max_decoding_message_size(MAX_MESSAGE),
+            transport,
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::exit;
 use crate::output::{Output, ignore_broken_pipe};
 use crate::parse;
 
+mod audit;
 mod route;
 
 const EXAMPLES: &str = "\
@@ -154,6 +155,7 @@ pub fn execute(args: Args, ctx: &Context, output: Output) -> anyhow::Result<u8> 
 
     // Managed processes (and their shims) are the daemon's to stop: one rule, there.
     let (mut results, requests) = route::through_daemon(requests, args.force);
+    let identities = audit::identities(&requests);
     let local: Vec<(u32, Result<KillOutcome, Error>)> =
         if args.elevated && !rustix::process::geteuid().is_root() {
             let helper = helper_path()?;
@@ -172,6 +174,7 @@ pub fn execute(args: Args, ctx: &Context, output: Output) -> anyhow::Result<u8> 
         } else {
             kill_all(&requests, args.tree)
         };
+    audit::record(&requests, &identities, &local);
     results.extend(local.into_iter().map(|(pid, r)| (pid, route::local(r))));
     report(&results, output)
 }

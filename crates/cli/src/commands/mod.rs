@@ -1,5 +1,6 @@
 //! One module per command; each owns its arguments and its output.
 
+pub mod audit;
 pub mod completions;
 pub mod daemon;
 pub mod info;
@@ -58,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::List(args) => managed::run_list(args, &ctx),
         Command::Status(args) => managed::run_status(args, &ctx),
         Command::Logs(args) => logs::run(args, &ctx),
+        Command::Audit(args) => audit::run(args, &ctx),
         Command::Up(args) => up::run_up(args, &ctx),
         Command::Down(args) => up::run_down(args, &ctx),
         Command::Token(args) => token::run(args, &ctx),

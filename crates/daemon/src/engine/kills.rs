@@ -10,6 +10,8 @@ use procward_core::signal::validate_pid;
 use procward_core::{Error, ErrorKind, Escalation, KillOutcome, KillRequest};
 
 use super::Engine;
+use super::actions::engine_outcome;
+use super::audit::{Caller, Outcome, Target};
 use super::checks::{family, port_number, seconds, signal_field};
 use super::error::EngineError;
 use super::kill_policy::{KillError, Verdict};
@@ -110,8 +112,25 @@ fn report(verdict: Result<Verdict, KillError>) -> Result<KillReport, EngineError
 impl Engine {
     /// Kills one pid under the kill policy: a managed process (or its shim) is stopped
     /// through the supervisor, so it is not restarted; anything else is signalled, pinned
-    /// to its exact identity.
-    pub async fn kill(&self, order: KillOrder) -> Result<KillReport, EngineError> {
+    /// to its exact identity. Recorded in the audit log for `caller` (action `kill`, with
+    /// the identity found and the one expected), refused requests included.
+    pub async fn kill(&self, caller: &Caller, order: KillOrder) -> Result<KillReport, EngineError> {
+        let mut target = Target {
+            pid: u32::try_from(order.pid).ok(),
+            expected_start_ticks: order.expected_start_ticks,
+            ..Target::default()
+        };
+        if let Some(pid) = target.pid.filter(|&p| p > 0) {
+            target.start_ticks = procward_core::sys::process::identify(pid)
+                .ok()
+                .map(|who| who.start_ticks);
+        }
+        let result = self.kill_unaudited(order).await;
+        self.audit_report(caller, "kill", target, &result);
+        result
+    }
+
+    async fn kill_unaudited(&self, order: KillOrder) -> Result<KillReport, EngineError> {
         let pid = validate_pid(order.pid)?;
         let signal = signal_field(order.signal.as_deref())?;
         let escalation = escalation(order.force, order.timeout_seconds)?;
@@ -125,10 +144,51 @@ impl Engine {
         report(self.policy.kill(request, order.force).await)
     }
 
+    fn audit_report(
+        &self,
+        caller: &Caller,
+        action: &str,
+        target: Target,
+        result: &Result<KillReport, EngineError>,
+    ) {
+        let (outcome, message) = match result {
+            Ok(r) if r.success => (Outcome::Ok, r.message.clone()),
+            Ok(r) => (
+                Outcome::Failed,
+                r.failure
+                    .as_ref()
+                    .map(|f| f.message.clone())
+                    .unwrap_or_default(),
+            ),
+            Err(e) => (engine_outcome(e), e.to_string()),
+        };
+        self.audit.record(caller, action, target, outcome, message);
+    }
+
     /// Kills every holder of `port` (`protocol`: tcp, udp, tcp6, udp6 or empty for all)
     /// with SIGTERM, then SIGKILL after the grace period: one report for the port, the
-    /// first failure if any, else every outcome in one message.
+    /// first failure if any, else every outcome in one message. Recorded in the audit
+    /// log for `caller` (action `kill-port`).
     pub async fn kill_port(
+        &self,
+        caller: &Caller,
+        port: u32,
+        protocol: &str,
+        force: bool,
+        timeout_seconds: Option<f64>,
+    ) -> Result<KillReport, EngineError> {
+        let target = Target {
+            port: Some(port),
+            ..Target::default()
+        };
+        let result = self
+            .kill_port_unaudited(port, protocol, force, timeout_seconds)
+            .await;
+        self.audit_report(caller, "kill-port", target, &result);
+        result
+    }
+
+    async fn kill_port_unaudited(
         &self,
         port: u32,
         protocol: &str,

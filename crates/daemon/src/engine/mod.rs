@@ -13,9 +13,15 @@
 //! ([`kills`]), logs as streams ([`logs`]) and ad-hoc starts ([`adhoc`]). Its errors
 //! ([`EngineError`]) carry the words every door shows; each transport only picks its own
 //! code for them.
+//!
+//! Destructive actions (kill, stop, restart, delete, signal, queue cancel) are asked of
+//! the engine with a [`audit::Caller`] ([`actions`], [`kills`]) and recorded in the
+//! audit log ([`audit`]) here, once, whichever door they came through.
 
+pub mod actions;
 pub(crate) mod actor;
 pub mod adhoc;
+pub mod audit;
 pub mod checks;
 pub mod error;
 pub mod health;
@@ -38,6 +44,7 @@ pub use supervisor::Supervisor;
 
 use std::path::PathBuf;
 
+use audit::Audit;
 use kill_policy::KillPolicy;
 use pids::PidBook;
 use procward_core::cgroup::Cgroups;
@@ -78,6 +85,7 @@ pub struct Engine {
     sampling: Sampling,
     pids: PidBook,
     policy: KillPolicy,
+    audit: Audit,
 }
 
 impl Engine {
@@ -90,7 +98,20 @@ impl Engine {
             queue,
             sampling,
             pids: PidBook::default(),
+            audit: Audit::disabled(),
         }
+    }
+
+    /// The same engine, recording destructive actions through `audit`.
+    pub fn with_audit(mut self, audit: Audit) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// The audit log every destructive action is recorded in (see [`audit`]); other
+    /// parts of the daemon (resource limits) record their own actions through it.
+    pub fn audit(&self) -> &Audit {
+        &self.audit
     }
 
     /// The engine over `home`: its registry's processes re-adopted (or restarted by their
@@ -121,7 +142,8 @@ impl Engine {
             false => Cgroups::disabled("cgroups are turned off (PROCWARD_CGROUPS=off)"),
         };
         tracing::info!(cgroups = %cgroups.describe(), "resource limits");
-        let limits = limits::Limits::new(config.spawn_limits, cgroups, gauge);
+        let audit = Audit::open(audit::file::audit_path(home.root()));
+        let limits = limits::Limits::new(config.spawn_limits, cgroups, gauge, audit.clone());
         let queue = queue::spawn(
             home.clone(),
             exe.clone(),
@@ -132,7 +154,7 @@ impl Engine {
         let commands = actor::spawn(home, exe, owned, records, limits.clone());
         let supervisor = Supervisor::new(commands, limits.clone());
         limits::poll::spawn(supervisor.clone(), limits);
-        Ok(Self::new(supervisor, queue, sampling))
+        Ok(Self::new(supervisor, queue, sampling).with_audit(audit))
     }
 
     /// Managed processes: start, stop, restart, delete, list, up and down, each validated

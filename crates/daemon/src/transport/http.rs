@@ -155,6 +155,7 @@ pub async fn serve(
             inner: router.clone(),
             hosts: hosts.clone(),
             activity: Arc::default(),
+            peer,
         };
         let (tls, builder) = (tls.clone(), builder.clone());
         connections.spawn(async move {

@@ -7,7 +7,7 @@ use rmcp::model::JsonObject;
 use rmcp::schemars::JsonSchema;
 use serde_json::Value;
 
-use super::{Outcome, managed, parse, queue, system};
+use super::{Outcome, audit, managed, parse, queue, system};
 use crate::args;
 use crate::policy::Policy;
 use procward_proto::client::Backend;
@@ -161,6 +161,16 @@ tools! {
         destructive: true,
         idempotent: false,
         run: managed::restart(b, args).await,
+    }
+    AuditLog {
+        name: "audit_log",
+        title: "Audit log of destructive actions",
+        description: "Who killed, stopped, restarted, deleted or signalled what, and how it ended: the daemon's audit log, oldest first (default the newest 50, at most 500; since_minutes for recent ones). Each entry: time, interface (cli, grpc, mcp, socketio, dashboard, limits), caller (uid:N, addr:IP:PORT, mcp:CLIENT, daemon), client (a claimed name), action, target (pid with start_ticks, or name, port, job), result (ok, failed, refused, error) and message. Read-only.",
+        args: args::AuditArgs,
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        run: audit::list(b, args).await,
     }
     ListSystemProcesses {
         name: "list_system_processes",

@@ -3,6 +3,7 @@
 //! arguments, comes back as a result with `isError: true` and a message that says what
 //! went wrong and what to try.
 
+mod audit;
 mod catalog;
 pub(crate) mod managed;
 mod queue;
@@ -163,12 +164,13 @@ mod tests {
     #[test]
     fn read_only_hides_every_tool_that_acts() {
         let all = catalog(&Policy::default());
-        assert_eq!(all.len(), 17);
+        assert_eq!(all.len(), 18);
         let reads = catalog(&Policy {
             read_only: true,
             ..Policy::default()
         });
-        assert_eq!(reads.len(), 10);
+        assert_eq!(reads.len(), 11);
+        assert!(reads.iter().any(|t| t.name == "audit_log"));
         for tool in &reads {
             let notes = tool.annotations.as_ref().unwrap();
             assert_eq!(notes.read_only_hint, Some(true), "{}", tool.name);

@@ -61,6 +61,7 @@ impl Actor {
         tracing::warn!(%name, %note, "limit breached");
         entry.limit_breaches += 1;
         entry.limit_breach = note.clone();
+        self.limits.record_breach(name, &note, action, true);
         match (action, decision) {
             (BreachAction::Notify, decision) => decision,
             (BreachAction::Stop, _) => Decision::Stop {

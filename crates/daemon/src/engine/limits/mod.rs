@@ -9,7 +9,9 @@
 pub mod gauge;
 pub mod poll;
 
+use crate::engine::audit::{Audit, Caller, Interface, Outcome, Target};
 use procward_core::cgroup::{Cgroups, Controller, Unit, UnitLimits};
+use procward_core::resources::BreachAction;
 use procward_core::resources::{
     Enforcement, LimitExceeded, LimitKind, Load, ResourceLimits, Spawn, SpawnLimits,
 };
@@ -66,18 +68,31 @@ pub struct Limits {
     capability: Capability,
     cgroups: Cgroups,
     gauge: Gauge,
+    audit: Audit,
 }
 
 impl Limits {
     /// Limits from the configuration, the probed cgroups and a gauge (started only when
     /// a CPU or memory maximum needs system figures).
-    pub fn new(spawn: SpawnLimits, cgroups: Cgroups, gauge: Gauge) -> Self {
+    /// Breaches are recorded in `audit` (interface `limits`, caller the daemon).
+    pub fn new(spawn: SpawnLimits, cgroups: Cgroups, gauge: Gauge, audit: Audit) -> Self {
         Self {
             spawn,
             capability: Capability::of(&cgroups),
             cgroups,
             gauge,
+            audit,
         }
+    }
+
+    /// Records a breach and its action in the audit log (`limit-restart`, `limit-stop`,
+    /// `limit-notify`), whichever enforcer found it.
+    pub fn record_breach(&self, name: &str, note: &str, action: BreachAction, ok: bool) {
+        let caller = Caller::daemon(Interface::Limits);
+        let outcome = if ok { Outcome::Ok } else { Outcome::Failed };
+        let what = format!("limit-{action}");
+        self.audit
+            .record(&caller, &what, Target::name(name), outcome, note);
     }
 
     /// No spawn limits; no cgroups, every per-process limit polled (tests of the engine).
@@ -86,6 +101,7 @@ impl Limits {
             SpawnLimits::default(),
             Cgroups::disabled("cgroups not probed"),
             Gauge::idle(),
+            Audit::disabled(),
         )
     }
 

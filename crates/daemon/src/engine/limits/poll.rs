@@ -82,12 +82,13 @@ pub fn spawn(supervisor: Supervisor, limits: Limits) {
                     continue;
                 }
                 tracing::warn!(name = %view.spec.name, note = %breach.note, %action, "limit breached");
-                if let Err(e) = supervisor
+                let applied = supervisor
                     .breach(&view.spec.name, &breach.note, action)
-                    .await
-                {
+                    .await;
+                if let Err(e) = &applied {
                     tracing::error!(name = %view.spec.name, error = %e, "cannot apply a limit breach");
                 }
+                limits.record_breach(&view.spec.name, &breach.note, action, applied.is_ok());
             }
         }
     });

@@ -5,6 +5,7 @@
 
 mod auth;
 mod authority;
+pub mod caller;
 
 pub use auth::require_bearer;
 pub mod ports;

@@ -42,10 +42,12 @@ impl ports_server::Ports for PortsService {
         &self,
         request: Request<v1::KillPortRequest>,
     ) -> Result<Response<v1::ActionResult>, Status> {
+        let caller = super::caller::caller_of(&request);
         let request = request.into_inner();
         let report = self
             .engine
             .kill_port(
+                &caller,
                 request.port,
                 &request.protocol,
                 request.force,

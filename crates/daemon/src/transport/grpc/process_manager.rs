@@ -105,6 +105,7 @@ impl server::ProcessManagerService for ProcessManagerService {
         &self,
         request: Request<v1::KillProcessRequest>,
     ) -> Answer<v1::ActionResult> {
+        let caller = super::caller::caller_of(&request);
         let request = request.into_inner();
         let order = KillOrder {
             pid: i64::from(request.pid),
@@ -114,7 +115,11 @@ impl server::ProcessManagerService for ProcessManagerService {
             force: request.force,
             timeout_seconds: request.timeout_seconds,
         };
-        let report = self.engine.kill(order).await.map_err(engine_status)?;
+        let report = self
+            .engine
+            .kill(&caller, order)
+            .await
+            .map_err(engine_status)?;
         Ok(Response::new(action_result(report)))
     }
 

@@ -96,9 +96,10 @@ impl queue_server::Queue for QueueService {
     }
 
     async fn cancel(&self, request: Request<v1::JobRequest>) -> Answer<v1::Job> {
+        let caller = super::caller::caller_of(&request);
         let id = request.into_inner().id;
-        self.queue()
-            .cancel(id)
+        self.engine
+            .cancel_job(&caller, id)
             .await
             .map(job)
             .map_err(engine_status)

@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
+use super::caller::caller_of;
 use super::status::{engine_status, supervisor_status};
 use crate::engine::Engine;
 use crate::engine::logs::{Lines, LogsQuery};
@@ -79,17 +80,23 @@ impl supervisor_server::Supervisor for SupervisorService {
     }
 
     async fn stop(&self, request: Request<v1::NameRequest>) -> Answer<v1::ManagedProcess> {
-        one(self.supervisor().stop(&request.into_inner().name).await)
+        let caller = caller_of(&request);
+        one(self.engine.stop(&caller, &request.into_inner().name).await)
     }
 
     async fn restart(&self, request: Request<v1::NameRequest>) -> Answer<v1::ManagedProcess> {
-        one(self.supervisor().restart(&request.into_inner().name).await)
+        let caller = caller_of(&request);
+        one(self
+            .engine
+            .restart(&caller, &request.into_inner().name)
+            .await)
     }
 
     async fn delete(&self, request: Request<v1::NameRequest>) -> Answer<v1::DeleteResponse> {
+        let caller = caller_of(&request);
         let name = request.into_inner().name;
-        self.supervisor()
-            .delete(&name)
+        self.engine
+            .delete(&caller, &name)
             .await
             .map_err(|e| supervisor_status(&e))?;
         Ok(Response::new(v1::DeleteResponse { name }))
@@ -104,12 +111,13 @@ impl supervisor_server::Supervisor for SupervisorService {
     }
 
     async fn signal(&self, request: Request<v1::SignalRequest>) -> Answer<v1::ManagedProcess> {
+        let caller = caller_of(&request);
         let request = request.into_inner();
         let signal = request
             .signal
             .parse()
             .map_err(|e: procward_core::Error| Status::invalid_argument(e.to_string()))?;
-        one(self.supervisor().signal(&request.name, signal).await)
+        one(self.engine.signal(&caller, &request.name, signal).await)
     }
 
     async fn list(&self, request: Request<v1::ListRequest>) -> Answer<v1::ListResponse> {
@@ -122,6 +130,28 @@ impl supervisor_server::Supervisor for SupervisorService {
         let views = views.map_err(|e| supervisor_status(&e))?;
         Ok(Response::new(v1::ListResponse {
             processes: views.iter().map(view_to_proto).collect(),
+        }))
+    }
+
+    async fn audit_log(
+        &self,
+        request: Request<v1::AuditLogRequest>,
+    ) -> Answer<v1::AuditLogResponse> {
+        let request = request.into_inner();
+        let audit = self.engine.audit();
+        let listing = audit
+            .read(request.since_unix_ms, request.limit as usize)
+            .await
+            .map_err(|e| Status::internal(format!("cannot read the audit log: {e}")))?;
+        let entries_json = listing
+            .entries
+            .iter()
+            .filter_map(|e| serde_json::to_string(e).ok())
+            .collect();
+        Ok(Response::new(v1::AuditLogResponse {
+            entries_json,
+            unreadable: listing.unreadable as u32,
+            write_failures: audit.failures(),
         }))
     }
 

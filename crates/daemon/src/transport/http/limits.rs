@@ -172,6 +172,9 @@ pub struct Guarded {
     pub hosts: Arc<HostPolicy>,
     /// This connection's requests.
     pub activity: Arc<Activity>,
+    /// The connection's peer, put in every request's extensions (as a
+    /// [`crate::engine::audit::PeerAddr`]) for the audit log.
+    pub peer: std::net::SocketAddr,
 }
 
 impl<B> tower::Service<Request<B>> for Guarded
@@ -187,7 +190,10 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        request
+            .extensions_mut()
+            .insert(crate::engine::audit::PeerAddr(self.peer));
         let authority = request.uri().authority().map(|a| a.as_str().to_owned());
         if let Err(why) = self.hosts.check(authority.as_deref(), request.headers()) {
             tracing::debug!(reason = %why.0, "request refused");

@@ -12,6 +12,7 @@ use super::events::Event;
 use super::parse;
 use super::socket::Answer;
 use crate::engine::Engine;
+use crate::engine::audit::{Caller, Interface, Peer, PeerAddr};
 use crate::engine::kills::{KillOrder, KillReport};
 use crate::engine::system::ListQuery;
 
@@ -127,8 +128,8 @@ impl DataRequest {
         })
     }
 
-    /// Runs the request on `engine`.
-    pub async fn run(self, engine: &Engine) -> Answer {
+    /// Runs the request on `engine` for `caller` (destructive ones are audited).
+    pub async fn run(self, engine: &Engine, caller: &Caller) -> Answer {
         let e = |e: crate::engine::EngineError| e.to_string();
         let s = |e: crate::engine::SupervisorError| e.to_string();
         match self {
@@ -160,16 +161,19 @@ impl DataRequest {
                     force: args.force,
                     ..KillOrder::default()
                 };
-                report(engine.kill(order).await.map_err(e)?)
+                report(engine.kill(caller, order).await.map_err(e)?)
             }
             Self::Ports => {
                 let ports = engine.ports("", 0).await.map_err(e)?;
                 let rows: Vec<_> = ports.iter().map(port_to_proto).collect();
                 Ok(json!({"ports": json_of(&rows)}))
             }
-            Self::KillPort(port) => {
-                report(engine.kill_port(port, "", false, None).await.map_err(e)?)
-            }
+            Self::KillPort(port) => report(
+                engine
+                    .kill_port(caller, port, "", false, None)
+                    .await
+                    .map_err(e)?,
+            ),
             Self::Managed => {
                 let views = engine.supervisor().list().await.map_err(s)?;
                 let rows: Vec<_> = views.iter().map(view_to_proto).collect();
@@ -181,18 +185,36 @@ impl DataRequest {
                 Ok(json!({"process": json_of(&view_to_proto(&view))}))
             }
             Self::Act(name, action) => {
-                let supervisor = engine.supervisor();
                 let view = match action {
-                    Action::Stop => supervisor.stop(&name).await,
-                    Action::Restart => supervisor.restart(&name).await,
+                    Action::Stop => engine.stop(caller, &name).await,
+                    Action::Restart => engine.restart(caller, &name).await,
                     Action::Delete => {
-                        supervisor.delete(&name).await.map_err(s)?;
+                        engine.delete(caller, &name).await.map_err(s)?;
                         return Ok(json!({}));
                     }
                 };
                 Ok(json!({"process": json_of(&view_to_proto(&view.map_err(s)?))}))
             }
         }
+    }
+}
+
+/// A socket.io client as the audit log names it: its TCP peer (from the HTTP request
+/// that opened the socket), claiming to be the dashboard when the page's own script opened
+/// it (`?client=dashboard` in the handshake; a claim, not verified).
+pub fn caller_of(parts: &http::request::Parts) -> Caller {
+    let who = parts
+        .extensions
+        .get::<PeerAddr>()
+        .map_or(Peer::Daemon, |PeerAddr(addr)| Peer::Addr(*addr));
+    let dashboard = parts
+        .uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv == "client=dashboard"));
+    if dashboard {
+        Caller::new(Interface::Dashboard, who).claiming(Some("dashboard"))
+    } else {
+        Caller::new(Interface::SocketIo, who)
     }
 }
 

@@ -49,8 +49,9 @@ macro_rules! events {
 
 /// A data event: parse, then one engine call.
 async fn data(event: Event, ctx: &Ctx, payload: Value) -> Answer {
+    let caller = super::data::caller_of(ctx.socket.req_parts());
     DataRequest::parse(event, payload)?
-        .run(&ctx.state.engine)
+        .run(&ctx.state.engine, &caller)
         .await
 }
 
@@ -118,6 +119,38 @@ events! {
     QueueUnsubscribe = "queue:unsubscribe" => queue::unsubscribe(ctx, payload);
     /// Follows one job's output and status as session `job:ID`.
     JobJoin = "job:join" => queue::join(ctx, payload).await;
+    /// The newest entries of the audit log (read-only).
+    AuditList = "audit:list" => audit_list(ctx, payload).await;
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct AuditArgs {
+    #[serde(default, rename = "sinceMs")]
+    since_ms: u64,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// `audit:list`: `{sinceMs?, limit? (default 100, at most 1000)}` → `{entries}`.
+async fn audit_list(ctx: &Ctx, payload: Value) -> Answer {
+    let args: AuditArgs = if payload.is_null() {
+        AuditArgs::default()
+    } else {
+        super::parse(payload)?
+    };
+    let limit = args.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(format!("limit must be between 1 and 1000 (got {limit})"));
+    }
+    let listing = ctx
+        .state
+        .engine
+        .audit()
+        .read(args.since_ms, limit)
+        .await
+        .map_err(|e| format!("cannot read the audit log: {e}"))?;
+    Ok(json!({"entries": listing.entries}))
 }
 
 #[cfg(test)]

@@ -139,7 +139,8 @@ struct IdArgs {
 pub async fn cancel_or_retry(ctx: &Ctx, payload: Value, cancel: bool) -> Answer {
     let IdArgs { id, .. } = parse(payload)?;
     let job = if cancel {
-        queue(ctx).cancel(id).await
+        let caller = super::data::caller_of(ctx.socket.req_parts());
+        ctx.state.engine.cancel_job(&caller, id).await
     } else {
         queue(ctx).retry(id).await
     };
