@@ -5,6 +5,7 @@
 import { Connection } from './js/connection.js';
 import { dismissDialog } from './js/ui.js';
 import { byId } from './js/util.js';
+import { AuditView } from './js/views/audit.js';
 import { ManagedView } from './js/views/managed.js';
 import { OverviewView } from './js/views/overview.js';
 import { PortsView } from './js/views/ports.js';
@@ -28,6 +29,7 @@ const views = {
   managed: new ManagedView(conn),
   queue: new QueueView(conn),
   terminal: new TerminalView(conn),
+  audit: new AuditView(conn),
 };
 let current = null;
 

@@ -945,6 +945,22 @@ step('19-queue-narrow', async () => {
   for (const pid of state.jobPids) assert.deepEqual(groupMembers(pid), [], `job process group ${pid} is gone`);
 });
 
+step('19b-audit-view', async () => {
+  const { page } = state;
+  await page.getByTestId('nav-audit').click();
+  // The kill of step 06, recorded by the daemon with the dashboard as the door.
+  const kill = page.locator(`[data-testid=audit-row][data-action=kill]`, { hasText: `pid ${state.owned.pid}` });
+  await kill.first().waitFor();
+  const text = await kill.first().textContent();
+  assert.match(text, /dashboard/, `the door is the dashboard: ${text}`);
+  assert.match(text, /ok/, `the kill worked: ${text}`);
+  const port = page.locator('[data-testid=audit-row][data-action=kill-port]', { hasText: `port ${state.listenerPort}` });
+  await port.first().waitFor();
+  // Read-only: the view has no buttons that act.
+  assert.equal(await page.locator('#view-audit tbody button').count(), 0);
+  await shot('19b-audit');
+});
+
 step('20-logout', async () => {
   const { page } = state;
   await page.getByTestId('logout').click();

@@ -100,9 +100,11 @@ fn the_kernel_holds_memory_max_and_the_process_is_restarted() {
     }));
     let audit = std::fs::read_to_string(d.pw.dir().join("home/audit.log")).unwrap();
     assert!(
-        audit.lines().any(|l| l.contains(r#""action":"limit-restart""#)
-            && l.contains(r#""interface":"limits""#)
-            && l.contains("the kernel ended the tree")),
+        audit
+            .lines()
+            .any(|l| l.contains(r#""action":"limit-restart""#)
+                && l.contains(r#""interface":"limits""#)
+                && l.contains("the kernel ended the tree")),
         "{audit}"
     );
 }
