@@ -19,9 +19,7 @@ const HOG: &str = "import time\nb=[]\nwhile len(b)<400:\n b.append(b'x'*(1<<20))
 /// A daemon with `config` as its procward.toml, cgroups turned off (every limit polled).
 fn daemon(config: &str) -> Daemon {
     let d = Daemon::new();
-    let dir = d.pw.dir().join("config/procward");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("config.toml"), config).unwrap();
+    d.pw.write_config(config);
     d.cmd()
         .env("PROCWARD_CGROUPS", "off")
         .args(["daemon", "--detach"])
@@ -260,20 +258,14 @@ fn max_jobs_holds_jobs_queued_with_the_limit_as_reason() {
 #[test]
 fn a_bad_limits_section_is_refused_at_daemon_start() {
     let d = Daemon::new();
-    let dir = d.pw.dir().join("config/procward");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("config.toml"),
-        "[limits]\nmax_memory_percent = 150\n",
-    )
-    .unwrap();
+    d.pw.write_config("[limits]\nmax_memory_percent = 150\n");
     d.cmd()
         .args(["daemon"])
         .timeout(Duration::from_secs(10))
         .assert()
         .failure()
         .stderr(contains("max_memory_percent"));
-    std::fs::write(dir.join("config.toml"), "[limits]\nmax_gpus = 1\n").unwrap();
+    d.pw.write_config("[limits]\nmax_gpus = 1\n");
     d.cmd()
         .args(["daemon"])
         .timeout(Duration::from_secs(10))

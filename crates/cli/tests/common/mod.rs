@@ -40,6 +40,13 @@ impl Procward {
     pub fn dir(&self) -> &std::path::Path {
         self.home.path()
     }
+
+    /// Writes the test's config file (`$XDG_CONFIG_HOME/procward/config.toml`).
+    pub fn write_config(&self, text: &str) {
+        let dir = self.home.path().join("config/procward");
+        std::fs::create_dir_all(&dir).expect("config dir");
+        std::fs::write(dir.join("config.toml"), text).expect("config file");
+    }
 }
 
 /// A process the test started; killed and reaped when dropped.
