@@ -152,20 +152,30 @@ impl Cgroups {
 
     /// Creates (or re-opens: idempotent) the unit `name` and writes its limits; a limit
     /// whose controller is not enforced here is left to the caller to poll.
+    /// Only the hierarchies a set limit needs are used (plus v2 for tracking), so a
+    /// process without limits costs one directory.
     pub fn create(&self, name: &str, limits: &UnitLimits) -> Result<Unit, CgroupError> {
-        let unit = self.unit(name)?;
+        let unit = self.unit(name, |c| limits.needs(c))?;
         unit.make(limits)?;
         Ok(unit)
     }
 
-    /// The unit `name` as it would be (after a daemon restart: the same directories),
-    /// when it exists.
+    /// The unit `name` as a daemon made it before (after a restart: the same
+    /// directories, those that exist), when it exists.
     pub fn open(&self, name: &str) -> Option<Unit> {
-        let unit = self.unit(name).ok()?;
+        let unit = self
+            .unit(name, |c| {
+                self.controllers
+                    .iter()
+                    .any(|d| d.controller == c && d.base.join(name).is_dir())
+            })
+            .ok()?;
         unit.tracking_dir().is_dir().then_some(unit)
     }
 
-    fn unit(&self, name: &str) -> Result<Unit, CgroupError> {
+    /// The unit `name` with the controllers `wanted` says (without v2, at least one
+    /// controller's hierarchy, to track the tree in).
+    fn unit(&self, name: &str, wanted: impl Fn(Controller) -> bool) -> Result<Unit, CgroupError> {
         let valid = !name.is_empty()
             && name.len() <= 64
             && !name.starts_with('.')
@@ -178,7 +188,16 @@ impl Cgroups {
         if !self.tracks() {
             return Err(CgroupError::Unavailable(self.why_not()));
         }
-        Ok(Unit::new(name, self.v2.as_deref(), &self.controllers))
+        let mut controllers: Vec<ControllerDir> = self
+            .controllers
+            .iter()
+            .filter(|c| wanted(c.controller))
+            .cloned()
+            .collect();
+        if self.v2.is_none() && controllers.is_empty() {
+            controllers.extend(self.controllers.first().cloned());
+        }
+        Ok(Unit::new(name, self.v2.as_deref(), &controllers))
     }
 
     /// Removes the namespace directories (only when no unit is left in them).

@@ -23,6 +23,17 @@ pub struct UnitLimits {
     pub pids_max: Option<u32>,
 }
 
+impl UnitLimits {
+    /// Whether a set limit needs `controller`.
+    pub fn needs(&self, controller: Controller) -> bool {
+        match controller {
+            Controller::Memory => self.memory_max.is_some() || self.memory_high.is_some(),
+            Controller::Pids => self.pids_max.is_some(),
+            Controller::Cpu => self.cpu_max_percent.is_some(),
+        }
+    }
+}
+
 /// One unit's directories; serializable, because the shim gets it in its launch file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unit {
