@@ -53,6 +53,9 @@ pub fn probe(namespace: &str) -> Cgroups {
                 .push(format!("{}: {why}", controller.name())),
         }
     }
+    // Made again with the first unit: a daemon that never makes one leaves nothing behind
+    // (a namespace that holds units of running processes stays, for re-adoption).
+    cgroups.remove_namespace();
     cgroups
 }
 

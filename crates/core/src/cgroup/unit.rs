@@ -89,6 +89,17 @@ impl Unit {
 
     /// Makes the directories and writes every limit (unset ones as "no limit").
     pub(super) fn make(&self, limits: &UnitLimits) -> Result<(), CgroupError> {
+        if let Some(base) = self.v2.as_deref().and_then(Path::parent) {
+            files::make_dir(base)?;
+            // The namespace may have been removed with its last unit: offer the
+            // controllers enforced in v2 to its units again.
+            for (controller, _, v2) in &self.controllers {
+                if *v2 {
+                    let enable = format!("+{}", controller.name());
+                    let _ = files::write(base, "cgroup.subtree_control", &enable);
+                }
+            }
+        }
         for dir in self.dirs() {
             files::make_dir(dir)?;
         }
@@ -232,7 +243,7 @@ impl Unit {
     }
 
     /// Removes the unit's directories once it is empty (waiting up to 1 s for exiting
-    /// members to leave).
+    /// members to leave), and the namespace directories too when no other unit is left.
     pub fn remove(&self) -> Result<(), CgroupError> {
         let deadline = Instant::now() + Duration::from_secs(1);
         for dir in self.dirs() {
@@ -251,6 +262,11 @@ impl Unit {
                         });
                     }
                 }
+            }
+        }
+        for dir in self.dirs() {
+            if let Some(base) = dir.parent() {
+                let _ = std::fs::remove_dir(base);
             }
         }
         Ok(())

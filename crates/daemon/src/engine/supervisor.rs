@@ -57,6 +57,12 @@ impl Supervisor {
         Ok(specs)
     }
 
+    /// Every registered spec, without sampling anything (what the poll enforcer looks
+    /// through each second).
+    pub async fn specs(&self) -> Result<Vec<ProcessSpec>> {
+        self.call(|reply| Command::Specs { reply }).await
+    }
+
     /// The limits every start passes and how this machine enforces them.
     pub fn limits(&self) -> &Limits {
         &self.limits

@@ -85,9 +85,9 @@ impl Actor {
         }
         let spec = entry.spec.clone();
         let decision = entry.tracker.on_exit(&spec, status, uptime);
+        let decision = self.oom_breach(name, decision);
         // The run is over: what it left behind in its unit goes with it.
         self.sweep_unit(name);
-        let decision = self.oom_breach(name, decision);
         self.apply_decision(name, decision);
     }
 

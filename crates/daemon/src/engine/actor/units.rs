@@ -18,12 +18,15 @@ impl Actor {
             return;
         };
         let left = unit.pids();
-        if left.is_empty() {
-            return;
+        if !left.is_empty() {
+            tracing::info!(%name, pids = ?left, "killing what left the process group");
+            if let Err(e) = unit.kill() {
+                tracing::warn!(%name, error = %e, "cannot kill the rest of the unit");
+            }
         }
-        tracing::info!(%name, pids = ?left, "killing what left the process group");
-        if let Err(e) = unit.kill() {
-            tracing::warn!(%name, error = %e, "cannot kill the rest of the unit");
+        // Made again by the next run: no directory outlives the run it was for.
+        if let Err(e) = unit.remove() {
+            tracing::warn!(%name, error = %e, "cannot remove its cgroup");
         }
     }
 

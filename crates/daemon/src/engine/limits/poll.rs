@@ -48,9 +48,16 @@ pub fn spawn(supervisor: Supervisor, limits: Limits) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let Ok(views) = supervisor.list().await else {
+            // Cheap when nothing is polled: the specs only, no /proc reads.
+            let Ok(specs) = supervisor.specs().await else {
                 return;
             };
+            let mut views = Vec::new();
+            for spec in specs.iter().filter(|s| has_polled(&s.limits, &limits)) {
+                if let Ok(view) = supervisor.status(&spec.name).await {
+                    views.push(view);
+                }
+            }
             let watched: Vec<&ManagedView> = views.iter().filter(|v| polled(v, &limits)).collect();
             tracks.retain(|(name, pid), _| {
                 watched
@@ -94,16 +101,18 @@ pub fn spawn(supervisor: Supervisor, limits: Limits) {
     });
 }
 
+/// Whether `spec` has a limit that is polled here.
+fn has_polled(spec: &ResourceLimits, limits: &Limits) -> bool {
+    spec.kinds()
+        .into_iter()
+        .any(|k| limits.enforcement(k) == Enforcement::Poll)
+}
+
 /// Whether `view` runs with a limit that is polled here.
 fn polled(view: &ManagedView, limits: &Limits) -> bool {
     view.pid.is_some()
         && matches!(view.state, State::Running | State::Starting)
-        && view
-            .spec
-            .limits
-            .kinds()
-            .into_iter()
-            .any(|k| limits.enforcement(k) == Enforcement::Poll)
+        && has_polled(&view.spec.limits, limits)
 }
 
 /// The first polled limit `tree` is over, if any (memory, then processes, then CPU).
