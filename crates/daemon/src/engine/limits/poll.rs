@@ -52,12 +52,14 @@ pub fn spawn(supervisor: Supervisor, limits: Limits) {
             let Ok(specs) = supervisor.specs().await else {
                 return;
             };
-            let mut views = Vec::new();
-            for spec in specs.iter().filter(|s| has_polled(&s.limits, &limits)) {
-                if let Ok(view) = supervisor.status(&spec.name).await {
-                    views.push(view);
-                }
+            if !specs.iter().any(|s| has_polled(&s.limits, &limits)) {
+                tracks.clear();
+                continue;
             }
+            // One listing for all (one status each costs far more with many processes).
+            let Ok(views) = supervisor.list().await else {
+                return;
+            };
             let watched: Vec<&ManagedView> = views.iter().filter(|v| polled(v, &limits)).collect();
             tracks.retain(|(name, pid), _| {
                 watched
