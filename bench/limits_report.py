@@ -25,7 +25,7 @@ def section(out: Path) -> str:
         "of 3 runs); \"over the limit\" is the peak divided by 64 MiB. The hog stops growing at",
         "1 GiB, so a peak of about 1041 MiB means nothing held it before that (pm2 checks memory",
         "every 30 s: its `worker_interval`). The cgroup peak is above 64 MiB because RSS counts",
-        "the interpreter's shared file pages, which the kernel charges to whoever read them first.",
+        "the interpreter's shared file pages, probably charged to the cgroup that read them first.",
         "",
         "| enforced by | peak RSS (MiB) | over the limit | limit to end (ms) | runs (peak MiB) |",
         "| --- | ---: | ---: | ---: | --- |",
