@@ -115,14 +115,17 @@ fn a_child_is_placed_before_exec_and_the_caller_goes_back() {
     if !ns.cgroups.tracks() {
         return eprintln!("no cgroups here: {}", ns.cgroups.describe());
     }
-    let before = std::fs::read_to_string("/proc/self/cgroup").unwrap();
     let unit = ns.unit("placed", UnitLimits::default());
-    let mut child = spawn_in(&unit, "sleep", &["30"]);
+    // Joining moves the whole test process: read where it is under the same lock.
+    let one = JOIN.lock().unwrap_or_else(|e| e.into_inner());
+    let before = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let placement = unit.join().expect("join");
+    let mut child = Command::new("sleep").arg("30").spawn().expect("spawn");
+    Unit::leave(placement).expect("leave");
+    let after = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    drop(one);
     assert_eq!(unit.pids(), [child.id()]);
-    assert_eq!(
-        std::fs::read_to_string("/proc/self/cgroup").unwrap(),
-        before
-    );
+    assert_eq!(after, before);
     // The child's own view names the unit.
     let its = std::fs::read_to_string(format!("/proc/{}/cgroup", child.id())).unwrap();
     assert!(its.contains("/placed"), "{its}");
