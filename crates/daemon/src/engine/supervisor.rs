@@ -44,7 +44,7 @@ impl Supervisor {
     /// ([`check_request`]). Returns the specs in start order; on error nothing changed and
     /// the message names the field (`depends_on: ...`).
     async fn check(&self, specs: Vec<ProcessSpec>) -> Result<Vec<ProcessSpec>> {
-        let registered = self.call(|reply| Command::Specs { reply }).await?;
+        let registered = self.specs().await?;
         let specs = check_request(&registered, specs).map_err(|e| {
             let field = e.field().unwrap_or("spec");
             SupervisorError::Invalid(format!("{field}: {e}"))

@@ -29,14 +29,6 @@ pub struct Capability {
 }
 
 impl Capability {
-    /// Nothing enforced by cgroups (made unavailable, or not writable): every limit polled.
-    pub fn poll_only(why: impl Into<String>) -> Self {
-        Self {
-            cgroup: Vec::new(),
-            why_poll: why.into(),
-        }
-    }
-
     /// What `cgroups` enforce: `memory_max` and `pids_max` and `cpu_max` with their
     /// controllers, `memory_high` only in v2 (v1 has no reclaim threshold like it).
     pub fn of(cgroups: &Cgroups) -> Self {
