@@ -5,6 +5,7 @@ pub mod completions;
 pub mod daemon;
 pub mod info;
 pub mod kill;
+pub mod limit_args;
 pub mod logs;
 pub mod managed;
 pub mod mcp;

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use procward_core::resources;
 use procward_core::supervisor::spec::{
     Backoff, ProcessSpec, RestartPolicy, command_from_string, parse_env_file, parse_env_pair,
     parse_size, read_config_file,
@@ -73,24 +72,8 @@ pub struct Args {
     /// Rotated files kept per stream [default: 5].
     #[arg(long, value_name = "N")]
     log_max_files: Option<u32>,
-    /// Hard memory ceiling of the whole tree, e.g. 512M [default: none].
-    #[arg(long, value_name = "SIZE", help_heading = "Limits")]
-    memory_max: Option<String>,
-    /// Soft memory ceiling (reclaimed above it; polled: notify only), e.g. 400M.
-    #[arg(long, value_name = "SIZE", help_heading = "Limits")]
-    memory_high: Option<String>,
-    /// CPU ceiling in percent of one core, e.g. 150% [default: none].
-    #[arg(long, value_name = "PERCENT", help_heading = "Limits")]
-    cpu_max: Option<String>,
-    /// Most processes and threads of the tree at once (holds a fork bomb).
-    #[arg(long, value_name = "N", help_heading = "Limits")]
-    pids_max: Option<String>,
-    /// What a breach does: restart, stop or notify [default: restart].
-    #[arg(long, value_name = "ACTION", help_heading = "Limits")]
-    on_breach: Option<String>,
-    /// Accept hard limits this machine can only poll (they can overshoot).
-    #[arg(long, help_heading = "Limits")]
-    best_effort: bool,
+    #[command(flatten)]
+    limits: super::limit_args::LimitArgs,
     /// Register without starting.
     #[arg(long)]
     no_autostart: bool,
@@ -170,23 +153,10 @@ fn build_spec(args: Args) -> anyhow::Result<ProcessSpec> {
     if let Some(files) = args.log_max_files {
         spec.logs.max_files = files;
     }
-    let limits = &mut spec.limits;
-    if let Some(size) = &args.memory_max {
-        limits.memory_max = Some(resources::parse_memory("memory_max", size).map_err(invalid)?);
-    }
-    if let Some(size) = &args.memory_high {
-        limits.memory_high = Some(resources::parse_memory("memory_high", size).map_err(invalid)?);
-    }
-    if let Some(cpu) = &args.cpu_max {
-        limits.cpu_max = Some(resources::parse_cpu(cpu).map_err(invalid)?);
-    }
-    if let Some(pids) = &args.pids_max {
-        limits.pids_max = Some(resources::parse_pids(pids).map_err(invalid)?);
-    }
-    if let Some(action) = &args.on_breach {
-        limits.on_breach = resources::BreachAction::parse(action).map_err(invalid)?;
-    }
-    limits.best_effort = args.best_effort;
+    args.limits
+        .inputs()
+        .apply(&mut spec.limits)
+        .map_err(invalid)?;
     spec.autostart = !args.no_autostart;
     spec.validate().map_err(invalid)?;
     Ok(spec)

@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::supervisor::spec::{SpecError, parse_size};
 
+mod inputs;
 mod spawn;
 pub mod tree;
+pub use inputs::LimitInputs;
 pub use spawn::{LimitExceeded, Load, Spawn, SpawnLimits};
 
 /// Smallest `memory_max`/`memory_high`: below this a process cannot even load a runtime.

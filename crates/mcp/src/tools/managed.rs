@@ -6,7 +6,7 @@ use procward_proto::v1;
 use serde_json::{Value, json};
 
 use super::{Answer, Outcome, ToolError};
-use procward_core::resources::{self, ResourceLimits};
+use procward_core::resources::{LimitInputs, ResourceLimits};
 
 use crate::args::{CommandLine, LogsArgs, NameArgs, NoArgs, StartArgs};
 use crate::summary::{STDERR_TAG, bytes, cap_lines};
@@ -239,25 +239,21 @@ pub(super) fn plural(n: usize, word: &str) -> String {
 }
 
 /// The limit arguments of `start_process`, parsed with the CLI's words (units, ranges).
-fn set_limits(limits: &mut ResourceLimits, args: &StartArgs) -> Result<(), ToolError> {
-    let bad = |e: procward_core::supervisor::spec::SpecError| ToolError(e.to_string());
-    if let Some(size) = &args.memory_max {
-        limits.memory_max = Some(resources::parse_memory("memory_max", size).map_err(bad)?);
+fn limits_of(args: &StartArgs) -> Result<ResourceLimits, ToolError> {
+    LimitInputs {
+        memory_max: args.memory_max.clone(),
+        cpu_max: args.cpu_max.clone(),
+        on_breach: args.on_breach.clone(),
+        best_effort: args.best_effort.unwrap_or(false),
+        ..LimitInputs::default()
     }
-    if let Some(cpu) = &args.cpu_max {
-        limits.cpu_max = Some(resources::parse_cpu(cpu).map_err(bad)?);
-    }
-    limits.pids_max = args.pids_max;
-    if let Some(action) = &args.on_breach {
-        limits.on_breach = resources::BreachAction::parse(action).map_err(bad)?;
-    }
-    limits.best_effort = args.best_effort.unwrap_or(false);
-    Ok(())
+    .pids(args.pids_max)
+    .parse()
+    .map_err(|e| ToolError(e.to_string()))
 }
 
 pub async fn start(mut b: Backend, args: StartArgs) -> Outcome {
-    let mut limits = ResourceLimits::default();
-    set_limits(&mut limits, &args)?;
+    let limits = limits_of(&args)?;
     let argv = match args.command {
         CommandLine::Line(text) => {
             command_from_string(&text).map_err(|e| ToolError(format!("invalid command: {e}")))?
