@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::daemon::Daemon;
-use common::{is_running, json, wait_for};
+use common::{cgroup_enforces, cgroup_tracks, is_running, tree_size, wait_for};
 
 const HOG: &str = "import time\nb=[]\nwhile len(b)<400:\n b.append(b'x'*(1<<20)); time.sleep(0.005)\ntime.sleep(600)";
 
@@ -19,50 +19,8 @@ const FORKS: &str = "import os,time\nfor i in range(100):\n try:\n  if os.fork()
 fn daemon() -> (Daemon, String) {
     let d = Daemon::new();
     d.cmd().args(["daemon", "--detach"]).assert().success();
-    let out = d
-        .cmd()
-        .args(["daemon", "status", "--json"])
-        .output()
-        .unwrap();
-    let limits = json(&out)["limits"].as_str().unwrap().to_owned();
+    let limits = d.limits_line();
     (d, limits)
-}
-
-/// Whether `limit` is enforced by a cgroup according to `daemon status`.
-fn cgroup_enforces(limits: &str, limit: &str) -> bool {
-    limits
-        .strip_prefix("cgroup: ")
-        .is_some_and(|rest| rest.split(" (").next().unwrap_or("").contains(limit))
-}
-
-fn pids_of_tree(root: u32) -> usize {
-    let mut table = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let after = stat.rsplit_once(')').map(|(_, a)| a).unwrap_or("");
-        let ppid: u32 = after
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
-        table.push((pid, ppid));
-    }
-    let mut tree = vec![root];
-    let mut i = 0;
-    while i < tree.len() {
-        let parent = tree[i];
-        tree.extend(
-            table
-                .iter()
-                .filter(|(_, pp)| *pp == parent)
-                .map(|(p, _)| *p),
-        );
-        i += 1;
-    }
-    tree.len()
 }
 
 #[test]
@@ -150,7 +108,7 @@ fn a_fork_loop_is_held_at_pids_max() {
         .success();
     let root = d.status("forks")["pid"].as_u64().unwrap() as u32;
     std::thread::sleep(Duration::from_millis(1500));
-    let tree = pids_of_tree(root);
+    let tree = tree_size(root);
     assert!((10..=20).contains(&tree), "the tree has {tree} processes");
     assert_eq!(d.status("forks")["state"], "running");
 }
@@ -158,7 +116,7 @@ fn a_fork_loop_is_held_at_pids_max() {
 #[test]
 fn stop_ends_a_setsid_escapee() {
     let (d, limits) = daemon();
-    if limits.starts_with("poll: ") && !limits.contains("cgroup2 at") {
+    if !cgroup_tracks(&limits) {
         return eprintln!("no cgroup tracking on this machine ({limits})");
     }
     d.cmd()

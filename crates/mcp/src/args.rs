@@ -188,6 +188,36 @@ pub struct QueueAddArgs {
     pub env: BTreeMap<String, String>,
     /// Absolute working directory (default: the daemon's).
     pub cwd: Option<String>,
+    /// Hard memory ceiling of each attempt's tree, e.g. `512M`.
+    pub memory_max: Option<String>,
+    /// CPU ceiling of each attempt in percent of one core, e.g. `150%`.
+    pub cpu_max: Option<String>,
+    /// Most processes and threads of each attempt's tree at once.
+    pub pids_max: Option<u32>,
+    /// What a breach does: `restart` (default: the attempt fails and is retried per
+    /// `attempts`), `stop` (the job fails, no retry) or `notify`.
+    pub on_breach: Option<String>,
+    /// Accept hard limits the machine can only poll (they can overshoot).
+    pub best_effort: Option<bool>,
+}
+
+/// The limit arguments `start_process` and `queue_add` share, as core's text form (the
+/// CLI's units and ranges).
+pub fn limit_inputs(
+    memory_max: &Option<String>,
+    cpu_max: &Option<String>,
+    pids_max: Option<u32>,
+    on_breach: &Option<String>,
+    best_effort: Option<bool>,
+) -> procward_core::resources::LimitInputs {
+    procward_core::resources::LimitInputs {
+        memory_max: memory_max.clone(),
+        cpu_max: cpu_max.clone(),
+        on_breach: on_breach.clone(),
+        best_effort: best_effort.unwrap_or(false),
+        ..Default::default()
+    }
+    .pids(pids_max)
 }
 
 /// `queue_list`.

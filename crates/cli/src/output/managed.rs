@@ -47,8 +47,15 @@ pub fn log_writes(view: &ManagedView) -> String {
 /// `status`'s line on limits: each with its value and how it is enforced, then the action
 /// (`memory_max 64.0MiB (cgroup), pids_max 20 (poll); on breach: restart`), or `-`.
 pub fn limits(view: &ManagedView) -> String {
+    limits_of(&view.spec.limits, &view.limits)
+}
+
+/// The words of [`limits`] for any limits and how each is enforced (a job's too).
+pub fn limits_of(
+    limits: &procward_core::resources::ResourceLimits,
+    statuses: &[procward_core::supervisor::view::LimitStatus],
+) -> String {
     use procward_core::resources::{LimitKind, format_size};
-    let limits = &view.spec.limits;
     if limits.is_empty() {
         return "-".to_owned();
     }
@@ -63,8 +70,7 @@ pub fn limits(view: &ManagedView) -> String {
                 LimitKind::PidsMax => limits.pids_max.map(|p| p.to_string()),
             }
             .unwrap_or_default();
-            let how = view
-                .limits
+            let how = statuses
                 .iter()
                 .find(|s| s.limit == kind)
                 .map_or("?", |s| s.enforcement.as_str());

@@ -41,6 +41,16 @@ impl Daemon {
         json(&out)
     }
 
+    /// The `limits` line of `daemon status --json`: what this machine enforces and how.
+    pub fn limits_line(&self) -> String {
+        let out = self
+            .cmd()
+            .args(["daemon", "status", "--json"])
+            .output()
+            .unwrap();
+        json(&out)["limits"].as_str().unwrap().to_owned()
+    }
+
     /// Waits until NAME is in `state` (asserts it got there).
     pub fn wait_state(&self, name: &str, state: &str, timeout: Duration) -> Value {
         let deadline = Instant::now() + timeout;

@@ -147,6 +147,51 @@ pub fn children_of(pid: u32) -> Vec<u32> {
         .collect()
 }
 
+/// How many processes the tree under `root` has (itself included), from /proc.
+pub fn tree_size(root: u32) -> usize {
+    let mut table = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let after = stat.rsplit_once(')').map(|(_, a)| a).unwrap_or("");
+        let ppid: u32 = after
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        table.push((pid, ppid));
+    }
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            table
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    tree.len()
+}
+
+/// Whether `limit` is enforced by a cgroup according to a `daemon status` limits line
+/// (`cgroup: memory_max, pids_max (...); others polled`).
+pub fn cgroup_enforces(limits: &str, limit: &str) -> bool {
+    limits
+        .strip_prefix("cgroup: ")
+        .is_some_and(|rest| rest.split(" (").next().unwrap_or("").contains(limit))
+}
+
+/// Whether a `daemon status` limits line says processes are tracked in a cgroup (so a
+/// `setsid` escapee can be found and killed).
+pub fn cgroup_tracks(limits: &str) -> bool {
+    !limits.starts_with("poll: ") || limits.contains("cgroup2 at")
+}
+
 /// Parses stdout as JSON.
 pub fn json(output: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {

@@ -181,7 +181,7 @@ impl Cgroups {
             && !name.starts_with('.')
             && name
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+                .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
         if !valid {
             return Err(CgroupError::InvalidName(name.to_owned()));
         }

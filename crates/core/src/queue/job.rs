@@ -29,6 +29,9 @@ pub struct Attempt {
     /// Whether the queue ended it for running past its timeout.
     #[serde(default)]
     pub timed_out: bool,
+    /// The limit (`memory_max`, `pids_max`...) whose breach ended it, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breach: Option<String>,
 }
 
 impl Attempt {
@@ -42,6 +45,7 @@ impl Attempt {
             exit_code: None,
             signal: None,
             timed_out: false,
+            breach: None,
         }
     }
 
@@ -50,8 +54,17 @@ impl Attempt {
         self.exit_code == Some(0) && !self.timed_out
     }
 
-    /// How it ended, in words: `exit 0`, `exit 3`, `signal 15`, `timed out`.
+    /// How it ended, in words: `exit 0`, `exit 3`, `signal 15`, `timed out`, `over its
+    /// memory_max (signal 9)`.
     pub fn outcome(&self) -> String {
+        if let Some(limit) = self.breach.as_ref().filter(|_| !self.timed_out) {
+            let how = match (self.exit_code, self.signal) {
+                (Some(code), _) => format!(" (exit {code})"),
+                (None, Some(signal)) => format!(" (signal {signal})"),
+                (None, None) => String::new(),
+            };
+            return format!("over its {limit}{how}");
+        }
         match (self.timed_out, self.exit_code, self.signal) {
             (true, ..) => "timed out".to_owned(),
             (_, Some(code), _) => format!("exit {code}"),
@@ -89,6 +102,16 @@ pub struct Job {
     /// of attempts again, and its history is kept.
     #[serde(default)]
     pub retried_after: u32,
+    /// The last limit breach of any attempt, in words (empty: none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub limit_breach: String,
+    /// A breach with `on_breach = stop` ended the running attempt: no attempt follows.
+    #[serde(default)]
+    pub stop_by_limit: bool,
+    /// How each of `spec.limits` is enforced on this machine; filled in by the queue from
+    /// the daemon's capability whenever it loads or adds the job.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limit_status: Vec<crate::supervisor::view::LimitStatus>,
 }
 
 /// What follows the end of an attempt.
@@ -120,6 +143,9 @@ impl Job {
             reason: String::new(),
             cancel_requested: false,
             retried_after: 0,
+            limit_breach: String::new(),
+            stop_by_limit: false,
+            limit_status: Vec::new(),
         }
     }
 
@@ -158,6 +184,9 @@ impl Job {
         }
         if attempt.succeeded() {
             return AfterAttempt::Completed;
+        }
+        if self.stop_by_limit {
+            return AfterAttempt::Final(JobState::Failed);
         }
         if number < self.spec.attempts {
             AfterAttempt::Retry(self.spec.backoff.delay(number, random))
@@ -248,6 +277,25 @@ mod tests {
             AfterAttempt::Final(JobState::Failed)
         );
         assert_eq!(job.attempts[0].outcome(), "timed out");
+    }
+
+    #[test]
+    fn a_breach_with_stop_fails_the_job_and_one_with_restart_retries() {
+        let mut job = running(3);
+        start(&mut job);
+        job.attempts[0].breach = Some("memory_max".into());
+        assert_eq!(
+            job.finish_attempt(5, None, Some(9), 0.0),
+            AfterAttempt::Retry(Duration::from_millis(100))
+        );
+        assert_eq!(job.attempts[0].outcome(), "over its memory_max (signal 9)");
+        start(&mut job);
+        job.attempts[1].breach = Some("memory_max".into());
+        job.stop_by_limit = true;
+        assert_eq!(
+            job.finish_attempt(5, None, Some(9), 0.0),
+            AfterAttempt::Final(JobState::Failed)
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::backoff::RetryBackoff;
+use crate::resources::ResourceLimits;
 use crate::supervisor::spec::{SpecError, format_duration, validate_exec, validate_name};
 
 /// Highest priority (0 is the default and the lowest; higher runs first).
@@ -76,6 +77,11 @@ pub struct JobSpec {
     /// Free-form `key=value` tags for filtering.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// What each attempt's tree may use (its own cgroup unit, or polled), and what a
+    /// breach does: `restart` fails the attempt (retried per `attempts`), `stop` fails
+    /// the job without another attempt, `notify` only records it.
+    #[serde(default, skip_serializing_if = "ResourceLimits::is_unset")]
+    pub limits: ResourceLimits,
 }
 
 impl JobSpec {
@@ -94,6 +100,7 @@ impl JobSpec {
             after: Vec::new(),
             after_any: false,
             labels: BTreeMap::new(),
+            limits: ResourceLimits::default(),
         }
     }
 
@@ -102,6 +109,7 @@ impl JobSpec {
     /// group and the dependencies exist.
     pub fn validate(&self, now_ms: u64) -> Result<(), SpecError> {
         validate_exec(&self.command, &self.env, self.cwd.as_deref())?;
+        self.limits.validate()?;
         validate_name(&self.group).map_err(|e| invalid("group", e.to_string()))?;
         if self.priority > MAX_PRIORITY {
             return Err(invalid(

@@ -153,7 +153,7 @@ impl Engine {
         )?;
         let commands = actor::spawn(home, exe, owned, records, limits.clone());
         let supervisor = Supervisor::new(commands, limits.clone());
-        limits::poll::spawn(supervisor.clone(), limits);
+        limits::poll::spawn(supervisor.clone(), queue.clone(), limits);
         Ok(Self::new(supervisor, queue, sampling).with_audit(audit))
     }
 

@@ -6,7 +6,7 @@ use procward_proto::v1;
 use serde_json::{Value, json};
 
 use super::{Answer, Outcome, ToolError};
-use procward_core::resources::{LimitInputs, ResourceLimits};
+use procward_core::resources::ResourceLimits;
 
 use crate::args::{CommandLine, LogsArgs, NameArgs, NoArgs, StartArgs};
 use crate::summary::{STDERR_TAG, bytes, cap_lines};
@@ -240,14 +240,13 @@ pub(super) fn plural(n: usize, word: &str) -> String {
 
 /// The limit arguments of `start_process`, parsed with the CLI's words (units, ranges).
 fn limits_of(args: &StartArgs) -> Result<ResourceLimits, ToolError> {
-    LimitInputs {
-        memory_max: args.memory_max.clone(),
-        cpu_max: args.cpu_max.clone(),
-        on_breach: args.on_breach.clone(),
-        best_effort: args.best_effort.unwrap_or(false),
-        ..LimitInputs::default()
-    }
-    .pids(args.pids_max)
+    crate::args::limit_inputs(
+        &args.memory_max,
+        &args.cpu_max,
+        args.pids_max,
+        &args.on_breach,
+        args.best_effort,
+    )
     .parse()
     .map_err(|e| ToolError(e.to_string()))
 }

@@ -59,6 +59,15 @@ pub async fn add(mut b: Backend, args: QueueAddArgs) -> Outcome {
             "invalid argument: cwd must be an absolute path (got '{cwd}'). Nothing was queued"
         )));
     }
+    let limits = crate::args::limit_inputs(
+        &args.memory_max,
+        &args.cpu_max,
+        args.pids_max,
+        &args.on_breach,
+        args.best_effort,
+    )
+    .parse()
+    .map_err(|e| ToolError(format!("invalid argument: {e}. Nothing was queued")))?;
     let spec = v1::JobSpec {
         command,
         env: args.env.into_iter().collect(),
@@ -80,6 +89,7 @@ pub async fn add(mut b: Backend, args: QueueAddArgs) -> Outcome {
         after: args.after,
         after_any: args.after_any,
         labels: args.labels.into_iter().collect(),
+        limits: procward_proto::convert::limits::limits_to_proto(&limits),
     };
     let job = b
         .queue

@@ -66,6 +66,7 @@ pub fn job_spec_to_proto(spec: &JobSpec) -> v1::JobSpec {
         after: spec.after.clone(),
         after_any: spec.after_any,
         labels: spec.labels.clone().into_iter().collect(),
+        limits: crate::convert::limits::limits_to_proto(&spec.limits),
     }
 }
 
@@ -106,6 +107,7 @@ pub fn job_spec_from_proto(spec: v1::JobSpec, now_ms: u64) -> Result<JobSpec, St
         after: spec.after,
         after_any: spec.after_any,
         labels: spec.labels.into_iter().collect(),
+        limits: crate::convert::limits::limits_from_proto(spec.limits)?,
     })
 }
 
@@ -119,6 +121,7 @@ pub fn attempt_to_proto(a: &Attempt) -> v1::Attempt {
         exit_code: a.exit_code,
         signal: a.signal,
         timed_out: a.timed_out,
+        breach: a.breach.clone().unwrap_or_default(),
     }
 }
 
@@ -132,6 +135,7 @@ pub fn attempt_from_proto(a: &v1::Attempt) -> Attempt {
         exit_code: a.exit_code,
         signal: a.signal,
         timed_out: a.timed_out,
+        breach: (!a.breach.is_empty()).then(|| a.breach.clone()),
     }
 }
 
@@ -147,6 +151,8 @@ pub fn job_to_proto(job: &Job) -> v1::Job {
         reason: job.reason.clone(),
         exit_code: job.state.is_final().then(|| job.exit_code()).flatten(),
         retried_after: job.retried_after,
+        limit_status: crate::convert::limits::statuses_to_proto(&job.limit_status),
+        limit_breach: job.limit_breach.clone(),
     }
 }
 
@@ -163,6 +169,9 @@ pub fn job_from_proto(job: v1::Job) -> Result<Job, String> {
         reason: job.reason,
         cancel_requested: false,
         retried_after: job.retried_after,
+        limit_breach: job.limit_breach,
+        stop_by_limit: false,
+        limit_status: crate::convert::limits::statuses_from_proto(job.limit_status),
     })
 }
 

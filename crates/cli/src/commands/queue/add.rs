@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 use procward_core::queue::parse_label;
 use procward_core::supervisor::spec::{parse_duration, parse_env_pair};
+use procward_proto::convert::limits::limits_to_proto;
 use procward_proto::convert::queue::job_from_proto;
 use procward_proto::v1;
 
@@ -60,6 +61,8 @@ pub struct JobArgs {
     /// Print the job as JSON instead of its id.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    limits: super::super::limit_args::LimitArgs,
     /// Program and arguments, after `--`.
     #[arg(last = true, required = true, value_name = "CMD ARGS")]
     argv: Vec<String>,
@@ -86,6 +89,11 @@ impl JobArgs {
     pub(super) fn spec(&self, attempts: u32) -> anyhow::Result<v1::JobSpec> {
         let env: BTreeMap<String, String> = self.env.iter().cloned().collect();
         let labels: BTreeMap<String, String> = self.labels.iter().cloned().collect();
+        let limits = self
+            .limits
+            .inputs()
+            .parse()
+            .map_err(super::super::start::invalid)?;
         let cwd = match &self.cwd {
             Some(cwd) => cwd.clone(),
             None => std::env::current_dir().context("cannot read the current directory")?,
@@ -104,6 +112,7 @@ impl JobArgs {
             after: self.after.clone(),
             after_any: self.after_any,
             labels: labels.into_iter().collect(),
+            limits: limits_to_proto(&limits),
         })
     }
 }

@@ -41,7 +41,7 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum QueueCommand {
     /// Queue a job; prints its id.
-    Add(JobArgs),
+    Add(Box<JobArgs>),
     /// Jobs as a table (or JSON).
     List(view::ListArgs),
     /// One job with every attempt.
@@ -76,7 +76,7 @@ async fn client() -> anyhow::Result<QueueClient<Channel>> {
 /// Runs `procward queue ...`.
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     match args.command {
-        QueueCommand::Add(args) => add::run_add(args, ctx),
+        QueueCommand::Add(args) => add::run_add(*args, ctx),
         QueueCommand::List(args) => view::run_list(args, ctx),
         QueueCommand::Show(args) => view::run_show(args, ctx),
         QueueCommand::Logs(args) => control::run_logs(args, ctx),

@@ -172,6 +172,15 @@ pub fn run_show(args: ShowArgs, ctx: &Context) -> anyhow::Result<u8> {
         if let Some(cwd) = &spec.cwd {
             add("cwd", cwd.display().to_string());
         }
+        if !spec.limits.is_empty() {
+            add(
+                "limits",
+                crate::output::managed::limits_of(&spec.limits, &job.limit_status),
+            );
+        }
+        if !job.limit_breach.is_empty() {
+            add("breach", job.limit_breach.clone());
+        }
         if !job.reason.is_empty() {
             add("reason", job.reason.clone());
         }

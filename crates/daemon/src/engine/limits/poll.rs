@@ -1,6 +1,7 @@
-//! The poll enforcer: about once a second, the tree of every running managed process with
-//! a limit no cgroup enforces is measured ([`measure_trees`]) and a breach applied through
-//! the supervisor (restart, stop, or notify), the same way whichever limit it was.
+//! The poll enforcer: about once a second, the tree of every running managed process and
+//! job attempt with a limit no cgroup enforces is measured ([`measure_trees`]) and a
+//! breach applied through the supervisor or the queue (restart, stop, or notify), the
+//! same way whichever limit it was.
 //!
 //! Polling overshoots by what a process allocates between two readings; that is why a
 //! hard limit enforced this way needs `best_effort`. CPU is judged over three readings in a
@@ -15,6 +16,8 @@ use procward_core::supervisor::state::State;
 use procward_core::supervisor::view::ManagedView;
 
 use super::Limits;
+use crate::engine::queue::Queue;
+use crate::engine::queue::limits::JobBreach;
 use crate::engine::supervisor::Supervisor;
 
 /// How often trees are measured.
@@ -40,49 +43,59 @@ struct Track {
     reported: HashSet<LimitKind>,
 }
 
+/// Whose tree is measured: a managed process or a job's running attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Owner {
+    Managed(String),
+    Job { id: u64, attempt: u32 },
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Owner::Managed(name) => f.write_str(name),
+            Owner::Job { id, .. } => write!(f, "job {id}"),
+        }
+    }
+}
+
+/// One tree to measure this round.
+struct Watched {
+    owner: Owner,
+    pid: u32,
+    limits: ResourceLimits,
+}
+
 /// Starts the enforcer on the current runtime; it runs until the supervisor shuts down.
-pub fn spawn(supervisor: Supervisor, limits: Limits) {
+pub fn spawn(supervisor: Supervisor, queue: Queue, limits: Limits) {
     tokio::spawn(async move {
-        let mut tracks: HashMap<(String, u32), Track> = HashMap::new();
+        let mut tracks: HashMap<(Owner, u32), Track> = HashMap::new();
         let mut tick = tokio::time::interval(PERIOD);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            // Cheap when nothing is polled: the specs only, no /proc reads.
-            let Ok(specs) = supervisor.specs().await else {
+            let Some(watched) = watched(&supervisor, &queue, &limits).await else {
                 return;
             };
-            if !specs.iter().any(|s| has_polled(&s.limits, &limits)) {
-                tracks.clear();
-                continue;
-            }
-            // One listing for all (one status each costs far more with many processes).
-            let Ok(views) = supervisor.list().await else {
-                return;
-            };
-            let watched: Vec<&ManagedView> = views.iter().filter(|v| polled(v, &limits)).collect();
-            tracks.retain(|(name, pid), _| {
-                watched
-                    .iter()
-                    .any(|v| v.spec.name == *name && v.pid == Some(*pid))
+            tracks.retain(|(owner, pid), _| {
+                watched.iter().any(|w| w.owner == *owner && w.pid == *pid)
             });
             if watched.is_empty() {
                 continue;
             }
-            let roots: Vec<u32> = watched.iter().filter_map(|v| v.pid).collect();
+            let roots: Vec<u32> = watched.iter().map(|w| w.pid).collect();
             let usage = tokio::task::spawn_blocking(move || measure_trees(&roots))
                 .await
                 .unwrap_or_default();
-            for view in watched {
-                let Some(pid) = view.pid else { continue };
-                let Some(tree) = usage.get(&pid) else {
+            for w in watched {
+                let Some(tree) = usage.get(&w.pid) else {
                     continue;
                 };
-                let track = tracks.entry((view.spec.name.clone(), pid)).or_default();
-                let Some(breach) = judge(&view.spec.limits, &limits, tree, track) else {
+                let track = tracks.entry((w.owner.clone(), w.pid)).or_default();
+                let Some(breach) = judge(&w.limits, &limits, tree, track) else {
                     continue;
                 };
-                let mut action = view.spec.limits.on_breach;
+                let mut action = w.limits.on_breach;
                 if breach.limit == LimitKind::MemoryHigh {
                     // A soft limit only notifies when it is polled.
                     action = BreachAction::Notify;
@@ -90,21 +103,74 @@ pub fn spawn(supervisor: Supervisor, limits: Limits) {
                 if action == BreachAction::Notify && !track.reported.insert(breach.limit) {
                     continue;
                 }
-                tracing::warn!(name = %view.spec.name, note = %breach.note, %action, "limit breached");
-                let applied = supervisor
-                    .breach(&view.spec.name, &breach.note, action)
-                    .await;
-                if let Err(e) = &applied {
-                    tracing::error!(name = %view.spec.name, error = %e, "cannot apply a limit breach");
-                }
-                limits.record_breach(&view.spec.name, &breach.note, action, applied.is_ok());
+                tracing::warn!(owner = %w.owner, note = %breach.note, %action, "limit breached");
+                apply(&supervisor, &queue, &limits, &w.owner, breach, action).await;
             }
         }
     });
 }
 
+/// The trees with a polled limit this round: cheap when nothing is polled (the specs and
+/// the queue's running attempts, no /proc reads). `None` once the supervisor has stopped.
+async fn watched(supervisor: &Supervisor, queue: &Queue, limits: &Limits) -> Option<Vec<Watched>> {
+    let specs = supervisor.specs().await.ok()?;
+    let mut watched = Vec::new();
+    if specs.iter().any(|s| has_polled(&s.limits, limits)) {
+        // One listing for all (one status each costs far more with many processes).
+        let views = supervisor.list().await.ok()?;
+        watched.extend(views.iter().filter(|v| polled(v, limits)).map(|v| Watched {
+            owner: Owner::Managed(v.spec.name.clone()),
+            pid: v.pid.unwrap_or_default(),
+            limits: v.spec.limits.clone(),
+        }));
+    }
+    let jobs = queue.polled().await.unwrap_or_default();
+    watched.extend(jobs.into_iter().map(|j| Watched {
+        owner: Owner::Job {
+            id: j.id,
+            attempt: j.attempt,
+        },
+        pid: j.pid,
+        limits: j.limits,
+    }));
+    Some(watched)
+}
+
+/// Applies a breach through whoever owns the tree, and records it in the audit log.
+async fn apply(
+    supervisor: &Supervisor,
+    queue: &Queue,
+    limits: &Limits,
+    owner: &Owner,
+    breach: Breach,
+    action: BreachAction,
+) {
+    match owner {
+        Owner::Managed(name) => {
+            let applied = supervisor.breach(name, &breach.note, action).await;
+            if let Err(e) = &applied {
+                tracing::error!(%name, error = %e, "cannot apply a limit breach");
+            }
+            limits.record_breach(name, &breach.note, action, applied.is_ok());
+        }
+        // The queue records its own breaches (it also finds OOM kills in its units).
+        Owner::Job { id, attempt } => {
+            let breach = JobBreach {
+                id: *id,
+                attempt: *attempt,
+                limit: breach.limit,
+                note: breach.note,
+                action,
+            };
+            if let Err(e) = queue.breach(breach).await {
+                tracing::debug!(id, error = %e, "job breach not applied");
+            }
+        }
+    }
+}
+
 /// Whether `spec` has a limit that is polled here.
-fn has_polled(spec: &ResourceLimits, limits: &Limits) -> bool {
+pub(crate) fn has_polled(spec: &ResourceLimits, limits: &Limits) -> bool {
     spec.kinds()
         .into_iter()
         .any(|k| limits.enforcement(k) == Enforcement::Poll)

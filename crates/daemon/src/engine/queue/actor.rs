@@ -218,6 +218,12 @@ impl Actor {
             Command::RemoveSchedule(name, reply) => {
                 let _ = reply.send(self.remove_schedule(&name));
             }
+            Command::Polled(reply) => {
+                let _ = reply.send(self.polled());
+            }
+            Command::Breach(breach, reply) => {
+                let _ = reply.send(self.poll_breach(*breach));
+            }
         }
     }
 

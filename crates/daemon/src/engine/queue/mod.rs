@@ -10,6 +10,7 @@
 //! twice ([`run`]).
 
 mod actor;
+pub mod limits;
 pub mod logs;
 mod requests;
 mod restore;
@@ -104,6 +105,11 @@ pub(crate) enum Command {
     ),
     Schedules(oneshot::Sender<Vec<Schedule>>),
     RemoveSchedule(String, oneshot::Sender<Result<Schedule, EngineError>>),
+    Polled(oneshot::Sender<Vec<limits::PolledJob>>),
+    Breach(
+        Box<limits::JobBreach>,
+        oneshot::Sender<Result<(), EngineError>>,
+    ),
 }
 
 /// The queue's handle: cheap to clone, every clone the same queue.
@@ -206,6 +212,16 @@ impl Queue {
     /// Removes a schedule; the jobs it queued stay.
     pub async fn remove_schedule(&self, name: String) -> Result<Schedule, EngineError> {
         self.ask(|tx| Command::RemoveSchedule(name, tx)).await?
+    }
+
+    /// Running attempts with a limit no cgroup holds here (for the poll enforcer).
+    pub async fn polled(&self) -> Result<Vec<limits::PolledJob>, EngineError> {
+        self.ask(Command::Polled).await
+    }
+
+    /// Applies a breach the poll enforcer found in a running attempt (see [`limits`]).
+    pub async fn breach(&self, breach: limits::JobBreach) -> Result<(), EngineError> {
+        self.ask(|tx| Command::Breach(Box::new(breach), tx)).await?
     }
 
     /// Every job event from now on (a slow receiver skips events and is told so: it

@@ -13,6 +13,7 @@ impl Actor {
         let now = now_ms();
         spec.validate(now)
             .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        self.check_limits(&spec)?;
         self.check_group(&spec.group)?;
         spec.after.sort_unstable();
         spec.after.dedup();
@@ -23,7 +24,8 @@ impl Actor {
             )));
         }
         let id = self.last_id + 1;
-        let job = Job::new(id, spec, now);
+        let mut job = Job::new(id, spec, now);
+        job.limit_status = self.limits.statuses(&job.spec.limits);
         self.store.insert(&job).map_err(store_error)?;
         self.last_id = id;
         for dep in &job.spec.after {
@@ -33,6 +35,14 @@ impl Actor {
         self.emit(id);
         self.admit(id);
         self.job(id).cloned()
+    }
+
+    /// Refuses a job (or a schedule's job) with a hard limit this machine can only poll,
+    /// unless it accepts that (`best_effort`), as a managed process's start is refused.
+    pub(super) fn check_limits(&self, spec: &JobSpec) -> Result<(), EngineError> {
+        self.limits
+            .check_spec(&spec.limits)
+            .map_err(|e| EngineError::Refused(format!("limits: {e}")))
     }
 
     /// Refuses a job (or a schedule's job) in a group that does not exist.
@@ -98,6 +108,7 @@ impl Actor {
         job.state = JobState::Queued;
         job.retried_after = job.attempts.len() as u32;
         job.cancel_requested = false;
+        job.stop_by_limit = false;
         job.run_at_ms = None;
         job.reason = "retried".into();
         self.save(id);

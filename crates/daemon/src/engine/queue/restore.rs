@@ -39,7 +39,8 @@ impl Actor {
             self.groups.insert(group.name.clone(), group);
         }
         let runs: HashMap<u64, _> = loaded.runs.into_iter().collect();
-        for job in loaded.jobs {
+        for mut job in loaded.jobs {
+            job.limit_status = self.limits.statuses(&job.spec.limits);
             for dep in &job.spec.after {
                 self.dependents.entry(*dep).or_default().push(job.id);
             }
@@ -101,6 +102,8 @@ impl Actor {
                 spawned_ms: record.started_at_ms,
                 record: Some(record),
                 shim: None,
+                unit: self.limits.cgroups().open(&super::limits::unit_name(id)),
+                oom_seen: 0,
             },
         );
         self.slot_taken(&group_name);

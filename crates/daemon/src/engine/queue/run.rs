@@ -8,6 +8,7 @@ use std::process::Child;
 use std::time::Duration;
 
 use procward_core::Signal;
+use procward_core::cgroup::Unit;
 use procward_core::queue::{AfterAttempt, Attempt, JobState};
 use procward_core::signal::group;
 use procward_core::supervisor::shim::{self, LaunchSpec, Launched};
@@ -29,6 +30,10 @@ pub(crate) struct Running {
     /// When the shim was spawned (Unix milliseconds): the attempt's start, which its end
     /// (the shim's own clock) can never precede.
     pub spawned_ms: u64,
+    /// The attempt's cgroup unit, when this machine has cgroups.
+    pub unit: Option<Unit>,
+    /// OOM kills the unit had counted before the attempt (a unit left by a crash).
+    pub oom_seen: u64,
 }
 
 /// The exit code recorded for an attempt whose program could not be started, as a shell
@@ -39,6 +44,11 @@ impl Actor {
     /// Starts the next attempt of a ready job; a program that cannot be started is a
     /// failed attempt (exit 127) like any other, retried per its attempts.
     pub(super) fn start_attempt(&mut self, id: u64) {
+        let unit = match self.attempt_unit(id) {
+            None => return,
+            Some(Ok(unit)) => unit,
+            Some(Err(message)) => return self.not_started(id, message, now_ms()),
+        };
         let Some(job) = self.jobs.get_mut(&id) else {
             return;
         };
@@ -59,7 +69,7 @@ impl Actor {
             max_bytes: limits.max_bytes,
             max_files: limits.max_files,
             status_file: dir.join("status.json"),
-            cgroup: None,
+            cgroup: unit.clone(),
         };
         let exe = self.exe.clone();
         let spawned = self
@@ -89,11 +99,18 @@ impl Actor {
                         record: None,
                         shim: None,
                         spawned_ms: started_ms,
+                        oom_seen: unit.as_ref().map_or(0, Unit::oom_kills),
+                        unit,
                     },
                 );
                 self.slot_taken(&group_name);
             }
-            Err(message) => self.not_started(id, message, started_ms),
+            Err(message) => {
+                if let Some(unit) = unit {
+                    let _ = unit.remove();
+                }
+                self.not_started(id, message, started_ms)
+            }
         }
     }
 
@@ -123,7 +140,9 @@ impl Actor {
         let launched = match launched {
             Ok(launched) => launched,
             Err(message) => {
-                self.running.remove(&id);
+                if let Some(run) = self.running.remove(&id) {
+                    self.close_unit(id, &run);
+                }
                 if let Some(group) = self.jobs.get(&id).map(|j| j.spec.group.clone()) {
                     self.slot_freed(&group);
                 }
@@ -195,11 +214,16 @@ impl Actor {
             return;
         };
         self.slot_freed(&group_name);
+        self.close_unit(id, &run);
         let Some(job) = self.jobs.get_mut(&id) else {
             return;
         };
         let leader = record.child();
-        let ending = job.cancel_requested || job.attempts.last().is_some_and(|a| a.timed_out);
+        let ending = job.cancel_requested
+            || job
+                .attempts
+                .last()
+                .is_some_and(|a| a.timed_out || a.breach.is_some());
         // Members left behind: a cancel or timeout ends the whole tree; a lost shim leaves
         // a process nobody logs or reaps, so it is ended too.
         if (ending || status.is_none()) && !group::members(leader.pid).is_empty() {
@@ -301,14 +325,19 @@ impl Actor {
         self.end_running(id, &why);
     }
 
+    /// The grace period is over: SIGKILL to the group and, with a unit, to every
+    /// process in it (those that left the group too).
     pub(super) fn on_kill_due(&mut self, id: u64, attempt: u32) {
-        if let Some(record) = self
-            .running
-            .get(&id)
-            .filter(|r| r.attempt == attempt)
-            .and_then(|r| r.record.as_ref())
-        {
+        let Some(run) = self.running.get(&id).filter(|r| r.attempt == attempt) else {
+            return;
+        };
+        if let Some(record) = &run.record {
             group::signal(record.child(), Signal::KILL);
+        }
+        if let Some(unit) = &run.unit
+            && let Err(e) = unit.kill()
+        {
+            tracing::warn!(id, error = %e, "cannot kill the job's unit");
         }
     }
 }

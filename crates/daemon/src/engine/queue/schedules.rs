@@ -35,6 +35,7 @@ impl Actor {
                 spec.name
             )));
         }
+        self.check_limits(&spec.job)?;
         self.check_group(&spec.job.group)?;
         let schedule = Schedule::new(spec, now);
         self.store.put_schedule(&schedule).map_err(store_error)?;

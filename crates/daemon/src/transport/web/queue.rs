@@ -122,6 +122,7 @@ pub async fn add(ctx: &Ctx, payload: Value) -> Answer {
         after: args.after,
         after_any: args.after_any,
         labels: args.labels.into_iter().collect(),
+        limits: None,
     };
     let spec = job_spec_from_proto(wire, unix_ms(std::time::SystemTime::now()))?;
     let job = queue(ctx).add(spec).await.map_err(err)?;
