@@ -54,3 +54,45 @@ async def test_bad_limits_are_tool_errors_and_change_nothing(home, args, words):
         assert words in text, text
         listing, _ = await ok(session, "list_processes")
         assert listing["processes"] == []
+
+
+async def test_a_job_queued_through_mcp_is_held_to_its_memory_limit(home):
+    async with stdio_session(home) as session:
+        added, text = await ok(session, "queue_add", {
+            "command": ["python3", "-c", HOG], "memory_max": "48M", "on_breach": "stop",
+            "attempts": 3, "best_effort": True,
+        })
+        job_id = added["id"]
+        deadline = time.monotonic() + 40
+        job = {}
+        while time.monotonic() < deadline:
+            job, _ = await ok(session, "queue_status", {"id": job_id})
+            if job["state"] in ("completed", "failed", "cancelled"):
+                break
+            await asyncio.sleep(0.2)
+        assert job["state"] == "failed", job
+        # on_breach stop: no second attempt, and the limit is named in the attempt.
+        [attempt] = job["attempts"]
+        assert attempt["breach"] == "memory_max", job
+        assert attempt["outcome"].startswith("over its memory_max"), job
+        limits = job["limits"]
+        assert limits["memory_max"] == 48 << 20 and limits["on_breach"] == "stop", job
+        expected = {
+            "cgroup": "memory_max 48.0MiB: the kernel ended the tree, out of memory",
+            "poll": "memory_max 48.0MiB: the tree used ",
+        }[limits["enforced_by"]["memory_max"]]
+        assert job["limit_breach"].startswith(expected), job
+        assert job["reason"] == f"stopped by a limit: {job['limit_breach']}", job
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"memory_max": "64 parsecs"}, "unknown unit"),
+    ({"pids_max": 0, "best_effort": True}, "pids_max"),
+    ({"on_breach": "explode"}, "on_breach"),
+])
+async def test_bad_job_limits_are_tool_errors_and_queue_nothing(home, args, words):
+    async with stdio_session(home) as session:
+        text = await fails(session, "queue_add", {"command": ["sleep", "60"], **args})
+        assert words in text and "Nothing was queued" in text, text
+        listing, _ = await ok(session, "queue_list")
+        assert listing["jobs"] == [], listing

@@ -451,3 +451,35 @@ def test_teardown_cancels_running_jobs(tmp_path: Path) -> None:
     if pid_alive(pid):
         os.killpg(pid, signal.SIGKILL)  # the job's own process group
         pytest.fail(f"job process {pid} outlived the daemon's teardown")
+
+
+HOG = "import time\nb=[]\nwhile len(b)<400:\n b.append(b'x'*(1<<20)); time.sleep(0.01)\ntime.sleep(600)"
+
+
+async def test_a_job_is_held_to_its_memory_limit(pw: Client) -> None:
+    limits = sv.ResourceLimits(memory_max=48 << 20, on_breach=sv.BREACH_ACTION_STOP, best_effort=True)
+    job = await pw.queue_add(["python3", "-c", HOG], attempts=3, limits=limits)
+    assert job.spec.limits == limits
+    [status] = job.limit_status
+    assert status.limit == "memory_max"
+    assert status.enforcement in (sv.ENFORCEMENT_CGROUP, sv.ENFORCEMENT_POLL)
+    done = await pw.queue_wait(job.id, timeout=40)
+    assert procward.job_state(done) == "failed", done
+    # on_breach stop: one attempt, which names the limit; the job keeps the breach.
+    [attempt] = done.attempts
+    assert attempt.breach == "memory_max", done
+    assert done.limit_breach.startswith("memory_max 48.0MiB: "), done
+    assert done.reason == f"stopped by a limit: {done.limit_breach}", done
+
+
+async def test_bad_job_limits_are_refused_and_queue_nothing(pw: Client) -> None:
+    invalid = grpc.StatusCode.INVALID_ARGUMENT
+    for limits, field in [
+        (sv.ResourceLimits(pids_max=0, best_effort=True), "pids_max"),
+        (sv.ResourceLimits(memory_max=1024, best_effort=True), "memory_max"),
+        (sv.ResourceLimits(cpu_max_percent=0, best_effort=True), "cpu_max"),
+        (sv.ResourceLimits(memory_max=64 << 20, memory_high=128 << 20, best_effort=True), "memory_high"),
+    ]:
+        e = await expect(invalid, lambda: pw.queue_add(["true"], limits=limits))
+        assert field in e.details(), e.details()
+    assert await pw.queue_list() == []

@@ -178,6 +178,7 @@ class QueueMethods:
         labels: Optional[Mapping[str, str]] = None,
         env: Optional[Mapping[str, str]] = None,
         cwd: Union[str, "os.PathLike[str]", None] = None,
+        limits: Optional[sv.ResourceLimits] = None,
     ) -> qu.Job:
         """Queue a job; returns it (``job.id``) once the daemon has stored it.
 
@@ -203,6 +204,12 @@ class QueueMethods:
             labels: Free-form tags.
             env: Variables added to the daemon's environment.
             cwd: Where it runs (default: the daemon's working directory).
+            limits: What each attempt's process tree may use (``memory_max`` bytes,
+                ``cpu_max_percent``, ``pids_max``...) and what a breach does
+                (``on_breach``: restart fails the attempt and retries it, stop fails
+                the job, notify records it); ``job.limit_status`` says how each is
+                enforced (cgroup or poll). A hard limit this machine can only poll is
+                ``FAILED_PRECONDITION`` unless ``best_effort`` is set.
         """
         spec = qu.JobSpec(
             command=_argv(command),
@@ -218,6 +225,7 @@ class QueueMethods:
             after=list(after),
             after_any=after_any,
             labels=dict(labels or {}),
+            limits=limits,
         )
         return await self._queue.Add(qu.AddJobRequest(spec=spec), timeout=self.timeout)
 

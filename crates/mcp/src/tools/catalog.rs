@@ -225,7 +225,7 @@ tools! {
     QueueAdd {
         name: "queue_add",
         title: "Queue a job",
-        description: "Queue a one-off command as a background job and return its id at once: it runs when its group has a free slot (by priority, then first come), after an optional delay and after the jobs in `after`, and is retried per `attempts`/`backoff` until it exits 0; `timeout_seconds` bounds each attempt. Follow it with queue_status, read its output with queue_logs. For a long-running server use start_process instead.",
+        description: "Queue a one-off command as a background job and return its id at once: it runs when its group has a free slot (by priority, then first come), after an optional delay and after the jobs in `after`, and is retried per `attempts`/`backoff` until it exits 0; `timeout_seconds` bounds each attempt; memory_max/cpu_max/pids_max bound each attempt's process tree (on_breach: restart fails the attempt and retries, stop fails the job, notify records it). Follow it with queue_status, read its output with queue_logs. For a long-running server use start_process instead.",
         args: args::QueueAddArgs,
         read_only: false,
         destructive: false,
@@ -245,7 +245,7 @@ tools! {
     QueueStatus {
         name: "queue_status",
         title: "Status of a job",
-        description: "One job by id: its state, spec (group, priority, command, cwd, attempts, backoff, timeout, dependencies, labels) and every attempt (pid, start and end, exit code or signal, timed out). Poll it after queue_add until the state is completed, failed or cancelled.",
+        description: "One job by id: its state, spec (group, priority, command, cwd, attempts, backoff, timeout, dependencies, labels) and every attempt (pid, start and end, exit code or signal, timed out, the limit it breached), its limits with how each is enforced (cgroup or poll) and the last limit_breach. Poll it after queue_add until the state is completed, failed or cancelled.",
         args: args::JobArgs,
         read_only: true,
         destructive: false,

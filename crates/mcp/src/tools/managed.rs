@@ -40,6 +40,23 @@ pub fn view(p: &v1::ManagedProcess) -> Value {
     })
 }
 
+/// Limits as data, with how this machine enforces each (`enforced_by`: `cgroup` or
+/// `poll`); a managed process's and a job's alike.
+pub fn limits_view(limits: &v1::ResourceLimits, statuses: &[v1::LimitStatus]) -> Value {
+    let enforced: serde_json::Map<String, Value> = statuses
+        .iter()
+        .map(|l| (l.limit.clone(), json!(l.enforcement().wire_name())))
+        .collect();
+    json!({
+        "memory_max": limits.memory_max,
+        "memory_high": limits.memory_high,
+        "cpu_max_percent": limits.cpu_max_percent,
+        "pids_max": limits.pids_max,
+        "on_breach": limits.on_breach().wire_name(),
+        "enforced_by": enforced,
+    })
+}
+
 /// Metrics as data: an unreadable value (another user's process) is null, never 0.
 pub fn metrics(m: &v1::ProcessMetrics) -> Value {
     json!({
@@ -107,19 +124,7 @@ pub async fn status(mut b: Backend, args: NameArgs) -> Outcome {
         data["restart_policy"] = json!(spec.restart().wire_name());
         data["cwd"] = json!(spec.cwd);
         if let Some(limits) = &spec.limits {
-            let enforced: serde_json::Map<String, Value> = p
-                .limits
-                .iter()
-                .map(|l| (l.limit.clone(), json!(l.enforcement().wire_name())))
-                .collect();
-            data["limits"] = json!({
-                "memory_max": limits.memory_max,
-                "memory_high": limits.memory_high,
-                "cpu_max_percent": limits.cpu_max_percent,
-                "pids_max": limits.pids_max,
-                "on_breach": limits.on_breach().wire_name(),
-                "enforced_by": enforced,
-            });
+            data["limits"] = limits_view(limits, &p.limits);
         }
     }
     if p.limit_breaches > 0 {

@@ -54,6 +54,7 @@ struct PortArgs {
 struct StartArgs {
     name: String,
     command: String,
+    limits: Option<super::payloads::LimitArgs>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,9 +107,17 @@ impl DataRequest {
             Event::PortKill => Self::KillPort(parse::<PortArgs>(payload)?.port),
             Event::ManagedList => Self::Managed,
             Event::ManagedStart => {
-                let StartArgs { name, command } = parse(payload)?;
+                let StartArgs {
+                    name,
+                    command,
+                    limits,
+                } = parse(payload)?;
                 let argv = command_from_string(&command).map_err(|e| e.to_string())?;
-                Self::Start(Box::new(ProcessSpec::new(name, argv)))
+                let mut spec = ProcessSpec::new(name, argv);
+                if let Some(limits) = limits {
+                    spec.limits = limits.parse()?;
+                }
+                Self::Start(Box::new(spec))
             }
             Event::ManagedAction => {
                 let ActionArgs { name, action } = parse(payload)?;

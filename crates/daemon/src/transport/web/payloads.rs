@@ -26,6 +26,38 @@ fn text_ok(field: &str, text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The `limits` object of `managed:start` and `queue:add`: the CLI's words and units
+/// (`{"memoryMax": "64M", "cpuMax": "150%", "pidsMax": 20, "onBreach": "stop",
+/// "bestEffort": true}`), parsed by core's one parser.
+#[derive(Debug, Deserialize, Default, Clone, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LimitArgs {
+    memory_max: Option<String>,
+    memory_high: Option<String>,
+    cpu_max: Option<String>,
+    pids_max: Option<u32>,
+    on_breach: Option<String>,
+    #[serde(default)]
+    best_effort: bool,
+}
+
+impl LimitArgs {
+    /// The limits, or the field and why they are refused.
+    pub fn parse(&self) -> Result<procward_core::resources::ResourceLimits, String> {
+        procward_core::resources::LimitInputs {
+            memory_max: self.memory_max.clone(),
+            memory_high: self.memory_high.clone(),
+            cpu_max: self.cpu_max.clone(),
+            pids_max: None,
+            on_breach: self.on_breach.clone(),
+            best_effort: self.best_effort,
+        }
+        .pids(self.pids_max)
+        .parse()
+        .map_err(|e| format!("limits: {e}"))
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Create {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use procward_core::queue::{Job, JobState};
 use procward_core::supervisor::spec::command_from_string;
+use procward_proto::convert::limits::limits_to_proto;
 use procward_proto::convert::queue::{group_to_proto, job_spec_from_proto, job_to_proto};
 use procward_proto::v1;
 use serde::Deserialize;
@@ -89,6 +90,7 @@ struct AddArgs {
     #[serde(default)]
     env: BTreeMap<String, String>,
     cwd: Option<String>,
+    limits: Option<super::payloads::LimitArgs>,
 }
 
 fn millis(field: &str, seconds: Option<f64>) -> Result<Option<u64>, String> {
@@ -122,7 +124,10 @@ pub async fn add(ctx: &Ctx, payload: Value) -> Answer {
         after: args.after,
         after_any: args.after_any,
         labels: args.labels.into_iter().collect(),
-        limits: None,
+        limits: match &args.limits {
+            Some(limits) => limits_to_proto(&limits.parse()?),
+            None => None,
+        },
     };
     let spec = job_spec_from_proto(wire, unix_ms(std::time::SystemTime::now()))?;
     let job = queue(ctx).add(spec).await.map_err(err)?;

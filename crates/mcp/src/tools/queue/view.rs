@@ -38,6 +38,7 @@ fn attempt_view(a: &v1::Attempt) -> Value {
         "exit_code": a.exit_code,
         "signal": a.signal,
         "timed_out": a.timed_out,
+        "breach": (!a.breach.is_empty()).then_some(&a.breach),
         "outcome": attempt_from_proto(a).outcome(),
     })
 }
@@ -80,6 +81,12 @@ pub(super) fn full_view(job: &v1::Job) -> Value {
     data["after_any"] = json!(spec.after_any);
     data["env_keys"] = json!(spec.env.keys().collect::<BTreeSet<_>>());
     data["attempts"] = json!(job.attempts.iter().map(attempt_view).collect::<Vec<_>>());
+    if let Some(limits) = &spec.limits {
+        data["limits"] = super::super::managed::limits_view(limits, &job.limit_status);
+    }
+    if !job.limit_breach.is_empty() {
+        data["limit_breach"] = json!(job.limit_breach);
+    }
     data
 }
 
