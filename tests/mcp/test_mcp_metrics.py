@@ -64,3 +64,29 @@ async def test_status_and_process_info_carry_metrics(home, tmp_path):
         assert wait_gone(pid, 10)
         status, _ = await ok(session, "get_process_status", {"name": "probe"})
         assert status["metrics"] is None and status["tree"] is None
+
+
+async def test_queue_status_carries_a_running_jobs_metrics(home, tmp_path):
+    folder = tmp_path / "job"
+    folder.mkdir()
+    async with stdio_session(home) as session:
+        command = f"/usr/bin/python3 {FIXTURE} {folder} {FILES} {BYTES}"
+        added, _ = await ok(session, "queue_add", {"command": command, "attempts": 1})
+        ready = folder / "ready"
+        deadline = time.monotonic() + 20
+        while not ready.exists():
+            assert time.monotonic() < deadline, "the job never got ready"
+            await anyio.sleep(0.05)
+        pid = int(ready.read_text())
+
+        job, text = await ok(session, "queue_status", {"id": added["id"]})
+        assert job["state"] == "running", job
+        check(job["metrics"], pid)
+        assert job["tree"]["processes"] == 3, job["tree"]
+        assert "tree of 3 processes" in text
+
+        cancelled, _ = await ok(session, "queue_cancel", {"id": added["id"]})
+        assert cancelled["state"] == "cancelled"
+        assert wait_gone(pid, 10)
+        job, _ = await ok(session, "queue_status", {"id": added["id"]})
+        assert job["metrics"] is None and job["tree"] is None

@@ -43,6 +43,30 @@ async def test_a_job_streams_its_output_and_ends_with_its_exit_code(daemon):
     await client.disconnect()
 
 
+async def test_a_running_jobs_session_gets_metrics_of_its_process(daemon):
+    client = await connect(daemon, daemon.token)
+    session = Session(client)
+    ack = await client.call("queue:add", {"command": ["sleep", "60"], "attempts": 1})
+    assert ack["ok"], ack
+    joined = await client.call("job:join", {"id": ack["job"]["id"]})
+    session.id = joined["sessionId"]
+
+    def measured(s):
+        return any(m["type"] == "metrics" for m in s.messages)
+
+    await session.wait_for(measured)
+    data = next(m["data"] for m in session.messages if m["type"] == "metrics")
+    shown = await client.call("queue:list", {"states": ["running"]})
+    pid = shown["jobs"][0]["attempts"][-1]["pid"]
+    fds = len(os.listdir(f"/proc/{pid}/fd"))
+    assert data["processes"] == 1 and data["threads"] == 1 and data["open_fds"] == fds, data
+    assert data["memory_rss"] > 0 and data["tree"]["processes"] == 1, data
+    cancelled = await client.call("queue:cancel", {"id": ack["job"]["id"]})
+    assert cancelled["ok"] and cancelled["job"]["state"] == "cancelled", cancelled
+    await session.wait_for(final)
+    await client.disconnect()
+
+
 async def test_retries_are_followed_and_the_failure_is_final(daemon):
     client = await connect(daemon, daemon.token)
     session = Session(client)

@@ -87,3 +87,27 @@ async def test_get_process_info_and_status_match_proc(
         full = (await supervisor.List(sv.ListRequest(metrics=True), timeout=10)).processes
         check(full[0].metrics, pid)
         assert full[0].tree.processes == 3
+
+
+async def test_queue_get_carries_a_running_jobs_metrics(
+    daemon: Daemon, pw: procward.ProcessManagerServiceClient, tmp_path: Path
+) -> None:
+    job = await pw.queue_add(
+        ["/usr/bin/python3", str(FIXTURE), str(tmp_path), str(FILES), str(BYTES)], attempts=1
+    )
+    ready = tmp_path / "ready"
+    deadline = time.monotonic() + 20
+    while not ready.exists():
+        assert time.monotonic() < deadline, "the job never got ready"
+        await asyncio.sleep(0.05)
+    pid = daemon.track(int(ready.read_text()))
+    running = await pw.queue_get(job.id)
+    assert running.HasField("metrics") and running.HasField("tree")
+    check(running.metrics, pid)
+    assert running.tree.processes == 3 and running.tree.memory_rss > running.metrics.memory_rss
+    listed = await pw.queue_list()
+    assert not listed[0].HasField("metrics"), "listings stay cheap"
+
+    await pw.queue_cancel(job.id)
+    ended = await pw.queue_get(job.id)
+    assert not ended.HasField("metrics") and not ended.HasField("tree")

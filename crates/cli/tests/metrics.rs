@@ -155,3 +155,52 @@ fn status_and_list_json_match_proc() {
     let stopped = d.status("probe");
     assert!(stopped["metrics"].is_null(), "not running: no metrics");
 }
+
+#[test]
+fn a_running_jobs_show_matches_proc_and_an_ended_one_has_no_metrics() {
+    let d = Daemon::new();
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().to_str().unwrap().to_owned();
+    let out = d
+        .cmd()
+        .args(["queue", "add", "--attempts", "1", "--", "/usr/bin/python3"])
+        .arg(fixture())
+        .args([folder.as_str(), &FILES.to_string(), &BYTES.to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let ready = dir.path().join("ready");
+    assert!(
+        wait_for(Duration::from_secs(20), || ready.exists()),
+        "the job never got ready"
+    );
+    let pid: u64 = std::fs::read_to_string(&ready).unwrap().parse().unwrap();
+    let show = || {
+        json(
+            &d.cmd()
+                .args(["queue", "show", &id, "--json"])
+                .output()
+                .unwrap(),
+        )
+    };
+    let shown = show();
+    assert_eq!(shown["state"], "running", "{shown}");
+    check_main(&shown["metrics"], pid);
+    assert_eq!(shown["tree"]["processes"], 3, "python and two sleeps");
+    assert!(shown["tree"]["memory_rss"].as_u64() > shown["metrics"]["memory_rss"].as_u64());
+
+    let human = d.cmd().args(["queue", "show", &id]).output().unwrap();
+    let human = String::from_utf8(human.stdout).unwrap();
+    let open_fds = human
+        .lines()
+        .find_map(|l| l.strip_prefix("open fds"))
+        .unwrap_or_else(|| panic!("no open fds line: {human}"));
+    assert_eq!(open_fds.trim(), fds(pid).to_string());
+    assert!(human.lines().any(|l| l.starts_with("tree ")), "{human}");
+
+    d.cmd().args(["queue", "cancel", &id]).assert().success();
+    let ended = show();
+    assert_eq!(ended["state"], "cancelled", "{ended}");
+    assert!(ended.get("metrics").is_none(), "ended: no metrics: {ended}");
+}

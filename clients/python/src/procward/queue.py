@@ -252,7 +252,8 @@ class QueueMethods:
         return list(response.jobs)
 
     async def queue_get(self, id: int) -> qu.Job:
-        """One job with every attempt; ``NOT_FOUND`` for an unknown id."""
+        """One job with every attempt and, while it runs, ``metrics`` and ``tree`` of its
+        attempt's process; ``NOT_FOUND`` for an unknown id."""
         return await self._queue.Get(qu.JobRequest(id=id), timeout=self.timeout)
 
     async def queue_cancel(self, id: int) -> qu.Job:

@@ -115,7 +115,16 @@ pub fn note(view: &ManagedView) -> String {
 /// `status`'s metrics lines (main process, then its tree), when measured: unreadable
 /// values show as `-`.
 pub fn metrics_rows(view: &ManagedView) -> Vec<(&'static str, String)> {
-    let Some(main) = &view.metrics else {
+    metrics_rows_of(view.metrics.as_ref(), view.tree.as_ref())
+}
+
+/// The metrics lines of any measured process (a managed one or a running job) and, when
+/// known, its tree.
+pub fn metrics_rows_of(
+    main: Option<&Metrics>,
+    tree: Option<&Metrics>,
+) -> Vec<(&'static str, String)> {
+    let Some(main) = main else {
         return Vec::new();
     };
     let mut rows = vec![
@@ -125,7 +134,7 @@ pub fn metrics_rows(view: &ManagedView) -> Vec<(&'static str, String)> {
         ("disk io", disk_io(main)),
         ("syscall io", syscall_io(main)),
     ];
-    if let Some(tree) = &view.tree {
+    if let Some(tree) = tree {
         rows.push((
             "tree",
             format!(

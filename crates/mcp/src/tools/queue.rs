@@ -210,6 +210,12 @@ pub async fn status(mut b: Backend, args: JobArgs) -> Outcome {
     } else {
         summary.push_str(&format!(" of at most {max}"));
     }
+    if let Some(tree) = &job.tree {
+        summary.push_str(&format!(
+            "; tree of {} processes: {:.1}% CPU, {} bytes RSS",
+            tree.processes, tree.cpu_percent, tree.memory_rss
+        ));
+    }
     for a in &job.attempts {
         summary.push('\n');
         summary.push_str(&attempt_line(a));

@@ -10,4 +10,7 @@ mod supervisor;
 pub mod system;
 
 pub use enums::{health_from_proto, restart_from_proto, state_from_proto};
-pub use supervisor::{spec_from_proto, spec_to_proto, view_from_proto, view_to_proto};
+pub use supervisor::{
+    metrics_from_proto, metrics_to_proto, spec_from_proto, spec_to_proto, view_from_proto,
+    view_to_proto,
+};

@@ -153,6 +153,8 @@ pub fn job_to_proto(job: &Job) -> v1::Job {
         retried_after: job.retried_after,
         limit_status: crate::convert::limits::statuses_to_proto(&job.limit_status),
         limit_breach: job.limit_breach.clone(),
+        metrics: None,
+        tree: None,
     }
 }
 

@@ -5,6 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use procward_core::queue::{Job, JobState};
 use procward_core::supervisor::spec::shell_words;
+use procward_core::sys::Metrics;
+use procward_proto::convert::metrics_from_proto;
 use procward_proto::convert::queue::job_from_proto;
 use procward_proto::v1;
 
@@ -113,6 +115,18 @@ fn table(jobs: &[Job]) -> Table {
     table
 }
 
+/// `queue show --json`: the job model plus, while it runs, its attempt's metrics and the
+/// sum over its tree (absent otherwise, like `status --json`).
+#[derive(serde::Serialize)]
+struct Shown<'a> {
+    #[serde(flatten)]
+    job: &'a Job,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics: Option<&'a Metrics>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tree: Option<&'a Metrics>,
+}
+
 /// Arguments of `queue show`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  procward queue show 7\n  procward queue show 7 --json")]
@@ -128,10 +142,21 @@ pub struct ShowArgs {
 pub fn run_show(args: ShowArgs, ctx: &Context) -> anyhow::Result<u8> {
     let output = Output::new(args.json, ctx.color);
     super::super::block_on(async move {
-        let job = client().await?.get(v1::JobRequest { id: args.id }).await?;
-        let job = job_from_proto(job.into_inner()).map_err(anyhow::Error::msg)?;
+        let mut wire = client()
+            .await?
+            .get(v1::JobRequest { id: args.id })
+            .await?
+            .into_inner();
+        let metrics = wire.metrics.take().map(metrics_from_proto);
+        let tree = wire.tree.take().map(metrics_from_proto);
+        let job = job_from_proto(wire).map_err(anyhow::Error::msg)?;
         if output.json {
-            ignore_broken_pipe(output.json(&job))?;
+            let shown = Shown {
+                job: &job,
+                metrics: metrics.as_ref(),
+                tree: tree.as_ref(),
+            };
+            ignore_broken_pipe(output.json(&shown))?;
             return Ok(crate::exit::OK);
         }
         let mut about = Table::new(&[("", Align::Left), ("", Align::Left)]).without_header();
@@ -185,6 +210,14 @@ pub fn run_show(args: ShowArgs, ctx: &Context) -> anyhow::Result<u8> {
             add("reason", job.reason.clone());
         }
         add("last", outcome(&job));
+        if let Some(m) = &metrics {
+            add("cpu", format!("{:.1}%", m.cpu_percent));
+            add("memory", format::bytes(m.memory_rss));
+        }
+        for (key, value) in crate::output::managed::metrics_rows_of(metrics.as_ref(), tree.as_ref())
+        {
+            add(key, value);
+        }
         ignore_broken_pipe(output.table(&about))?;
         if !job.attempts.is_empty() {
             println!();

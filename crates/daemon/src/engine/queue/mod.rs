@@ -151,6 +151,28 @@ impl Queue {
         self.ask(|tx| Command::Get(id, tx)).await?
     }
 
+    /// One job and, while it runs, the metrics of its attempt's process and tree (a
+    /// fresh walk of the process table, so only single-job reads pay for it).
+    pub async fn get_with_metrics(
+        &self,
+        id: u64,
+    ) -> Result<(Job, Option<procward_core::sys::TreeMetrics>), EngineError> {
+        let job = self.get(id).await?;
+        let running = job.state == procward_core::queue::JobState::Running;
+        let Some(pid) = job.attempts.last().map(|a| a.pid).filter(|_| running) else {
+            return Ok((job, None));
+        };
+        let measured = tokio::task::spawn_blocking(move || {
+            procward_core::sys::UsageSampler::new()
+                .metrics_of(&[pid], std::time::Duration::ZERO)
+                .remove(&pid)
+        })
+        .await
+        .ok()
+        .flatten();
+        Ok((job, measured))
+    }
+
     /// Cancels a job: a queued or delayed one at once; a running one by SIGTERM to its
     /// whole process group and SIGKILL after [`KILL_GRACE`], answered once it has ended.
     /// Dependents of a cancelled job fail (unless added with `after_any`).

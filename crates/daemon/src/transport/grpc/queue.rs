@@ -4,6 +4,7 @@
 use std::pin::Pin;
 
 use futures_util::{Stream, StreamExt};
+use procward_proto::convert::metrics_to_proto;
 use procward_proto::convert::queue::{
     group_to_proto, job_spec_from_proto, job_state_from_proto, job_to_proto,
     schedule_spec_from_proto, schedule_to_proto,
@@ -92,7 +93,17 @@ impl queue_server::Queue for QueueService {
 
     async fn get(&self, request: Request<v1::JobRequest>) -> Answer<v1::Job> {
         let id = request.into_inner().id;
-        self.queue().get(id).await.map(job).map_err(engine_status)
+        let (found, measured) = self
+            .queue()
+            .get_with_metrics(id)
+            .await
+            .map_err(engine_status)?;
+        let mut wire = job_to_proto(&found);
+        if let Some(m) = measured {
+            wire.metrics = Some(metrics_to_proto(&m.main));
+            wire.tree = Some(metrics_to_proto(&m.tree));
+        }
+        Ok(Response::new(wire))
     }
 
     async fn cancel(&self, request: Request<v1::JobRequest>) -> Answer<v1::Job> {

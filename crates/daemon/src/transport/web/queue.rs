@@ -1,9 +1,10 @@
 //! The job queue over socket.io: list, add, cancel, retry, groups, pause and resume as
 //! one engine call each; `queue:subscribe` for every job change as `job` messages; and
 //! `job:join` for one job's output and status as a session (`job:ID`), through the same
-//! `output` and `status` messages as any session.
+//! `output`, `status` and `metrics` messages as any session.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use procward_core::queue::{Job, JobState};
 use procward_core::supervisor::spec::command_from_string;
@@ -18,6 +19,7 @@ use super::lines::LineBatcher;
 use super::message::Message;
 use super::parse;
 use super::socket::{Answer, Ctx};
+use super::streams::SessionSampler;
 use crate::engine::actor::entry::unix_ms;
 use crate::engine::logs::Lines;
 use crate::engine::queue::logs::JobLogsQuery;
@@ -213,6 +215,17 @@ pub fn unsubscribe(ctx: &Ctx, payload: Value) -> Answer {
     Ok(json!({}))
 }
 
+/// How often a joined job's session gets a `metrics` message while it runs.
+const METRICS_EVERY: Duration = Duration::from_secs(1);
+
+/// The pid of the job's running attempt, if it is running.
+async fn running_pid(queue: &Queue, id: u64) -> Option<u32> {
+    let job = queue.get(id).await.ok()?;
+    (job.state == JobState::Running)
+        .then(|| job.attempts.last().map(|a| a.pid))
+        .flatten()
+}
+
 fn status_of(session_id: &str, state: JobState, exit_code: Option<i32>) -> Message {
     Message::job_status(session_id, state.as_str(), exit_code)
 }
@@ -242,6 +255,10 @@ pub async fn join(ctx: &Ctx, payload: Value) -> Answer {
     let acked = ctx.after_ack();
     let task = tokio::spawn(async move {
         acked.await;
+        let mut sampler = SessionSampler::default();
+        let mut tick =
+            tokio::time::interval_at(tokio::time::Instant::now() + METRICS_EVERY, METRICS_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // The final status comes once, after the last line (below).
         if !state.is_final() {
             batcher.send_message(&status_of(&sid, state, None));
@@ -260,6 +277,13 @@ pub async fn join(ctx: &Ctx, payload: Value) -> Answer {
                     Err(RecvError::Closed) => break,
                 },
                 () = tokio::time::sleep(BATCH_DELAY), if batcher.is_pending() => batcher.flush(),
+                _ = tick.tick() => {
+                    if let Some(pid) = running_pid(&queue, id).await
+                        && let Some(data) = sampler.measure(pid).await
+                    {
+                        batcher.send_message(&Message::metrics(Some(&sid), data));
+                    }
+                }
             }
         }
         if let Ok(job) = queue.get(id).await {

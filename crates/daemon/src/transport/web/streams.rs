@@ -188,13 +188,14 @@ pub fn metrics(ctx: &Ctx, payload: Value) -> Answer {
 }
 
 /// A session's metrics every second while its process runs (see web/PROTOCOL.md): the
-/// process's own, to everyone watching it (its room) (`procward_core::sys::Metrics`, the same fields as the gRPC
-/// `ProcessMetrics`), its tree's under `tree`, and the older names kept as aliases.
+/// process's own, to everyone watching it (its room) (`procward_core::sys::Metrics`, the
+/// same fields as the gRPC `ProcessMetrics`), its tree's under `tree`, and the older
+/// names kept as aliases.
 async fn session_metrics(io: SocketIo, id: String, pid: u32) {
     let Ok(process) = procfs::process::Process::new(pid as i32) else {
         return;
     };
-    let mut sampler = Some(UsageSampler::new());
+    let mut sampler = SessionSampler::default();
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         // The handle is of this process instance: it fails once the process is reaped.
@@ -202,26 +203,35 @@ async fn session_metrics(io: SocketIo, id: String, pid: u32) {
             Ok(stat) if stat.state != 'Z' => {}
             _ => return,
         }
-        let Some(mut taken) = sampler.take() else {
+        let Some(data) = sampler.measure(pid).await else {
             return;
         };
-        let Ok((back, measured)) = tokio::task::spawn_blocking(move || {
+        let _ = io
+            .within(id.clone())
+            .emit("message", &Message::metrics(Some(&id), data))
+            .await;
+    }
+}
+
+/// One session's CPU sampler, kept between readings so `cpu_percent` is over the last
+/// interval, and read off the runtime (a walk of /proc).
+#[derive(Default)]
+pub(super) struct SessionSampler {
+    sampler: Option<UsageSampler>,
+}
+
+impl SessionSampler {
+    /// The `data` of a `metrics` message for `pid` and its tree; `None` once it is gone.
+    pub(super) async fn measure(&mut self, pid: u32) -> Option<Value> {
+        let mut taken = self.sampler.take().unwrap_or_default();
+        let (back, measured) = tokio::task::spawn_blocking(move || {
             let measured = taken.metrics_of(&[pid], Duration::ZERO).remove(&pid);
             (taken, measured)
         })
         .await
-        else {
-            return;
-        };
-        sampler = Some(back);
-        let Some(m) = measured else { return };
-        let _ = io
-            .within(id.clone())
-            .emit(
-                "message",
-                &Message::metrics(Some(&id), session_metrics_data(&m)),
-            )
-            .await;
+        .ok()?;
+        self.sampler = Some(back);
+        measured.as_ref().map(session_metrics_data)
     }
 }
 

@@ -87,6 +87,9 @@ pub(super) fn full_view(job: &v1::Job) -> Value {
     if !job.limit_breach.is_empty() {
         data["limit_breach"] = json!(job.limit_breach);
     }
+    let metrics = super::super::managed::metrics;
+    data["metrics"] = job.metrics.as_ref().map_or(Value::Null, metrics);
+    data["tree"] = job.tree.as_ref().map_or(Value::Null, metrics);
     data
 }
 
