@@ -33,18 +33,23 @@ def check(m: dict, pid: int) -> None:
     assert m["cpu_user_ms"] > 100 and m["cpu_system_ms"] >= 0
 
 
+async def wait_ready(folder: Path) -> int:
+    """The fixture's pid, once it has opened its files and done its I/O."""
+    ready = folder / "ready"
+    deadline = time.monotonic() + 20
+    while not ready.exists():
+        assert time.monotonic() < deadline, "the child never got ready"
+        await anyio.sleep(0.05)
+    return int(ready.read_text())
+
+
 async def test_status_and_process_info_carry_metrics(home, tmp_path):
     folder = tmp_path / "probe"
     folder.mkdir()
     async with stdio_session(home) as session:
         command = f"/usr/bin/python3 {FIXTURE} {folder} {FILES} {BYTES}"
         started, _ = await ok(session, "start_process", {"name": "probe", "command": command})
-        ready = folder / "ready"
-        deadline = time.monotonic() + 20
-        while not ready.exists():
-            assert time.monotonic() < deadline, "the child never got ready"
-            await anyio.sleep(0.05)
-        pid = int(ready.read_text())
+        pid = await wait_ready(folder)
         assert started["pid"] == pid
 
         status, text = await ok(session, "get_process_status", {"name": "probe"})
@@ -72,12 +77,7 @@ async def test_queue_status_carries_a_running_jobs_metrics(home, tmp_path):
     async with stdio_session(home) as session:
         command = f"/usr/bin/python3 {FIXTURE} {folder} {FILES} {BYTES}"
         added, _ = await ok(session, "queue_add", {"command": command, "attempts": 1})
-        ready = folder / "ready"
-        deadline = time.monotonic() + 20
-        while not ready.exists():
-            assert time.monotonic() < deadline, "the job never got ready"
-            await anyio.sleep(0.05)
-        pid = int(ready.read_text())
+        pid = await wait_ready(folder)
 
         job, text = await ok(session, "queue_status", {"id": added["id"]})
         assert job["state"] == "running", job

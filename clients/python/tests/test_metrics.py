@@ -36,6 +36,11 @@ def proc_cpu_ms(pid: int) -> tuple[int, int]:
 
 async def start_probe(pw: procward.ProcessManagerServiceClient, folder: Path) -> int:
     await pw.start_process("/usr/bin/python3", [str(FIXTURE), str(folder), str(FILES), str(BYTES)], name="probe")
+    return await wait_ready(folder)
+
+
+async def wait_ready(folder: Path) -> int:
+    """The fixture's pid, once it has opened its files and done its I/O."""
     ready = folder / "ready"
     deadline = time.monotonic() + 20
     while not ready.exists():
@@ -95,12 +100,7 @@ async def test_queue_get_carries_a_running_jobs_metrics(
     job = await pw.queue_add(
         ["/usr/bin/python3", str(FIXTURE), str(tmp_path), str(FILES), str(BYTES)], attempts=1
     )
-    ready = tmp_path / "ready"
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        assert time.monotonic() < deadline, "the job never got ready"
-        await asyncio.sleep(0.05)
-    pid = daemon.track(int(ready.read_text()))
+    pid = daemon.track(await wait_ready(tmp_path))
     running = await pw.queue_get(job.id)
     assert running.HasField("metrics") and running.HasField("tree")
     check(running.metrics, pid)

@@ -62,13 +62,17 @@ fn start_child(d: &Daemon) -> (u64, tempfile::TempDir) {
         .args([folder.as_str(), &FILES.to_string(), &BYTES.to_string()])
         .assert()
         .success();
-    let ready = dir.path().join("ready");
+    (wait_ready(dir.path()), dir)
+}
+
+/// The fixture's pid, once it has opened its files and done its I/O.
+fn wait_ready(folder: &Path) -> u64 {
+    let ready = folder.join("ready");
     assert!(
         wait_for(Duration::from_secs(20), || ready.exists()),
         "the child never got ready"
     );
-    let pid: u64 = std::fs::read_to_string(&ready).unwrap().parse().unwrap();
-    (pid, dir)
+    std::fs::read_to_string(&ready).unwrap().parse().unwrap()
 }
 
 fn check_main(m: &Value, pid: u64) {
@@ -170,12 +174,7 @@ fn a_running_jobs_show_matches_proc_and_an_ended_one_has_no_metrics() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let ready = dir.path().join("ready");
-    assert!(
-        wait_for(Duration::from_secs(20), || ready.exists()),
-        "the job never got ready"
-    );
-    let pid: u64 = std::fs::read_to_string(&ready).unwrap().parse().unwrap();
+    let pid = wait_ready(dir.path());
     let show = || {
         json(
             &d.cmd()

@@ -154,6 +154,12 @@ impl Job {
         self.attempts.last()
     }
 
+    /// The pid of the attempt running now; `None` unless the job is running.
+    pub fn running_pid(&self) -> Option<u32> {
+        let last = self.last_attempt()?;
+        (self.state == JobState::Running && last.ended_ms.is_none()).then_some(last.pid)
+    }
+
     /// The exit code of the job: its last attempt's, or 128 + signal, as a shell reports
     /// it; `None` until it has ended.
     pub fn exit_code(&self) -> Option<i32> {

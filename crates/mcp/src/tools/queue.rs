@@ -211,10 +211,8 @@ pub async fn status(mut b: Backend, args: JobArgs) -> Outcome {
         summary.push_str(&format!(" of at most {max}"));
     }
     if let Some(tree) = &job.tree {
-        summary.push_str(&format!(
-            "; tree of {} processes: {:.1}% CPU, {} bytes RSS",
-            tree.processes, tree.cpu_percent, tree.memory_rss
-        ));
+        summary.push_str("; ");
+        summary.push_str(&super::managed::tree_summary(tree));
     }
     for a in &job.attempts {
         summary.push('\n');

@@ -158,8 +158,7 @@ impl Queue {
         id: u64,
     ) -> Result<(Job, Option<procward_core::sys::TreeMetrics>), EngineError> {
         let job = self.get(id).await?;
-        let running = job.state == procward_core::queue::JobState::Running;
-        let Some(pid) = job.attempts.last().map(|a| a.pid).filter(|_| running) else {
+        let Some(pid) = job.running_pid() else {
             return Ok((job, None));
         };
         let measured = tokio::task::spawn_blocking(move || {

@@ -218,14 +218,6 @@ pub fn unsubscribe(ctx: &Ctx, payload: Value) -> Answer {
 /// How often a joined job's session gets a `metrics` message while it runs.
 const METRICS_EVERY: Duration = Duration::from_secs(1);
 
-/// The pid of the job's running attempt, if it is running.
-async fn running_pid(queue: &Queue, id: u64) -> Option<u32> {
-    let job = queue.get(id).await.ok()?;
-    (job.state == JobState::Running)
-        .then(|| job.attempts.last().map(|a| a.pid))
-        .flatten()
-}
-
 fn status_of(session_id: &str, state: JobState, exit_code: Option<i32>) -> Message {
     Message::job_status(session_id, state.as_str(), exit_code)
 }
@@ -278,7 +270,7 @@ pub async fn join(ctx: &Ctx, payload: Value) -> Answer {
                 },
                 () = tokio::time::sleep(BATCH_DELAY), if batcher.is_pending() => batcher.flush(),
                 _ = tick.tick() => {
-                    if let Some(pid) = running_pid(&queue, id).await
+                    if let Some(pid) = queue.get(id).await.ok().and_then(|j| j.running_pid())
                         && let Some(data) = sampler.measure(pid).await
                     {
                         batcher.send_message(&Message::metrics(Some(&sid), data));
