@@ -136,10 +136,12 @@ if [ -z "${PROCWARD:-}" ]; then
 fi
 [ -x "$PROCWARD" ] || { echo "no procward binary at $PROCWARD" >&2; exit 1; }
 # a private copy, so that a concurrent rebuild cannot change it during the run; the
-# daemon runs `procward-shim` from beside its own executable when it is there (else
-# `procward shim`), so the shim binary is copied with it
+# client execs `procwardd` (the daemon) from beside itself, and the daemon runs
+# `procward-shim` from beside its own executable when it is there (else `procwardd
+# shim`), so both are copied with it
 mkdir -p "$TMP/bin"
 cp "$PROCWARD" "$TMP/bin/procward"
+cp "$(dirname "$PROCWARD")/procwardd" "$TMP/bin/procwardd"
 SHIM_BIN="$(dirname "$PROCWARD")/procward-shim"
 if [ -x "$SHIM_BIN" ]; then
   cp "$SHIM_BIN" "$TMP/bin/procward-shim"

@@ -85,10 +85,10 @@ async fn try_connect(socket: &Path) -> anyhow::Result<Channel> {
     Ok(channel)
 }
 
-/// Starts `procward daemon --detached-child` for `home`, fully detached from this
+/// Starts `procwardd daemon --detached-child` for `home`, fully detached from this
 /// terminal (it makes itself a session leader and logs to its own file).
 pub fn spawn_daemon(home: &Home, extra: &[std::ffi::OsString]) -> anyhow::Result<u32> {
-    let exe = std::env::current_exe().context("cannot find the procward binary")?;
+    let exe = crate::server_exe::path()?;
     let child = Command::new(exe)
         .args(["daemon", "--detached-child"])
         .args(extra)

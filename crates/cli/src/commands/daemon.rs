@@ -1,20 +1,16 @@
 //! `procward daemon`: run the daemon (foreground or detached), see it, stop it.
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::Subcommand;
-use procward_daemon::transport::http::{TcpLimits, TlsFiles};
-use procward_daemon::{DaemonOptions, Home, lock::DaemonLock};
+use procward_daemon::{Home, lock::DaemonLock};
 use procward_proto::v1;
 use serde_json::json;
 
 use super::Context;
 use crate::client;
-use crate::config::DaemonConfig;
 use crate::output::{Output, format};
 
 const EXAMPLES: &str = "\
@@ -45,44 +41,44 @@ pub struct Args {
     detach: bool,
     /// Internal: the background process started by --detach or by another command.
     #[arg(long, hide = true)]
-    detached_child: bool,
+    pub(super) detached_child: bool,
     /// Also serve gRPC on this TCP address (port 0 picks a free one; see tcp.json in the
     /// home). Every call must send `authorization: Bearer $(procward token)`.
     #[arg(long, value_name = "ADDR:PORT")]
-    listen: Option<SocketAddr>,
+    pub(super) listen: Option<SocketAddr>,
     /// TLS certificate chain (PEM) for the TCP listener.
     #[arg(long, value_name = "PEM", requires = "tls_key")]
-    tls_cert: Option<PathBuf>,
+    pub(super) tls_cert: Option<PathBuf>,
     /// TLS private key (PEM) for the TCP listener.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
+    pub(super) tls_key: Option<PathBuf>,
     /// Most TCP connections open at once; more are closed at accept [default: 512].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-    max_connections: Option<u64>,
+    pub(super) max_connections: Option<u64>,
     /// Time a TCP client has to send its first byte or finish the TLS handshake
     /// (100ms to 1h) [default: 10s].
     #[arg(long, value_name = "DURATION", value_parser = connection_timeout)]
-    handshake_timeout: Option<Duration>,
+    pub(super) handshake_timeout: Option<Duration>,
     /// Time an HTTP/1 client has to send a whole request head, also between keep-alive
     /// requests (100ms to 1h) [default: 10s].
     #[arg(long, value_name = "DURATION", value_parser = connection_timeout)]
-    header_read_timeout: Option<Duration>,
+    pub(super) header_read_timeout: Option<Duration>,
     /// A TCP connection with no request in flight for this long is closed; running
     /// streams and WebSockets count as in flight (100ms to 1h) [default: 120s].
     #[arg(long, value_name = "DURATION", value_parser = connection_timeout)]
-    idle_timeout: Option<Duration>,
+    pub(super) idle_timeout: Option<Duration>,
     /// Also answer requests whose Host is NAME (repeatable; `*`: any). IP addresses,
     /// localhost and this machine's name are always answered.
     #[arg(long = "allow-host", value_name = "NAME")]
-    allow_hosts: Vec<String>,
+    pub(super) allow_hosts: Vec<String>,
     /// Also accept browser requests from ORIGIN, e.g. https://dash.example.com
     /// (repeatable; `*`: any). The listener's own and loopback origins always are.
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
-    allow_origins: Vec<String>,
+    pub(super) allow_origins: Vec<String>,
 }
 
 /// A connection timeout: 100 ms to an hour.
-fn connection_timeout(text: &str) -> Result<Duration, String> {
+pub(super) fn connection_timeout(text: &str) -> Result<Duration, String> {
     let value = crate::parse::timeout(text)?;
     if value < Duration::from_millis(100) {
         return Err(format!("'{text}' is shorter than 100ms"));
@@ -102,7 +98,8 @@ enum Action {
     Stop,
 }
 
-/// Runs `procward daemon ...`.
+/// Runs `procward daemon ...`: `status`, `stop` and `--detach` here; the foreground
+/// daemon itself is `procwardd`, which this process becomes (same pid, same stdio).
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     let home = Home::from_env()?;
     match args.action {
@@ -111,145 +108,15 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         }
         Some(Action::Stop) => super::block_on(stop(&home)),
         None if args.detach => super::block_on(detach(&home, &args)),
-        None => {
-            let (listen, tls) = listener(&args, &ctx.config.daemon)?;
-            let mcp = super::mcp::policy(false, None, &ctx.config.mcp)?;
-            let tcp = tcp_options(&args, &ctx.config.daemon)?;
-            let engine = procward_daemon::engine::EngineConfig {
-                queue: ctx.config.queue.daemon_config()?,
-                spawn_limits: ctx.config.limits.daemon_config()?,
-                ..Default::default()
-            };
-            serve(home, args.detached_child, listen, tls, mcp, tcp, engine)
-        }
+        None => crate::server_exe::exec_self_args(),
     }
 }
 
-/// The TCP listener and TLS files: flags first, then the config file.
-fn listener(
-    args: &Args,
-    config: &DaemonConfig,
-) -> anyhow::Result<(Option<SocketAddr>, Option<TlsFiles>)> {
-    let listen = match (args.listen, config.listen.as_deref()) {
-        (Some(flag), _) => Some(flag),
-        (None, Some(text)) => Some(text.parse().with_context(|| {
-            format!("invalid [daemon] listen {text:?} in the config: expected ADDRESS:PORT")
-        })?),
-        (None, None) => None,
-    };
-    let cert = args.tls_cert.clone().or_else(|| config.tls_cert.clone());
-    let key = args.tls_key.clone().or_else(|| config.tls_key.clone());
-    let tls = match (cert, key) {
-        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
-        (None, None) => None,
-        _ => anyhow::bail!("TLS needs both a certificate and a key (tls_cert and tls_key)"),
-    };
-    if tls.is_some() && listen.is_none() {
-        anyhow::bail!("TLS applies to the TCP listener: give --listen (or [daemon] listen) too");
+impl Args {
+    /// Whether these arguments run the daemon itself (no `status`/`stop`, no `--detach`).
+    pub fn serves(&self) -> bool {
+        self.action.is_none() && !self.detach
     }
-    Ok((listen, tls))
-}
-
-/// The TCP listener's limits and allow-lists: flags first, then the config file, then
-/// the defaults.
-struct TcpOptions {
-    limits: TcpLimits,
-    allowed_hosts: Vec<String>,
-    allowed_origins: Vec<String>,
-}
-
-fn tcp_options(args: &Args, config: &DaemonConfig) -> anyhow::Result<TcpOptions> {
-    let duration =
-        |flag: Option<Duration>, key: &str, text: &Option<String>, default| match (flag, text) {
-            (Some(value), _) => Ok(value),
-            (None, Some(text)) => connection_timeout(text)
-                .map_err(|e| anyhow::anyhow!("invalid [daemon] {key} in the config: {e}")),
-            (None, None) => Ok(default),
-        };
-    let max_connections = match (args.max_connections, config.max_connections) {
-        (Some(n), _) => n,
-        (None, Some(n @ 1..=1_000_000)) => n,
-        (None, Some(n)) => {
-            anyhow::bail!("invalid [daemon] max_connections {n} in the config: use 1 to 1000000")
-        }
-        (None, None) => TcpLimits::MAX_CONNECTIONS as u64,
-    };
-    let limits = TcpLimits {
-        max_connections: usize::try_from(max_connections)?,
-        handshake_timeout: duration(
-            args.handshake_timeout,
-            "handshake_timeout",
-            &config.handshake_timeout,
-            TcpLimits::HANDSHAKE_TIMEOUT,
-        )?,
-        header_read_timeout: duration(
-            args.header_read_timeout,
-            "header_read_timeout",
-            &config.header_read_timeout,
-            TcpLimits::HEADER_READ_TIMEOUT,
-        )?,
-        idle_timeout: duration(
-            args.idle_timeout,
-            "idle_timeout",
-            &config.idle_timeout,
-            TcpLimits::IDLE_TIMEOUT,
-        )?,
-    };
-    let list = |flags: &[String], config: &Option<Vec<String>>| {
-        let mut all = flags.to_vec();
-        all.extend(config.iter().flatten().cloned());
-        all
-    };
-    Ok(TcpOptions {
-        limits,
-        allowed_hosts: list(&args.allow_hosts, &config.allowed_hosts),
-        allowed_origins: list(&args.allow_origins, &config.allowed_origins),
-    })
-}
-
-/// The binary that runs shims: `procward-shim` beside this one when it is there (installed
-/// together), else this binary's own hidden `shim` command. Both take `shim LAUNCH_FILE`.
-fn shim_exe(exe: std::path::PathBuf) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let standalone = exe.with_file_name("procward-shim");
-    let runnable = std::fs::metadata(&standalone)
-        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
-    if runnable { standalone } else { exe }
-}
-
-fn serve(
-    home: Home,
-    detached: bool,
-    listen: Option<SocketAddr>,
-    tls: Option<TlsFiles>,
-    mcp: procward_mcp::Policy,
-    tcp: TcpOptions,
-    engine: procward_daemon::engine::EngineConfig,
-) -> anyhow::Result<u8> {
-    if detached {
-        // A session of its own: no terminal hang-up or job-control signal reaches it.
-        let _ = rustix::process::setsid();
-    }
-    let exe = std::env::current_exe().context("cannot find the procward binary")?;
-    let options = DaemonOptions {
-        home,
-        exe: shim_exe(exe),
-        log_to_stderr: !detached && std::io::stderr().is_terminal(),
-        listen,
-        tls,
-        mcp,
-        limits: tcp.limits,
-        allowed_hosts: tcp.allowed_hosts,
-        allowed_origins: tcp.allowed_origins,
-        engine,
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(procward_daemon::run(options))?;
-    Ok(crate::exit::OK)
 }
 
 async fn detach(home: &Home, args: &Args) -> anyhow::Result<u8> {
@@ -359,28 +226,4 @@ async fn stop(home: &Home) -> anyhow::Result<u8> {
     }
     println!("procward daemon stopped (pid {pid}); managed processes keep running");
     Ok(crate::exit::OK)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-
-    #[test]
-    fn the_standalone_shim_is_used_only_when_it_is_an_executable_beside_procward() {
-        let dir = tempfile::tempdir().unwrap();
-        let exe = dir.path().join("procward");
-        std::fs::write(&exe, b"").unwrap();
-        assert_eq!(
-            shim_exe(exe.clone()),
-            exe,
-            "no procward-shim: procward shim"
-        );
-        let shim = dir.path().join("procward-shim");
-        std::fs::write(&shim, b"").unwrap();
-        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert_eq!(shim_exe(exe.clone()), exe, "not executable: not used");
-        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
-        assert_eq!(shim_exe(exe), shim);
-    }
 }

@@ -13,6 +13,7 @@ pub mod ports;
 pub mod process;
 pub mod ps;
 pub mod queue;
+pub mod serve;
 pub mod shim;
 pub mod start;
 pub mod token;
@@ -30,12 +31,15 @@ pub struct Context {
     pub config: Config,
 }
 
-/// Runs the parsed command line; returns the exit code.
+/// `procward`: runs the parsed command line; returns the exit code. The foreground
+/// daemon and the MCP server are `procwardd`'s: this process becomes it.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     // The shim is the daemon's helper, not a user command: it reads no config file (one
     // read less on every start, and a broken config cannot stop a process from starting).
     let command = match cli.command {
         Command::Shim(args) => return shim::run(args),
+        Command::Daemon(args) if args.serves() => return crate::server_exe::exec_self_args(),
+        Command::Mcp(_) => return crate::server_exe::exec_self_args(),
         command => command,
     };
     let ctx = Context {
@@ -64,10 +68,31 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Up(args) => up::run_up(args, &ctx),
         Command::Down(args) => up::run_down(args, &ctx),
         Command::Token(args) => token::run(args, &ctx),
-        Command::Mcp(args) => mcp::run(args, &ctx),
         Command::Queue(args) => queue::run(args, &ctx),
         Command::Run(args) => queue::run_shortcut(args, &ctx),
-        Command::Shim(args) => shim::run(args),
+        Command::Mcp(_) | Command::Shim(_) => unreachable!("handled above"),
+    }
+}
+
+/// `procwardd`: the foreground daemon, the MCP stdio server and the shim; every other
+/// command is the client's.
+pub fn run_server(cli: Cli) -> anyhow::Result<u8> {
+    let command = match cli.command {
+        Command::Shim(args) => return shim::run(args),
+        command => command,
+    };
+    let ctx = Context {
+        color: cli.color,
+        config: Config::load(cli.config.as_deref())?,
+    };
+    match command {
+        Command::Daemon(args) if args.serves() => serve::run(args, &ctx),
+        Command::Mcp(args) => mcp::run(args, &ctx),
+        _ => Err(procward_core::Error::InvalidArgument(
+            "procwardd runs only `daemon`, `mcp` and `shim`; the other commands are procward's"
+                .into(),
+        )
+        .into()),
     }
 }
 
