@@ -334,3 +334,36 @@ fn spawn_errors_are_clear_and_leave_the_process_failed() {
         .stderr(contains("/nonexistent/dir"));
     assert_eq!(d.status("nowhere")["state"], "failed");
 }
+
+#[test]
+fn the_process_starts_with_default_signal_handling_so_signal_int_ends_it() {
+    // The shim blocks SIGHUP, SIGINT and SIGPIPE to survive them; none of that may reach
+    // the process it starts.
+    let d = Daemon::new();
+    d.cmd()
+        .args(["start", "sig", "--", "sh", "-c"])
+        .arg("grep -E 'SigBlk|SigIgn' /proc/self/status; exec sleep 1000")
+        .assert()
+        .success();
+    let pid = d.status("sig")["pid"].as_u64().unwrap() as u32;
+    let logged = || {
+        let out = d.cmd().args(["logs", "sig"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(wait_for(Duration::from_secs(5), || logged().contains("SigIgn")));
+    let logs = logged();
+    assert!(logs.contains("SigBlk:\t0000000000000000"), "{logs}");
+    let ignored = logs
+        .lines()
+        .find_map(|line| line.split_once("SigIgn:\t").map(|(_, mask)| mask.trim()))
+        .and_then(|mask| u64::from_str_radix(mask, 16).ok())
+        .unwrap();
+    for signal in [1, 2, 13, 15] {
+        assert_eq!(ignored & (1 << (signal - 1)), 0, "signal {signal}: {logs}");
+    }
+    d.cmd().args(["signal", "sig", "INT"]).assert().success();
+    assert!(
+        wait_for(Duration::from_secs(5), || !is_running(pid)),
+        "SIGINT did not end it"
+    );
+}

@@ -75,6 +75,16 @@ impl Unit {
         dirs
     }
 
+    /// The unit's only directory when it is all cgroup v2 (no v1 controller): a child
+    /// can then be created inside it directly (`clone3(CLONE_INTO_CGROUP)`).
+    pub fn sole_v2_dir(&self) -> Option<&Path> {
+        let v2 = self.v2.as_deref()?;
+        self.controllers
+            .iter()
+            .all(|(_, dir, _)| dir == v2)
+            .then_some(v2)
+    }
+
     /// The directory whose `cgroup.procs` lists the whole tree (v2 first).
     pub fn tracking_dir(&self) -> &Path {
         self.dirs()[0]

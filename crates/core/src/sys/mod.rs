@@ -9,6 +9,7 @@ pub mod ports;
 pub mod process;
 pub mod query;
 mod sock_diag;
+pub mod spawn_into;
 pub mod system;
 pub mod tree;
 pub mod usage;

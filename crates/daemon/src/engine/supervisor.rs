@@ -98,9 +98,10 @@ impl Supervisor {
                 record(false).await??;
                 self.restart(name).await.map(drop)
             }
+            // The reason first, so that whoever sees it stopped sees why.
             BreachAction::Stop => {
-                self.stop(name).await?;
-                record(true).await?
+                record(true).await??;
+                self.stop(name).await.map(drop)
             }
         }
     }

@@ -11,10 +11,11 @@
 //!
 //! * the shim calls `setsid()`, so signals aimed at the daemon's process group or session
 //!   (a terminal's Ctrl-C, a service manager's group kill) never reach it, and blocks
-//!   SIGHUP, SIGINT and SIGPIPE (blocked rather than ignored: std clears the signal mask
-//!   when it spawns, so the child starts with default signal handling);
+//!   SIGHUP, SIGINT and SIGPIPE (blocked rather than ignored: the child gets an empty
+//!   mask and default dispositions, see [`crate::sys::spawn_into`]);
 //! * it spawns the child in a process group of its own (the daemon stops the whole tree
-//!   with `killpg`), stdin `/dev/null`, stdout and stderr into pipes it reads;
+//!   with `killpg`), stdin `/dev/null`, stdout and stderr into pipes it reads, created
+//!   inside its cgroup when the unit is cgroup v2 (`clone3(CLONE_INTO_CGROUP)`);
 //! * it reports `{"child_pid":N,"child_start_time":T}` (or `{"error":"..."}`) as one JSON
 //!   line on its stdout, then points its stdout at `/dev/null` and never talks to the
 //!   daemon again: it works the same whether the daemon lives or not;
@@ -46,6 +47,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::logs::writer::RotatingWriter;
 
+mod child;
 mod log_state;
 mod run;
 pub use log_state::{LOG_STATE_FILE, LogState, read_log_state};
@@ -78,8 +80,8 @@ pub struct LaunchSpec {
     pub max_files: u32,
     /// Where the shim writes the [`ExitRecord`] once the child has exited.
     pub status_file: PathBuf,
-    /// The cgroup unit the child runs in: the shim joins it just before spawning (so the
-    /// child is inside before it execs) and leaves it right after.
+    /// The cgroup unit the child runs in, from before it execs: created inside it (cgroup
+    /// v2), or the shim joins it just before spawning and leaves it right after (v1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<crate::cgroup::Unit>,
 }

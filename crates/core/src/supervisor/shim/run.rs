@@ -1,8 +1,10 @@
 //! The shim's own side: spawn the child, copy its pipes into rotating logs, reap it and
 //! record how it ended.
 
+use super::child::Running;
 use super::log_state::LogStateFile;
 use super::*;
+use crate::sys::spawn_into::{self, SpawnError, SpawnRequest};
 
 /// While a log owes a marker line (output was dropped), how often the shim tries to write
 /// it when no output comes.
@@ -96,7 +98,7 @@ impl Stream {
 }
 
 /// Opens the logs and spawns the child; the error is the user-facing message.
-fn start(spec: LaunchSpec) -> Result<(LaunchSpec, Child, [Stream; 2]), String> {
+fn start(spec: LaunchSpec) -> Result<(LaunchSpec, Running, [Stream; 2]), String> {
     let open = |path: &Path| {
         let log = RotatingWriter::open(path, spec.max_bytes, spec.max_files);
         log.map_err(|e| format!("cannot open log file {}: {e}", path.display()))
@@ -114,6 +116,78 @@ fn start(spec: LaunchSpec) -> Result<(LaunchSpec, Child, [Stream; 2]), String> {
             cwd.display()
         )));
     }
+    let (child, stdout, stderr) = match spawn(&spec, program, args) {
+        Ok(Spawn::Direct(spawned)) => {
+            (Running::Direct(spawned.pid), spawned.stdout, spawned.stderr)
+        }
+        Ok(Spawn::Std(mut child)) => {
+            let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+                return Err(cannot("no pipes to the child".into()));
+            };
+            (Running::Std(child), stdout.into(), stderr.into())
+        }
+        Err(e) => return Err(cannot(spawn_error(&e, cwd))),
+    };
+    for pipe in [&stdout, &stderr] {
+        // A deeper pipe lets a chatty child keep writing while the shim is at the disk,
+        // instead of waking it every 64 KiB. The kernel's per-user limit may refuse it.
+        let _ = rustix::pipe::fcntl_setpipe_size(pipe, PIPE_SIZE);
+    }
+    let out = Stream::new(Some(stdout), out_log);
+    let err = Stream::new(Some(stderr), err_log);
+    Ok((spec, child, [out, err]))
+}
+
+/// A spawned child, by how it was spawned.
+enum Spawn {
+    Direct(spawn_into::Spawned),
+    Std(Child),
+}
+
+/// Spawns the child inside its unit. A unit that is a single cgroup v2 directory gets
+/// the child created inside it (`clone3(CLONE_INTO_CGROUP)`: no migration, so no wait for
+/// the kernel's global cgroup lock, 5-15 ms). Otherwise the shim joins the unit, spawns
+/// and leaves. `std::process::Command` is the last resort, where `clone3` is refused.
+fn spawn(spec: &LaunchSpec, program: &str, args: &[String]) -> io::Result<Spawn> {
+    let mut request = SpawnRequest {
+        program,
+        args,
+        env: &spec.env,
+        cwd: spec.cwd.as_deref(),
+        cgroup: None,
+    };
+    let sole = spec.cgroup.as_ref().and_then(|unit| unit.sole_v2_dir());
+    let cgroup = sole.and_then(|dir| spawn_into::open_cgroup(dir).ok());
+    if let Some(cgroup) = &cgroup {
+        request.cgroup = Some(cgroup.as_fd());
+        match spawn_into::spawn(&request) {
+            Ok(spawned) => return Ok(Spawn::Direct(spawned)),
+            Err(SpawnError::Failed(e)) => return Err(e),
+            Err(SpawnError::Unsupported(_)) => request.cgroup = None,
+        }
+    }
+    let placement = match &spec.cgroup {
+        Some(unit) => Some(
+            unit.join()
+                .map_err(|e| io::Error::other(format!("cannot enter its cgroup: {e}")))?,
+        ),
+        None => None,
+    };
+    let spawned = match spawn_into::spawn(&request) {
+        Ok(spawned) => Ok(Spawn::Direct(spawned)),
+        Err(SpawnError::Failed(e)) => Err(e),
+        Err(SpawnError::Unsupported(_)) => spawn_std(spec, program, args).map(Spawn::Std),
+    };
+    if let Some(placement) = placement {
+        // Back where it was: the shim's memory and tasks are not the process's.
+        let _ = crate::cgroup::Unit::leave(placement);
+    }
+    spawned
+}
+
+/// Spawns the child with std (where `clone3` is refused; it keeps the shim's blocked
+/// signals blocked in the child).
+fn spawn_std(spec: &LaunchSpec, program: &str, args: &[String]) -> io::Result<Child> {
     let mut command = Command::new(program);
     command
         .args(args)
@@ -124,62 +198,40 @@ fn start(spec: LaunchSpec) -> Result<(LaunchSpec, Child, [Stream; 2]), String> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if let Some(cwd) = cwd {
+    if let Some(cwd) = &spec.cwd {
         command.current_dir(cwd);
     }
-    let placement = match &spec.cgroup {
-        Some(unit) => Some(
-            unit.join()
-                .map_err(|e| cannot(format!("cannot enter its cgroup: {e}")))?,
-        ),
-        None => None,
-    };
-    let spawned = command.spawn();
-    if let Some(placement) = placement {
-        // Back where it was: the shim's memory and tasks are not the process's.
-        let _ = crate::cgroup::Unit::leave(placement);
+    command.spawn()
+}
+
+/// The user-facing reason a spawn failed.
+fn spawn_error(e: &io::Error, cwd: Option<&Path>) -> String {
+    use rustix::fs::{Access, access};
+    let blocked = cwd.filter(|cwd| access(*cwd, Access::EXEC_OK).is_err());
+    match (e.kind(), blocked) {
+        (io::ErrorKind::PermissionDenied, Some(cwd)) => {
+            format!(
+                "working directory {}: permission denied ({e})",
+                cwd.display()
+            )
+        }
+        (io::ErrorKind::PermissionDenied, None) => format!("permission denied ({e})"),
+        (io::ErrorKind::NotFound, _) => format!("command not found ({e})"),
+        _ => e.to_string(),
     }
-    let mut child = spawned.map_err(|e| {
-        use rustix::fs::{Access, access};
-        let blocked = cwd.filter(|cwd| access(*cwd, Access::EXEC_OK).is_err());
-        cannot(match (e.kind(), blocked) {
-            (io::ErrorKind::PermissionDenied, Some(cwd)) => {
-                format!(
-                    "working directory {}: permission denied ({e})",
-                    cwd.display()
-                )
-            }
-            (io::ErrorKind::PermissionDenied, None) => format!("permission denied ({e})"),
-            (io::ErrorKind::NotFound, _) => format!("command not found ({e})"),
-            _ => e.to_string(),
-        })
-    })?;
-    for pipe in [
-        child.stdout.as_ref().map(AsFd::as_fd),
-        child.stderr.as_ref().map(AsFd::as_fd),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        // A deeper pipe lets a chatty child keep writing while the shim is at the disk,
-        // instead of waking it every 64 KiB. The kernel's per-user limit may refuse it.
-        let _ = rustix::pipe::fcntl_setpipe_size(pipe, PIPE_SIZE);
-    }
-    let out = Stream::new(child.stdout.take(), out_log);
-    let err = Stream::new(child.stderr.take(), err_log);
-    Ok((spec, child, [out, err]))
 }
 
 /// Copies both pipes into their logs until the child has exited and the pipes are at EOF
 /// (or silent for [`DRAIN_IDLE`] after the exit); returns how the child ended. What the
 /// logs lose to a full disk is kept up to date in `log_state`.
 fn capture(
-    child: &mut Child,
+    child: &mut Running,
     mut streams: [Stream; 2],
     mut log_state: LogStateFile,
 ) -> (ExitStatus, [RotatingWriter; 2]) {
     // Without pidfds (kernels before 5.3) the child is checked every 100 ms instead.
-    let pidfd = pidfd_open(Pid::from_child(child), PidfdFlags::empty()).ok();
+    let pidfd =
+        Pid::from_raw(child.id() as i32).and_then(|pid| pidfd_open(pid, PidfdFlags::empty()).ok());
     let mut buf = vec![0u8; READ_SIZE];
     let mut exited = None;
     let mut idle_until = Instant::now();

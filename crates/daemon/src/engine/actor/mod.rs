@@ -30,6 +30,9 @@ use crate::engine::registry::{Record, Registry};
 use crate::engine::watch::{ExitWatcher, Exited};
 use crate::home::Home;
 
+/// How the reason of a process a limit stopped begins.
+pub(super) const LIMIT_STOP: &str = "stopped by a limit:";
+
 /// A managed process's CPU and memory reading is served again for this long: a burst of
 /// `list` calls costs no `/proc` reads, and CPU is measured over at least this window.
 const USAGE_MAX_AGE: std::time::Duration = std::time::Duration::from_millis(500);
@@ -251,8 +254,9 @@ impl Actor {
             } => {
                 let result = self.entry_mut(&name).map(|entry| {
                     entry.limit_breaches += 1;
-                    if stopped_reason && entry.run.is_none() {
-                        entry.reason = format!("stopped by a limit: {note}");
+                    if stopped_reason {
+                        // Kept by the stop that follows (see `finish_stop`).
+                        entry.reason = format!("{LIMIT_STOP} {note}");
                     }
                     entry.limit_breach = note;
                 });

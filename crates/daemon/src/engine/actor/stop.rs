@@ -153,7 +153,8 @@ impl Actor {
         }
         if entry.state == State::Stopping {
             entry.set_state(State::Stopped);
-            if entry.reason.is_empty() || !entry.reason.starts_with("unhealthy") {
+            let own = ["unhealthy", super::LIMIT_STOP];
+            if !own.iter().any(|why| entry.reason.starts_with(why)) {
                 entry.reason = "stopped by request".into();
             }
         }

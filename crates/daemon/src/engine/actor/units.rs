@@ -68,7 +68,7 @@ impl Actor {
         match (action, decision) {
             (BreachAction::Notify, decision) => decision,
             (BreachAction::Stop, _) => Decision::Stop {
-                reason: format!("stopped by a limit: {note}"),
+                reason: format!("{} {note}", super::LIMIT_STOP),
             },
             (BreachAction::Restart, Decision::Restart { after }) => Decision::Restart { after },
             // Restarted whatever the restart policy says, after its base delay.

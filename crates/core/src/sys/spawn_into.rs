@@ -1,0 +1,255 @@
+//! Spawning a process straight into a cgroup v2 directory with
+//! `clone3(CLONE_INTO_CGROUP)` (Linux 5.7+), or where its parent is with plain `clone3`.
+//!
+//! Why not `std::process::Command`: std can only start a child where its parent is, so
+//! the shim had to move itself into the unit (a write to `cgroup.procs`) before spawning.
+//! Every such migration takes the write side of the kernel's global
+//! `cgroup_threadgroup_rwsem`, which waits for an RCU grace period: 5 to 15 ms on an idle
+//! machine, on every `procward start` and every job attempt. A child created inside its
+//! cgroup takes that lock for reading only, so placement costs nothing. And std leaves
+//! the parent's blocked signals blocked in the child (the shim blocks SIGHUP, SIGINT and
+//! SIGPIPE to survive them), where a managed process must start with an empty mask.
+//!
+//! This is the one place in procward with `unsafe`: the raw `clone3` system call and the
+//! child's few system calls between it and `execve`. Everything the child needs (C
+//! strings, pointer arrays, descriptors) is prepared before the clone; the child only
+//! calls async-signal-safe functions and never returns into Rust code.
+#![allow(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::ffi::{CString, OsStr};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// `CLONE_INTO_CGROUP` from `linux/sched.h`.
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// `struct clone_args` of `linux/sched.h`, version 2 (with `cgroup`), 88 bytes.
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// What to run and where.
+pub struct SpawnRequest<'a> {
+    /// The program: a path, or a name looked up in `PATH` of `env` (else the default
+    /// `/usr/local/bin:/usr/bin:/bin`).
+    pub program: &'a str,
+    /// Arguments after the program name.
+    pub args: &'a [String],
+    /// The child's whole environment.
+    pub env: &'a BTreeMap<String, String>,
+    /// The working directory, if not the caller's.
+    pub cwd: Option<&'a Path>,
+    /// The cgroup v2 directory the child is created in; `None`: the caller's cgroups.
+    pub cgroup: Option<BorrowedFd<'a>>,
+}
+
+/// A started child: leader of its own process group, stdin on `/dev/null`.
+pub struct Spawned {
+    /// Its pid.
+    pub pid: u32,
+    /// The read end of its stdout.
+    pub stdout: OwnedFd,
+    /// The read end of its stderr.
+    pub stderr: OwnedFd,
+}
+
+/// Why a spawn did not happen.
+#[derive(Debug)]
+pub enum SpawnError {
+    /// `clone3` or `CLONE_INTO_CGROUP` is not available here (old kernel, seccomp, not
+    /// a cgroup v2 directory): nothing was started; the caller may fall back.
+    Unsupported(io::Error),
+    /// The child could not be started (not found, not executable, bad directory).
+    Failed(io::Error),
+}
+
+/// Starts `request` (inside its cgroup when it names one). Returns once the child has exec'd (or failed to),
+/// so exec errors come back here as [`SpawnError::Failed`].
+pub fn spawn(request: &SpawnRequest<'_>) -> Result<Spawned, SpawnError> {
+    let failed = SpawnError::Failed;
+    let c = |bytes: &[u8]| CString::new(bytes).map_err(|e| failed(io::Error::other(e)));
+    let program = resolve(request.program, request.env)
+        .ok_or_else(|| failed(io::Error::from_raw_os_error(libc::ENOENT)))?;
+    let program = c(program.as_os_str().as_bytes())?;
+    let mut argv = vec![c(request.program.as_bytes())?];
+    for arg in request.args {
+        argv.push(c(arg.as_bytes())?);
+    }
+    let mut envp = Vec::with_capacity(request.env.len());
+    for (key, value) in request.env {
+        envp.push(c(format!("{key}={value}").as_bytes())?);
+    }
+    let cwd = request
+        .cwd
+        .map(|cwd| c(cwd.as_os_str().as_bytes()))
+        .transpose()?;
+    let argv_ptrs = null_terminated(&argv);
+    let envp_ptrs = null_terminated(&envp);
+
+    let null = File::open("/dev/null").map_err(failed)?;
+    let cloexec = rustix::pipe::PipeFlags::CLOEXEC;
+    let pipe = || rustix::pipe::pipe_with(cloexec).map_err(|e| failed(e.into()));
+    let (out_read, out_write) = pipe()?;
+    let (err_read, err_write) = pipe()?;
+    // Closed by a successful exec; carries the errno of a failed one.
+    let (status_read, status_write) = pipe()?;
+
+    let child = ChildSetup {
+        stdin: null.as_raw_fd(),
+        stdout: out_write.as_raw_fd(),
+        stderr: err_write.as_raw_fd(),
+        status: status_write.as_raw_fd(),
+        program: program.as_ptr(),
+        argv: argv_ptrs.as_ptr(),
+        envp: envp_ptrs.as_ptr(),
+        cwd: cwd.as_ref().map_or(std::ptr::null(), |cwd| cwd.as_ptr()),
+    };
+    let args = CloneArgs {
+        flags: request.cgroup.map_or(0, |_| CLONE_INTO_CGROUP),
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: request.cgroup.map_or(0, |fd| fd.as_raw_fd() as u64),
+        ..CloneArgs::default()
+    };
+    // SAFETY: `args` is a valid clone_args of the size given; without CLONE_VM the child
+    // gets a copy of this address space, in which `child`'s pointers stay valid until it
+    // execs or exits. The child runs only `ChildSetup::exec`, which never returns.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if pid == 0 {
+        child.exec();
+    }
+    if pid < 0 {
+        return Err(SpawnError::Unsupported(io::Error::last_os_error()));
+    }
+    drop((out_write, err_write, status_write, null));
+    let pid = pid as u32;
+    let mut errno = [0u8; 4];
+    let read = loop {
+        match rustix::io::read(&status_read, &mut errno) {
+            Err(rustix::io::Errno::INTR) => continue,
+            other => break other,
+        }
+    };
+    if let Ok(4) = read {
+        // The child failed before exec and exits at once: reap it here.
+        let _ = rustix::process::waitpid(
+            rustix::process::Pid::from_raw(pid as i32),
+            rustix::process::WaitOptions::empty(),
+        );
+        return Err(SpawnError::Failed(io::Error::from_raw_os_error(
+            i32::from_ne_bytes(errno),
+        )));
+    }
+    Ok(Spawned {
+        pid,
+        stdout: out_read,
+        stderr: err_read,
+    })
+}
+
+/// Everything the child touches between `clone3` and `execve`, as raw values.
+struct ChildSetup {
+    stdin: libc::c_int,
+    stdout: libc::c_int,
+    stderr: libc::c_int,
+    status: libc::c_int,
+    program: *const libc::c_char,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+    cwd: *const libc::c_char,
+}
+
+impl ChildSetup {
+    /// In the child: its own process group, the three standard descriptors, default
+    /// signal mask and SIGPIPE (as `std::process::Command` gives), the working
+    /// directory, then `execve`. On failure the errno goes to the status pipe and the
+    /// child exits with 127.
+    fn exec(&self) -> ! {
+        // SAFETY: only async-signal-safe calls on descriptors and C strings prepared by
+        // the parent before the clone; `_exit` never returns.
+        unsafe {
+            if libc::setpgid(0, 0) != 0
+                || libc::dup2(self.stdin, 0) < 0
+                || libc::dup2(self.stdout, 1) < 0
+                || libc::dup2(self.stderr, 2) < 0
+            {
+                fail(self.status);
+            }
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            if !self.cwd.is_null() && libc::chdir(self.cwd) != 0 {
+                fail(self.status);
+            }
+            libc::execve(self.program, self.argv, self.envp);
+            fail(self.status)
+        }
+    }
+}
+
+/// In the child: reports errno on the status pipe and exits with 127.
+///
+/// # Safety
+/// Only for the child between `clone3` and `execve`.
+unsafe fn fail(status: libc::c_int) -> ! {
+    // SAFETY: errno of this thread; `write` and `_exit` are async-signal-safe.
+    unsafe {
+        let bytes = (*libc::__errno_location()).to_ne_bytes();
+        libc::write(status, bytes.as_ptr().cast(), bytes.len());
+        libc::_exit(127)
+    }
+}
+
+fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain([std::ptr::null()])
+        .collect()
+}
+
+/// `program` itself when it names a path, else the first executable file called
+/// `program` in the `PATH` of `env`.
+fn resolve(program: &str, env: &BTreeMap<String, String>) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Some(PathBuf::from(program));
+    }
+    let path = env
+        .get("PATH")
+        .map_or("/usr/local/bin:/usr/bin:/bin", String::as_str);
+    std::env::split_paths(OsStr::new(path))
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            candidate.is_file()
+                && rustix::fs::access(candidate, rustix::fs::Access::EXEC_OK).is_ok()
+        })
+}
+
+/// Opens `dir` for [`SpawnRequest::cgroup`].
+pub fn open_cgroup(dir: &Path) -> io::Result<OwnedFd> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    Ok(rustix::fs::open(dir, flags, Mode::empty())?)
+}
