@@ -18,7 +18,7 @@ use procfs::process::Process;
 use serde::{Deserialize, Serialize};
 
 use super::process::parent_table;
-use super::tree::descendants;
+use super::tree::{descendants, descendants_from_children_lists};
 use super::usage::{Usage, UsageSampler};
 
 /// What `/proc/PID/fd` and `/proc/PID/io` say of one process; each `None` when the kernel
@@ -158,12 +158,19 @@ impl UsageSampler {
         if roots.is_empty() {
             return HashMap::new();
         }
-        let table = parent_table().unwrap_or_default();
+        // The whole table is walked only where the kernel keeps no lists of children.
+        let mut table = None;
         let trees: Vec<(u32, Vec<u32>)> = roots
             .iter()
             .map(|&root| {
                 let mut members = vec![root];
-                members.extend(descendants(&table, root));
+                match descendants_from_children_lists(root) {
+                    Some(found) => members.extend(found),
+                    None => {
+                        let table = table.get_or_insert_with(|| parent_table().unwrap_or_default());
+                        members.extend(descendants(table, root));
+                    }
+                }
                 (root, members)
             })
             .collect();
@@ -271,6 +278,11 @@ mod tests {
             })
             .collect();
         let me = std::process::id();
+        // Some CPU time of our own to read back (ticks are 10 ms).
+        let busy = std::time::Instant::now();
+        while busy.elapsed() < Duration::from_millis(30) {
+            std::hint::black_box(busy.elapsed());
+        }
         let mut sampler = UsageSampler::new();
         let got = sampler.metrics_of(&[me], Duration::ZERO);
         for child in &mut children {
@@ -281,7 +293,7 @@ mod tests {
         assert_eq!(m.main.processes, 1);
         assert!(m.tree.processes >= 3, "{m:?}");
         assert!(m.tree.threads >= m.main.threads + 2);
-        assert!(m.tree.memory_rss > m.main.memory_rss);
+        assert!(m.tree.memory_rss > m.main.memory_rss, "{m:?}");
         assert!(m.tree.open_fds.unwrap() > m.main.open_fds.unwrap());
         assert!(m.main.cpu_user_ms + m.main.cpu_system_ms > 0);
     }
