@@ -63,19 +63,28 @@ impl Output {
 
     /// Prints `value` as one JSON document.
     pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> io::Result<()> {
-        let mut out = io::stdout().lock();
+        let mut out = buffered_stdout();
         if self.tty {
             serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
         } else {
             serde_json::to_writer(&mut out, value).map_err(io::Error::from)?;
         }
-        writeln!(out)
+        writeln!(out)?;
+        out.flush()
     }
 
     /// Prints a table.
     pub fn table(&self, table: &Table) -> io::Result<()> {
-        table.render(&mut io::stdout().lock(), self.width, self.colour)
+        let mut out = buffered_stdout();
+        table.render(&mut out, self.width, self.colour)?;
+        out.flush()
     }
+}
+
+/// Stdout for one whole document: std's stdout is line-buffered with a 1 KiB buffer, so
+/// a 4 MB listing would otherwise take thousands of `write`s.
+fn buffered_stdout() -> io::BufWriter<io::StdoutLock<'static>> {
+    io::BufWriter::with_capacity(64 * 1024, io::stdout().lock())
 }
 
 /// Treats a closed pipe (`procward ps | head`) as success, as `ps` does.

@@ -118,8 +118,9 @@ mod tests {
 /// machine of thousands of processes. `None` where the kernel keeps no such lists
 /// (`CONFIG_PROC_CHILDREN` off); the caller then walks the table with [`descendants`].
 /// The lists are a snapshot: a child forked meanwhile may be missed, which is fine for
-/// metrics and why kills walk the table instead.
-pub fn descendants_from_children_lists(root: u32) -> Option<Vec<u32>> {
+/// metrics and why kills walk the table instead. `single_threaded_root`: the root is known
+/// to have one thread, so only its main thread's list is read.
+pub fn descendants_from_children_lists(root: u32, single_threaded_root: bool) -> Option<Vec<u32>> {
     static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if !*SUPPORTED.get_or_init(|| std::path::Path::new("/proc/thread-self/children").exists()) {
         return None;
@@ -128,11 +129,16 @@ pub fn descendants_from_children_lists(root: u32) -> Option<Vec<u32>> {
     let mut seen = HashSet::from([root]);
     let mut queue = std::collections::VecDeque::from([root]);
     while let Some(pid) = queue.pop_front() {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-            continue; // gone meanwhile
+        let lists: Vec<std::path::PathBuf> = if pid == root && single_threaded_root {
+            vec![format!("/proc/{pid}/task/{pid}/children").into()]
+        } else {
+            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+                continue; // gone meanwhile
+            };
+            tasks.flatten().map(|t| t.path().join("children")).collect()
         };
-        for task in tasks.flatten() {
-            let Ok(text) = std::fs::read_to_string(task.path().join("children")) else {
+        for list in lists {
+            let Ok(text) = std::fs::read_to_string(list) else {
                 continue;
             };
             for child in text.split_ascii_whitespace().filter_map(|s| s.parse().ok()) {
@@ -166,7 +172,7 @@ mod children_lists {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         let mut from_table = descendants(&table(), root);
-        let listed = descendants_from_children_lists(root);
+        let listed = descendants_from_children_lists(root, false);
         // Only this test's own processes are signalled: the shell's group.
         let group = rustix::process::Pid::from_raw(root as i32).unwrap();
         let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
