@@ -9,7 +9,8 @@
 //! of the daemon (`kill -9`) at once and against power loss from the next checkpoint
 //! on; an add costs no fsync.
 
-use std::path::Path;
+use std::cell::OnceCell;
+use std::path::{Path, PathBuf};
 
 use procward_core::queue::{Group, Job, Schedule};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -27,12 +28,16 @@ pub enum StoreError {
     Decode(#[from] serde_json::Error),
 }
 
-/// Everything the queue keeps across restarts.
+/// Everything the queue keeps across restarts. The file is made on the first write: a
+/// daemon whose queue was never used opens no database (no fsyncs at start, none of
+/// SQLite's pages in memory).
 pub struct Store {
-    db: Connection,
+    path: PathBuf,
+    db: OnceCell<Connection>,
 }
 
 /// What [`Store::load`] finds.
+#[derive(Default)]
 pub struct Loaded {
     /// Every job, by id.
     pub jobs: Vec<Job>,
@@ -46,41 +51,71 @@ pub struct Loaded {
     pub last_id: u64,
 }
 
+/// Opens (creating) the database at `path`, in WAL mode, with every table.
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let db = Connection::open(path)?;
+    db.pragma_update(None, "journal_mode", "WAL")?;
+    db.pragma_update(None, "synchronous", "NORMAL")?;
+    db.execute_batch(
+        "CREATE TABLE IF NOT EXISTS jobs (
+             id INTEGER PRIMARY KEY,
+             state TEXT NOT NULL,
+             body TEXT NOT NULL
+         );
+         CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state);
+         CREATE TABLE IF NOT EXISTS groups (name TEXT PRIMARY KEY, body TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS runs (job_id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS schedules (name TEXT PRIMARY KEY, body TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+    )?;
+    Ok(db)
+}
+
 impl Store {
-    /// Opens (creating) the store at `path`.
+    /// Opens the store at `path` when its file exists; otherwise it is created by the
+    /// first write.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = Connection::open(path)?;
-        db.pragma_update(None, "journal_mode", "WAL")?;
-        db.pragma_update(None, "synchronous", "NORMAL")?;
-        db.execute_batch(
-            "CREATE TABLE IF NOT EXISTS jobs (
-                 id INTEGER PRIMARY KEY,
-                 state TEXT NOT NULL,
-                 body TEXT NOT NULL
-             );
-             CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state);
-             CREATE TABLE IF NOT EXISTS groups (name TEXT PRIMARY KEY, body TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS runs (job_id INTEGER PRIMARY KEY, body TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS schedules (name TEXT PRIMARY KEY, body TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);",
-        )?;
-        Ok(Self { db })
+        let store = Self {
+            path: path.to_owned(),
+            db: OnceCell::new(),
+        };
+        if path.exists() {
+            store.db()?;
+        }
+        Ok(store)
+    }
+
+    /// The connection, opening (creating) the file on first use.
+    fn db(&self) -> Result<&Connection, StoreError> {
+        if let Some(db) = self.db.get() {
+            return Ok(db);
+        }
+        let db = connect(&self.path)?;
+        Ok(self.db.get_or_init(|| db))
+    }
+
+    fn db_mut(&mut self) -> Result<&mut Connection, StoreError> {
+        self.db()?;
+        Ok(self.db.get_mut().expect("opened above"))
     }
 
     /// Reads everything back.
     pub fn load(&self) -> Result<Loaded, StoreError> {
+        let Some(db) = self.db.get() else {
+            return Ok(Loaded::default());
+        };
         let mut jobs = Vec::new();
-        let mut rows = self.db.prepare("SELECT body FROM jobs ORDER BY id")?;
+        let mut rows = db.prepare("SELECT body FROM jobs ORDER BY id")?;
         for body in rows.query_map([], |row| row.get::<_, String>(0))? {
             jobs.push(serde_json::from_str(&body?)?);
         }
         let mut groups = Vec::new();
-        let mut rows = self.db.prepare("SELECT body FROM groups ORDER BY name")?;
+        let mut rows = db.prepare("SELECT body FROM groups ORDER BY name")?;
         for body in rows.query_map([], |row| row.get::<_, String>(0))? {
             groups.push(serde_json::from_str(&body?)?);
         }
         let mut runs = Vec::new();
-        let mut rows = self.db.prepare("SELECT job_id, body FROM runs")?;
+        let mut rows = db.prepare("SELECT job_id, body FROM runs")?;
         for row in rows.query_map([], |row| {
             Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
         })? {
@@ -88,14 +123,11 @@ impl Store {
             runs.push((id as u64, serde_json::from_str(&body)?));
         }
         let mut schedules = Vec::new();
-        let mut rows = self
-            .db
-            .prepare("SELECT body FROM schedules ORDER BY name")?;
+        let mut rows = db.prepare("SELECT body FROM schedules ORDER BY name")?;
         for body in rows.query_map([], |row| row.get::<_, String>(0))? {
             schedules.push(serde_json::from_str(&body?)?);
         }
-        let last_id: Option<i64> = self
-            .db
+        let last_id: Option<i64> = db
             .query_row("SELECT value FROM meta WHERE key = 'last_id'", [], |r| {
                 r.get(0)
             })
@@ -112,7 +144,7 @@ impl Store {
     /// Adds a new job and remembers its id as the last given, in one transaction.
     pub fn insert(&mut self, job: &Job) -> Result<(), StoreError> {
         let body = serde_json::to_string(job)?;
-        let tx = self.db.transaction()?;
+        let tx = self.db_mut()?.transaction()?;
         tx.execute(
             "INSERT INTO jobs (id, state, body) VALUES (?1, ?2, ?3)",
             params![job.id as i64, job.state.as_str(), body],
@@ -129,7 +161,7 @@ impl Store {
     /// Saves a changed job.
     pub fn update(&self, job: &Job) -> Result<(), StoreError> {
         let body = serde_json::to_string(job)?;
-        self.db.execute(
+        self.db()?.execute(
             "UPDATE jobs SET state = ?2, body = ?3 WHERE id = ?1",
             params![job.id as i64, job.state.as_str(), body],
         )?;
@@ -138,7 +170,7 @@ impl Store {
 
     /// Forgets jobs (`clean`, `keep_completed`), in one transaction.
     pub fn delete(&mut self, ids: &[u64]) -> Result<(), StoreError> {
-        let tx = self.db.transaction()?;
+        let tx = self.db_mut()?.transaction()?;
         {
             let mut delete = tx.prepare("DELETE FROM jobs WHERE id = ?1")?;
             for id in ids {
@@ -151,7 +183,7 @@ impl Store {
 
     /// Adds or changes a group.
     pub fn put_group(&self, group: &Group) -> Result<(), StoreError> {
-        self.db.execute(
+        self.db()?.execute(
             "INSERT INTO groups (name, body) VALUES (?1, ?2)
              ON CONFLICT(name) DO UPDATE SET body = excluded.body",
             params![group.name, serde_json::to_string(group)?],
@@ -161,7 +193,7 @@ impl Store {
 
     /// Adds or changes a schedule.
     pub fn put_schedule(&self, schedule: &Schedule) -> Result<(), StoreError> {
-        self.db.execute(
+        self.db()?.execute(
             "INSERT INTO schedules (name, body) VALUES (?1, ?2)
              ON CONFLICT(name) DO UPDATE SET body = excluded.body",
             params![schedule.spec.name, serde_json::to_string(schedule)?],
@@ -171,7 +203,7 @@ impl Store {
 
     /// Forgets a schedule (the jobs it queued stay).
     pub fn delete_schedule(&self, name: &str) -> Result<(), StoreError> {
-        self.db
+        self.db()?
             .execute("DELETE FROM schedules WHERE name = ?1", params![name])?;
         Ok(())
     }
@@ -179,7 +211,7 @@ impl Store {
     /// Remembers the running attempt's shim and process, so a restarted daemon finds
     /// them again instead of running the job twice.
     pub fn put_run(&self, id: u64, run: &RunRecord) -> Result<(), StoreError> {
-        self.db.execute(
+        self.db()?.execute(
             "INSERT INTO runs (job_id, body) VALUES (?1, ?2)
              ON CONFLICT(job_id) DO UPDATE SET body = excluded.body",
             params![id as i64, serde_json::to_string(run)?],
@@ -189,7 +221,7 @@ impl Store {
 
     /// The run has ended.
     pub fn delete_run(&self, id: u64) -> Result<(), StoreError> {
-        self.db
+        self.db()?
             .execute("DELETE FROM runs WHERE job_id = ?1", params![id as i64])?;
         Ok(())
     }
@@ -239,5 +271,20 @@ mod tests {
         assert_eq!(loaded.groups[0].parallel, 2);
         assert_eq!(loaded.runs[0].0, 7);
         assert_eq!(loaded.runs[0].1.child_pid, 10);
+    }
+
+    #[test]
+    fn an_unused_queue_makes_no_file_until_its_first_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("queue.db");
+        let mut store = Store::open(&path).unwrap();
+        let loaded = store.load().unwrap();
+        assert!(loaded.jobs.is_empty() && loaded.last_id == 0);
+        assert!(!path.exists(), "opened without a write: no file");
+        store
+            .insert(&Job::new(1, JobSpec::new(vec!["true".into()]), 1))
+            .unwrap();
+        assert!(path.exists());
+        assert_eq!(Store::open(&path).unwrap().load().unwrap().last_id, 1);
     }
 }
