@@ -308,3 +308,13 @@ fn a_schedule_with_catch_up_makes_up_a_fire_missed_while_the_daemon_was_down() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("five fields"));
 }
+
+#[test]
+fn a_daemon_that_never_queues_makes_no_queue_database() {
+    let d = Daemon::new();
+    d.cmd().args(["list"]).assert().success();
+    let db = d.pw.dir().join("home/queue.db");
+    assert!(!db.exists(), "no job yet: no {}", db.display());
+    add(&d, &["--", "true"]);
+    assert!(db.exists());
+}

@@ -79,8 +79,9 @@ pub enum SpawnError {
     Failed(io::Error),
 }
 
-/// Starts `request` (inside its cgroup when it names one). Returns once the child has exec'd (or failed to),
-/// so exec errors come back here as [`SpawnError::Failed`].
+/// Starts `request` (inside its cgroup when it names one). Returns once the child has
+/// exec'd or failed to, so exec errors come back here as [`SpawnError::Failed`]. A
+/// relative program path is resolved in the child's working directory, as a shell would.
 pub fn spawn(request: &SpawnRequest<'_>) -> Result<Spawned, SpawnError> {
     let failed = SpawnError::Failed;
     let c = |bytes: &[u8]| CString::new(bytes).map_err(|e| failed(io::Error::other(e)));

@@ -33,7 +33,10 @@ impl Actor {
                 paused: existing.as_ref().is_some_and(|g| g.paused),
                 name,
             };
-            if existing.as_ref() != Some(&group) {
+            // A group only the defaults or the config file make is made again on every
+            // start: stored once something about it changes (which also keeps an unused
+            // queue from creating its database).
+            if existing.as_ref().is_some_and(|existing| existing != &group) {
                 self.store.put_group(&group).map_err(store_error)?;
             }
             self.groups.insert(group.name.clone(), group);
