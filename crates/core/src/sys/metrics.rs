@@ -259,11 +259,15 @@ impl UsageSampler {
                 (root, members)
             })
             .collect();
-        let others: Vec<u32> = trees
+        // Once each, even where trees overlap: a second reading microseconds after the
+        // first would measure CPU over microseconds.
+        let mut others: Vec<u32> = trees
             .iter()
             .flat_map(|(_, members)| members.iter().copied())
             .filter(|pid| !usage.contains_key(pid))
             .collect();
+        others.sort_unstable();
+        others.dedup();
         let others = self.usage_of(&others, max_age);
         usage.extend(others.into_iter().map(|u| (u.pid, u)));
         let mut each: HashMap<u32, Metrics> = HashMap::with_capacity(usage.len());

@@ -4,7 +4,7 @@
 //! `max_age` is served again instead of read, so a burst of lists (a dashboard polling,
 //! a script looping) costs no `/proc` reads at all.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use procfs::FromRead;
@@ -12,6 +12,9 @@ use procfs::process::Stat;
 
 use super::identity::Clock;
 use super::process::{CpuMark, cpu_percent, mark};
+
+/// A reading not asked for again within this long is dropped.
+const FORGET_AFTER: Duration = Duration::from_secs(60);
 
 /// What [`UsageSampler::usage_of`] reads of a process.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -64,7 +67,7 @@ impl UsageSampler {
                 out.push(seen.usage);
                 continue;
             }
-            let Ok(stat) = Stat::from_file(format!("/proc/{pid}/stat")) else {
+            let Some(stat) = read_stat(pid) else {
                 self.seen.remove(&pid);
                 continue;
             };
@@ -89,13 +92,36 @@ impl UsageSampler {
             );
             out.push(usage);
         }
-        // Forget processes nobody asks about any more (bounded by what is asked for).
-        if self.seen.len() > 2 * pids.len() + 64 {
-            let asked: HashSet<u32> = pids.iter().copied().collect();
-            self.seen.retain(|pid, _| asked.contains(pid));
+        // Forget processes nobody asked about for a while. By age, not by this call's
+        // set: callers share the sampler (a listing, then the trees' members), and a
+        // small call must not drop the others' baselines.
+        if self.seen.len() > pids.len() + 64 {
+            self.seen
+                .retain(|_, seen| now.duration_since(seen.at) < FORGET_AFTER);
         }
         out
     }
+}
+
+/// `/proc/PID/stat` with one open, one read into a stack buffer and one close (procfs's
+/// `from_file` also asks for the size and position first: five calls more per process
+/// in every listing).
+fn read_stat(pid: u32) -> Option<Stat> {
+    use rustix::fs::{Mode, OFlags, open};
+    let path = format!("/proc/{pid}/stat");
+    let file = open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    let mut buf = [0u8; 1024];
+    let mut len = 0;
+    while len < buf.len() {
+        match rustix::io::read(&file, &mut buf[len..]) {
+            Ok(0) => return Stat::from_read(&buf[..len]).ok(),
+            Ok(n) => len += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return None,
+        }
+    }
+    // Longer than any stat line seen: read it the general way.
+    Stat::from_file(path).ok()
 }
 
 #[cfg(test)]
@@ -121,5 +147,25 @@ mod tests {
         assert_eq!(cached, first, "younger than max_age: served again");
         let fresh = sampler.usage_of(&[me], Duration::ZERO);
         assert!(fresh[0].cpu_percent > 0.0, "{fresh:?}");
+    }
+
+    #[test]
+    fn a_small_call_in_between_keeps_the_others_baselines() {
+        let me = std::process::id();
+        let mut pids: Vec<u32> = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .filter(|pid| *pid != me)
+            .take(150)
+            .collect();
+        pids.push(me);
+        let mut sampler = UsageSampler::new();
+        let first = sampler.usage_of(&pids, Duration::ZERO);
+        let mine = *first.iter().find(|u| u.pid == me).unwrap();
+        // A tree with no other members asks for nothing (as `metrics_of` may).
+        assert!(sampler.usage_of(&[], Duration::ZERO).is_empty());
+        assert!(sampler.seen.contains_key(&me));
+        let again = sampler.usage_of(&[me], Duration::from_secs(60));
+        assert_eq!(again, [mine], "the reading (and CPU baseline) was kept");
     }
 }
