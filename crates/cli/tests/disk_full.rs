@@ -323,13 +323,7 @@ fn registry_writes_a_full_disk_refused_are_retried_and_survive_a_kill_9() {
         .map(|row| (row["name"].as_str().unwrap().to_owned(), row["pid"].clone()))
         .collect();
 
-    let daemon = d.daemon_pid();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    assert!(wait_for(Duration::from_secs(5), || !is_running(daemon)));
+    d.kill_9();
 
     // The restarted daemon sees exactly what was intended.
     let after = h.list();

@@ -222,15 +222,7 @@ fn a_job_running_when_the_daemon_is_killed_is_readopted_not_run_twice() {
     let id = add(&d, &["--", "sh", "-c", &script]);
     assert!(wait_for(Duration::from_secs(5), || show(&d, id)["state"]
         == "running"));
-    let daemon = d.daemon_pid();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    assert!(wait_for(Duration::from_secs(5), || !common::is_running(
-        daemon
-    )));
+    let daemon = d.kill_9();
     // The next command starts a new daemon, which finds the job's shim again.
     let out = d
         .cmd()

@@ -25,13 +25,7 @@ fn daemon_crash_loses_nothing_and_processes_are_readopted() {
         .success();
     let pid = d.status("counter")["pid"].as_u64().unwrap() as u32;
     std::thread::sleep(Duration::from_millis(300));
-    let daemon = d.daemon_pid();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    assert!(wait_for(Duration::from_secs(3), || !is_running(daemon)));
+    let daemon = d.kill_9();
     assert!(
         is_running(pid),
         "the managed process must survive the daemon"

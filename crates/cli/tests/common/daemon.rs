@@ -109,6 +109,24 @@ impl Daemon {
             .unwrap();
         json(&out)["pid"].as_u64().expect("daemon pid") as u32
     }
+
+    /// `kill -9` of this test's daemon; returns once it is gone and its socket refuses
+    /// connections (a zombie leader's other threads may hold the listening socket for a
+    /// moment, and a client connecting then would be reset). Returns the daemon's pid.
+    pub fn kill_9(&self) -> u32 {
+        let daemon = self.daemon_pid();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(daemon as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        let socket = self.pw.dir().join("home/procward.sock");
+        let gone = super::wait_for(Duration::from_secs(5), || {
+            !super::is_running(daemon) && std::os::unix::net::UnixStream::connect(&socket).is_err()
+        });
+        assert!(gone, "the daemon (pid {daemon}) did not go away");
+        daemon
+    }
 }
 
 impl Drop for Daemon {

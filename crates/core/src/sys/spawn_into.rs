@@ -102,6 +102,7 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<Spawned, SpawnError> {
         .transpose()?;
     let argv_ptrs = null_terminated(&argv);
     let envp_ptrs = null_terminated(&envp);
+    let ignored = ignored_signals();
 
     let null = File::open("/dev/null").map_err(failed)?;
     let cloexec = rustix::pipe::PipeFlags::CLOEXEC;
@@ -120,6 +121,8 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<Spawned, SpawnError> {
         argv: argv_ptrs.as_ptr(),
         envp: envp_ptrs.as_ptr(),
         cwd: cwd.as_ref().map_or(std::ptr::null(), |cwd| cwd.as_ptr()),
+        ignored: ignored.as_ptr(),
+        ignored_len: ignored.len(),
     };
     let args = CloneArgs {
         flags: request.cgroup.map_or(0, |_| CLONE_INTO_CGROUP),
@@ -179,12 +182,15 @@ struct ChildSetup {
     argv: *const *const libc::c_char,
     envp: *const *const libc::c_char,
     cwd: *const libc::c_char,
+    ignored: *const libc::c_int,
+    ignored_len: usize,
 }
 
 impl ChildSetup {
-    /// In the child: its own process group, the three standard descriptors, default
-    /// signal mask and SIGPIPE (as `std::process::Command` gives), the working
-    /// directory, then `execve`. On failure the errno goes to the status pipe and the
+    /// In the child: its own process group, the three standard descriptors, an empty
+    /// signal mask and every signal at its default (std resets only SIGPIPE; an ignored
+    /// SIGHUP from a `nohup` that started the daemon would reach every process), the
+    /// working directory, then `execve`. On failure the errno goes to the status pipe and the
     /// child exits with 127.
     fn exec(&self) -> ! {
         // SAFETY: only async-signal-safe calls on descriptors and C strings prepared by
@@ -201,6 +207,9 @@ impl ChildSetup {
             libc::sigemptyset(&mut empty);
             libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            for i in 0..self.ignored_len {
+                libc::signal(*self.ignored.add(i), libc::SIG_DFL);
+            }
             if !self.cwd.is_null() && libc::chdir(self.cwd) != 0 {
                 fail(self.status);
             }
@@ -221,6 +230,20 @@ unsafe fn fail(status: libc::c_int) -> ! {
         libc::write(status, bytes.as_ptr().cast(), bytes.len());
         libc::_exit(127)
     }
+}
+
+/// The signals this process ignores (execve keeps ignored signals ignored; handlers
+/// are reset by the kernel anyway).
+fn ignored_signals() -> Vec<libc::c_int> {
+    (1..=libc::SIGRTMAX())
+        .filter(|&signal| signal != libc::SIGKILL && signal != libc::SIGSTOP)
+        .filter(|&signal| {
+            // SAFETY: a query only (no new action); `old` is written by the kernel.
+            let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+            let queried = unsafe { libc::sigaction(signal, std::ptr::null(), &mut old) } == 0;
+            queried && old.sa_sigaction == libc::SIG_IGN
+        })
+        .collect()
 }
 
 fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
