@@ -1,6 +1,7 @@
 //! `procwardd`, the binary installed beside `procward`: the daemon, the MCP stdio server
 //! and the shim's fallback run there, so the `procward` client links none of the server
-//! side (gRPC server, web, MCP, SQLite) and starts in about half the time.
+//! side (gRPC server, web, MCP, SQLite): a 6.4 MB binary instead of 20.6 MB, whose
+//! start-up (part of every CLI call) measured 1.55 ms instead of 1.76 ms.
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;

@@ -214,12 +214,7 @@ pub fn helper_path() -> Result<PathBuf> {
 
 fn find_in_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/bin:/bin"));
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| {
-            rustix::fs::access(candidate, rustix::fs::Access::EXEC_OK).is_ok()
-                && candidate.is_file()
-        })
+    crate::sys::find_on_path(program, &path)
 }
 
 #[cfg(test)]

@@ -94,8 +94,8 @@ fn count_fds(dir: &OwnedFd) -> rustix::io::Result<u32> {
     )?;
     let mut count = 0u32;
     for entry in Dir::new(fds)? {
-        let name = entry?.file_name().to_bytes().to_vec();
-        if name != b"." && name != b".." {
+        let entry = entry?;
+        if !matches!(entry.file_name().to_bytes(), b"." | b"..") {
             count = count.saturating_add(1);
         }
     }
@@ -117,15 +117,7 @@ fn read_io(dir: &OwnedFd) -> rustix::io::Result<Option<Io>> {
     use rustix::fs::{Mode, OFlags, openat};
     let file = openat(dir, "io", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
     let mut buf = [0u8; 512];
-    let mut len = 0;
-    while len < buf.len() {
-        match rustix::io::read(&file, &mut buf[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(rustix::io::Errno::INTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let len = super::read_small(&file, &mut buf)?;
     let text = std::str::from_utf8(&buf[..len]).unwrap_or_default();
     let field = |key: &str| {
         text.lines()

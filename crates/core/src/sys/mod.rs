@@ -25,3 +25,32 @@ pub use query::{ProcessQuery, SortKey};
 pub use system::{DiskInfo, SystemInfo, system_info};
 pub use tree::{ProcessNode, descendants};
 pub use usage::{Usage, UsageSampler};
+
+/// The first executable regular file called `program` in the directories of `path` (a
+/// `PATH`-style list): the one lookup behind the shim's spawn and the elevated helper.
+pub(crate) fn find_on_path(program: &str, path: &std::ffi::OsStr) -> Option<std::path::PathBuf> {
+    std::env::split_paths(path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            candidate.is_file()
+                && rustix::fs::access(candidate, rustix::fs::Access::EXEC_OK).is_ok()
+        })
+}
+
+/// Reads a small `/proc` file whole into `buf` (one `read` for what the kernel generates
+/// at once); returns the length, `buf.len()` when it may not all have fit.
+pub(crate) fn read_small(
+    file: impl std::os::fd::AsFd,
+    buf: &mut [u8],
+) -> rustix::io::Result<usize> {
+    let mut len = 0;
+    while len < buf.len() {
+        match rustix::io::read(&file, &mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(len)
+}

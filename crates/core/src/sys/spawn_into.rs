@@ -263,12 +263,7 @@ fn resolve(program: &str, env: &BTreeMap<String, String>) -> Option<PathBuf> {
     let path = env
         .get("PATH")
         .map_or("/usr/local/bin:/usr/bin:/bin", String::as_str);
-    std::env::split_paths(OsStr::new(path))
-        .map(|dir| dir.join(program))
-        .find(|candidate| {
-            candidate.is_file()
-                && rustix::fs::access(candidate, rustix::fs::Access::EXEC_OK).is_ok()
-        })
+    super::find_on_path(program, OsStr::new(path))
 }
 
 /// Opens `dir` for [`SpawnRequest::cgroup`].

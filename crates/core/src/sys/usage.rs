@@ -111,17 +111,11 @@ fn read_stat(pid: u32) -> Option<Stat> {
     let path = format!("/proc/{pid}/stat");
     let file = open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
     let mut buf = [0u8; 1024];
-    let mut len = 0;
-    while len < buf.len() {
-        match rustix::io::read(&file, &mut buf[len..]) {
-            Ok(0) => return Stat::from_read(&buf[..len]).ok(),
-            Ok(n) => len += n,
-            Err(rustix::io::Errno::INTR) => {}
-            Err(_) => return None,
-        }
+    match super::read_small(&file, &mut buf).ok()? {
+        // Longer than any stat line seen: read it the general way.
+        len if len == buf.len() => Stat::from_file(path).ok(),
+        len => Stat::from_read(&buf[..len]).ok(),
     }
-    // Longer than any stat line seen: read it the general way.
-    Stat::from_file(path).ok()
 }
 
 #[cfg(test)]
