@@ -16,6 +16,10 @@ struct Namespace {
 impl Namespace {
     fn new(test: &str) -> Self {
         let name = format!("procward-test-{test}-{}", std::process::id());
+        // The probe reads this process's own cgroup: not while another test has moved
+        // the whole process into its unit (the namespace would be made inside that unit,
+        // and killing that unit would then kill this test binary).
+        let _one = JOIN.lock().unwrap_or_else(|e| e.into_inner());
         Self {
             cgroups: Cgroups::probe(&name),
             units: Vec::new(),
