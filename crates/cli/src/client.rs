@@ -1,16 +1,14 @@
 //! Talking to the daemon: gRPC over the home's Unix socket, starting the daemon on first
 //! need (as pm2 does) so `procward start` just works.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use hyper_util::rt::TokioIo;
 use procward_daemon::Home;
 use procward_proto::v1::supervisor_client::SupervisorClient;
-use tokio::net::UnixStream;
-use tonic::transport::{Channel, Endpoint, Uri};
+use tonic::transport::Channel;
 
 /// How long a freshly started daemon may take to open its socket.
 const START_PATIENCE: Duration = Duration::from_secs(10);
@@ -72,17 +70,8 @@ pub async fn wait_for(socket: &Path) -> anyhow::Result<Channel> {
 }
 
 async fn try_connect(socket: &Path) -> anyhow::Result<Channel> {
-    let socket: PathBuf = socket.to_path_buf();
-    // The URI is required by tonic but unused: the connector below picks the socket.
     // The user agent names the CLI in the daemon's audit log (`client: cli`, a claim).
-    let channel = Endpoint::try_from("http://procward.invalid")?
-        .user_agent(CLI_USER_AGENT)?
-        .connect_with_connector(tower::service_fn(move |_: Uri| {
-            let socket = socket.clone();
-            async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(socket).await?)) }
-        }))
-        .await?;
-    Ok(channel)
+    Ok(procward_proto::client::connect_unix(socket, CLI_USER_AGENT).await?)
 }
 
 /// Starts `procwardd daemon --detached-child` for `home`, fully detached from this

@@ -11,6 +11,7 @@
 
 pub mod cgroup;
 pub mod error;
+pub mod home;
 pub mod logs;
 pub mod queue;
 pub mod resources;

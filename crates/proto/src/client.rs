@@ -7,7 +7,12 @@ use crate::v1::ports_client::PortsClient;
 use crate::v1::process_manager_service_client::ProcessManagerServiceClient;
 use crate::v1::queue_client::QueueClient;
 use crate::v1::supervisor_client::SupervisorClient;
+use std::path::{Path, PathBuf};
+
+use hyper_util::rt::TokioIo;
+use tokio::net::UnixStream;
 use tonic::body::Body;
+use tonic::transport::{Channel, Endpoint, Uri};
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceExt as _};
 
@@ -78,4 +83,22 @@ impl Backend {
             transport,
         }
     }
+}
+
+/// A channel to the daemon listening on the Unix `socket` (`Home::socket`), naming the
+/// caller with `user_agent` (e.g. `procward-cli/0.1.0`, recorded as a claim in the
+/// daemon's audit log). Every local client connects this one way.
+pub async fn connect_unix(socket: &Path, user_agent: &str) -> Result<Channel, TransportError> {
+    let socket: PathBuf = socket.to_path_buf();
+    // The URI is required by tonic but unused: the connector below picks the socket.
+    let endpoint = Endpoint::try_from("http://procward.invalid")
+        .and_then(|e| e.user_agent(user_agent.to_owned()))
+        .map_err(|e| TransportError(e.into()))?;
+    endpoint
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let socket = socket.clone();
+            async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(socket).await?)) }
+        }))
+        .await
+        .map_err(|e| TransportError(e.into()))
 }

@@ -192,18 +192,22 @@ fn elevator(method: ElevationMethod) -> Result<(PathBuf, &'static [&'static str]
     }
 }
 
-/// The procward binary to run as root: `$PROCWARD_HELPER`, this program when it is
-/// procward, or `procward` on `PATH`.
+/// The procward binary to run as root: `$PROCWARD_HELPER`, this program when it is the
+/// `procward` CLI, the `procward` installed beside this program (the daemon `procwardd`
+/// and the desktop app have no `kill` command of their own), or `procward` on `PATH`.
 pub fn helper_path() -> Result<PathBuf> {
     if let Some(path) = std::env::var_os("PROCWARD_HELPER") {
         return Ok(PathBuf::from(path));
     }
-    if let Ok(exe) = std::env::current_exe()
-        && exe
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("procward"))
-    {
-        return Ok(exe);
+    if let Ok(exe) = std::env::current_exe() {
+        if exe.file_name().is_some_and(|n| n == "procward") {
+            return Ok(exe);
+        }
+        if let Some(beside) = exe.parent().map(|dir| dir.join("procward"))
+            && beside.is_file()
+        {
+            return Ok(beside);
+        }
     }
     find_in_path("procward").ok_or_else(|| {
         Error::Elevation(
