@@ -204,6 +204,10 @@ class Tray:
         )
 
 
+# Where libayatana-appindicator exports the item of the tray id "procward".
+ITEM_PATH = "/org/ayatana/NotificationItem/tray_icon_tray_app_procward"
+
+
 def node(raw) -> dict:
     item_id, props, children = raw
     value = lambda key, default: props[key].value if key in props else default  # noqa: E731
@@ -218,7 +222,7 @@ def node(raw) -> dict:
 class Desktop:
     """Xvfb + a session bus + the watcher + the app, with one asyncio loop to drive them."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, watcher: bool = True) -> None:
         self.home = home
         self.loop = asyncio.new_event_loop()
         self.xvfb = Xvfb()
@@ -241,12 +245,13 @@ class Desktop:
                 self.watcher.sender = message.sender
             return None
 
-        self.bus.add_message_handler(note_sender)
-        self.bus.export("/StatusNotifierWatcher", self.watcher)
-        self.run(self.bus.request_name("org.kde.StatusNotifierWatcher"))
+        if watcher:
+            self.bus.add_message_handler(note_sender)
+            self.bus.export("/StatusNotifierWatcher", self.watcher)
+            self.run(self.bus.request_name("org.kde.StatusNotifierWatcher"))
         self.log = open(home / "desktop.log", "wb")  # noqa: SIM115
         self.app = subprocess.Popen([str(APP)], env=self.env, stdout=self.log, stderr=self.log)
-        self.tray = self.run(self._registered())
+        self.tray = self.run(self._registered() if watcher else self._unregistered())
 
     async def _connect(self) -> MessageBus:
         return await MessageBus(bus_address=self.session.address).connect()
@@ -257,6 +262,32 @@ class Desktop:
 
         sender, path = await async_wait_until("the tray item to register", registered, 30)
         return Tray(self.bus, sender, path)
+
+    async def _unregistered(self) -> Tray:
+        """Without a watcher nothing registers (libayatana falls back to XEmbed): the
+        item is found on the bus by the app's pid, at the path it would have announced."""
+
+        async def call(member, signature="", body=None, destination="org.freedesktop.DBus"):
+            return await self.bus.call(
+                Message(destination=destination, path="/org/freedesktop/DBus",
+                        interface="org.freedesktop.DBus", member=member, signature=signature, body=body or [])
+            )
+
+        async def found():
+            for name in (await call("ListNames")).body[0]:
+                if not name.startswith(":"):
+                    continue
+                owner = await call("GetConnectionUnixProcessID", "s", [name])
+                if owner.message_type != MessageType.ERROR and owner.body[0] == self.app.pid:
+                    tray = Tray(self.bus, name, ITEM_PATH)
+                    try:
+                        await tray.menu()
+                    except AssertionError:
+                        continue
+                    return tray
+            return None
+
+        return await async_wait_until("the app's tray item on the bus", found, 30)
 
     def run(self, coroutine):
         return self.loop.run_until_complete(coroutine)

@@ -8,7 +8,7 @@ import json
 import subprocess
 import time
 
-from desktop_support import free_port, procward, start_listener, wait_until
+from desktop_support import Desktop, free_port, procward, start_listener, wait_until
 
 
 def test_kill_from_the_tray_ends_the_listener(desktop, children):
@@ -92,3 +92,19 @@ def test_a_managed_listener_asks_first_and_stops_through_the_daemon(desktop, hom
     wait_until("web to run again", lambda: status()["state"] == "running", 15)
     desktop.click("Managed processes", "web: running", "Stop")
     wait_until("web to stop from the tray", lambda: status()["state"] == "stopped", 15)
+
+
+def test_without_a_status_notifier_host_the_app_runs_and_its_menu_works(home, children):
+    # No watcher on the bus: libayatana-appindicator falls back to the XEmbed tray; the
+    # app keeps running and its menu still answers over dbusmenu.
+    desktop = Desktop(home, watcher=False)
+    try:
+        assert not desktop.watcher.items
+        port = free_port()
+        listener = start_listener(port)
+        children.append(listener)
+        desktop.click(f":{port} python3 ({listener.pid})", "Kill")
+        assert wait_until("the listener to exit", lambda: listener.poll() is not None, 10)
+        assert desktop.app.poll() is None
+    finally:
+        desktop.close()
