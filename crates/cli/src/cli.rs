@@ -76,6 +76,8 @@ pub enum Command {
     Status(managed::StatusArgs),
     /// Show (and follow) a managed process's output.
     Logs(logs::Args),
+    /// Empty managed processes' logs while they keep running.
+    Flush(logs::FlushArgs),
     /// Show the audit log: every kill, stop, restart, delete, signal and queue cancel.
     Audit(audit::Args),
     /// Start the processes of a procward.toml in dependency order.

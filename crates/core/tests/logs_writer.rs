@@ -190,3 +190,43 @@ fn lowering_max_files_removes_the_surplus_at_the_next_rotation() {
     );
     assert!(!rotated_path(&path, 3).exists());
 }
+
+#[test]
+fn a_live_file_emptied_under_the_writer_rotates_at_its_new_size() {
+    // What `procward flush` does while the process runs: truncate the live file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.log");
+    let mut writer = RotatingWriter::open(&path, 100, 3).unwrap();
+    writer.write(&b"a".repeat(59)).unwrap();
+    writer.write(b"\n").unwrap();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    // 60 + 30 bytes would not fit in the old count; in the emptied file they do.
+    writer
+        .write(&[b"b".repeat(29), b"\n".to_vec()].concat())
+        .unwrap();
+    writer
+        .write(&[b"c".repeat(59), b"\n".to_vec()].concat())
+        .unwrap();
+    writer
+        .write(&[b"d".repeat(19), b"\n".to_vec()].concat())
+        .unwrap();
+    writer.finish().unwrap();
+    let files = files_of(&path);
+    let text: Vec<String> = files
+        .iter()
+        .map(|f| String::from_utf8(f.clone()).unwrap())
+        .collect();
+    assert_eq!(
+        text,
+        [
+            format!("{}\n{}\n", "b".repeat(29), "c".repeat(59)),
+            format!("{}\n", "d".repeat(19)),
+        ],
+        "no NUL bytes, whole lines, rotated at the emptied file's size"
+    );
+}

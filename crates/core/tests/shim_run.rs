@@ -54,6 +54,7 @@ fn spec(dir: &Path, argv: &[&str]) -> LaunchSpec {
         stderr_log: dir.join("logs/err.log"),
         max_bytes: 10 << 20,
         max_files: 5,
+        timestamps: false,
         status_file: dir.join("status.json"),
         cgroup: None,
     }

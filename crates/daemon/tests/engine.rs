@@ -179,6 +179,7 @@ async fn logs_stream_the_tail_of_each_stream_and_are_found_by_pid_after_exit() {
             stderr: false,
             lines: Lines::All,
             follow: false,
+            since_ms: None,
         })
         .await
         .expect("logs");
@@ -301,6 +302,7 @@ async fn bad_input_is_refused_with_the_field_named_and_changes_nothing() {
                 stderr: false,
                 lines: Lines::Last(5),
                 follow: false,
+                since_ms: None,
             })
             .await
             .unwrap_err()),

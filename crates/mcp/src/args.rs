@@ -69,6 +69,9 @@ pub struct StartArgs {
     pub on_breach: Option<String>,
     /// Accept hard limits the machine can only poll (they can overshoot).
     pub best_effort: Option<bool>,
+    /// Prefix each log line with the time it was written (lets `get_process_logs` read
+    /// the last minutes with `since_seconds`).
+    pub timestamps: Option<bool>,
 }
 
 /// Tools that name one managed process.
@@ -89,6 +92,9 @@ pub struct LogsArgs {
     pub lines: Option<u32>,
     /// `stdout`, `stderr` or `both` (default).
     pub stream: Option<String>,
+    /// Only lines from the last this many seconds (the process must timestamp its logs:
+    /// started with `timestamps`).
+    pub since_seconds: Option<u64>,
 }
 
 /// `list_system_processes`.

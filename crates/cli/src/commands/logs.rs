@@ -12,15 +12,15 @@ use crate::output::{Output, Tint, ignore_broken_pipe};
 /// Arguments of `procward logs`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  procward logs web\n  procward logs web --lines 200 --stderr\n  procward logs web --lines all > web.log\n  procward logs web --follow"
+    after_help = "Examples:\n  procward logs web\n  procward logs web --lines 200 --stderr\n  procward logs web --lines all > web.log\n  procward logs web --follow\n  procward logs web --since 10m          (timestamped logs: started with --timestamps)\n  procward logs web --since 2026-12-06T08:00:00Z\n\nTimestamped logs show stdout and stderr interleaved by time."
 )]
 pub struct Args {
     /// Managed process.
     name: String,
     /// Lines from the end of each stream to show first: a count (0: none, any size) or
-    /// `all` for the whole kept history, streamed from the files.
-    #[arg(long, short = 'n', default_value = "50", value_name = "N|all", value_parser = lines, allow_hyphen_values = true)]
-    lines: u32,
+    /// `all` for the whole kept history, streamed from the files [default: 50].
+    #[arg(long, short = 'n', value_name = "N|all", value_parser = lines, allow_hyphen_values = true)]
+    lines: Option<u32>,
     /// Keep printing new lines as they come (across rotations) until interrupted.
     #[arg(long, short)]
     follow: bool,
@@ -30,6 +30,26 @@ pub struct Args {
     /// Only stderr.
     #[arg(long)]
     stderr: bool,
+    /// Only lines written since this long ago (`10m`, `2h`) or this time (RFC 3339, e.g.
+    /// `2026-12-06T08:00:00Z`); every such line unless --lines is given. Needs
+    /// timestamped logs (`start --timestamps`).
+    #[arg(long, value_name = "DURATION|TIME", value_parser = since)]
+    since: Option<u64>,
+}
+
+/// `--since`: a duration back from now, or an RFC 3339 time; Unix milliseconds.
+fn since(text: &str) -> Result<u64, String> {
+    let now = procward_core::logs::stamp::unix_ms(std::time::SystemTime::now());
+    if let Ok(ago) = humantime::parse_duration(text.trim()) {
+        let ago = u64::try_from(ago.as_millis()).unwrap_or(u64::MAX);
+        return Ok(now.saturating_sub(ago));
+    }
+    match humantime::parse_rfc3339_weak(text.trim()) {
+        Ok(at) => Ok(procward_core::logs::stamp::unix_ms(at)),
+        Err(_) => Err(format!(
+            "'{text}' is neither a duration (10m, 2h) nor a time (2026-12-06T08:00:00Z)"
+        )),
+    }
 }
 
 /// `LogsRequest.lines` for every kept line (the daemon's `ALL_LOG_LINES`).
@@ -54,12 +74,15 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     let output = Output::new(false, ctx.color);
     super::block_on(async move {
         let mut client = session().await?;
+        // 50 lines by default; with --since, every line since then.
+        let default = if args.since.is_some() { ALL } else { 50 };
         let request = v1::LogsRequest {
             name: args.name,
-            lines: args.lines,
+            lines: args.lines.unwrap_or(default),
             follow: args.follow,
             stdout: args.stdout,
             stderr: args.stderr,
+            since_ms: args.since,
         };
         let stream = client.logs(request).await?.into_inner();
         print_lines(stream, args.follow, false, output).await?;
@@ -101,4 +124,53 @@ pub async fn print_lines(
     }
     ignore_broken_pipe(out.flush())?;
     Ok(())
+}
+
+/// Arguments of `procward flush`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  procward flush web\n  procward flush web worker\n\nThe live log files are emptied and the rotated ones removed; the processes keep running\nand their next lines start the emptied files."
+)]
+pub struct FlushArgs {
+    /// Managed processes whose logs to empty.
+    #[arg(required = true, value_name = "NAME")]
+    names: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `procward flush`; the exit code is the worst of the names'.
+pub fn run_flush(args: FlushArgs, ctx: &Context) -> anyhow::Result<u8> {
+    super::block_on(async move {
+        let mut client = session().await?;
+        let mut code = crate::exit::OK;
+        let mut flushed = Vec::new();
+        for name in args.names {
+            match client.flush(v1::NameRequest { name }).await {
+                Ok(answer) => {
+                    let answer = answer.into_inner();
+                    if !args.json {
+                        println!(
+                            "{}: logs emptied ({} removed)",
+                            answer.name,
+                            crate::output::format::bytes(answer.bytes_removed)
+                        );
+                    }
+                    flushed.push(serde_json::json!({
+                        "name": answer.name,
+                        "bytes_removed": answer.bytes_removed,
+                    }));
+                }
+                Err(status) => {
+                    eprintln!("procward: {}", status.message());
+                    code = crate::exit::worst(code, crate::exit::for_status(&status));
+                }
+            }
+        }
+        if args.json {
+            ignore_broken_pipe(Output::new(true, ctx.color).json(&flushed))?;
+        }
+        Ok(code)
+    })
 }

@@ -64,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::List(args) => managed::run_list(args, &ctx),
         Command::Status(args) => managed::run_status(args, &ctx),
         Command::Logs(args) => logs::run(args, &ctx),
+        Command::Flush(args) => logs::run_flush(args, &ctx),
         Command::Audit(args) => audit::run(args, &ctx),
         Command::Up(args) => up::run_up(args, &ctx),
         Command::Down(args) => up::run_down(args, &ctx),

@@ -72,6 +72,10 @@ pub struct Args {
     /// Rotated files kept per stream [default: 5].
     #[arg(long, value_name = "N")]
     log_max_files: Option<u32>,
+    /// Prefix each log line with the time it was written (for `logs --since` and
+    /// stdout/stderr interleaved by time); the program needs no change.
+    #[arg(long)]
+    timestamps: bool,
     #[command(flatten)]
     limits: super::limit_args::LimitArgs,
     /// Register without starting.
@@ -153,6 +157,7 @@ fn build_spec(args: Args) -> anyhow::Result<ProcessSpec> {
     if let Some(files) = args.log_max_files {
         spec.logs.max_files = files;
     }
+    spec.logs.timestamps |= args.timestamps;
     args.limits
         .inputs()
         .apply(&mut spec.limits)

@@ -2,5 +2,6 @@
 //! end without reading whole files, and following across rotations.
 
 pub mod follow;
+pub mod stamp;
 pub mod tail;
 pub mod writer;

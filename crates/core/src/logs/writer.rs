@@ -228,6 +228,7 @@ impl RotatingWriter {
     /// Slow path, taken when `data` (complete lines) does not fit in the live file: writes
     /// the lines that fit, rotates, and goes on.
     fn write_rotating(&mut self, data: &[u8]) -> io::Result<()> {
+        self.resync();
         let mut data = data;
         while !data.is_empty() {
             let room = self.max_bytes.saturating_sub(self.size);
@@ -259,6 +260,7 @@ impl RotatingWriter {
         if self.pending.len() as u64 <= limit {
             return Ok(());
         }
+        self.resync();
         let room = self.max_bytes.saturating_sub(self.size);
         if self.size > 0 && self.pending.len() as u64 > room {
             self.rotate()?;
@@ -316,6 +318,8 @@ impl RotatingWriter {
     /// line (the start of a spilled long line, or the last newline written), so a partial
     /// line never stays in it.
     fn cut_back(&mut self, start: u64, parts: &[&[u8]]) {
+        let cut = self.resync();
+        let start = start.saturating_sub(cut);
         let boundary = if self.mid_line {
             self.line_start
         } else {
@@ -335,6 +339,23 @@ impl RotatingWriter {
             // marker will start on a line of its own.
             Err(_) => self.loss.torn = true,
         }
+    }
+
+    /// Re-reads the live file's length when it shrank under the writer (`procward flush`
+    /// truncates it while the process runs; appends still land at the true end), so the
+    /// offsets kept here move down with it. Only where they matter: before a rotation and
+    /// before a cut-back, never per write. Returns by how much they moved.
+    fn resync(&mut self) -> u64 {
+        let Ok(actual) = self.file.metadata().map(|m| m.len()) else {
+            return 0;
+        };
+        if actual >= self.size {
+            return 0;
+        }
+        let cut = self.size - actual;
+        self.size = actual;
+        self.line_start = self.line_start.saturating_sub(cut);
+        cut
     }
 
     /// `path` becomes `path.1`, `path.1` becomes `path.2`, ...; files past the kept count

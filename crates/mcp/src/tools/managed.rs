@@ -165,6 +165,7 @@ pub async fn logs(mut b: Backend, args: LogsArgs) -> Outcome {
         follow: false,
         stdout,
         stderr,
+        since_ms: args.since_seconds.map(since_ms_ago),
     };
     let stream = b
         .supervisor
@@ -183,6 +184,12 @@ pub async fn logs(mut b: Backend, args: LogsArgs) -> Outcome {
         "lines_read": total,
     });
     Ok(Answer { summary, data })
+}
+
+/// The Unix millisecond `seconds` ago (a huge count is the epoch: every line).
+fn since_ms_ago(seconds: u64) -> u64 {
+    procward_core::logs::stamp::unix_ms(std::time::SystemTime::now())
+        .saturating_sub(seconds.saturating_mul(1000))
 }
 
 /// The `lines` (default 50, 1 to 500) and `stream` (`stdout`, `stderr`, `both`) of a logs
@@ -277,6 +284,7 @@ pub async fn start(mut b: Backend, args: StartArgs) -> Outcome {
     let mut spec = ProcessSpec::new(args.name.clone(), argv);
     spec.limits = limits;
     spec.env = args.env;
+    spec.logs.timestamps = args.timestamps.unwrap_or(false);
     if let Some(cwd) = args.cwd {
         let path = std::path::PathBuf::from(&cwd);
         if !path.is_absolute() {

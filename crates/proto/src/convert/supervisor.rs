@@ -38,6 +38,7 @@ pub fn spec_to_proto(spec: &ProcessSpec) -> v1::ProcessSpec {
         depends_on: spec.depends_on.clone(),
         log_max_bytes: spec.logs.max_bytes,
         log_max_files: spec.logs.max_files,
+        log_timestamps: spec.logs.timestamps,
         limits: limits_to_proto(&spec.limits),
     }
 }
@@ -84,6 +85,7 @@ pub fn spec_from_proto(spec: v1::ProcessSpec) -> Result<ProcessSpec, String> {
     core.logs = LogLimits {
         max_bytes: spec.log_max_bytes,
         max_files: spec.log_max_files,
+        timestamps: spec.log_timestamps,
     };
     core.limits = limits_from_proto(spec.limits)?;
     Ok(core)

@@ -102,6 +102,7 @@ pub(super) fn build(
                 .as_ref()
                 .map_or(defaults.max_bytes, |s| s.0),
             max_files: logs.get_ref().max_files.unwrap_or(defaults.max_files),
+            timestamps: logs.get_ref().timestamps.unwrap_or(defaults.timestamps),
         };
         spans.push(("logs", logs.span()));
     }
@@ -217,6 +218,7 @@ impl RawHealth {
 struct RawLogs {
     max_bytes: Option<Size>,
     max_files: Option<u32>,
+    timestamps: Option<bool>,
 }
 
 /// Implements `Deserialize` for a value type through a visitor whose `visit_*` methods

@@ -68,7 +68,7 @@ fn documented_example_parses() {
 fn values_in_every_form() {
     let specs = parse(
         "[process.b]\ncommand = 'echo $HOME'\nmax_restarts = 'unlimited'\nstop_timeout = 3\n\
-         health = { tcp = '[::1]:5432', retries = 1 }\nlogs = { max_bytes = 8192, max_files = 1 }\n\
+         health = { tcp = '[::1]:5432', retries = 1 }\nlogs = { max_bytes = 8192, max_files = 1, timestamps = true }\n\
          env = { N = 1, F = 1.5, B = true }\nautostart = false\ncwd = '/abs'\n\
          [process.a]\ncommand = 'sleep 1'\nhealth = { command = 'pg_isready' }\n\
          logs = { max_bytes = '1MB' }\nbackoff = '500ms:1m'\nstable_after = 1.5\n",
@@ -90,7 +90,8 @@ fn values_in_every_form() {
         specs[0].logs,
         LogLimits {
             max_bytes: 8192,
-            max_files: 1
+            max_files: 1,
+            timestamps: true,
         }
     );
     assert_eq!(specs[0].env["N"], "1");
@@ -101,6 +102,7 @@ fn values_in_every_form() {
     assert_eq!(specs[1].command, ["sleep", "1"]);
     assert_eq!(specs[1].logs.max_bytes, 1_000_000);
     assert_eq!(specs[1].logs.max_files, 5);
+    assert!(!specs[1].logs.timestamps, "off unless asked for");
     assert_eq!(specs[1].backoff.base, Duration::from_millis(500));
     assert_eq!(specs[1].stable_after, Duration::from_millis(1500));
 }
@@ -232,6 +234,7 @@ fn bad_values_point_at_the_value() {
         ("logs = { max_bytes = '10 XB' }", "unknown unit"),
         ("logs = { max_bytes = 100 }", "below 4096"),
         ("logs = { max_files = 0 }", "max_files"),
+        ("logs = { timestamps = 'yes' }", "expected a boolean"),
         ("health = { http = 'https://x/' }", "only http://"),
         ("health = { tcp = 'host:0' }", "1-65535"),
         ("health = { tcp = 'host:70000' }", "1-65535"),

@@ -78,6 +78,9 @@ pub struct LaunchSpec {
     pub max_bytes: u64,
     /// Log files kept per stream, the live one included.
     pub max_files: u32,
+    /// Prefix each line with the time it was read (see [`crate::logs::stamp`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timestamps: bool,
     /// Where the shim writes the [`ExitRecord`] once the child has exited.
     pub status_file: PathBuf,
     /// The cgroup unit the child runs in, from before it execs: created inside it (cgroup

@@ -4,6 +4,7 @@
 use super::child::Running;
 use super::log_state::LogStateFile;
 use super::*;
+use crate::logs::stamp::LineStamper;
 use crate::sys::spawn_into::{self, SpawnError, SpawnRequest};
 
 /// While a log owes a marker line (output was dropped), how often the shim tries to write
@@ -61,15 +62,18 @@ struct Stream {
     pipe: Option<File>,
     log: RotatingWriter,
     failed: bool,
+    /// Set when lines are timestamped (`logs.timestamps`).
+    stamper: Option<LineStamper>,
 }
 
 impl Stream {
-    fn new(pipe: Option<impl Into<OwnedFd>>, log: RotatingWriter) -> Self {
+    fn new(pipe: Option<impl Into<OwnedFd>>, log: RotatingWriter, timestamps: bool) -> Self {
         let pipe = pipe.map(|pipe| File::from(pipe.into()));
         Self {
             pipe,
             log,
             failed: false,
+            stamper: timestamps.then(LineStamper::default),
         }
     }
 
@@ -82,7 +86,11 @@ impl Stream {
             Ok(0) => self.pipe = None,
             Ok(n) => {
                 // A failing disk must not block the child: say so once, keep draining.
-                if let Err(e) = self.log.write(&buf[..n])
+                let chunk = match &mut self.stamper {
+                    Some(stamper) => stamper.stamp(&buf[..n], std::time::SystemTime::now()),
+                    None => &buf[..n],
+                };
+                if let Err(e) = self.log.write(chunk)
                     && !std::mem::replace(&mut self.failed, true)
                 {
                     let path = self.log.path().display();
@@ -133,8 +141,8 @@ fn start(spec: LaunchSpec) -> Result<(LaunchSpec, Running, [Stream; 2]), String>
         // instead of waking it every 64 KiB. The kernel's per-user limit may refuse it.
         let _ = rustix::pipe::fcntl_setpipe_size(pipe, PIPE_SIZE);
     }
-    let out = Stream::new(Some(stdout), out_log);
-    let err = Stream::new(Some(stderr), err_log);
+    let out = Stream::new(Some(stdout), out_log, spec.timestamps);
+    let err = Stream::new(Some(stderr), err_log, spec.timestamps);
     Ok((spec, child, [out, err]))
 }
 

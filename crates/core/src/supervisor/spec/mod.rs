@@ -324,6 +324,10 @@ pub struct LogLimits {
     /// Files kept per stream, the live one included (default 5, 1-100).
     #[serde(default = "default_max_files")]
     pub max_files: u32,
+    /// Prefix each line with the time it was read (`2026-12-06T08:48:23.123Z `), added by
+    /// the shim; lets `logs --since` filter and `logs` interleave stdout with stderr.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timestamps: bool,
 }
 
 fn default_max_bytes() -> u64 {
@@ -338,6 +342,7 @@ impl Default for LogLimits {
         Self {
             max_bytes: default_max_bytes(),
             max_files: default_max_files(),
+            timestamps: false,
         }
     }
 }

@@ -144,7 +144,8 @@ fn defaults() {
         spec.logs,
         LogLimits {
             max_bytes: 10 << 20,
-            max_files: 5
+            max_files: 5,
+            timestamps: false,
         }
     );
     let check = HealthCheck::new(Probe::Command("true".into()));

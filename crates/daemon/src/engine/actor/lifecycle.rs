@@ -92,6 +92,7 @@ impl Actor {
             stderr_log: entry.stderr_log.clone(),
             max_bytes: entry.spec.logs.max_bytes,
             max_files: entry.spec.logs.max_files,
+            timestamps: entry.spec.logs.timestamps,
             status_file,
             cgroup: unit,
         };

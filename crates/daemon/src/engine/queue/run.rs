@@ -68,6 +68,7 @@ impl Actor {
             stderr_log: dir.join("stderr.log"),
             max_bytes: limits.max_bytes,
             max_files: limits.max_files,
+            timestamps: false,
             status_file: dir.join("status.json"),
             cgroup: unit.clone(),
         };

@@ -172,10 +172,25 @@ impl supervisor_server::Supervisor for SupervisorService {
                 n => Lines::Last(n as usize),
             },
             follow: request.follow,
+            since_ms: request.since_ms,
         };
         let lines = self.engine.logs(query).await.map_err(engine_status)?;
         let lines = super::status::log_lines(lines);
         Ok(Response::new(Box::pin(lines)))
+    }
+
+    async fn flush(&self, request: Request<v1::NameRequest>) -> Answer<v1::FlushResponse> {
+        let caller = caller_of(&request);
+        let name = request.into_inner().name;
+        let bytes_removed = self
+            .engine
+            .flush_logs(&caller, &name)
+            .await
+            .map_err(engine_status)?;
+        Ok(Response::new(v1::FlushResponse {
+            name,
+            bytes_removed,
+        }))
     }
 
     async fn up(&self, request: Request<v1::UpRequest>) -> Answer<v1::UpResponse> {

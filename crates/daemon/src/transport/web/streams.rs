@@ -131,6 +131,7 @@ pub async fn logs(ctx: &Ctx, payload: Value) -> Answer {
         stderr: false,
         lines: Lines::Last(lines as usize),
         follow: true,
+        since_ms: None,
     };
     let mut stream = ctx
         .state

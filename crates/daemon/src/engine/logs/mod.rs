@@ -1,6 +1,7 @@
 //! Managed processes' logs: the last lines, then (when following) new ones as they are
-//! written, as one stream per request; and the bounded tail by pid that `GetLogs` and MCP
-//! `get_logs` serve.
+//! written, as one stream per request (timestamped lines interleaved by time and
+//! filtered by `since`: [`merge`]); the bounded tail by pid that `GetLogs` and MCP
+//! `get_logs` serve; and emptying them ([`flush`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,6 +13,9 @@ use tokio::sync::mpsc;
 use super::Engine;
 use super::checks::pid_to_read;
 use super::error::EngineError;
+
+mod flush;
+mod merge;
 
 /// Most lines a tail by pid (answered in one message) may ask for; streams have no limit.
 pub const MAX_LOG_LINES: u32 = 100_000;
@@ -70,6 +74,8 @@ pub struct LogsQuery {
     pub lines: Lines,
     /// Keep sending new lines until the receiver is dropped.
     pub follow: bool,
+    /// Only lines stamped at or after this Unix millisecond (timestamped logs only).
+    pub since_ms: Option<u64>,
 }
 
 impl Engine {
@@ -78,6 +84,14 @@ impl Engine {
     /// read, so no line falls between the two.
     pub async fn logs(&self, query: LogsQuery) -> Result<mpsc::Receiver<LogLine>, EngineError> {
         let view = self.supervisor.status(&query.name).await?;
+        let stamped = view.spec.logs.timestamps;
+        if query.since_ms.is_some() && !stamped {
+            return Err(EngineError::Refused(format!(
+                "'{}' does not timestamp its log lines, so they cannot be read since a time: \
+                 start it with --timestamps (or logs = {{ timestamps = true }} in procward.toml)",
+                query.name
+            )));
+        }
         let both = !query.stdout && !query.stderr;
         let mut streams = Vec::new();
         if query.stdout || both {
@@ -91,7 +105,7 @@ impl Engine {
             Lines::All => usize::MAX,
             Lines::Last(n) => n,
         };
-        let follow = query.follow;
+        let (follow, since) = (query.follow, query.since_ms);
         tokio::spawn(async move {
             let mut followers = Vec::new();
             if follow {
@@ -103,20 +117,30 @@ impl Engine {
             }
             let sender = tx.clone();
             // Streamed from the files on a blocking thread: any count, little memory.
-            let sent = tokio::task::spawn_blocking(move || send_tails(&streams, lines, &sender));
+            // Timestamped lines come interleaved by time; others stream by stream.
+            let sent = tokio::task::spawn_blocking(move || match stamped {
+                true => merge::send_merged(&streams, lines, since, &sender),
+                false => send_tails(&streams, lines, &sender),
+            });
             if !matches!(sent.await, Ok(true)) {
                 return;
             }
             while follow && !tx.is_closed() {
+                let mut batch = Vec::new();
                 for (stream, follower) in &mut followers {
                     for line in follower.read_new().unwrap_or_default() {
-                        let line = LogLine {
+                        batch.push(LogLine {
                             stream: *stream,
                             line,
-                        };
-                        if tx.send(line).await.is_err() {
-                            return;
-                        }
+                        });
+                    }
+                }
+                if stamped {
+                    batch = merge::by_time(batch);
+                }
+                for line in batch {
+                    if tx.send(line).await.is_err() {
+                        return;
                     }
                 }
                 tokio::time::sleep(FOLLOW_POLL).await;
