@@ -72,6 +72,10 @@ pub struct StartArgs {
     /// Prefix each log line with the time it was written (lets `get_process_logs` read
     /// the last minutes with `since_seconds`).
     pub timestamps: Option<bool>,
+    /// Restart it when a file matching one of these globs changes (relative to `cwd`,
+    /// e.g. `src/**/*.py`).
+    #[serde(default)]
+    pub watch: Vec<String>,
 }
 
 /// Tools that name one managed process.

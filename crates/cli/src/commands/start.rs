@@ -23,6 +23,8 @@ Examples:
   procward start worker --restart on-failure --max-restarts 5 --backoff 1s:30s -- ./worker
   procward start api --cwd ~/api --env-file .env --stop-signal INT --stop-timeout 10 -- npm start
   procward start hog --memory-max 512M --on-breach restart --pids-max 100 -- ./hog
+  procward start dev --cwd ~/app --watch 'src/**/*.py' --watch-ignore '*.log' -- python3 app.py
+  procward start web --timestamps -- ./server        (then: procward logs web --since 10m)
 
 A --command string with shell syntax (pipes, redirections, $VARS) runs under /bin/sh -c.";
 
@@ -72,6 +74,13 @@ pub struct Args {
     /// Rotated files kept per stream [default: 5].
     #[arg(long, value_name = "N")]
     log_max_files: Option<u32>,
+    /// Restart it when a file matching this glob changes (relative to --cwd; repeat for
+    /// more): `--watch 'src/**/*.py'`. Changes are gathered for 300 ms first.
+    #[arg(long, value_name = "GLOB")]
+    watch: Vec<String>,
+    /// Changes to these do not restart it (`*.log`: that name anywhere; repeat for more).
+    #[arg(long, value_name = "GLOB", requires = "watch")]
+    watch_ignore: Vec<String>,
     /// Prefix each log line with the time it was written (for `logs --since` and
     /// stdout/stderr interleaved by time); the program needs no change.
     #[arg(long)]
@@ -158,6 +167,10 @@ fn build_spec(args: Args) -> anyhow::Result<ProcessSpec> {
         spec.logs.max_files = files;
     }
     spec.logs.timestamps |= args.timestamps;
+    if !args.watch.is_empty() {
+        spec.watch = args.watch;
+        spec.watch_ignore = args.watch_ignore;
+    }
     args.limits
         .inputs()
         .apply(&mut spec.limits)

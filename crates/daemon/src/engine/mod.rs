@@ -24,6 +24,7 @@ pub mod adhoc;
 pub mod audit;
 pub mod checks;
 pub mod error;
+pub mod file_watch;
 pub mod health;
 pub mod kill_policy;
 pub mod kills;

@@ -285,6 +285,7 @@ pub async fn start(mut b: Backend, args: StartArgs) -> Outcome {
     spec.limits = limits;
     spec.env = args.env;
     spec.logs.timestamps = args.timestamps.unwrap_or(false);
+    spec.watch = args.watch;
     if let Some(cwd) = args.cwd {
         let path = std::path::PathBuf::from(&cwd);
         if !path.is_absolute() {

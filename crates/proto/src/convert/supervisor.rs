@@ -39,6 +39,8 @@ pub fn spec_to_proto(spec: &ProcessSpec) -> v1::ProcessSpec {
         log_max_bytes: spec.logs.max_bytes,
         log_max_files: spec.logs.max_files,
         log_timestamps: spec.logs.timestamps,
+        watch: spec.watch.clone(),
+        watch_ignore: spec.watch_ignore.clone(),
         limits: limits_to_proto(&spec.limits),
     }
 }
@@ -88,6 +90,8 @@ pub fn spec_from_proto(spec: v1::ProcessSpec) -> Result<ProcessSpec, String> {
         timestamps: spec.log_timestamps,
     };
     core.limits = limits_from_proto(spec.limits)?;
+    core.watch = spec.watch;
+    core.watch_ignore = spec.watch_ignore;
     Ok(core)
 }
 

@@ -80,6 +80,15 @@ pub(super) fn build(
         spans.push(("stop_timeout", timeout.span()));
     }
     spec.autostart = raw.autostart.unwrap_or(true);
+    for (field, value, target) in [
+        ("watch", &raw.watch, &mut spec.watch),
+        ("watch_ignore", &raw.watch_ignore, &mut spec.watch_ignore),
+    ] {
+        if let Some(patterns) = value {
+            target.clone_from(patterns.get_ref());
+            spans.push((field, patterns.span()));
+        }
+    }
     spec.depends_on = raw.depends_on.iter().map(|d| d.get_ref().clone()).collect();
     if let Some(dep) = raw.depends_on.first() {
         spans.push(("depends_on", dep.span()));
@@ -154,6 +163,8 @@ pub(super) struct RawProcess {
     pids_max: Option<u32>,
     on_breach: Option<BreachAction>,
     best_effort: Option<bool>,
+    watch: Option<Spanned<Vec<String>>>,
+    watch_ignore: Option<Spanned<Vec<String>>>,
 }
 
 /// A memory limit with its span (for errors that compare two limits).

@@ -71,7 +71,8 @@ fn values_in_every_form() {
          health = { tcp = '[::1]:5432', retries = 1 }\nlogs = { max_bytes = 8192, max_files = 1, timestamps = true }\n\
          env = { N = 1, F = 1.5, B = true }\nautostart = false\ncwd = '/abs'\n\
          [process.a]\ncommand = 'sleep 1'\nhealth = { command = 'pg_isready' }\n\
-         logs = { max_bytes = '1MB' }\nbackoff = '500ms:1m'\nstable_after = 1.5\n",
+         logs = { max_bytes = '1MB' }\nbackoff = '500ms:1m'\nstable_after = 1.5\n\
+         watch = ['src/**/*.py']\nwatch_ignore = ['*.log']\n",
     )
     .unwrap();
     assert_eq!(specs[0].name, "b", "file order is kept");
@@ -105,6 +106,8 @@ fn values_in_every_form() {
     assert!(!specs[1].logs.timestamps, "off unless asked for");
     assert_eq!(specs[1].backoff.base, Duration::from_millis(500));
     assert_eq!(specs[1].stable_after, Duration::from_millis(1500));
+    assert_eq!(specs[1].watch, ["src/**/*.py"]);
+    assert_eq!(specs[1].watch_ignore, ["*.log"]);
 }
 
 #[test]
@@ -235,6 +238,9 @@ fn bad_values_point_at_the_value() {
         ("logs = { max_bytes = 100 }", "below 4096"),
         ("logs = { max_files = 0 }", "max_files"),
         ("logs = { timestamps = 'yes' }", "expected a boolean"),
+        ("watch = ['src/[a']", "invalid watch"),
+        ("watch = 'src'", "expected a sequence"),
+        ("watch_ignore = ['']", "invalid watch_ignore"),
         ("health = { http = 'https://x/' }", "only http://"),
         ("health = { tcp = 'host:0' }", "1-65535"),
         ("health = { tcp = 'host:70000' }", "1-65535"),

@@ -23,6 +23,7 @@ mod file;
 mod health;
 pub mod limits;
 mod values;
+pub mod watch;
 
 pub use super::state::{Backoff, RestartPolicy};
 pub use command::{check_quotes, command_from_string, shell_words, validate_name};
@@ -223,6 +224,12 @@ pub struct ProcessSpec {
     /// breach (none by default).
     #[serde(default, skip_serializing_if = "ResourceLimits::is_unset")]
     pub limits: ResourceLimits,
+    /// Files whose change restarts the process: globs relative to `cwd` (see [`watch`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub watch: Vec<String>,
+    /// Files whose change does not (`*.log`: that name anywhere).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub watch_ignore: Vec<String>,
 }
 
 fn default_max_restarts() -> Option<u32> {
@@ -261,7 +268,16 @@ impl ProcessSpec {
             depends_on: Vec::new(),
             logs: LogLimits::default(),
             limits: ResourceLimits::default(),
+            watch: Vec::new(),
+            watch_ignore: Vec::new(),
         }
+    }
+
+    /// The compiled `watch` patterns, against the working directory `cwd` (the spec's,
+    /// or the daemon's when it has none).
+    pub fn watch_plan(&self, cwd: &std::path::Path) -> Result<watch::WatchPlan, SpecError> {
+        let cwd = self.cwd.as_deref().unwrap_or(cwd);
+        watch::WatchPlan::new(&self.watch, &self.watch_ignore, cwd)
     }
 
     /// Checks everything that can be checked without touching the system, so a spec that
@@ -282,6 +298,9 @@ impl ProcessSpec {
         limits::STABLE_AFTER.check("stable_after", "stable_after", self.stable_after)?;
         self.logs.validate()?;
         self.limits.validate()?;
+        if !self.watch.is_empty() || !self.watch_ignore.is_empty() {
+            self.watch_plan(std::path::Path::new("/"))?;
+        }
         if let Some(health) = &self.health {
             health.validate()?;
         }

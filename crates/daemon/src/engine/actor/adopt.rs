@@ -82,6 +82,7 @@ impl Actor {
         if let Some(entry) = self.entries.get_mut(name)
             && let Some(current) = entry.run.as_mut()
         {
+            current.files = super::files::watch_files(name, generation, &entry.spec, &events);
             current.checker = entry.spec.health.clone().map(|check| {
                 health::spawn_checker(name.to_owned(), generation, check, events, owned)
             });
@@ -119,6 +120,7 @@ impl Actor {
             record,
             shim,
             checker: None,
+            files: None,
         });
         entry.generation
     }

@@ -23,12 +23,14 @@ pub struct Run {
     pub shim: Option<std::process::Child>,
     /// Runs health checks.
     pub checker: Option<JoinHandle<()>>,
+    /// Watches the spec's `watch` files.
+    pub files: Option<JoinHandle<()>>,
 }
 
 impl Drop for Run {
     fn drop(&mut self) {
-        if let Some(checker) = &self.checker {
-            checker.abort();
+        for task in [&self.checker, &self.files].into_iter().flatten() {
+            task.abort();
         }
     }
 }

@@ -9,6 +9,7 @@ mod adopt;
 mod disk;
 pub mod entry;
 mod exit;
+mod files;
 mod lifecycle;
 mod stop;
 mod units;
@@ -111,6 +112,12 @@ pub enum Internal {
         generation: u64,
         healthy: bool,
         detail: String,
+    },
+    /// A watched file changed (and then nothing for the debounce time).
+    FilesChanged {
+        name: String,
+        generation: u64,
+        path: std::path::PathBuf,
     },
 }
 
@@ -284,6 +291,11 @@ impl Actor {
             } => {
                 self.on_health(&name, generation, healthy, detail);
             }
+            Internal::FilesChanged {
+                name,
+                generation,
+                path,
+            } => self.on_files_changed(&name, generation, &path),
         }
     }
 
