@@ -81,6 +81,9 @@ pub struct Args {
     /// Changes to these do not restart it (`*.log`: that name anywhere; repeat for more).
     #[arg(long, value_name = "GLOB", requires = "watch")]
     watch_ignore: Vec<String>,
+    /// Restart it on this cron schedule (five fields, local time): `--cron-restart '0 3 * * *'`.
+    #[arg(long, value_name = "CRON")]
+    cron_restart: Option<String>,
     /// Prefix each log line with the time it was written (for `logs --since` and
     /// stdout/stderr interleaved by time); the program needs no change.
     #[arg(long)]
@@ -167,6 +170,9 @@ fn build_spec(args: Args) -> anyhow::Result<ProcessSpec> {
         spec.logs.max_files = files;
     }
     spec.logs.timestamps |= args.timestamps;
+    if args.cron_restart.is_some() {
+        spec.cron_restart = args.cron_restart;
+    }
     if !args.watch.is_empty() {
         spec.watch = args.watch;
         spec.watch_ignore = args.watch_ignore;

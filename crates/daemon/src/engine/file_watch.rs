@@ -66,10 +66,10 @@ pub fn spawn_file_watcher(
                 }
             }
             if let Some(path) = first {
-                let _ = events.send(Internal::FilesChanged {
+                let _ = events.send(Internal::Trigger {
                     name: name.clone(),
                     generation,
-                    path,
+                    why: format!("watched file {} changed", path.display()),
                 });
             }
         }

@@ -41,6 +41,7 @@ pub fn spec_to_proto(spec: &ProcessSpec) -> v1::ProcessSpec {
         log_timestamps: spec.logs.timestamps,
         watch: spec.watch.clone(),
         watch_ignore: spec.watch_ignore.clone(),
+        cron_restart: spec.cron_restart.clone(),
         limits: limits_to_proto(&spec.limits),
     }
 }
@@ -92,6 +93,7 @@ pub fn spec_from_proto(spec: v1::ProcessSpec) -> Result<ProcessSpec, String> {
     core.limits = limits_from_proto(spec.limits)?;
     core.watch = spec.watch;
     core.watch_ignore = spec.watch_ignore;
+    core.cron_restart = spec.cron_restart.filter(|c| !c.is_empty());
     Ok(core)
 }
 

@@ -80,6 +80,10 @@ pub(super) fn build(
         spans.push(("stop_timeout", timeout.span()));
     }
     spec.autostart = raw.autostart.unwrap_or(true);
+    if let Some(cron) = &raw.cron_restart {
+        spec.cron_restart = Some(cron.get_ref().clone());
+        spans.push(("cron_restart", cron.span()));
+    }
     for (field, value, target) in [
         ("watch", &raw.watch, &mut spec.watch),
         ("watch_ignore", &raw.watch_ignore, &mut spec.watch_ignore),
@@ -165,6 +169,7 @@ pub(super) struct RawProcess {
     best_effort: Option<bool>,
     watch: Option<Spanned<Vec<String>>>,
     watch_ignore: Option<Spanned<Vec<String>>>,
+    cron_restart: Option<Spanned<String>>,
 }
 
 /// A memory limit with its span (for errors that compare two limits).

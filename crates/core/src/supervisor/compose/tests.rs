@@ -72,7 +72,7 @@ fn values_in_every_form() {
          env = { N = 1, F = 1.5, B = true }\nautostart = false\ncwd = '/abs'\n\
          [process.a]\ncommand = 'sleep 1'\nhealth = { command = 'pg_isready' }\n\
          logs = { max_bytes = '1MB' }\nbackoff = '500ms:1m'\nstable_after = 1.5\n\
-         watch = ['src/**/*.py']\nwatch_ignore = ['*.log']\n",
+         watch = ['src/**/*.py']\nwatch_ignore = ['*.log']\ncron_restart = '0 3 * * *'\n",
     )
     .unwrap();
     assert_eq!(specs[0].name, "b", "file order is kept");
@@ -108,6 +108,8 @@ fn values_in_every_form() {
     assert_eq!(specs[1].stable_after, Duration::from_millis(1500));
     assert_eq!(specs[1].watch, ["src/**/*.py"]);
     assert_eq!(specs[1].watch_ignore, ["*.log"]);
+    assert_eq!(specs[1].cron_restart.as_deref(), Some("0 3 * * *"));
+    assert_eq!(specs[0].cron_restart, None);
 }
 
 #[test]
@@ -241,6 +243,8 @@ fn bad_values_point_at_the_value() {
         ("watch = ['src/[a']", "invalid watch"),
         ("watch = 'src'", "expected a sequence"),
         ("watch_ignore = ['']", "invalid watch_ignore"),
+        ("cron_restart = '0 3 * *'", "five fields"),
+        ("cron_restart = '0 25 * * *'", "invalid cron_restart"),
         ("health = { http = 'https://x/' }", "only http://"),
         ("health = { tcp = 'host:0' }", "1-65535"),
         ("health = { tcp = 'host:70000' }", "1-65535"),

@@ -230,6 +230,10 @@ pub struct ProcessSpec {
     /// Files whose change does not (`*.log`: that name anywhere).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub watch_ignore: Vec<String>,
+    /// Restart it on this five-field cron schedule, in local time (`0 3 * * *`: daily at
+    /// 03:00), as pm2's `cron_restart` does; only while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron_restart: Option<String>,
 }
 
 fn default_max_restarts() -> Option<u32> {
@@ -270,6 +274,7 @@ impl ProcessSpec {
             limits: ResourceLimits::default(),
             watch: Vec::new(),
             watch_ignore: Vec::new(),
+            cron_restart: None,
         }
     }
 
@@ -300,6 +305,15 @@ impl ProcessSpec {
         self.limits.validate()?;
         if !self.watch.is_empty() || !self.watch_ignore.is_empty() {
             self.watch_plan(std::path::Path::new("/"))?;
+        }
+        if let Some(expression) = &self.cron_restart {
+            let now = crate::logs::stamp::unix_ms(std::time::SystemTime::now());
+            crate::queue::When::Cron(expression.clone())
+                .validate(now)
+                .map_err(|e| match e {
+                    SpecError::Invalid { reason, .. } => invalid("cron_restart", reason),
+                    other => other,
+                })?;
         }
         if let Some(health) = &self.health {
             health.validate()?;

@@ -82,7 +82,8 @@ impl Actor {
         if let Some(entry) = self.entries.get_mut(name)
             && let Some(current) = entry.run.as_mut()
         {
-            current.files = super::files::watch_files(name, generation, &entry.spec, &events);
+            current.triggers =
+                super::triggers::spawn_triggers(name, generation, &entry.spec, &events);
             current.checker = entry.spec.health.clone().map(|check| {
                 health::spawn_checker(name.to_owned(), generation, check, events, owned)
             });
@@ -120,7 +121,7 @@ impl Actor {
             record,
             shim,
             checker: None,
-            files: None,
+            triggers: Vec::new(),
         });
         entry.generation
     }

@@ -23,13 +23,13 @@ pub struct Run {
     pub shim: Option<std::process::Child>,
     /// Runs health checks.
     pub checker: Option<JoinHandle<()>>,
-    /// Watches the spec's `watch` files.
-    pub files: Option<JoinHandle<()>>,
+    /// Restarts the spec asks for: its `watch` files, its `cron_restart`.
+    pub triggers: Vec<JoinHandle<()>>,
 }
 
 impl Drop for Run {
     fn drop(&mut self) {
-        for task in [&self.checker, &self.files].into_iter().flatten() {
+        for task in self.checker.iter().chain(&self.triggers) {
             task.abort();
         }
     }

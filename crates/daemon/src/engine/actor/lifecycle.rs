@@ -108,7 +108,8 @@ impl Actor {
             Ok(launched) => {
                 let record = RunRecord::of_launched(&launched, unix_ms(SystemTime::now()));
                 watcher.watch(record.shim(), name, generation);
-                let files = super::files::watch_files(name, generation, &entry.spec, &events);
+                let triggers =
+                    super::triggers::spawn_triggers(name, generation, &entry.spec, &events);
                 let checker = entry.spec.health.clone().map(|check| {
                     health::spawn_checker(name.to_owned(), generation, check, events, owned.clone())
                 });
@@ -121,7 +122,7 @@ impl Actor {
                     record,
                     shim: Some(launched.shim),
                     checker,
-                    files,
+                    triggers,
                 });
                 entry.set_state(State::Running);
                 tracing::info!(%name, pid = launched.child_pid, "started");

@@ -9,9 +9,9 @@ mod adopt;
 mod disk;
 pub mod entry;
 mod exit;
-mod files;
 mod lifecycle;
 mod stop;
+mod triggers;
 mod units;
 
 use std::collections::BTreeMap;
@@ -113,11 +113,12 @@ pub enum Internal {
         healthy: bool,
         detail: String,
     },
-    /// A watched file changed (and then nothing for the debounce time).
-    FilesChanged {
+    /// A restart the spec asks for: a watched file changed (and then nothing for the
+    /// debounce time), or `cron_restart` fired.
+    Trigger {
         name: String,
         generation: u64,
-        path: std::path::PathBuf,
+        why: String,
     },
 }
 
@@ -291,11 +292,11 @@ impl Actor {
             } => {
                 self.on_health(&name, generation, healthy, detail);
             }
-            Internal::FilesChanged {
+            Internal::Trigger {
                 name,
                 generation,
-                path,
-            } => self.on_files_changed(&name, generation, &path),
+                why,
+            } => self.on_trigger(&name, generation, &why),
         }
     }
 

@@ -1,6 +1,7 @@
-//! Restart on file change, end to end: a change to a watched file restarts the process
-//! once (a burst of writes is one restart), ignored files and other files do not, a new
-//! subfolder is watched too, and bad patterns are refused before anything starts.
+//! Restarts the spec asks for, end to end. On file change: a change to a watched file
+//! restarts the process once (a burst of writes is one restart), ignored files and other
+//! files do not, a new subfolder is watched too, and bad patterns are refused before
+//! anything starts. On a cron schedule: `* * * * *` restarts it at the next minute.
 
 mod common;
 
@@ -104,4 +105,39 @@ fn bad_patterns_are_refused_and_nothing_starts() {
         .assert()
         .code(1)
         .stderr(contains("no managed process named 'bad'"));
+}
+
+#[test]
+fn cron_restart_restarts_at_the_next_minute() {
+    let d = Daemon::new();
+    d.cmd()
+        .args([
+            "start",
+            "nightly",
+            "--cron-restart",
+            "* * * * *",
+            "--",
+            "sleep",
+            "1000",
+        ])
+        .assert()
+        .success();
+    let first = pid(&d, "nightly");
+    assert_eq!(d.status("nightly")["spec"]["cron_restart"], "* * * * *");
+    // At most a minute (plus the stop and start) away.
+    assert!(wait_for(Duration::from_secs(65), || {
+        let now = pid(&d, "nightly");
+        now != 0 && now != first
+    }));
+    assert_eq!(d.status("nightly")["state"], "running");
+    for (bad, words) in [
+        ("0 3 * *", "five fields"),
+        ("61 * * * *", "invalid cron_restart"),
+    ] {
+        d.cmd()
+            .args(["start", "bad", "--cron-restart", bad, "--", "sleep", "1000"])
+            .assert()
+            .code(2)
+            .stderr(contains(words));
+    }
 }
