@@ -55,6 +55,14 @@ struct StartArgs {
     name: String,
     command: String,
     limits: Option<super::payloads::LimitArgs>,
+    #[serde(default)]
+    timestamps: bool,
+    #[serde(default)]
+    watch: Vec<String>,
+    #[serde(default, rename = "watchIgnore")]
+    watch_ignore: Vec<String>,
+    #[serde(rename = "cronRestart")]
+    cron_restart: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +81,8 @@ pub enum Action {
     Restart,
     /// Stop it and forget it.
     Delete,
+    /// Empty its logs (it keeps running).
+    Flush,
 }
 
 /// A data event's request, parsed and shape-checked; ranges are the engine's to check.
@@ -111,9 +121,17 @@ impl DataRequest {
                     name,
                     command,
                     limits,
+                    timestamps,
+                    watch,
+                    watch_ignore,
+                    cron_restart,
                 } = parse(payload)?;
                 let argv = command_from_string(&command).map_err(|e| e.to_string())?;
                 let mut spec = ProcessSpec::new(name, argv);
+                spec.logs.timestamps = timestamps;
+                spec.watch = watch;
+                spec.watch_ignore = watch_ignore;
+                spec.cron_restart = cron_restart;
                 if let Some(limits) = limits {
                     spec.limits = limits.parse()?;
                 }
@@ -125,9 +143,10 @@ impl DataRequest {
                     "stop" => Action::Stop,
                     "restart" => Action::Restart,
                     "delete" => Action::Delete,
+                    "flush" => Action::Flush,
                     other => {
                         return Err(format!(
-                            "unknown action '{other}': use stop, restart or delete"
+                            "unknown action '{other}': use stop, restart, delete or flush"
                         ));
                     }
                 };
@@ -200,6 +219,13 @@ impl DataRequest {
                     Action::Delete => {
                         engine.delete(caller, &name).await.map_err(s)?;
                         return Ok(json!({}));
+                    }
+                    Action::Flush => {
+                        let removed = engine
+                            .flush_logs(caller, &name)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        return Ok(json!({"bytesRemoved": removed}));
                     }
                 };
                 Ok(json!({"process": json_of(&view_to_proto(&view.map_err(s)?))}))

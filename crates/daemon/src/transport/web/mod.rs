@@ -48,7 +48,11 @@ pub struct WebState {
 
 /// A typed event payload, or the reason it is malformed (shared by every handler).
 fn parse<T: serde::de::DeserializeOwned>(payload: serde_json::Value) -> Result<T, String> {
-    serde_json::from_value(payload).map_err(|e| format!("malformed payload: {e}"))
+    // The path names the field at fault: "malformed payload: limits.pidsMax: invalid type".
+    serde_path_to_error::deserialize(payload).map_err(|e| match e.path().to_string() {
+        path if path == "." => format!("malformed payload: {}", e.inner()),
+        path => format!("malformed payload: {path}: {}", e.inner()),
+    })
 }
 
 /// The dashboard's routes, and the socket.io layer to put around the whole listener.
