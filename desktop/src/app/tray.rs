@@ -147,15 +147,22 @@ fn on_click(app: &AppHandle, id: &str) {
                 }
             });
         }
-        Action::Kill { pid, start_ticks } => {
-            if let Some(row) = needs_confirmation(app, pid) {
-                // A managed process or another user's: the window asks first.
+        Action::Kill { pid, start_ticks } => match listed(app, pid, start_ticks) {
+            // A managed process or another user's: the window asks first.
+            Some(row) if row.confirm => {
                 super::show_window(app);
                 super::notify(app, "confirm-kill", row);
-                return;
             }
-            run_kill(app, pid, start_ticks, false);
-        }
+            Some(_) => run_kill(app, pid, start_ticks, false),
+            // Gone from the listing since the menu was built: nothing is signalled.
+            None => {
+                let gone = KillResult::NotFound(format!(
+                    "pid {pid} no longer holds a listed port; nothing was signalled"
+                ));
+                super::notify(app, "kill-result", gone);
+                refresh_soon(app);
+            }
+        },
         Action::KillElevated { pid, start_ticks } => run_kill(app, pid, start_ticks, true),
         Action::Managed { action, name } => {
             let handle = app.clone();
@@ -171,8 +178,9 @@ fn on_click(app: &AppHandle, id: &str) {
     }
 }
 
-/// The listed row of `pid` when a kill of it must be confirmed.
-fn needs_confirmation(app: &AppHandle, pid: u32) -> Option<crate::ports::PortRow> {
+/// The row of the latest listing held by this very process (`pid` started at
+/// `start_ticks`), if it is still listed.
+fn listed(app: &AppHandle, pid: u32, start_ticks: u64) -> Option<crate::ports::PortRow> {
     let state = app.state::<Mutex<Shown>>();
     let shown = state.lock().unwrap_or_else(|e| e.into_inner());
     shown
@@ -180,7 +188,7 @@ fn needs_confirmation(app: &AppHandle, pid: u32) -> Option<crate::ports::PortRow
         .as_ref()?
         .ports
         .iter()
-        .find(|row| row.info.pid == Some(pid) && row.confirm)
+        .find(|row| row.info.pid == Some(pid) && row.start_ticks.unwrap_or(0) == start_ticks)
         .cloned()
 }
 
