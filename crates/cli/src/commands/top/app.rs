@@ -411,7 +411,11 @@ impl App {
 
 /// Sorted `visible` rows as a forest: a process whose parent is not visible is a root;
 /// children follow their parent, sorted the same way; collapsed parents hide them.
-fn tree_rows(procs: &[ProcessInfo], visible: &[usize], collapsed: &HashSet<u32>) -> Vec<ProcessRow> {
+fn tree_rows(
+    procs: &[ProcessInfo],
+    visible: &[usize],
+    collapsed: &HashSet<u32>,
+) -> Vec<ProcessRow> {
     let shown: HashSet<u32> = visible.iter().map(|i| procs[*i].pid).collect();
     let mut children: HashMap<u32, Vec<usize>> = HashMap::new();
     let mut roots = Vec::new();

@@ -122,7 +122,9 @@ impl App {
                 self.dirty = true;
             }
             Event::Ports(mut ports, ticks) => {
-                ports.sort_by(|a, b| (a.port, a.protocol.as_str()).cmp(&(b.port, b.protocol.as_str())));
+                ports.sort_by(|a, b| {
+                    (a.port, a.protocol.as_str()).cmp(&(b.port, b.protocol.as_str()))
+                });
                 self.ports = ports;
                 self.port_ticks = ticks.into_iter().collect();
                 self.dirty = true;
@@ -194,8 +196,13 @@ impl App {
             KeyCode::Tab | KeyCode::Right if key.code == KeyCode::Tab || !self.tree_view() => {
                 self.switch((self.tab.index() + 1) % Tab::ALL.len(), effects);
             }
-            KeyCode::BackTab | KeyCode::Left if key.code == KeyCode::BackTab || !self.tree_view() => {
-                self.switch((self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len(), effects);
+            KeyCode::BackTab | KeyCode::Left
+                if key.code == KeyCode::BackTab || !self.tree_view() =>
+            {
+                self.switch(
+                    (self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len(),
+                    effects,
+                );
             }
             KeyCode::Char(c @ '1'..='4') => self.switch(c as usize - '1' as usize, effects),
             KeyCode::Up => self.step(-1),
@@ -289,10 +296,15 @@ impl App {
                     *choice = at;
                 }
             }
-            (Dialog::Kill { targets, choice, .. }, KeyCode::Enter | KeyCode::Char('y')) => {
+            (
+                Dialog::Kill {
+                    targets, choice, ..
+                },
+                KeyCode::Enter | KeyCode::Char('y'),
+            ) => {
                 let choice = signal_menu()[*choice];
                 let targets = std::mem::take(targets);
-                self.message = Some(format!("sending SIG{}…", choice.signal.name()));
+                self.message = Some(format!("sending {}…", choice.signal.name()));
                 effects.push(Effect::Kill { targets, choice });
                 self.dialog = None;
             }
@@ -332,7 +344,8 @@ impl App {
                     self.selected[i] = self.offset[i] + row;
                     self.clamp();
                 } else if self.tab == Tab::Processes
-                    && let Some(column) = ui::processes::header_column(self, mouse.column, mouse.row)
+                    && let Some(column) =
+                        ui::processes::header_column(self, mouse.column, mouse.row)
                 {
                     self.sort_by(column);
                 } else {
@@ -364,7 +377,9 @@ impl App {
     fn step(&mut self, by: isize) {
         let i = self.tab.index();
         let last = self.row_count(self.tab).saturating_sub(1) as isize;
-        self.selected[i] = (self.selected[i] as isize).saturating_add(by).clamp(0, last.max(0)) as usize;
+        self.selected[i] = (self.selected[i] as isize)
+            .saturating_add(by)
+            .clamp(0, last.max(0)) as usize;
         self.clamp();
     }
 
@@ -380,7 +395,10 @@ impl App {
 
     fn sort_step(&mut self, by: isize) {
         let n = Column::ALL.len() as isize;
-        let at = Column::ALL.iter().position(|c| *c == self.sort).unwrap_or(0) as isize;
+        let at = Column::ALL
+            .iter()
+            .position(|c| *c == self.sort)
+            .unwrap_or(0) as isize;
         let column = Column::ALL[((at + by).rem_euclid(n)) as usize];
         self.sort = column;
         self.descending = column.descending_first();

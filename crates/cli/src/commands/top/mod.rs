@@ -11,6 +11,9 @@ pub mod data;
 pub mod keys;
 pub mod ui;
 
+#[cfg(test)]
+mod tests;
+
 use std::io::{IsTerminal, Write as _};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,7 +59,11 @@ pub struct Args {
 
 /// Runs `procward top` until `q`.
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
-    let refresh = refresh_interval(args.refresh.as_deref().or(ctx.config.top.refresh.as_deref()))?;
+    let refresh = refresh_interval(
+        args.refresh
+            .as_deref()
+            .or(ctx.config.top.refresh.as_deref()),
+    )?;
     let keys = key_map(&ctx.config.top.keys)?;
     let grace = match &ctx.config.kill.timeout {
         Some(text) => parse::timeout(text)

@@ -59,7 +59,13 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
                 continue;
             };
             let label = format!("{core:>label_width$}");
-            spans.extend(meter(app, &label, *busy, &format!("{busy:.1}%"), column_width));
+            spans.extend(meter(
+                app,
+                &label,
+                *busy,
+                &format!("{busy:.1}%"),
+                column_width,
+            ));
         }
         text.push(Line::from(spans));
     }
@@ -83,7 +89,13 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     spans.extend(meter(app, "Swp", swap_percent, &swap, area.width - half));
     text.push(Line::from(spans));
     let rows = text.len() as u16;
-    frame.render_widget(Paragraph::new(text), Rect { height: rows.min(area.height), ..area });
+    frame.render_widget(
+        Paragraph::new(text),
+        Rect {
+            height: rows.min(area.height),
+            ..area
+        },
+    );
     if area.height <= rows {
         return;
     }

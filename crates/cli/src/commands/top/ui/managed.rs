@@ -19,12 +19,17 @@ pub const NO_DAEMON: &str =
 /// Draws the managed table and the log pane.
 pub fn draw(frame: &mut Frame, app: &App, table_area: Rect, logs_area: Rect) {
     let Some(daemon) = app.daemon.as_ref() else {
-        frame.render_widget(Paragraph::new(NO_DAEMON).wrap(Default::default()), table_area);
+        frame.render_widget(
+            Paragraph::new(NO_DAEMON).wrap(Default::default()),
+            table_area,
+        );
         return;
     };
     let header = header_row(
         app,
-        ["NAME", "STATE", "PID", "RESTARTS", "CPU%", "MEM", "HEALTH", "UPTIME", "COMMAND"],
+        [
+            "NAME", "STATE", "PID", "RESTARTS", "CPU%", "MEM", "HEALTH", "UPTIME", "COMMAND",
+        ],
     );
     let rows = window(app, Tab::Managed, &daemon.managed, table_area.height).map(|(at, m)| {
         let colour = match m.state {

@@ -42,21 +42,44 @@ pub fn areas(app: &App) -> Areas {
 pub fn areas_for(app: &App, tab: Tab) -> Areas {
     let (width, height) = app.size;
     let full = Rect::new(0, 0, width, height);
-    let tabs = Rect { height: 1.min(height), ..full };
+    let tabs = Rect {
+        height: 1.min(height),
+        ..full
+    };
     let wanted = header::height(app);
     // The header yields to the table on short terminals.
     let header_height = wanted.min(height.saturating_sub(8));
     let header = Rect::new(0, tabs.bottom(), width, header_height);
     let footer_y = height.saturating_sub(1).max(header.bottom());
     let footer = Rect::new(0, footer_y, width, height.saturating_sub(footer_y).min(1));
-    let body = Rect::new(0, header.bottom(), width, footer_y.saturating_sub(header.bottom()));
+    let body = Rect::new(
+        0,
+        header.bottom(),
+        width,
+        footer_y.saturating_sub(header.bottom()),
+    );
     if tab == Tab::Managed {
         let table_height = (body.height / 2).max(body.height.min(4));
-        let table = Rect { height: table_height, ..body };
+        let table = Rect {
+            height: table_height,
+            ..body
+        };
         let logs = Rect::new(0, table.bottom(), width, body.height - table_height);
-        Areas { tabs, header, table, logs, footer }
+        Areas {
+            tabs,
+            header,
+            table,
+            logs,
+            footer,
+        }
     } else {
-        Areas { tabs, header, table: body, logs: Rect::new(0, body.bottom(), width, 0), footer }
+        Areas {
+            tabs,
+            header,
+            table: body,
+            logs: Rect::new(0, body.bottom(), width, 0),
+            footer,
+        }
     }
 }
 
@@ -145,7 +168,10 @@ pub fn fg(app: &App, colour: Color) -> Style {
 /// The table header row's style.
 pub fn header_style(app: &App) -> Style {
     if app.colour {
-        Style::new().fg(Color::Black).bg(Color::Green).add_modifier(Modifier::BOLD)
+        Style::new()
+            .fg(Color::Black)
+            .bg(Color::Green)
+            .add_modifier(Modifier::BOLD)
     } else {
         Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
     }
@@ -161,7 +187,12 @@ pub fn row_style(app: &App, tab: Tab, at: usize) -> Style {
 }
 
 /// The visible window of a tab's rows: `(index, row)` for rows `offset..offset + height`.
-pub fn window<'a, T>(app: &App, tab: Tab, all: &'a [T], height: u16) -> impl Iterator<Item = (usize, &'a T)> {
+pub fn window<'a, T>(
+    app: &App,
+    tab: Tab,
+    all: &'a [T],
+    height: u16,
+) -> impl Iterator<Item = (usize, &'a T)> {
     let start = app.offset[tab.index()].min(all.len());
     let end = (start + usize::from(height.saturating_sub(1))).min(all.len());
     (start..end).map(move |i| (i, &all[i]))

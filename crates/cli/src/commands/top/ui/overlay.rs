@@ -41,7 +41,10 @@ pub fn footer(frame: &mut Frame, app: &App, area: Rect) {
                 "{} quit  {} help  s start  x stop  r restart  d delete  ↑↓ select (log follows)",
                 k.quit, k.help
             ),
-            Tab::Ports => format!("{} quit  {} help  {} kill the holders", k.quit, k.help, k.kill),
+            Tab::Ports => format!(
+                "{} quit  {} help  {} kill the holders",
+                k.quit, k.help, k.kill
+            ),
             Tab::Queue => format!("{} quit  {} help  (read-only)", k.quit, k.help),
         };
         Line::from(Span::styled(hints, fg(app, Color::DarkGray)))
@@ -88,7 +91,12 @@ pub fn dialog(frame: &mut Frame, app: &App, area: Rect) {
             lines.push(Line::raw(""));
             for (i, entry) in signal_menu().iter().enumerate() {
                 let label = if entry.escalate {
-                    format!("{} {}, KILL after {}s", i + 1, entry.signal.name(), app.grace.as_secs())
+                    format!(
+                        "{} {}, SIGKILL after {}s",
+                        i + 1,
+                        entry.signal.name(),
+                        app.grace.as_secs()
+                    )
                 } else {
                     format!("{} {}", i + 1, entry.signal.name())
                 };
@@ -107,7 +115,10 @@ pub fn dialog(frame: &mut Frame, app: &App, area: Rect) {
         ),
     };
     lines.push(Line::raw(""));
-    lines.push(Line::styled("Enter send · Esc cancel", fg(app, Color::Cyan)));
+    lines.push(Line::styled(
+        "Enter send · Esc cancel",
+        fg(app, Color::Cyan),
+    ));
     let width = lines
         .iter()
         .map(|l| l.width() as u16)
@@ -125,7 +136,9 @@ pub fn dialog(frame: &mut Frame, app: &App, area: Rect) {
         .border_style(fg(app, Color::Red));
     frame.render_widget(Clear, rect);
     frame.render_widget(
-        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }),
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
         rect,
     );
 }
@@ -143,10 +156,22 @@ pub fn help_lines(app: &App) -> Vec<(String, &'static str)> {
     let k = &app.keys;
     vec![
         ("Tab / 1-4".into(), "switch tab (or click a tab)"),
-        ("↑ ↓ PgUp PgDn g G".into(), "select (or click a row, scroll)"),
-        (k.kill.to_string(), "kill the selected process / port's holders"),
-        (k.filter.to_string(), "filter processes (Enter keep, Esc clear)"),
-        ("< > or click".into(), "sort column; I inverts; P M N U C: cpu mem pid user cmd"),
+        (
+            "↑ ↓ PgUp PgDn g G".into(),
+            "select (or click a row, scroll)",
+        ),
+        (
+            k.kill.to_string(),
+            "kill the selected process / port's holders",
+        ),
+        (
+            k.filter.to_string(),
+            "filter processes (Enter keep, Esc clear)",
+        ),
+        (
+            "< > or click".into(),
+            "sort column; I inverts; P M N U C: cpu mem pid user cmd",
+        ),
         (k.tree.to_string(), "tree view; ← → or - + or Space fold"),
         ("s x r d".into(), "managed: start, stop, restart, delete"),
         ("Esc".into(), "clear the message and the filter"),
@@ -158,7 +183,11 @@ pub fn help_lines(app: &App) -> Vec<(String, &'static str)> {
 /// Draws the help overlay.
 pub fn help(frame: &mut Frame, app: &App, area: Rect) {
     let entries = help_lines(app);
-    let key_width = entries.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(8);
+    let key_width = entries
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(8);
     let lines: Vec<Line> = entries
         .iter()
         .map(|(key, what)| {

@@ -46,6 +46,9 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Table::new(rows, widths).header(header), area);
     if daemon.jobs.is_empty() && area.height > 1 {
         let line = Rect::new(area.x, area.y + 1, area.width, 1);
-        frame.render_widget(Paragraph::new("no jobs (`procward queue add -- CMD`)"), line);
+        frame.render_widget(
+            Paragraph::new("no jobs (`procward queue add -- CMD`)"),
+            line,
+        );
     }
 }
