@@ -6,9 +6,11 @@
 //! event into [`keys::Effect`]s; [`ui::draw`] is a pure function of the [`App`]. The
 //! screen is redrawn only after data or input changed something.
 
+mod actions;
 pub mod app;
 pub mod data;
 pub mod keys;
+pub mod model;
 pub mod ui;
 
 #[cfg(test)]
