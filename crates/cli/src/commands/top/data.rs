@@ -29,6 +29,9 @@ use crate::commands::kill::{Policy, kill_with_policy};
 /// The one channel into the UI loop.
 pub type Sender = UnboundedSender<Event>;
 
+/// The first sample's interval, and the shortest CPU interval shown.
+const FIRST_SAMPLE: Duration = Duration::from_millis(250);
+
 /// Requests to the system collector.
 #[derive(Debug, Clone, Copy)]
 pub enum Collect {
@@ -52,11 +55,19 @@ fn system_loop(tx: &Sender, refresh: Duration, requests: &Receiver<Collect>) {
     let mut processes = ProcessSampler::new();
     let mut system = SystemSampler::new().ok();
     let mut tab = Tab::Processes;
+    // A first reading of every process, so the first table shows CPU over a real interval.
+    let _ = processes.refresh();
+    std::thread::sleep(FIRST_SAMPLE);
+    let mut last_load: Option<Instant> = None;
     loop {
-        if let Some(load) = system.as_mut().and_then(|s| s.load().ok())
-            && tx.send(Event::Load(load)).is_err()
-        {
-            return;
+        // CPU figures over less than sysinfo's minimum interval are noise: a tab switch
+        // right after a refresh samples the table but keeps the last bars.
+        let due = last_load.is_none_or(|at| at.elapsed() >= FIRST_SAMPLE);
+        if due && let Some(load) = system.as_mut().and_then(|s| s.load().ok()) {
+            last_load = Some(Instant::now());
+            if tx.send(Event::Load(load)).is_err() {
+                return;
+            }
         }
         let sent = match tab {
             Tab::Processes => match processes.refresh() {
@@ -79,17 +90,10 @@ fn system_loop(tx: &Sender, refresh: Duration, requests: &Receiver<Collect>) {
         if sent.is_err() {
             return;
         }
-        let deadline = Instant::now() + refresh;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match requests.recv_timeout(left) {
-                Ok(Collect::Watch(now)) => {
-                    tab = now;
-                    break;
-                }
-                Ok(Collect::Now) | Err(RecvTimeoutError::Timeout) => break,
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
+        match requests.recv_timeout(refresh) {
+            Ok(Collect::Watch(now)) => tab = now,
+            Ok(Collect::Now) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
         }
     }
 }
@@ -147,7 +151,7 @@ async fn fetch(channel: Channel) -> Option<DaemonData> {
                 .collect()
         })
         .unwrap_or_default();
-    jobs.sort_by(|a: &procward_core::queue::Job, b| b.id.cmp(&a.id));
+    jobs.sort_by_key(|j: &procward_core::queue::Job| std::cmp::Reverse(j.id));
     Some(DaemonData { managed, jobs })
 }
 

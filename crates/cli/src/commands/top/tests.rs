@@ -307,8 +307,10 @@ fn help_opens_and_any_key_closes_it() {
 
 #[test]
 fn key_overrides_apply() {
-    let mut keys = KeyMap::default();
-    keys.kill = 'K';
+    let keys = KeyMap {
+        kill: 'K',
+        ..KeyMap::default()
+    };
     let mut app = App::new(keys, false, (100, 30));
     app.handle(Event::Processes(vec![process(5, 1, "x", 0.0, 1)]));
     key(&mut app, KeyCode::Char('k'));
