@@ -283,6 +283,11 @@ mod tests {
         let config = Config::parse("[daemon]\nlisten = \"127.0.0.1:50051\"\n").unwrap();
         assert_eq!(config.daemon.listen.as_deref(), Some("127.0.0.1:50051"));
         assert!(Config::parse("[daemon]\nport = 1\n").is_err());
+        let config = Config::parse("[top]\nrefresh = \"2s\"\n[top.keys]\nkill = \"K\"\n").unwrap();
+        assert_eq!(config.top.refresh.as_deref(), Some("2s"));
+        assert_eq!(config.top.keys.kill.as_deref(), Some("K"));
+        assert!(Config::parse("[top]\nrate = \"1s\"\n").is_err());
+        assert!(Config::parse("[top.keys]\nsort = \"s\"\n").is_err());
     }
 
     #[test]

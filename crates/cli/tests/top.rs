@@ -37,7 +37,16 @@ impl Tmux {
             env!("CARGO_BIN_EXE_procward"),
         );
         tmux.run(&[
-            "-f", "/dev/null", "new-session", "-d", "-x", "120", "-y", "40", "-s", "top",
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "-s",
+            "top",
             &command,
         ]);
         // Keep the pane after procward exits, to read its exit status and screen.

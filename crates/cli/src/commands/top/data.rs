@@ -60,35 +60,39 @@ fn system_loop(tx: &Sender, refresh: Duration, requests: &Receiver<Collect>) {
     std::thread::sleep(FIRST_SAMPLE);
     let mut last_load: Option<Instant> = None;
     loop {
-        // CPU figures over less than sysinfo's minimum interval are noise: a tab switch
-        // right after a refresh samples the table but keeps the last bars.
+        // Sample everything first, then send it all at once, so the UI loop finds it
+        // together and draws once. CPU figures over less than sysinfo's minimum interval
+        // are noise: a tab switch right after a refresh samples the table but keeps the
+        // last bars.
         let due = last_load.is_none_or(|at| at.elapsed() >= FIRST_SAMPLE);
-        if due && let Some(load) = system.as_mut().and_then(|s| s.load().ok()) {
-            last_load = Some(Instant::now());
-            if tx.send(Event::Load(load)).is_err() {
-                return;
-            }
-        }
-        let sent = match tab {
-            Tab::Processes => match processes.refresh() {
-                Ok(list) => tx.send(Event::Processes(list)),
-                Err(e) => tx.send(Event::Notice(format!("cannot list processes: {e}"))),
-            },
-            Tab::Ports => match get_ports() {
+        let load = due
+            .then(|| system.as_mut().and_then(|s| s.load().ok()))
+            .flatten();
+        let table = match tab {
+            Tab::Processes => Some(match processes.refresh() {
+                Ok(list) => Event::Processes(list),
+                Err(e) => Event::Notice(format!("cannot list processes: {e}")),
+            }),
+            Tab::Ports => Some(match get_ports() {
                 Ok(ports) => {
                     let ticks = ports
                         .iter()
                         .flat_map(|p| p.processes.iter().map(|h| h.pid))
                         .filter_map(|pid| identify(pid).ok().map(|who| (pid, who.start_ticks)))
                         .collect();
-                    tx.send(Event::Ports(ports, ticks))
+                    Event::Ports(ports, ticks)
                 }
-                Err(e) => tx.send(Event::Notice(format!("cannot list ports: {e}"))),
-            },
-            Tab::Managed | Tab::Queue => Ok(()),
+                Err(e) => Event::Notice(format!("cannot list ports: {e}")),
+            }),
+            Tab::Managed | Tab::Queue => None,
         };
-        if sent.is_err() {
-            return;
+        if load.is_some() {
+            last_load = Some(Instant::now());
+        }
+        for event in load.map(Event::Load).into_iter().chain(table) {
+            if tx.send(event).is_err() {
+                return;
+            }
         }
         match requests.recv_timeout(refresh) {
             Ok(Collect::Watch(now)) => tab = now,
