@@ -49,7 +49,7 @@ done
   echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "processes=$(ls -d /proc/[0-9]* | wc -l)"
+  echo "processes=$(ls -d /proc/[0-9]* 2>/dev/null | wc -l)"
   echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo none)"
   echo "htop=$(htop --version 2>/dev/null | head -1 || echo none)"
   echo "seconds=$SECONDS_WINDOW"
