@@ -123,7 +123,8 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         frame.render_widget(Paragraph::new("Mem~"), Rect { width: 4, ..last });
         let graph = Sparkline::default()
             .data(&history)
-            .max(1000)
+            // Scaled to the highest use shown (the gauge above gives the absolute).
+            .max((history.iter().max().copied().unwrap_or(0) * 5 / 4).max(10))
             .style(fg(app, Color::Cyan));
         frame.render_widget(graph, Rect::new(last.x + 4, last.y, graph_width - 4, 1));
     }
