@@ -38,6 +38,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# One tmux server for every run, kept when a run's session ends.
+tmux -S "$SOCK" -f /dev/null start-server \; set-option -g exit-empty off
+
 for _ in $(seq "$SLEEPERS"); do
   sleep 100000 &
   SLEEPER_PIDS+=("$!")
@@ -59,25 +62,43 @@ cat "$OUT/meta.env"
 
 # CPU ticks (utime + stime of every thread) of PID.
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# "NAME TICKS" per thread of PID.
+thread_ticks() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    echo "$(cat "$t/comm" 2>/dev/null) $(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null)"
+  done
+}
 
 # measure NAME COMMAND: runs COMMAND in a fresh 120x40 pane, waits 3 s, then measures
 # its CPU over the window; writes $OUT/NAME.json.
 measure() {
   local name="$1" command="$2"
-  tmux -S "$SOCK" -f /dev/null new-session -d -x 120 -y 40 -s "$name" "exec $command"
+  tmux -S "$SOCK" new-session -d -x 120 -y 40 -s "$name" "exec $command"
   sleep 3
   local pid
   pid="$(tmux -S "$SOCK" display-message -p -t "$name" '#{pane_pid}')"
   local before after rss
   before="$(ticks "$pid")"
+  threads_before="$(thread_ticks "$pid")"
   sleep "$SECONDS_WINDOW"
   after="$(ticks "$pid")"
+  threads_after="$(thread_ticks "$pid")"
   rss="$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")"
   python3 -c "import json, os, sys
 hz = os.sysconf('SC_CLK_TCK'); used = (int(sys.argv[2]) - int(sys.argv[1])) / hz
-print(json.dumps({'cpu_seconds': used, 'window_s': float(sys.argv[3]),
-                  'idle_cpu_percent': 100 * used / float(sys.argv[3]), 'rss_kib': int(sys.argv[4])}))" \
-    "$before" "$after" "$SECONDS_WINDOW" "$rss" >"$OUT/$name.json"
+window = float(sys.argv[3])
+def parse(text):
+    out = {}
+    for line in text.splitlines():
+        name, ticks = line.rsplit(' ', 1)
+        out[name] = out.get(name, 0) + int(ticks)
+    return out
+b, a = parse(sys.argv[5]), parse(sys.argv[6])
+threads = {n: round(100 * (a[n] - b.get(n, 0)) / hz / window, 3) for n in a}
+print(json.dumps({'cpu_seconds': used, 'window_s': window, 'idle_cpu_percent': 100 * used / window,
+                  'rss_kib': int(sys.argv[4]), 'threads_cpu_percent': threads}))" \
+    "$before" "$after" "$SECONDS_WINDOW" "$rss" "$threads_before" "$threads_after" >"$OUT/$name.json"
   echo "$name: $(cat "$OUT/$name.json")"
 }
 
@@ -91,7 +112,7 @@ for _ in $(seq 100); do [ -s "$STATS" ] && break; sleep 0.1; done
 
 # Frames driven by input: 100 selection moves, 50 ms apart, then quit.
 TOP_KEYS="env PROCWARD_HOME=$WORK/home XDG_CONFIG_HOME=$WORK/config PROCWARD_TOP_STATS=$ROOT/$OUT/frames_keys.json $BIN top --refresh 1s"
-tmux -S "$SOCK" -f /dev/null new-session -d -x 120 -y 40 -s keys "exec $TOP_KEYS"
+tmux -S "$SOCK" new-session -d -x 120 -y 40 -s keys "exec $TOP_KEYS"
 sleep 2
 for i in $(seq 100); do
   if [ $((i % 20)) -lt 10 ]; then key=Down; else key=Up; fi
