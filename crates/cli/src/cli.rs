@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::commands::{
     audit, completions, daemon, info, kill, logs, managed, mcp, ports, process, ps, queue, shim,
-    start, token, up,
+    start, token, top, up,
 };
 use crate::output::ColorChoice;
 
@@ -18,6 +18,7 @@ Examples:
   procward kill --port 8080             stop whoever listens on 8080
   procward kill 4242 --timeout 2        SIGTERM, then SIGKILL after 2 s
   procward info --json                  machine figures for a script
+  procward top                          the terminal UI (? for its keys)
 
 Exit codes: 0 done, 1 not found or failed, 2 bad input or refused (nothing done),
 3 permission denied (try --elevated), 4 elevation failed or dismissed.";
@@ -50,6 +51,8 @@ pub enum Command {
     Ports(ports::Args),
     /// Signal processes safely: SIGTERM, then SIGKILL after a grace period.
     Kill(kill::Args),
+    /// Terminal UI: processes with CPU bars, managed processes with logs, ports, queue.
+    Top(top::Args),
     /// Tool form for orchestrators: `process list`, `process kill --pid N` (JSON when piped).
     Process(process::Args),
     /// Print a shell completion script.

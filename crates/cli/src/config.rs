@@ -34,6 +34,36 @@ pub struct Config {
     /// `[limits]`: maxima past which the daemon starts nothing more (read by the daemon).
     #[serde(default)]
     pub limits: LimitsSection,
+    /// `[top]`: the terminal UI's refresh rate and key overrides.
+    #[serde(default)]
+    pub top: TopConfig,
+}
+
+/// `[top]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopConfig {
+    /// How often to refresh, e.g. `"1s"` or `"500ms"` (default 1 s; 100 ms to 1 h).
+    pub refresh: Option<String>,
+    /// `[top.keys]`: a different key for a few actions.
+    #[serde(default)]
+    pub keys: TopKeys,
+}
+
+/// `[top.keys]` section: each a single character, e.g. `kill = "K"`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopKeys {
+    /// Open the kill dialog (default `k`).
+    pub kill: Option<String>,
+    /// Type a filter (default `/`).
+    pub filter: Option<String>,
+    /// Toggle the process tree (default `t`).
+    pub tree: Option<String>,
+    /// Show the keys (default `?`).
+    pub help: Option<String>,
+    /// Quit (default `q`).
+    pub quit: Option<String>,
 }
 
 /// `[limits]` section: the daemon refuses a start (and holds jobs queued) at these.
@@ -253,6 +283,11 @@ mod tests {
         let config = Config::parse("[daemon]\nlisten = \"127.0.0.1:50051\"\n").unwrap();
         assert_eq!(config.daemon.listen.as_deref(), Some("127.0.0.1:50051"));
         assert!(Config::parse("[daemon]\nport = 1\n").is_err());
+        let config = Config::parse("[top]\nrefresh = \"2s\"\n[top.keys]\nkill = \"K\"\n").unwrap();
+        assert_eq!(config.top.refresh.as_deref(), Some("2s"));
+        assert_eq!(config.top.keys.kill.as_deref(), Some("K"));
+        assert!(Config::parse("[top]\nrate = \"1s\"\n").is_err());
+        assert!(Config::parse("[top.keys]\nsort = \"s\"\n").is_err());
     }
 
     #[test]

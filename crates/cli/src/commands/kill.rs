@@ -17,7 +17,7 @@ use crate::output::{Output, ignore_broken_pipe};
 use crate::parse;
 
 mod audit;
-mod route;
+pub mod route;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -153,11 +153,42 @@ pub fn execute(args: Args, ctx: &Context, output: Output) -> anyhow::Result<u8> 
         })
         .collect();
 
+    let policy = Policy {
+        force: args.force,
+        tree: args.tree,
+        elevated: args.elevated.then_some(method),
+    };
+    let results = kill_with_policy(requests, &policy)?;
+    report(&results, output)
+}
+
+/// How [`kill_with_policy`] signals the PIDs it kills here.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Policy {
+    /// SIGKILL at once (also asked of the daemon for the PIDs it owns).
+    pub force: bool,
+    /// Also signal every descendant (parents first).
+    pub tree: bool,
+    /// Kill other users' processes through this elevation method.
+    pub elevated: Option<ElevationMethod>,
+}
+
+/// The one kill policy of every client in this crate (`procward kill`, `process kill` and
+/// `procward top`): a PID that this home's running daemon manages (or procward's shim for
+/// one) is handed to the daemon, which stops it through its supervisor; every other PID
+/// is killed here by the core's pidfd kill, which refuses protected PIDs and, when the
+/// request carries `expected_start_ticks` (or `expected_start_time`), a PID that is now
+/// another process. Local kills are written to the audit log. Blocking: call it off any
+/// async runtime (it runs its own for the daemon's part).
+pub fn kill_with_policy(
+    requests: Vec<KillRequest>,
+    policy: &Policy,
+) -> anyhow::Result<Vec<(u32, route::Outcome)>> {
     // Managed processes (and their shims) are the daemon's to stop: one rule, there.
-    let (mut results, requests) = route::through_daemon(requests, args.force);
+    let (mut results, requests) = route::through_daemon(requests, policy.force);
     let identities = audit::identities(&requests);
-    let local: Vec<(u32, Result<KillOutcome, Error>)> =
-        if args.elevated && !rustix::process::geteuid().is_root() {
+    let local: Vec<(u32, Result<KillOutcome, Error>)> = match policy.elevated {
+        Some(method) if !rustix::process::geteuid().is_root() => {
             let helper = helper_path()?;
             requests
                 .iter()
@@ -171,12 +202,12 @@ pub fn execute(args: Args, ctx: &Context, output: Output) -> anyhow::Result<u8> 
                     (r.pid, result)
                 })
                 .collect()
-        } else {
-            kill_all(&requests, args.tree)
-        };
+        }
+        _ => kill_all(&requests, policy.tree),
+    };
     audit::record(&requests, &identities, &local);
     results.extend(local.into_iter().map(|(pid, r)| (pid, route::local(r))));
-    report(&results, output)
+    Ok(results)
 }
 
 /// PIDs holding sockets on `port`, announced on stderr before anything is signalled.

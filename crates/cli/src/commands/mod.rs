@@ -17,6 +17,7 @@ pub mod serve;
 pub mod shim;
 pub mod start;
 pub mod token;
+pub mod top;
 pub mod up;
 
 use crate::cli::{Cli, Command};
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Info(args) => info::run(args, &ctx),
         Command::Ports(args) => ports::run(args, &ctx),
         Command::Kill(args) => kill::run(args, &ctx),
+        Command::Top(args) => top::run(args, &ctx),
         Command::Process(args) => process::run(args, &ctx),
         Command::Completions(args) => completions::run(args),
         Command::Daemon(args) => daemon::run(args, &ctx),

@@ -22,7 +22,7 @@ pub use process::{
     list_processes,
 };
 pub use query::{ProcessQuery, SortKey};
-pub use system::{DiskInfo, SystemInfo, system_info};
+pub use system::{DiskInfo, Load, SystemInfo, SystemSampler, system_info};
 pub use tree::{ProcessNode, descendants};
 pub use usage::{Usage, UsageSampler};
 

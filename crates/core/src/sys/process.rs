@@ -221,19 +221,19 @@ impl ProcessSampler {
         let mut out = Vec::with_capacity(self.baseline.len().max(64));
         let previous = std::mem::take(&mut self.baseline);
         let users = &mut self.users;
-        for_each_process(scope, |process, stat| {
+        for_each_process(scope, |pid, stat| {
             let current = mark(stat);
             next.insert(stat.pid as u32, current);
             let uptime = clock.uptime_of(stat.starttime);
             let before = previous.get(&(stat.pid as u32)).copied().zip(elapsed);
             let cpu_percent = cpu_percent(&clock, current, before);
-            let uid = process.uid().unwrap_or(u32::MAX);
+            let uid = uid_of(pid).unwrap_or(u32::MAX);
             let rss = stat.rss * clock.page_size;
             out.push(ProcessInfo {
                 pid: stat.pid as u32,
                 ppid: stat.ppid.max(0) as u32,
                 name: stat.comm.clone(),
-                command: command_line(process, &stat.comm),
+                command: command_line(pid, &stat.comm),
                 user: users.name(uid).to_owned(),
                 uid,
                 status: ProcessStatus::from_state(stat.state),
@@ -312,36 +312,64 @@ pub(super) fn mark(stat: &Stat) -> CpuMark {
 }
 
 /// Visits each live process with its parsed `stat`; processes that exit mid-walk or cannot
-/// be read are skipped, so callers always get a consistent list.
-fn for_each_process(scope: Scope<'_>, mut visit: impl FnMut(&Process, &Stat)) -> Result<()> {
-    let mut one = |process: Process| {
-        if let Ok(stat) = process.stat() {
-            visit(&process, &stat);
+/// be read are skipped, so callers always get a consistent list. Each costs one open, one
+/// read and one close of its `stat` (the walk of `/proc` itself is a few `getdents`).
+fn for_each_process(scope: Scope<'_>, mut visit: impl FnMut(u32, &Stat)) -> Result<()> {
+    let mut one = |pid: u32| {
+        if let Some(stat) = super::usage::read_stat(pid) {
+            visit(pid, &stat);
         }
     };
     match scope {
         Scope::One(pid) => {
-            let process = Process::new(pid as i32).map_err(|_| Error::NoSuchProcess { pid })?;
-            one(process);
+            if Process::new(pid as i32).is_err() {
+                return Err(Error::NoSuchProcess { pid });
+            }
+            one(pid);
         }
-        Scope::Some(pids) => {
-            pids.iter()
-                .filter_map(|&pid| Process::new(pid as i32).ok())
-                .for_each(one);
-        }
+        Scope::Some(pids) => pids.iter().copied().for_each(one),
         Scope::All => {
-            let all = procfs::process::all_processes()
-                .map_err(|e| Error::io("cannot read /proc", std::io::Error::other(e)))?;
-            all.flatten().for_each(one);
+            let all = std::fs::read_dir("/proc").map_err(|e| Error::io("cannot read /proc", e))?;
+            all.flatten()
+                .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+                .for_each(one);
         }
     }
     Ok(())
 }
 
-fn command_line(process: &Process, comm: &str) -> String {
-    match process.cmdline() {
-        Ok(args) if !args.is_empty() => args.join(" "),
-        _ => format!("[{comm}]"),
+/// The owner of `/proc/PID` (the process's effective uid), with one `statx`.
+fn uid_of(pid: u32) -> Option<u32> {
+    rustix::fs::stat(format!("/proc/{pid}"))
+        .ok()
+        .map(|st| st.st_uid)
+}
+
+/// The command line as `ps` shows it (arguments joined by spaces), or `[comm]` for a
+/// kernel thread or a zombie: one open, one or two reads and one close.
+fn command_line(pid: u32, comm: &str) -> String {
+    use rustix::fs::{Mode, OFlags, open};
+    let path = format!("/proc/{pid}/cmdline");
+    let mut buf = [0u8; 4096];
+    let text = match open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+        Ok(file) => match super::read_small(&file, &mut buf) {
+            Ok(len) if len == buf.len() => std::fs::read(&path).ok(),
+            Ok(len) => Some(buf[..len].to_vec()),
+            Err(_) => None,
+        },
+        Err(_) => None,
+    };
+    let args: Vec<String> = text
+        .as_deref()
+        .unwrap_or_default()
+        .split(|b| *b == 0)
+        .filter(|arg| !arg.is_empty())
+        .map(|arg| String::from_utf8_lossy(arg).into_owned())
+        .collect();
+    if args.is_empty() {
+        format!("[{comm}]")
+    } else {
+        args.join(" ")
     }
 }
 

@@ -156,6 +156,56 @@ impl SystemSampler {
     }
 }
 
+/// CPU and memory only, per core: what a live monitor's header needs on every refresh
+/// (no disks, no temperatures, so it stays cheap at one refresh a second).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Load {
+    /// Each core's busy percentage since the previous refresh (0 to 100).
+    pub cpus: Vec<f32>,
+    /// Every core together (0 to 100).
+    pub cpu_percent: f32,
+    /// Memory in bytes.
+    pub memory_total: u64,
+    /// Memory in use (total minus available), in bytes.
+    pub memory_used: u64,
+    /// Swap in bytes.
+    pub swap_total: u64,
+    /// Swap in use, in bytes.
+    pub swap_used: u64,
+    /// 1, 5 and 15 minute load averages.
+    pub load_average: [f64; 3],
+    /// Seconds since boot.
+    pub uptime_seconds: u64,
+}
+
+impl Load {
+    /// Memory in use as a percentage of the total.
+    pub fn memory_percent(&self) -> f32 {
+        percent(self.memory_used, self.memory_total)
+    }
+}
+
+impl SystemSampler {
+    /// Per-core CPU since the previous refresh, and memory: [`Load`].
+    pub fn load(&mut self) -> Result<Load> {
+        let system = &mut self.system;
+        system.refresh_cpu_usage();
+        system.refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram().with_swap());
+        let load = System::load_average().map_err(sysinfo_error)?;
+        let total = system.total_memory();
+        Ok(Load {
+            cpus: system.cpus().iter().map(|c| c.usage()).collect(),
+            cpu_percent: system.global_cpu_usage(),
+            memory_total: total,
+            memory_used: total.saturating_sub(system.available_memory()),
+            swap_total: system.total_swap(),
+            swap_used: system.used_swap(),
+            load_average: [load.one, load.five, load.fifteen],
+            uptime_seconds: System::uptime().map_err(sysinfo_error)?,
+        })
+    }
+}
+
 /// Machine-wide figures with CPU usage over sysinfo's minimum sample (200 ms on Linux).
 pub fn system_info() -> Result<SystemInfo> {
     SystemSampler::new()?.sample(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL)
@@ -234,6 +284,17 @@ fn sysinfo_error(e: sysinfo::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn load_has_one_figure_per_core() {
+        let mut sampler = SystemSampler::new().unwrap();
+        std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
+        let load = sampler.load().unwrap();
+        assert!(!load.cpus.is_empty());
+        assert!(load.cpus.iter().all(|c| (0.0..=100.0).contains(c)));
+        assert!(load.memory_total > 0 && load.memory_used <= load.memory_total);
+        assert!((0.0..=100.0).contains(&load.memory_percent()));
+    }
 
     #[test]
     fn figures_are_consistent() {

@@ -106,7 +106,7 @@ impl UsageSampler {
 /// `/proc/PID/stat` with one open, one read into a stack buffer and one close (procfs's
 /// `from_file` also asks for the size and position first: five calls more per process
 /// in every listing).
-fn read_stat(pid: u32) -> Option<Stat> {
+pub(super) fn read_stat(pid: u32) -> Option<Stat> {
     use rustix::fs::{Mode, OFlags, open};
     let path = format!("/proc/{pid}/stat");
     let file = open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
