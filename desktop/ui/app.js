@@ -131,5 +131,17 @@ listen('confirm-kill', (event) => askFirst(event.payload, !event.payload.own));
 listen('kill-result', (event) => { say(event.payload.message, event.payload.status !== 'Success'); refresh(); });
 listen('managed-result', () => refresh());
 
-refresh();
-setInterval(refresh, 3000);
+// Opened by the tray to confirm a kill: ?confirm=PID&ticks=START_TICKS names the row.
+async function start() {
+  await refresh();
+  const asked = new URLSearchParams(location.search);
+  if (asked.has('confirm')) {
+    const pid = Number(asked.get('confirm'));
+    const ticks = Number(asked.get('ticks'));
+    const row = overview.ports.find((r) => r.pid === pid && r.start_ticks === ticks);
+    if (row) askFirst(row, !row.own);
+    else say(`pid ${pid} no longer holds a listed port; nothing was signalled`, true);
+  }
+  setInterval(refresh, 3000);
+}
+start();

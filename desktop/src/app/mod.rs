@@ -3,11 +3,12 @@
 
 pub mod tray;
 
-use tauri::{Emitter as _, Manager as _, WindowEvent};
+use tauri::{Emitter as _, Manager as _, RunEvent};
 
 use crate::commands;
 use crate::daemon::Managed;
 use crate::kill::KillResult;
+use crate::ports::PortRow;
 
 /// `get_ports()`: every listening socket (the seed contract).
 #[tauri::command]
@@ -60,12 +61,30 @@ async fn open_dashboard() -> Result<String, String> {
     commands::open_dashboard().await
 }
 
-/// Shows the main window, focused.
-pub fn show_window(app: &tauri::AppHandle) {
+/// Shows the window, focused, creating it on first use: WebKit's processes start only
+/// then, so the app costs about 200 MB less while it sits in the tray. With `confirm`,
+/// the page asks to confirm killing that row (a new page reads it from its address, an
+/// open one gets the `confirm-kill` event).
+pub fn show_window(app: &tauri::AppHandle, confirm: Option<&PortRow>) {
     if let Some(window) = app.get_webview_window("main") {
         let _ = window.show();
         let _ = window.unminimize();
         let _ = window.set_focus();
+        if let Some(row) = confirm {
+            notify(app, "confirm-kill", row.clone());
+        }
+        return;
+    }
+    let page = match confirm.and_then(|row| Some((row.info.pid?, row.start_ticks?))) {
+        Some((pid, ticks)) => format!("index.html?confirm={pid}&ticks={ticks}"),
+        None => "index.html".to_owned(),
+    };
+    let built = tauri::WebviewWindowBuilder::new(app, "main", tauri::WebviewUrl::App(page.into()))
+        .title("procward")
+        .inner_size(900.0, 560.0)
+        .build();
+    if let Err(e) = built {
+        eprintln!("procward-desktop: cannot open the window: {e}");
     }
 }
 
@@ -89,17 +108,20 @@ pub fn run() -> anyhow::Result<()> {
         .setup(|app| {
             tray::install(app.handle())?;
             if std::env::var_os("PROCWARD_DESKTOP_SHOW").is_some() {
-                show_window(app.handle());
+                show_window(app.handle(), None);
             }
             Ok(())
         })
-        .on_window_event(|window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                // Closing the window leaves the app in the tray.
-                api.prevent_close();
-                let _ = window.hide();
+        .build(tauri::generate_context!())?
+        .run(|_, event| {
+            // Closing the window (which frees WebKit's processes) leaves the app in the
+            // tray; only "Quit" (an exit with a code) ends it.
+            if let RunEvent::ExitRequested {
+                api, code: None, ..
+            } = event
+            {
+                api.prevent_exit();
             }
-        })
-        .run(tauri::generate_context!())?;
+        });
     Ok(())
 }

@@ -137,7 +137,7 @@ fn on_click(app: &AppHandle, id: &str) {
         return;
     };
     match action {
-        Action::Open => super::show_window(app),
+        Action::Open => super::show_window(app, None),
         Action::Quit => app.exit(0),
         Action::Refresh => refresh_soon(app),
         Action::Dashboard => {
@@ -149,10 +149,7 @@ fn on_click(app: &AppHandle, id: &str) {
         }
         Action::Kill { pid, start_ticks } => match listed(app, pid, start_ticks) {
             // A managed process or another user's: the window asks first.
-            Some(row) if row.confirm => {
-                super::show_window(app);
-                super::notify(app, "confirm-kill", row);
-            }
+            Some(row) if row.confirm => super::show_window(app, Some(&row)),
             Some(_) => run_kill(app, pid, start_ticks, false),
             // Gone from the listing since the menu was built: nothing is signalled.
             None => {
