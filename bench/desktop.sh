@@ -15,8 +15,8 @@
 # reference (a minimal Tauri tray app: ~6 MiB stripped, ~150 MB resident with WebKit).
 #
 # Usage: bash bench/desktop.sh
-# Env:   BENCH_COLD_BUILD=0   build desktop/target/release incrementally (the last cold
-#                             build's time is kept)
+# Env:   BENCH_COLD_BUILD=0   build incrementally in bench/out/desktop/target (the last
+#                             cold build's time is kept)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,13 +30,11 @@ if [ "${BENCH_COLD_BUILD:-1}" = 1 ]; then
   CARGO_TARGET_DIR="$ROOT/$OUT/target" cargo build --release --manifest-path desktop/Cargo.toml
   end=$(date +%s.%N)
   APP="$ROOT/$OUT/target/release/procward-desktop"
-  rm -rf "$ROOT/desktop/target/release" && mkdir -p "$ROOT/desktop/target"
-  cp -r "$ROOT/$OUT/target/release" "$ROOT/desktop/target/release"
   python3 -c "import json,sys; print(json.dumps({'cold_build_s': float(sys.argv[2]) - float(sys.argv[1])}))" \
     "$start" "$end" >"$OUT/build.json"
 else
-  cargo build --release --manifest-path desktop/Cargo.toml
-  APP="$ROOT/desktop/target/release/procward-desktop"
+  CARGO_TARGET_DIR="$ROOT/$OUT/target" cargo build --release --manifest-path desktop/Cargo.toml
+  APP="$ROOT/$OUT/target/release/procward-desktop"
   # Keep the figure of the last cold build, if there is one.
   [ -f "$OUT/build.json" ] || echo '{"cold_build_s": null}' >"$OUT/build.json"
 fi
