@@ -299,7 +299,16 @@ class Desktop:
         )
 
     def click(self, *labels: str) -> None:
-        self.run(self.tray.click(self.wait_for_item(*labels)))
+        """Clicks the item reached by `labels`. The app replaces its menu when what it
+        shows changes, and the ids with it: a click on an id that went stale in between
+        is refused by dbusmenu (nothing happens), so it is found and clicked again."""
+        for attempt in range(3):
+            try:
+                self.run(self.tray.click(self.wait_for_item(*labels)))
+                return
+            except AssertionError as e:
+                if "does not refer to a menu item" not in str(e) or attempt == 2:
+                    raise
 
     def visible_window(self) -> str | None:
         """The id of the app's visible window named "procward", if any."""

@@ -18,7 +18,7 @@ def test_kill_from_the_tray_ends_the_listener(desktop, children):
     label = f":{port} python3 ({listener.pid})"
     kill = desktop.wait_for_item(label, "Kill")
     assert kill["enabled"]
-    desktop.run(desktop.tray.click(kill))
+    desktop.click(label, "Kill")
     # SIGTERM from the kill, as the core's kill sends first.
     assert wait_until("the listener to exit", lambda: listener.poll() is not None, 10)
     assert listener.returncode == -15
