@@ -57,6 +57,22 @@ pub fn limit(text: &str) -> Result<usize, String> {
     }
 }
 
+/// `--since` of `logs` and `audit`: a duration back from now (`30m`, `2h`, `1day`) or an
+/// RFC 3339 time (`2026-12-03T09:00:00Z`), as Unix milliseconds.
+pub fn since(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let now = procward_core::sys::unix_ms(std::time::SystemTime::now());
+    if let Ok(ago) = humantime::parse_duration(text) {
+        return Ok(now.saturating_sub(u64::try_from(ago.as_millis()).unwrap_or(u64::MAX)));
+    }
+    match humantime::parse_rfc3339_weak(text) {
+        Ok(at) => Ok(procward_core::sys::unix_ms(at)),
+        Err(_) => Err(format!(
+            "'{text}' is neither a duration (30m, 2h, 1day) nor a time (2026-12-03T09:00:00Z)"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

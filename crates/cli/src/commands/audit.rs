@@ -2,8 +2,6 @@
 //! and queue cancel, by whom and how it ended), rotated files included, oldest first. Read
 //! straight from `$PROCWARD_HOME/audit.log*`: no daemon needed.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use procward_daemon::Home;
 use procward_daemon::engine::audit::file::audit_path;
 use procward_daemon::engine::audit::{Entry, Outcome, read_entries};
@@ -19,29 +17,11 @@ use crate::output::{Align, Output, Table, Tint, ignore_broken_pipe};
 pub struct Args {
     /// Only entries from the last DURATION (`30m`, `2h`, `1day`) or since TIME (RFC 3339,
     /// `2026-12-03T09:00:00Z`).
-    #[arg(long, value_name = "DURATION|TIME", value_parser = since)]
+    #[arg(long, value_name = "DURATION|TIME", value_parser = crate::parse::since)]
     since: Option<u64>,
     /// Print the entries as one JSON array.
     #[arg(long)]
     json: bool,
-}
-
-/// `--since` as Unix milliseconds.
-fn since(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let at = if let Ok(ago) = humantime::parse_duration(text) {
-        SystemTime::now().checked_sub(ago).unwrap_or(UNIX_EPOCH)
-    } else if let Ok(time) = humantime::parse_rfc3339_weak(text) {
-        time
-    } else {
-        return Err(format!(
-            "'{text}' is neither a duration (30m, 2h, 1day) nor a time (2026-12-03T09:00:00Z)"
-        ));
-    };
-    Ok(at
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_millis() as u64)
 }
 
 /// Runs `procward audit`.

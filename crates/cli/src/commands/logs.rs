@@ -33,23 +33,8 @@ pub struct Args {
     /// Only lines written since this long ago (`10m`, `2h`) or this time (RFC 3339, e.g.
     /// `2026-12-06T08:00:00Z`); every such line unless --lines is given. Needs
     /// timestamped logs (`start --timestamps`).
-    #[arg(long, value_name = "DURATION|TIME", value_parser = since)]
+    #[arg(long, value_name = "DURATION|TIME", value_parser = crate::parse::since)]
     since: Option<u64>,
-}
-
-/// `--since`: a duration back from now, or an RFC 3339 time; Unix milliseconds.
-fn since(text: &str) -> Result<u64, String> {
-    let now = procward_core::logs::stamp::unix_ms(std::time::SystemTime::now());
-    if let Ok(ago) = humantime::parse_duration(text.trim()) {
-        let ago = u64::try_from(ago.as_millis()).unwrap_or(u64::MAX);
-        return Ok(now.saturating_sub(ago));
-    }
-    match humantime::parse_rfc3339_weak(text.trim()) {
-        Ok(at) => Ok(procward_core::logs::stamp::unix_ms(at)),
-        Err(_) => Err(format!(
-            "'{text}' is neither a duration (10m, 2h) nor a time (2026-12-06T08:00:00Z)"
-        )),
-    }
 }
 
 /// `LogsRequest.lines` for every kept line (the daemon's `ALL_LOG_LINES`).

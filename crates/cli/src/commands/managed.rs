@@ -253,9 +253,7 @@ pub fn run_status(args: StatusArgs, ctx: &Context) -> anyhow::Result<u8> {
 
 /// "in 1.5 s" for a Unix-millisecond time in the future.
 fn in_from_now(at_ms: u64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let now = procward_core::sys::unix_ms(std::time::SystemTime::now());
     format!("in {}", format::millis(at_ms.saturating_sub(now)))
 }
 

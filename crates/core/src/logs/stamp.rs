@@ -7,7 +7,7 @@
 //! `2026-12-06T08:48:23.123Z hello`. A line written before timestamps were turned on has
 //! no prefix; [`parse_stamp`] tells the two apart.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
@@ -31,15 +31,6 @@ pub fn parse_stamp(line: &[u8]) -> Option<(u64, &[u8])> {
     let at = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.3f").ok()?;
     let ms = u64::try_from(at.and_utc().timestamp_millis()).ok()?;
     Some((ms, &line[STAMP_LEN..]))
-}
-
-/// Unix milliseconds of `at` (0 before 1970).
-pub fn unix_ms(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_millis()
-        .try_into()
-        .unwrap_or(u64::MAX)
 }
 
 /// Prefixes each line of a stream with the time its first bytes were read. Chunks come as
@@ -83,7 +74,10 @@ impl LineStamper {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
     use super::*;
+    use crate::sys::unix_ms;
 
     #[test]
     fn lines_split_across_chunks_get_one_prefix_at_their_start() {

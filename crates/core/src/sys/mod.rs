@@ -26,6 +26,13 @@ pub use system::{DiskInfo, Load, SystemInfo, SystemSampler, system_info};
 pub use tree::{ProcessNode, descendants};
 pub use usage::{Usage, UsageSampler};
 
+/// Unix milliseconds of `at` (0 before 1970): the one conversion behind every
+/// millisecond timestamp procward records, compares or sends.
+pub fn unix_ms(at: std::time::SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// The first executable regular file called `program` in the directories of `path` (a
 /// `PATH`-style list): the one lookup behind the shim's spawn and the elevated helper.
 pub(crate) fn find_on_path(program: &str, path: &std::ffi::OsStr) -> Option<std::path::PathBuf> {

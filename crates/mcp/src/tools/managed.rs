@@ -188,7 +188,7 @@ pub async fn logs(mut b: Backend, args: LogsArgs) -> Outcome {
 
 /// The Unix millisecond `seconds` ago (a huge count is the epoch: every line).
 fn since_ms_ago(seconds: u64) -> u64 {
-    procward_core::logs::stamp::unix_ms(std::time::SystemTime::now())
+    procward_core::sys::unix_ms(std::time::SystemTime::now())
         .saturating_sub(seconds.saturating_mul(1000))
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use anyhow::Context as _;
 use procward_core::queue::parse_label;
@@ -79,9 +79,7 @@ pub struct RunArgs {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    procward_core::sys::unix_ms(SystemTime::now())
 }
 
 impl JobArgs {
@@ -185,9 +183,7 @@ pub(super) fn duration_ms(text: &str) -> Result<u64, String> {
 fn at_ms(text: &str) -> Result<u64, String> {
     let time = humantime::parse_rfc3339_weak(text)
         .map_err(|e| format!("{e}; use a time such as 2026-12-24T18:00:00Z"))?;
-    let ms = time
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let ms = procward_core::sys::unix_ms(time);
     if ms < now_ms() {
         return Err(format!("{text} is in the past"));
     }

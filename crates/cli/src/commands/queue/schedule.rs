@@ -1,6 +1,6 @@
 //! `procward queue schedule add|list|remove`: jobs queued on a timetable.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use procward_core::queue::When;
 use procward_proto::convert::queue::schedule_from_proto;
@@ -141,9 +141,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
 
 /// `in 4m12s`, or `never`.
 fn next(next_ms: Option<u64>) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let now = procward_core::sys::unix_ms(SystemTime::now());
     match next_ms {
         Some(at) => format!(
             "in {}",

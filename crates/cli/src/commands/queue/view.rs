@@ -1,7 +1,7 @@
 //! `procward queue list` and `queue show`: jobs as tables for people, JSON for programs
 //! (the JSON is the job model itself: spec, state, every attempt).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use procward_core::queue::{Job, JobState};
 use procward_core::supervisor::spec::shell_words;
@@ -60,9 +60,7 @@ pub fn run_list(args: ListArgs, ctx: &Context) -> anyhow::Result<u8> {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    procward_core::sys::unix_ms(SystemTime::now())
 }
 
 fn tint(state: JobState) -> Tint {

@@ -313,10 +313,8 @@ fn record_exit(
     logs: [RotatingWriter; 2],
     reserved: Option<Reserved>,
 ) -> io::Result<()> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let (exit_code, signal, ended_at_ms) = (status.code(), status.signal(), now.as_millis() as u64);
+    let ended_at_ms = crate::sys::unix_ms(SystemTime::now());
+    let (exit_code, signal) = (status.code(), status.signal());
     let json = serde_json::to_vec(&ExitRecord {
         exit_code,
         signal,

@@ -307,7 +307,7 @@ impl ProcessSpec {
             self.watch_plan(std::path::Path::new("/"))?;
         }
         if let Some(expression) = &self.cron_restart {
-            let now = crate::logs::stamp::unix_ms(std::time::SystemTime::now());
+            let now = crate::sys::unix_ms(std::time::SystemTime::now());
             crate::queue::When::Cron(expression.clone())
                 .validate(now)
                 .map_err(|e| match e {

@@ -1,7 +1,7 @@
 //! One managed process inside the actor: its spec, state, counters and current run.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use procward_core::supervisor::shim::{ExitRecord, LogState};
 use procward_core::supervisor::spec::ProcessSpec;
@@ -209,8 +209,4 @@ impl Entry {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn unix_ms(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
+pub use procward_core::sys::unix_ms;

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{Notify, watch};
 use tokio_stream::Stream;
@@ -282,9 +282,7 @@ async fn tick<S: Source>(shared: Arc<Shared<S::Output>>, source: S) {
 }
 
 fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    procward_core::sys::unix_ms(SystemTime::now())
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Server messages: `{type, sessionId, timestamp, data}` (see `web/PROTOCOL.md`), and
 //! output encoding that keeps UTF-8 text readable and everything else exact (base64).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use base64::Engine as _;
 use serde::Serialize;
@@ -25,9 +25,7 @@ pub struct Message {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    procward_core::sys::unix_ms(SystemTime::now())
 }
 
 impl Message {
