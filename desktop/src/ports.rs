@@ -2,7 +2,7 @@
 //! shows), each with what the app needs to kill it safely: the holder's exact start time,
 //! whether procward manages it, and whether a kill must be confirmed first.
 
-use procward_core::sys::process::identify;
+use procward_core::sys::process::{Identity, identify};
 use procward_core::{PortInfo, Protocol};
 use serde::Serialize;
 
@@ -67,7 +67,7 @@ pub fn rows(ports: Vec<PortInfo>, managed: &[Managed]) -> Vec<PortRow> {
             continue;
         }
         let identity = info.pid.and_then(|pid| identify(pid).ok());
-        let managed_name = info.pid.and_then(|pid| managed_owner(pid, managed));
+        let managed_name = identity.as_ref().and_then(|i| managed_owner(i, managed));
         let own = identity.as_ref().map_or(info.uid == me, |i| i.uid == me);
         rows.push(PortRow {
             start_ticks: identity.map(|i| i.start_ticks),
@@ -80,27 +80,13 @@ pub fn rows(ports: Vec<PortInfo>, managed: &[Managed]) -> Vec<PortRow> {
     rows
 }
 
-/// The managed process `pid` belongs to: its main process, or a member of its process
-/// group (a server forked by a managed shell script).
-fn managed_owner(pid: u32, managed: &[Managed]) -> Option<String> {
-    let group = process_group(pid);
+/// The managed process the holder `who` belongs to: its main process, or a member of
+/// its process group (a server forked by a managed shell script).
+fn managed_owner(who: &Identity, managed: &[Managed]) -> Option<String> {
     managed
         .iter()
-        .find(|m| m.pid != 0 && (m.pid == pid || Some(m.pid) == group))
+        .find(|m| m.pid != 0 && (m.pid == who.pid || m.pid == who.pgid))
         .map(|m| m.name.clone())
-}
-
-/// The process group of `pid` (`/proc/PID/stat`'s fifth field), when it can be read and
-/// is in this PID namespace.
-fn process_group(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = stat.rsplit_once(')')?.1;
-    after_name
-        .split_whitespace()
-        .nth(2)?
-        .parse()
-        .ok()
-        .filter(|&g| g != 0)
 }
 
 #[cfg(test)]

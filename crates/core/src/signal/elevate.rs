@@ -239,6 +239,7 @@ mod tests {
         let seen = Identity {
             pid: 4242,
             ppid: 1,
+            pgid: 4242,
             name: "sleep".into(),
             uid: 1000,
             start_time: 1_700_000_000,

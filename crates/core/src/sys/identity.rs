@@ -23,6 +23,9 @@ pub struct Identity {
     pub pid: u32,
     /// Its parent's PID.
     pub ppid: u32,
+    /// Its process group (0 when the group's leader is outside this PID namespace): how
+    /// a worker forked by a managed process is told to belong to it.
+    pub pgid: u32,
     /// Its short name (the kernel's `comm`).
     pub name: String,
     /// Its owner's effective user id.
@@ -92,6 +95,7 @@ pub fn identify(pid: u32) -> Result<Identity> {
     Ok(Identity {
         pid,
         ppid: stat.ppid.max(0) as u32,
+        pgid: stat.pgrp.max(0) as u32,
         name: stat.comm.clone(),
         uid: process.uid().map_err(gone)?,
         start_time: Clock::get().start_time(stat.starttime),

@@ -277,6 +277,7 @@ mod tests {
         Identity {
             pid,
             ppid: 1,
+            pgid: pid,
             name: "x".into(),
             uid: 0,
             start_time,
