@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    audit, completions, daemon, info, kill, logs, managed, mcp, ports, process, ps, queue, shim,
-    start, token, top, up,
+    audit, completions, daemon, info, kill, logs, managed, mcp, ports, process, ps, queue,
+    replicas, shim, start, token, top, up,
 };
 use crate::output::ColorChoice;
 
@@ -60,11 +60,16 @@ pub enum Command {
     /// Run the daemon (foreground, --detach), or `daemon status` / `daemon stop`.
     Daemon(daemon::Args),
     /// Register a managed process and start it.
-    Start(start::Args),
+    Start(Box<start::Args>),
     /// Stop managed processes (stop signal to the group, SIGKILL after the timeout).
     Stop(managed::NamesArgs),
     /// Restart managed processes.
     Restart(managed::NamesArgs),
+    /// Restart without downtime: start a new instance, wait until it is ready, then stop
+    /// the old one (replicas one at a time).
+    Reload(replicas::ReloadArgs),
+    /// Set the number of replicas of a managed process.
+    Scale(replicas::ScaleArgs),
     /// Stop managed processes and forget them.
     Delete(managed::NamesArgs),
     /// Pause managed processes (SIGSTOP to the group).

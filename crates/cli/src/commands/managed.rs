@@ -1,6 +1,7 @@
 //! Commands on managed processes that take names: stop, restart, delete, pause, resume,
 //! signal, list and status; and the output they share.
 
+use procward_core::supervisor::spec::replica;
 use procward_core::supervisor::state::State;
 use procward_core::supervisor::view::ManagedView;
 use procward_daemon::Home;
@@ -64,6 +65,15 @@ pub fn run_action(action: Action, args: NamesArgs, ctx: &Context) -> anyhow::Res
                 Action::Delete => client.delete(request).await.map(|_| None),
             };
             match answer {
+                // A set of replicas: every one of them was acted on.
+                Ok(Some(view)) if view.name != name => {
+                    let list = client.list(v1::ListRequest { metrics: false }).await?;
+                    for view in list.into_inner().processes {
+                        if replica::names(&name, &view.name) {
+                            views.push(view_from_proto(view).map_err(anyhow::Error::msg)?);
+                        }
+                    }
+                }
                 Ok(Some(view)) => views.push(view_from_proto(view).map_err(anyhow::Error::msg)?),
                 Ok(None) if !output.json => println!("{name}: deleted"),
                 Ok(None) => {}
@@ -320,14 +330,7 @@ pub fn table(views: &[ManagedView]) -> Table {
             ),
             (format::percent(v.cpu_percent), Tint::Plain),
             (format::bytes(v.memory_rss), Tint::Plain),
-            (
-                if v.health.as_str().is_empty() {
-                    "-".into()
-                } else {
-                    v.health.as_str().into()
-                },
-                Tint::Plain,
-            ),
+            (shown::checks(v), Tint::Plain),
         ];
         if with_notes {
             row.push((note, Tint::Yellow));

@@ -13,6 +13,7 @@ pub mod ports;
 pub mod process;
 pub mod ps;
 pub mod queue;
+pub mod replicas;
 pub mod serve;
 pub mod shim;
 pub mod start;
@@ -56,9 +57,11 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Process(args) => process::run(args, &ctx),
         Command::Completions(args) => completions::run(args),
         Command::Daemon(args) => daemon::run(args, &ctx),
-        Command::Start(args) => start::run(args, &ctx),
+        Command::Start(args) => start::run(*args, &ctx),
         Command::Stop(args) => managed::run_action(managed::Action::Stop, args, &ctx),
         Command::Restart(args) => managed::run_action(managed::Action::Restart, args, &ctx),
+        Command::Reload(args) => replicas::run_reload(args, &ctx),
+        Command::Scale(args) => replicas::run_scale(args, &ctx),
         Command::Delete(args) => managed::run_action(managed::Action::Delete, args, &ctx),
         Command::Pause(args) => managed::run_action(managed::Action::Pause, args, &ctx),
         Command::Resume(args) => managed::run_action(managed::Action::Resume, args, &ctx),

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use procward_core::supervisor::spec::{
-    Backoff, ProcessSpec, RestartPolicy, command_from_string, parse_env_file, parse_env_pair,
-    parse_size, read_config_file,
+    Backoff, HealthCheck, ProcessSpec, RestartPolicy, command_from_string, parse_env_file,
+    parse_env_pair, parse_size, read_config_file,
 };
 use procward_proto::convert::spec_to_proto;
 use procward_proto::v1;
@@ -25,6 +25,9 @@ Examples:
   procward start hog --memory-max 512M --on-breach restart --pids-max 100 -- ./hog
   procward start dev --cwd ~/app --watch 'src/**/*.py' --watch-ignore '*.log' -- python3 app.py
   procward start web --timestamps -- ./server        (then: procward logs web --since 10m)
+  procward start api --instances 4 --readiness http://127.0.0.1:8000/ready -- ./api
+  procward start db --health tcp:127.0.0.1:5432 -- postgres -D data
+  procward start batch --restart on-failure --success-exit-code 3 -- ./batch
 
 A --command string with shell syntax (pipes, redirections, $VARS) runs under /bin/sh -c.";
 
@@ -88,6 +91,26 @@ pub struct Args {
     /// stdout/stderr interleaved by time); the program needs no change.
     #[arg(long)]
     timestamps: bool,
+    /// Liveness check (restarts it when failing): `http://HOST:PORT/PATH`,
+    /// `tcp:HOST:PORT` or `cmd:COMMAND`; every 5s, 2s timeout, 3 failures in a row.
+    #[arg(long, value_name = "PROBE", value_parser = parse::probe)]
+    health: Option<procward_core::supervisor::spec::Probe>,
+    /// Readiness check (only marks it not ready; `reload` and dependents wait for it), in
+    /// the same forms as --health.
+    #[arg(long, value_name = "PROBE", value_parser = parse::probe)]
+    readiness: Option<procward_core::supervisor::spec::Probe>,
+    /// Run N replicas NAME:0..N-1 (1-256, or `max`: one per CPU), each with
+    /// PROCWARD_INSTANCE set to its index.
+    #[arg(long, value_name = "N", value_parser = parse::instances)]
+    instances: Option<u32>,
+    /// An exit code besides 0 that means done, not crashed (repeatable): on-failure does
+    /// not restart after it.
+    #[arg(
+        long = "success-exit-code",
+        value_name = "CODE",
+        allow_hyphen_values = true
+    )]
+    success_exit_codes: Vec<i32>,
     #[command(flatten)]
     limits: super::limit_args::LimitArgs,
     /// Register without starting.
@@ -181,6 +204,10 @@ fn build_spec(args: Args) -> anyhow::Result<ProcessSpec> {
         .inputs()
         .apply(&mut spec.limits)
         .map_err(invalid)?;
+    spec.health = args.health.map(HealthCheck::new);
+    spec.readiness = args.readiness.map(HealthCheck::new);
+    spec.instances = args.instances.unwrap_or(1);
+    spec.success_exit_codes = args.success_exit_codes;
     spec.autostart = !args.no_autostart;
     spec.validate().map_err(invalid)?;
     Ok(spec)

@@ -97,6 +97,27 @@ pub fn registry(view: &ManagedView) -> String {
     }
 }
 
+/// The HEALTH column: the liveness verdict, then readiness (`healthy, ready`); `-`
+/// without checks.
+pub fn checks(view: &ManagedView) -> String {
+    use procward_core::supervisor::view::Health;
+    let readiness = match view.readiness {
+        Health::None => "",
+        Health::Healthy => "ready",
+        Health::Starting => "not ready yet",
+        Health::Unhealthy => "not ready",
+    };
+    let shown: Vec<&str> = [view.health.as_str(), readiness]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    if shown.is_empty() {
+        "-".into()
+    } else {
+        shown.join(", ")
+    }
+}
+
 /// The `list` table's NOTE cell: disk conditions worth a look, or empty.
 pub fn note(view: &ManagedView) -> String {
     let mut notes = Vec::new();

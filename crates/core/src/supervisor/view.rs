@@ -73,8 +73,11 @@ pub struct ManagedView {
     pub next_restart_at_ms: Option<u64>,
     /// Why it is failed or stopped, when known.
     pub reason: String,
-    /// Health-check state.
+    /// Health-check (liveness) state.
     pub health: Health,
+    /// Readiness-check state: `healthy` means ready.
+    #[serde(default)]
+    pub readiness: Health,
     /// Captured stdout.
     pub stdout_log: String,
     /// Captured stderr.

@@ -4,6 +4,7 @@
 //! ports, the kernel's sock_diag netlink interface, and never changes anything.
 
 mod identity;
+pub mod listening;
 pub mod metrics;
 pub mod ports;
 pub mod process;

@@ -140,7 +140,7 @@ pub fn get_ports() -> Result<Vec<PortInfo>> {
     Ok(sockets)
 }
 
-fn listening_sockets() -> Result<Vec<PortInfo>> {
+pub(super) fn listening_sockets() -> Result<Vec<PortInfo>> {
     let mut diag = SockDiag::open().ok();
     let mut out = Vec::new();
     for protocol in [Protocol::Tcp, Protocol::Tcp6, Protocol::Udp, Protocol::Udp6] {
@@ -306,7 +306,7 @@ fn numeric_name(name: &CStr) -> Option<u32> {
 }
 
 /// The inode in a `socket:[12345]` link target.
-fn socket_inode(target: &[u8]) -> Option<u64> {
+pub(super) fn socket_inode(target: &[u8]) -> Option<u64> {
     let digits = target.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
     std::str::from_utf8(digits).ok()?.parse().ok()
 }

@@ -71,6 +71,36 @@ impl Engine {
         result
     }
 
+    /// Reloads a managed process (every replica in turn) for `caller` without downtime
+    /// (recorded as `reload`).
+    pub async fn reload(
+        &self,
+        caller: &Caller,
+        name: &str,
+    ) -> Result<Vec<ManagedView>, SupervisorError> {
+        let result = self.supervisor.reload(name).await;
+        self.audited(caller, "reload", Target::name(name), &result);
+        result
+    }
+
+    /// Sets the number of replicas of a managed process for `caller` (recorded as
+    /// `scale`, with the count).
+    pub async fn scale(
+        &self,
+        caller: &Caller,
+        name: &str,
+        instances: u32,
+    ) -> Result<Vec<ManagedView>, SupervisorError> {
+        let result = self.supervisor.scale(name, instances).await;
+        let (outcome, message) = match &result {
+            Ok(_) => (Outcome::Ok, format!("scaled to {instances}")),
+            Err(e) => (supervisor_outcome(e), format!("to {instances}: {e}")),
+        };
+        self.audit
+            .record(caller, "scale", Target::name(name), outcome, message);
+        result
+    }
+
     /// Stops and forgets a managed process for `caller` (recorded as `delete`).
     pub async fn delete(&self, caller: &Caller, name: &str) -> Result<(), SupervisorError> {
         let result = self.supervisor.delete(name).await;

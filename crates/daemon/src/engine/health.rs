@@ -1,9 +1,13 @@
 //! Health checks: a command, a TCP connect or an HTTP GET, repeated on an interval.
-//! `retries` failures in a row make a process unhealthy; the actor then restarts it.
+//! `retries` failures in a row make a process unhealthy: for its liveness check (`health`)
+//! the actor then restarts it; for its readiness check it is only marked not ready.
 
 use std::process::Stdio;
+use std::time::Duration;
 
-use procward_core::supervisor::spec::{HealthCheck, Probe};
+use procward_core::sys::listening::tree_listens_on;
+
+use procward_core::supervisor::spec::{HealthCheck, Probe, ProcessSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedSender;
@@ -12,20 +16,94 @@ use tokio::task::JoinHandle;
 use crate::engine::actor::Internal;
 use crate::engine::reaper::OwnedChildren;
 
-/// Runs the checks of one run of a process until aborted.
-pub fn spawn_checker(
+/// Which of a spec's checks a verdict is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// `health`: failing it restarts the process.
+    Liveness,
+    /// `readiness`: failing it only marks the process not ready.
+    Readiness,
+}
+
+/// A run that replaces another during a reload: their main processes' pids.
+#[derive(Debug, Clone, Copy)]
+pub struct Replacing {
+    /// The new run's.
+    pub new: u32,
+    /// The run it replaces, still serving.
+    pub old: u32,
+}
+
+/// Before its first pass, a readiness check probes at least this often, so a reload or
+/// a dependent waits for the process, not for the check's interval.
+const READINESS_FIRST_POLL: Duration = Duration::from_millis(250);
+
+/// The checker tasks of one run of `spec`: one per check it has (none without checks).
+/// With `replacing`, a probe of a local port passes only once the new run itself listens
+/// on that port while the old one does: otherwise the old instance may be what answered.
+pub fn spawn_checks(
+    name: &str,
+    generation: u64,
+    spec: &ProcessSpec,
+    events: &UnboundedSender<Internal>,
+    owned: &OwnedChildren,
+    replacing: Option<Replacing>,
+) -> Vec<JoinHandle<()>> {
+    [
+        (Check::Liveness, &spec.health),
+        (Check::Readiness, &spec.readiness),
+    ]
+    .into_iter()
+    .filter_map(|(kind, check)| {
+        let check = check.clone()?;
+        let (name, events, owned) = (name.to_owned(), events.clone(), owned.clone());
+        let task = Checker {
+            name,
+            generation,
+            kind,
+            check,
+            events,
+            owned,
+            replacing,
+        };
+        Some(tokio::spawn(task.run()))
+    })
+    .collect()
+}
+
+/// One check of one run of a process.
+struct Checker {
     name: String,
     generation: u64,
+    kind: Check,
     check: HealthCheck,
     events: UnboundedSender<Internal>,
     owned: OwnedChildren,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
+    replacing: Option<Replacing>,
+}
+
+impl Checker {
+    /// Probes until aborted, sending a verdict each time it changes.
+    async fn run(self) {
+        let Checker {
+            name,
+            generation,
+            kind,
+            check,
+            events,
+            owned,
+            replacing,
+        } = self;
         tokio::time::sleep(check.start_period).await;
         let mut failures = 0;
         let mut healthy = false;
         loop {
-            match tokio::time::timeout(check.timeout, probe(&check.probe, &owned)).await {
+            let outcome = tokio::time::timeout(check.timeout, probe(&check.probe, &owned)).await;
+            let outcome = match (outcome, replacing) {
+                (Ok(Ok(())), Some(replacing)) => Ok(answered_by_new(&check.probe, replacing).await),
+                (outcome, _) => outcome,
+            };
+            match outcome {
                 Ok(Ok(())) => {
                     failures = 0;
                     if !healthy {
@@ -33,6 +111,7 @@ pub fn spawn_checker(
                         let _ = events.send(Internal::Health {
                             name: name.clone(),
                             generation,
+                            check: kind,
                             healthy,
                             detail: String::new(),
                         });
@@ -49,6 +128,7 @@ pub fn spawn_checker(
                         let _ = events.send(Internal::Health {
                             name: name.clone(),
                             generation,
+                            check: kind,
                             healthy,
                             detail,
                         });
@@ -56,9 +136,57 @@ pub fn spawn_checker(
                     }
                 }
             }
-            tokio::time::sleep(check.interval).await;
+            let pause = if kind == Check::Readiness && !healthy {
+                check.interval.min(READINESS_FIRST_POLL)
+            } else {
+                check.interval
+            };
+            tokio::time::sleep(pause).await;
         }
+    }
+}
+
+/// After a probe passed during a reload: whether the new run may count it, i.e. the
+/// probe is not of a local port the old run listens on and the new one does not.
+async fn answered_by_new(probe: &Probe, replacing: Replacing) -> Result<(), String> {
+    let Some(port) = local_port(probe) else {
+        return Ok(());
+    };
+    let old_only = tokio::task::spawn_blocking(move || {
+        tree_listens_on(replacing.old, port) && !tree_listens_on(replacing.new, port)
     })
+    .await
+    .unwrap_or(false);
+    if old_only {
+        return Err(format!(
+            "port {port} answered, but only the old instance listens on it so far"
+        ));
+    }
+    Ok(())
+}
+
+/// The port of a TCP or HTTP probe of this machine (loopback, `localhost` or an
+/// unspecified address), whose listener can be looked up.
+fn local_port(probe: &Probe) -> Option<u16> {
+    let (host, port) = match probe {
+        Probe::Tcp { host, port } => (host.clone(), *port),
+        Probe::Http { url } => {
+            let rest = url.split_once("://")?.1;
+            let authority = rest.split(['/', '?', '#']).next()?;
+            let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            match authority.rsplit_once(':') {
+                Some((host, port)) if !port.contains(']') => (host.to_owned(), port.parse().ok()?),
+                _ => (authority.to_owned(), 80),
+            }
+        }
+        Probe::Command(_) => return None,
+    };
+    let host = host.trim_matches(['[', ']']);
+    let local = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+    local.then_some(port)
 }
 
 /// One probe; `Err` says what failed.

@@ -42,6 +42,9 @@ pub fn spec_to_proto(spec: &ProcessSpec) -> v1::ProcessSpec {
         watch: spec.watch.clone(),
         watch_ignore: spec.watch_ignore.clone(),
         cron_restart: spec.cron_restart.clone(),
+        success_exit_codes: spec.success_exit_codes.clone(),
+        readiness: spec.readiness.as_ref().map(check_to_proto),
+        instances: spec.instances,
         limits: limits_to_proto(&spec.limits),
     }
 }
@@ -69,7 +72,14 @@ pub fn spec_from_proto(spec: v1::ProcessSpec) -> Result<ProcessSpec, String> {
         .stop_signal
         .parse()
         .map_err(|e| format!("stop_signal: {e}"))?;
-    let health = spec.health.map(check_from_proto).transpose()?;
+    let health = spec
+        .health
+        .map(|c| check_from_proto("health", c))
+        .transpose()?;
+    let readiness = spec
+        .readiness
+        .map(|c| check_from_proto("readiness", c))
+        .transpose()?;
     let mut core = ProcessSpec::new(spec.name, spec.command);
     core.env = spec.env.into_iter().collect();
     core.cwd = spec.cwd.filter(|c| !c.is_empty()).map(PathBuf::from);
@@ -94,26 +104,34 @@ pub fn spec_from_proto(spec: v1::ProcessSpec) -> Result<ProcessSpec, String> {
     core.watch = spec.watch;
     core.watch_ignore = spec.watch_ignore;
     core.cron_restart = spec.cron_restart.filter(|c| !c.is_empty());
+    core.success_exit_codes = spec.success_exit_codes;
+    core.readiness = readiness;
+    // 0 is what a client that leaves the field out sends: one process.
+    core.instances = spec.instances.max(1);
     Ok(core)
 }
 
-fn check_from_proto(check: v1::HealthCheck) -> Result<HealthCheck, String> {
+fn check_from_proto(field: &str, check: v1::HealthCheck) -> Result<HealthCheck, String> {
     let probe = match check.probe {
         Some(v1::health_check::Probe::Command(command)) => Probe::Command(command),
         Some(v1::health_check::Probe::Tcp(address)) => {
             let (host, port) = address
                 .rsplit_once(':')
-                .ok_or_else(|| format!("health tcp '{address}': expected host:port"))?;
+                .ok_or_else(|| format!("{field} tcp '{address}': expected host:port"))?;
             let port = port
                 .parse()
-                .map_err(|_| format!("health tcp '{address}': bad port"))?;
+                .map_err(|_| format!("{field} tcp '{address}': bad port"))?;
             Probe::Tcp {
                 host: host.trim_matches(['[', ']']).to_owned(),
                 port,
             }
         }
         Some(v1::health_check::Probe::Http(url)) => Probe::Http { url },
-        None => return Err("health: a probe (command, tcp or http) is required".into()),
+        None => {
+            return Err(format!(
+                "{field}: a probe (command, tcp or http) is required"
+            ));
+        }
     };
     Ok(HealthCheck {
         probe,
@@ -143,6 +161,7 @@ pub fn view_to_proto(view: &ManagedView) -> v1::ManagedProcess {
         stdout_log: view.stdout_log.clone(),
         stderr_log: view.stderr_log.clone(),
         health: v1::HealthState::from(view.health).into(),
+        readiness: v1::HealthState::from(view.readiness).into(),
         spec: Some(spec_to_proto(&view.spec)),
         started_at_ms: view.started_at_ms.unwrap_or(0),
         start_time: view.start_time.unwrap_or(0),
@@ -169,6 +188,11 @@ pub fn view_from_proto(process: v1::ManagedProcess) -> Result<ManagedView, Strin
     let spec = process.spec.ok_or("a managed process without its spec")?;
     let state = state_from_proto(process.state)?;
     let health = health_from_proto(process.health)?;
+    // 0: from a daemon that predates readiness checks.
+    let readiness = match process.readiness {
+        0 => procward_core::supervisor::view::Health::None,
+        value => health_from_proto(value)?,
+    };
     let last_exit = match (process.last_exit_code, &process.last_signal) {
         (None, None) => None,
         (code, signal) => Some(ExitRecord {
@@ -197,6 +221,7 @@ pub fn view_from_proto(process: v1::ManagedProcess) -> Result<ManagedView, Strin
         next_restart_at_ms: process.next_restart_at_ms,
         reason: process.reason,
         health,
+        readiness,
         stdout_log: process.stdout_log,
         stderr_log: process.stderr_log,
         log_dropped_bytes: process.log_dropped_bytes,

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use super::{ComposeError, start_order};
 use crate::supervisor::spec::ProcessSpec;
+use crate::supervisor::spec::replica;
 
 /// Longest name shown in an error (names of a refused spec can be arbitrarily long).
 const SHOWN_NAME: usize = 80;
@@ -15,10 +16,12 @@ const SHOWN_NAME: usize = 80;
 /// processes already `registered` and returns `incoming` in start order (dependencies
 /// first, otherwise as given).
 ///
-/// A spec in `incoming` replaces a registered one of the same name. Dependencies may name
-/// a spec of `incoming` or a registered process; cycles are looked for across both. A
-/// registered process whose own dependency has since been deleted is not held against the
-/// request.
+/// A spec in `incoming` replaces a registered one of the same name, and a set of replicas
+/// (`instances` above 1) every registered member of its set: the result holds the set's
+/// replicas ([`replica::expand`]). Dependencies may name a spec of `incoming` or a
+/// registered process, or a whole set by its base name; cycles are looked for across
+/// both. A registered process whose own dependency has since been deleted is not held
+/// against the request.
 pub fn check_request(
     registered: &[ProcessSpec],
     incoming: Vec<ProcessSpec>,
@@ -29,27 +32,46 @@ pub fn check_request(
             source,
         })?;
     }
-    let mut names = HashSet::with_capacity(incoming.len());
+    let mut bases = HashSet::with_capacity(incoming.len());
     for spec in &incoming {
-        if !names.insert(spec.name.as_str()) {
+        if !bases.insert(spec.name.as_str()) {
             return Err(ComposeError::DuplicateName(spec.name.clone()));
         }
     }
     let kept: Vec<&ProcessSpec> = registered
         .iter()
-        .filter(|r| !names.contains(r.name.as_str()))
+        .filter(|r| !bases.contains(replica::base_of(&r.name)))
         .collect();
-    let known: HashSet<&str> = names
+    let incoming: Vec<ProcessSpec> = incoming.into_iter().flat_map(replica::expand).collect();
+    let known: Vec<&str> = incoming
         .iter()
-        .copied()
-        .chain(kept.iter().map(|r| r.name.as_str()))
+        .chain(kept.iter().copied())
+        .map(|s| s.name.as_str())
         .collect();
-    let mut graph = incoming.clone();
+    // In the graph only, a dependency on a set is one on each of its replicas.
+    let members = |dep: &str| -> Vec<String> {
+        let found: Vec<String> = known
+            .iter()
+            .filter(|k| replica::names(dep, k))
+            .map(|k| (*k).to_owned())
+            .collect();
+        if found.is_empty() {
+            vec![dep.to_owned()]
+        } else {
+            found
+        }
+    };
+    let mut graph: Vec<ProcessSpec> = incoming.clone();
     graph.extend(kept.iter().map(|r| {
         let mut spec = (*r).clone();
-        spec.depends_on.retain(|d| known.contains(d.as_str()));
+        spec.depends_on
+            .retain(|d| known.iter().any(|k| replica::names(d, k)));
         spec
     }));
+    for spec in &mut graph {
+        spec.depends_on = spec.depends_on.iter().flat_map(|d| members(d)).collect();
+        spec.depends_on.dedup();
+    }
     let order = start_order(&graph)?;
     let mut incoming: Vec<Option<ProcessSpec>> = incoming.into_iter().map(Some).collect();
     let ordered = order
@@ -91,6 +113,19 @@ mod tests {
     }
 
     #[test]
+    fn expands_sets_and_orders_their_dependents_after_every_replica() {
+        let mut web = spec("web", &["db"]);
+        web.instances = 2;
+        let registered = [spec("db", &[]), spec("web:0", &[]), spec("web:5", &[])];
+        let ordered = check_request(&registered, vec![spec("lb", &["web"]), web]).unwrap();
+        assert_eq!(names(&ordered), ["web:0", "web:1", "lb"]);
+        // The dependency stays as written: on the set.
+        assert_eq!(ordered[2].depends_on, ["web"]);
+        let e = check_request(&[], vec![spec("lb", &["web"])]).unwrap_err();
+        assert!(e.to_string().contains("unknown process 'web'"), "{e}");
+    }
+
+    #[test]
     fn refuses_with_the_field() {
         let cases = [
             (vec![spec("a", &[]), spec("a", &[])], "name", "duplicate"),
@@ -111,6 +146,10 @@ mod tests {
             assert_eq!(e.field(), Some(field), "{e}");
             assert!(e.to_string().contains(words), "{e}");
         }
+        // A set depends on itself through its replicas.
+        let mut set = spec("web", &["web"]);
+        set.instances = 2;
+        assert!(check_request(&[], vec![set]).is_err());
         // A cycle through a registered process, by replacing it.
         let registered = [spec("a", &["b"]), spec("b", &[])];
         let e = check_request(&registered, vec![spec("b", &["a"])]).unwrap_err();

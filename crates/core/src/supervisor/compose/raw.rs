@@ -15,6 +15,7 @@ use toml::Spanned;
 
 use crate::Signal;
 use crate::resources::{BreachAction, MAX_MEMORY, MIN_MEMORY, parse_cpu};
+use crate::supervisor::spec::replica::parse_instances;
 use crate::supervisor::spec::{
     Backoff, HealthCheck, LogLimits, Probe, ProcessSpec, RestartPolicy, SpecError,
     command_from_string, parse_duration_reason, parse_env_file, parse_max_restarts, parse_size,
@@ -97,14 +98,23 @@ pub(super) fn build(
     if let Some(dep) = raw.depends_on.first() {
         spans.push(("depends_on", dep.span()));
     }
-    if let Some(health) = &raw.health {
-        spec.health = Some(
-            health
-                .get_ref()
-                .to_check()
-                .map_err(|m| (health.span(), m))?,
-        );
-        spans.push(("health", health.span()));
+    for (field, value, target) in [
+        ("health", &raw.health, &mut spec.health),
+        ("readiness", &raw.readiness, &mut spec.readiness),
+    ] {
+        if let Some(check) = value {
+            let built = check.get_ref().to_check(field);
+            *target = Some(built.map_err(|m| (check.span(), m))?);
+            spans.push((field, check.span()));
+        }
+    }
+    if let Some(codes) = &raw.success_exit_codes {
+        spec.success_exit_codes.clone_from(codes.get_ref());
+        spans.push(("success_exit_codes", codes.span()));
+    }
+    if let Some(instances) = &raw.instances {
+        spec.instances = instances.get_ref().0;
+        spans.push(("instances", instances.span()));
     }
     if let Some(logs) = &raw.logs {
         let defaults = LogLimits::default();
@@ -170,6 +180,9 @@ pub(super) struct RawProcess {
     watch: Option<Spanned<Vec<String>>>,
     watch_ignore: Option<Spanned<Vec<String>>>,
     cron_restart: Option<Spanned<String>>,
+    success_exit_codes: Option<Spanned<Vec<i32>>>,
+    readiness: Option<Spanned<RawHealth>>,
+    instances: Option<Spanned<Instances>>,
 }
 
 /// A memory limit with its span (for errors that compare two limits).
@@ -209,12 +222,13 @@ struct RawHealth {
 }
 
 impl RawHealth {
-    fn to_check(&self) -> Result<HealthCheck, String> {
+    /// The check, or why not; `field` (`health` or `readiness`) names it in the words.
+    fn to_check(&self, field: &str) -> Result<HealthCheck, String> {
         let probe = match (&self.http, &self.tcp, &self.command) {
             (Some(url), None, None) => Probe::Http { url: url.clone() },
             (None, Some(target), None) => Probe::parse_tcp(target).map_err(|e| e.to_string())?,
             (None, None, Some(cmd)) => Probe::Command(cmd.clone()),
-            _ => return Err("health needs exactly one of http, tcp or command".into()),
+            _ => return Err(format!("{field} needs exactly one of http, tcp or command")),
         };
         let mut check = HealthCheck::new(probe);
         check.interval = self.interval.as_ref().map_or(check.interval, |d| d.0);
@@ -335,6 +349,17 @@ value_type!(MaxRestarts(Option<u32>), "a count or \"unlimited\"", {
         u32::try_from(v)
             .map(|n| MaxRestarts(Some(n)))
             .map_err(|_| custom("max_restarts must be 0-4294967295 or \"unlimited\""))
+    }
+});
+
+value_type!(Instances(u32), "a count from 1 to 256 or \"max\"", {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Instances, E> {
+        parse_instances(v).map(Instances).map_err(custom)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Instances, E> {
+        parse_instances(&v.to_string())
+            .map(Instances)
+            .map_err(custom)
     }
 });
 

@@ -72,7 +72,8 @@ fn values_in_every_form() {
          env = { N = 1, F = 1.5, B = true }\nautostart = false\ncwd = '/abs'\n\
          [process.a]\ncommand = 'sleep 1'\nhealth = { command = 'pg_isready' }\n\
          logs = { max_bytes = '1MB' }\nbackoff = '500ms:1m'\nstable_after = 1.5\n\
-         watch = ['src/**/*.py']\nwatch_ignore = ['*.log']\ncron_restart = '0 3 * * *'\n",
+         watch = ['src/**/*.py']\nwatch_ignore = ['*.log']\ncron_restart = '0 3 * * *'\n\
+         instances = 3\nsuccess_exit_codes = [0, 3]\nreadiness = { http = 'http://127.0.0.1:1/ready', interval = '1s' }\n",
     )
     .unwrap();
     assert_eq!(specs[0].name, "b", "file order is kept");
@@ -110,6 +111,12 @@ fn values_in_every_form() {
     assert_eq!(specs[1].watch_ignore, ["*.log"]);
     assert_eq!(specs[1].cron_restart.as_deref(), Some("0 3 * * *"));
     assert_eq!(specs[0].cron_restart, None);
+    assert_eq!(specs[1].instances, 3);
+    assert_eq!(specs[0].instances, 1);
+    assert_eq!(specs[1].success_exit_codes, [0, 3]);
+    let readiness = specs[1].readiness.as_ref().unwrap();
+    assert_eq!(readiness.interval, Duration::from_secs(1));
+    assert!(specs[1].health.is_some() && specs[0].readiness.is_none());
 }
 
 #[test]
@@ -265,6 +272,19 @@ fn bad_values_point_at_the_value() {
         ("env = { 'A=B' = 'x' }", "'='"),
         ("env = { A = [1] }", "a string, number or boolean"),
         ("cwd = ''", "cwd is empty"),
+        ("instances = 0", "out of range: 1 to 256"),
+        ("instances = 'many'", "not a count"),
+        ("success_exit_codes = [256]", "not an exit code"),
+        ("success_exit_codes = [2, 2]", "listed twice"),
+        ("success_exit_codes = 2", "expected a sequence"),
+        (
+            "readiness = { tcp = 'x:1', command = 'true' }",
+            "readiness needs exactly one",
+        ),
+        (
+            "readiness = { command = 'true', retries = 0 }",
+            "retries must be 1-1000",
+        ),
         ("depends_on = ['a']", "depends on itself"),
         ("depends_on = ['x/y']", "invalid depends_on"),
         ("autostart = 'yes'", "invalid type"),

@@ -22,6 +22,7 @@ mod command;
 mod file;
 mod health;
 pub mod limits;
+pub mod replica;
 mod values;
 pub mod watch;
 
@@ -234,6 +235,27 @@ pub struct ProcessSpec {
     /// 03:00), as pm2's `cron_restart` does; only while it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cron_restart: Option<String>,
+    /// Exit codes besides 0 that mean the work is done rather than a crash: such an exit
+    /// ends `stopped`, and `on-failure` does not restart it (pm2's `stop_exit_codes`,
+    /// systemd's `SuccessExitStatus`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub success_exit_codes: Vec<i32>,
+    /// Readiness, separate from liveness (`health`): until it passes the process is not
+    /// ready, so dependents and `reload` wait for it, but a failure only marks it not
+    /// ready; it never restarts the process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<HealthCheck>,
+    /// How many copies run, each a managed process of its own named `NAME:0` to
+    /// `NAME:N-1` with `PROCWARD_INSTANCE` set to its index (see [`replica`]).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub instances: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 fn default_max_restarts() -> Option<u32> {
@@ -275,6 +297,9 @@ impl ProcessSpec {
             watch: Vec::new(),
             watch_ignore: Vec::new(),
             cron_restart: None,
+            success_exit_codes: Vec::new(),
+            readiness: None,
+            instances: 1,
         }
     }
 
@@ -288,7 +313,7 @@ impl ProcessSpec {
     /// Checks everything that can be checked without touching the system, so a spec that
     /// passes can only fail at spawn time (missing program or cwd).
     pub fn validate(&self) -> Result<(), SpecError> {
-        validate_name(&self.name)?;
+        replica::validate_spec_name(&self.name, self.instances)?;
         validate_exec(&self.command, &self.env, self.cwd.as_deref())?;
         if self.stop_timeout > MAX_STOP_TIMEOUT {
             let t = format_duration(self.stop_timeout);
@@ -318,6 +343,12 @@ impl ProcessSpec {
         if let Some(health) = &self.health {
             health.validate()?;
         }
+        if let Some(readiness) = &self.readiness {
+            readiness
+                .validate()
+                .map_err(|e| invalid("readiness", field_reason(e)))?;
+        }
+        validate_exit_codes(&self.success_exit_codes)?;
         let mut seen = BTreeSet::new();
         for dep in &self.depends_on {
             validate_name(dep).map_err(|e| invalid("depends_on", e.to_string()))?;
@@ -329,6 +360,40 @@ impl ProcessSpec {
             }
         }
         Ok(())
+    }
+}
+
+/// Most entries of `success_exit_codes`.
+pub const MAX_SUCCESS_EXIT_CODES: usize = 32;
+
+fn validate_exit_codes(codes: &[i32]) -> Result<(), SpecError> {
+    let field = "success_exit_codes";
+    if codes.len() > MAX_SUCCESS_EXIT_CODES {
+        return Err(invalid(
+            field,
+            format!("{} codes, at most {MAX_SUCCESS_EXIT_CODES}", codes.len()),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for &code in codes {
+        if !(0..=255).contains(&code) {
+            return Err(invalid(
+                field,
+                format!("{code} is not an exit code (0-255)"),
+            ));
+        }
+        if !seen.insert(code) {
+            return Err(invalid(field, format!("{code} is listed twice")));
+        }
+    }
+    Ok(())
+}
+
+/// The reason of an error, without the field it named (to re-blame another field).
+fn field_reason(e: SpecError) -> String {
+    match e {
+        SpecError::Invalid { reason, .. } => reason,
+        other => other.to_string(),
     }
 }
 

@@ -7,7 +7,7 @@
 //! |------------|:-------:|:--------:|:-------:|:------:|:--------:|:-------:|:------:|
 //! | pending    |         |    ✓     |         |        |          |    ✓    |   ✓    |
 //! | starting   |    ✓    |          |    ✓    |        |    ✓     |    ✓    |   ✓    |
-//! | running    |    ✓    |          |         |   ✓    |    ✓     |    ✓    |   ✓    |
+//! | running    |    ✓    |    ✓     |         |   ✓    |    ✓     |    ✓    |   ✓    |
 //! | paused     |    ✓    |          |    ✓    |        |    ✓     |    ✓    |   ✓    |
 //! | stopping   |         |          |         |        |          |    ✓    |   ✓    |
 //! | stopped    |    ✓    |    ✓     |         |        |          |         |        |
@@ -21,6 +21,8 @@
 //!   gave up); or the user stopped it: `stopping`.
 //! * `running` and `paused` (SIGSTOP): on exit `pending`, `stopped` or `failed` as the
 //!   restart policy decides; `stopping` when asked to stop; pause and resume between them.
+//!   A reload goes from `running` to `starting`: a new run starts while the old one still
+//!   serves, and is `running` once started.
 //! * `stopping`: the stop signal was sent; it ends `stopped`, or `failed` when even
 //!   SIGKILL did not end it.
 //! * `stopped` and `failed` are at rest: a start goes to `starting` (or `pending` while
@@ -103,7 +105,7 @@ impl State {
             (Pending, Starting | Stopped | Failed)
                 | (Starting, Pending | Running | Stopping | Stopped | Failed)
                 | (Running | Paused, Pending | Stopping | Stopped | Failed)
-                | (Running, Paused)
+                | (Running, Paused | Starting)
                 | (Paused, Running)
                 | (Stopping, Stopped | Failed)
                 | (Stopped, Pending | Starting)

@@ -185,6 +185,11 @@ impl ExitStatus {
     pub fn success(&self) -> bool {
         self.code == Some(0)
     }
+
+    /// Whether it exited with 0 or one of `extra` (a spec's `success_exit_codes`).
+    pub fn success_with(&self, extra: &[i32]) -> bool {
+        self.success() || self.code.is_some_and(|code| extra.contains(&code))
+    }
 }
 
 impl From<std::process::ExitStatus> for ExitStatus {
@@ -245,7 +250,7 @@ pub struct RestartTracker {
 
 impl RestartTracker {
     /// Applies `spec`'s policy to an exit after `uptime`: `never` (and `on-failure` after
-    /// success) stops; a stable run resets the count; past `max_restarts` in a row gives
+    /// success: 0 or one of `success_exit_codes`) stops; a stable run resets the count; past `max_restarts` in a row gives
     /// up; otherwise restarts after `backoff.delay(consecutive_failures)` and counts it.
     pub fn on_exit(&mut self, spec: &ProcessSpec, exit: ExitStatus, uptime: Duration) -> Decision {
         match spec.restart {
@@ -254,7 +259,7 @@ impl RestartTracker {
                     reason: format!("{exit}; restart policy is never"),
                 };
             }
-            RestartPolicy::OnFailure if exit.success() => {
+            RestartPolicy::OnFailure if exit.success_with(&spec.success_exit_codes) => {
                 return Decision::Stop {
                     reason: format!("{exit}; restart policy is on-failure"),
                 };

@@ -12,7 +12,10 @@ use State::*;
 const LEGAL: [(State, &[State]); 7] = [
     (Pending, &[Starting, Stopped, Failed]),
     (Starting, &[Pending, Running, Stopping, Stopped, Failed]),
-    (Running, &[Pending, Paused, Stopping, Stopped, Failed]),
+    (
+        Running,
+        &[Pending, Starting, Paused, Stopping, Stopped, Failed],
+    ),
     (Paused, &[Pending, Running, Stopping, Stopped, Failed]),
     (Stopping, &[Stopped, Failed]),
     (Stopped, &[Pending, Starting]),
@@ -38,7 +41,7 @@ fn all_49_pairs_follow_the_table() {
             legal += usize::from(expected);
         }
     }
-    assert_eq!(legal, 25);
+    assert_eq!(legal, 26);
     assert_eq!(
         Stopped.transition(Paused).unwrap_err().to_string(),
         "cannot go from stopped to paused"
@@ -211,6 +214,18 @@ fn policies_decide_whether_to_restart() {
         }
     );
     assert_eq!(t, RestartTracker::default(), "stops count nothing");
+    let mut done_at_3 = on_failure.clone();
+    done_at_3.success_exit_codes = vec![3];
+    assert!(matches!(
+        t.on_exit(&done_at_3, ExitStatus::exited(3), INSTANT),
+        Decision::Stop { .. }
+    ));
+    assert!(matches!(
+        t.on_exit(&done_at_3, ExitStatus::exited(4), INSTANT),
+        Decision::Restart { .. }
+    ));
+    t.reset();
+    t.restarts = 0;
     assert_eq!(
         t.on_exit(&on_failure, ExitStatus::killed(9), INSTANT),
         Decision::Restart {

@@ -16,7 +16,6 @@ use procward_core::supervisor::state::State;
 
 use super::Actor;
 use super::entry::{Entry, Run, unix_ms};
-use crate::engine::health;
 use crate::engine::registry::Record;
 use procward_core::signal::group;
 
@@ -79,14 +78,12 @@ impl Actor {
         let generation = self.mark_running(name, run, None);
         self.watcher.watch(watched, name, generation);
         let owned = self.owned.clone();
-        if let Some(entry) = self.entries.get_mut(name)
-            && let Some(current) = entry.run.as_mut()
-        {
-            current.triggers =
-                super::triggers::spawn_triggers(name, generation, &entry.spec, &events);
-            current.checker = entry.spec.health.clone().map(|check| {
-                health::spawn_checker(name.to_owned(), generation, check, events, owned)
-            });
+        if let Some(entry) = self.entries.get_mut(name) {
+            let triggers = super::triggers::spawn_triggers(name, generation, &entry.spec, &events);
+            if let Some(current) = entry.run.as_mut() {
+                current.triggers = triggers;
+            }
+            entry.start_checks(&events, &owned);
         }
         tracing::info!(%name, pid, shim_alive, "re-adopted running process");
     }
@@ -120,7 +117,7 @@ impl Actor {
         entry.run = Some(Run {
             record,
             shim,
-            checker: None,
+            checkers: Vec::new(),
             triggers: Vec::new(),
         });
         entry.generation

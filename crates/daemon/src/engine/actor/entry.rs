@@ -21,15 +21,15 @@ pub struct Run {
     pub record: RunRecord,
     /// The shim as our child, when this daemon started it (not after re-adoption).
     pub shim: Option<std::process::Child>,
-    /// Runs health checks.
-    pub checker: Option<JoinHandle<()>>,
+    /// Run its health and readiness checks.
+    pub checkers: Vec<JoinHandle<()>>,
     /// Restarts the spec asks for: its `watch` files, its `cron_restart`.
     pub triggers: Vec<JoinHandle<()>>,
 }
 
 impl Drop for Run {
     fn drop(&mut self) {
-        for task in self.checker.iter().chain(&self.triggers) {
+        for task in self.checkers.iter().chain(&self.triggers) {
             task.abort();
         }
     }
@@ -54,6 +54,8 @@ pub struct Entry {
     /// recognised and ignored.
     pub generation: u64,
     pub health: Health,
+    /// Readiness-check state (`Health::None` without one).
+    pub readiness: Health,
     /// Replies owed when the current stop completes.
     pub stop_waiters: Vec<Waiter>,
     /// Replies owed when the process becomes healthy.
@@ -76,6 +78,8 @@ pub struct Entry {
     /// Set while the actor itself ends a run that failed without exiting (health check,
     /// lost shim): once its group is gone, the restart policy judges it like an exit.
     pub judge_after_stop: Option<Failure>,
+    /// A reload under way: the run it replaces, still serving.
+    pub reloading: Option<super::reload::Reloading>,
     /// When the stop the user asked for escalates to SIGKILL (Unix ms), while it runs.
     pub stop_deadline_ms: Option<u64>,
     /// How each of the spec's limits is enforced on this machine.
@@ -114,6 +118,7 @@ impl Entry {
             next_restart_at: None,
             generation: 0,
             health: Health::None,
+            readiness: Health::None,
             stop_waiters: Vec::new(),
             health_waiters: Vec::new(),
             restart_after_stop: None,
@@ -126,6 +131,7 @@ impl Entry {
             registry_error: String::new(),
             judge_after_stop: None,
             stop_deadline_ms: None,
+            reloading: None,
             limit_statuses: Vec::new(),
             limit_breach: String::new(),
             limit_breaches: 0,
@@ -169,6 +175,7 @@ impl Entry {
             next_restart_at_ms: self.next_restart_at.map(unix_ms),
             reason: self.reason.clone(),
             health: self.health,
+            readiness: self.readiness,
             stdout_log: self.stdout_log.display().to_string(),
             stderr_log: self.stderr_log.display().to_string(),
             log_dropped_bytes: self.log_state.dropped_bytes,
@@ -197,6 +204,49 @@ impl Entry {
             reason: self.reason.clone(),
             failed: self.state == State::Failed,
             stop_deadline_ms: self.stop_deadline_ms,
+        }
+    }
+
+    /// Whether the process is ready for dependents and `reload`: its readiness check
+    /// passes, or (without one) its health check, or (without either) it runs.
+    pub fn ready(&self) -> bool {
+        if self.spec.readiness.is_some() {
+            self.readiness == Health::Healthy
+        } else {
+            self.spec.health.is_none() || self.health == Health::Healthy
+        }
+    }
+
+    /// Starts the checks of the current run (`generation`), each state `starting` until
+    /// its first verdict.
+    pub fn start_checks(
+        &mut self,
+        events: &tokio::sync::mpsc::UnboundedSender<super::Internal>,
+        owned: &crate::engine::reaper::OwnedChildren,
+    ) {
+        let starting = |check: &Option<_>| match check {
+            Some(_) => Health::Starting,
+            None => Health::None,
+        };
+        self.health = starting(&self.spec.health);
+        self.readiness = starting(&self.spec.readiness);
+        let replacing = match (&self.run, &self.reloading) {
+            (Some(new), Some(reloading)) => Some(crate::engine::health::Replacing {
+                new: new.record.child_pid,
+                old: reloading.old_pid(),
+            }),
+            _ => None,
+        };
+        let checks = crate::engine::health::spawn_checks(
+            &self.spec.name,
+            self.generation,
+            &self.spec,
+            events,
+            owned,
+            replacing,
+        );
+        if let Some(run) = self.run.as_mut() {
+            run.checkers = checks;
         }
     }
 

@@ -24,6 +24,7 @@ use procward_core::supervisor::view::Health;
 use super::entry::{Failure, Run, unix_ms};
 use super::{Actor, Internal};
 use crate::engine::error::SupervisorError;
+use crate::engine::health::Check;
 use procward_core::signal::group;
 
 impl Actor {
@@ -65,6 +66,15 @@ impl Actor {
             .as_ref()
             .map_or_else(|| unix_ms(SystemTime::now()), |r| r.ended_at_ms);
         let uptime = Duration::from_millis(ended_ms.saturating_sub(run.record.started_at_ms));
+        if entry.reloading.is_some() {
+            // The new run of a reload ended before it was ready: the old one stays.
+            drop(run);
+            self.keep_old(
+                name,
+                &format!("the new instance {status} before it was ready"),
+            );
+            return;
+        }
         entry.last_exit = record;
         drop(run);
         for waiter in entry.health_waiters.drain(..) {
@@ -149,10 +159,18 @@ impl Actor {
         self.persist(name);
     }
 
-    /// A health check changed its verdict. Unhealthy under `always` or `on-failure`: the
-    /// run is stopped (stop signal, SIGKILL at the stop timeout) and then judged like a
-    /// failed exit: restarted after the back-off, or `failed` past `max_restarts`.
-    pub(super) fn on_health(&mut self, name: &str, generation: u64, healthy: bool, detail: String) {
+    /// A health or readiness check changed its verdict. A readiness verdict only marks
+    /// the process (not) ready. Unhealthy under `always` or `on-failure`: the run is
+    /// stopped (stop signal, SIGKILL at the stop timeout) and then judged like a failed
+    /// exit: restarted after the back-off, or `failed` past `max_restarts`.
+    pub(super) fn on_health(
+        &mut self,
+        name: &str,
+        generation: u64,
+        check: Check,
+        healthy: bool,
+        detail: String,
+    ) {
         let Some(entry) = self.entries.get_mut(name) else {
             return;
         };
@@ -160,16 +178,34 @@ impl Actor {
             return;
         }
         let Some(run) = &entry.run else { return };
+        let verdict = if healthy {
+            Health::Healthy
+        } else {
+            Health::Unhealthy
+        };
+        match check {
+            Check::Readiness => entry.readiness = verdict,
+            Check::Liveness => entry.health = verdict,
+        }
         if healthy {
-            entry.health = Health::Healthy;
-            let view = entry.view();
-            for waiter in entry.health_waiters.drain(..) {
-                let _ = waiter.send(Ok(view.clone()));
+            if entry.ready() {
+                let view = entry.view();
+                for waiter in entry.health_waiters.drain(..) {
+                    let _ = waiter.send(Ok(view.clone()));
+                }
+                self.finish_reload(name);
             }
             return;
         }
+        if check == Check::Readiness {
+            tracing::info!(%name, %detail, "not ready");
+            return;
+        }
+        if entry.reloading.is_some() {
+            self.keep_old(name, &format!("the new instance is unhealthy ({detail})"));
+            return;
+        }
         let uptime = uptime_of(run);
-        entry.health = Health::Unhealthy;
         entry.reason = format!("unhealthy: {detail}");
         tracing::warn!(%name, %detail, "health check failed");
         if entry.spec.restart != RestartPolicy::Never && matches!(entry.state, State::Running) {

@@ -5,14 +5,13 @@ use std::time::SystemTime;
 
 use procward_core::Signal;
 use procward_core::supervisor::shim::{self, LaunchSpec};
-use procward_core::supervisor::spec::ProcessSpec;
+use procward_core::supervisor::spec::{ProcessSpec, replica};
 use procward_core::supervisor::state::State;
-use procward_core::supervisor::view::{Health, ManagedView};
+use procward_core::supervisor::view::ManagedView;
 
 use super::Actor;
 use super::entry::{Entry, Run, Waiter, unix_ms};
 use crate::engine::error::{Result, SupervisorError};
-use crate::engine::health;
 use crate::engine::registry::RunRecord;
 use procward_core::cgroup::Unit;
 use procward_core::signal::group;
@@ -83,6 +82,9 @@ impl Actor {
         entry.oom_kills_seen = unit.as_ref().map_or(0, Unit::oom_kills);
         entry.unit = unit.clone();
         let mut env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+        if let Some(index) = replica::instance_of(&entry.spec) {
+            env.insert(replica::INSTANCE_ENV.into(), index.to_string());
+        }
         env.extend(entry.spec.env.clone());
         let launch = LaunchSpec {
             argv: entry.spec.command.clone(),
@@ -110,20 +112,13 @@ impl Actor {
                 watcher.watch(record.shim(), name, generation);
                 let triggers =
                     super::triggers::spawn_triggers(name, generation, &entry.spec, &events);
-                let checker = entry.spec.health.clone().map(|check| {
-                    health::spawn_checker(name.to_owned(), generation, check, events, owned.clone())
-                });
-                entry.health = if checker.is_some() {
-                    Health::Starting
-                } else {
-                    Health::None
-                };
                 entry.run = Some(Run {
                     record,
                     shim: Some(launched.shim),
-                    checker,
+                    checkers: Vec::new(),
                     triggers,
                 });
+                entry.start_checks(&events, &owned);
                 entry.set_state(State::Running);
                 tracing::info!(%name, pid = launched.child_pid, "started");
             }
@@ -219,7 +214,7 @@ impl Actor {
             Err(e) => {
                 let _ = reply.send(Err(e));
             }
-            Ok(entry) if entry.spec.health.is_none() || entry.health == Health::Healthy => {
+            Ok(entry) if entry.ready() => {
                 let _ = reply.send(Ok(entry.view()));
             }
             Ok(entry) => entry.health_waiters.push(reply),

@@ -10,6 +10,7 @@ mod disk;
 pub mod entry;
 mod exit;
 mod lifecycle;
+mod reload;
 mod stop;
 mod triggers;
 mod units;
@@ -50,6 +51,17 @@ pub enum Command {
     Stop { name: String, reply: Waiter },
     /// Stop if running, then start; answered once started again.
     Restart { name: String, reply: Waiter },
+    /// Start a new run, and stop the current one once the new one is ready.
+    Reload { name: String, reply: Waiter },
+    /// Give up a reload whose new run is not ready yet; the old run stays.
+    AbortReload { name: String },
+    /// Record a new replica count in a replica's spec (no restart: it changes nothing
+    /// the running process sees).
+    SetInstances {
+        name: String,
+        instances: u32,
+        reply: oneshot::Sender<Result<()>>,
+    },
     /// Forget a stopped process.
     Remove {
         name: String,
@@ -106,10 +118,11 @@ pub enum Internal {
     StopTimeout { name: String, generation: u64 },
     /// The stopped group has no members left.
     GroupGone { name: String, generation: u64 },
-    /// A health check changed its verdict.
+    /// A health or readiness check changed its verdict.
     Health {
         name: String,
         generation: u64,
+        check: crate::engine::health::Check,
         healthy: bool,
         detail: String,
     },
@@ -191,6 +204,11 @@ pub fn spawn(
             tokio::select! {
                 Some(command) = command_rx.recv() => {
                     if let Command::Shutdown { reply } = command {
+                        // A reload cut short: the new run is the one recorded.
+                        let names: Vec<String> = actor.entries.keys().cloned().collect();
+                        for name in names {
+                            actor.drop_reload(&name);
+                        }
                         actor.persist_all();
                         actor.release_units();
                         // A change the disk refused gets a last chance to be saved.
@@ -216,6 +234,17 @@ impl Actor {
             }
             Command::Stop { name, reply } => self.stop(&name, reply, None),
             Command::Restart { name, reply } => self.restart(&name, reply),
+            Command::Reload { name, reply } => self.reload(&name, reply),
+            Command::AbortReload { name } => self.abort_reload(&name),
+            Command::SetInstances {
+                name,
+                instances,
+                reply,
+            } => {
+                let result = self.entry_mut(&name).map(|e| e.spec.instances = instances);
+                self.persist(&name);
+                let _ = reply.send(result);
+            }
             Command::Remove { name, reply } => {
                 let _ = reply.send(self.remove(&name));
             }
@@ -287,10 +316,11 @@ impl Actor {
             Internal::Health {
                 name,
                 generation,
+                check,
                 healthy,
                 detail,
             } => {
-                self.on_health(&name, generation, healthy, detail);
+                self.on_health(&name, generation, check, healthy, detail);
             }
             Internal::Trigger {
                 name,

@@ -20,6 +20,7 @@ impl Actor {
     /// stop signal goes out: a daemon killed mid-stop is then replaced by one that
     /// finishes the stop rather than adopting (or restarting) the process.
     pub(super) fn stop(&mut self, name: &str, reply: Waiter, then_restart: Option<bool>) {
+        self.drop_reload(name);
         let entry = match self.entry_mut(name) {
             Ok(entry) => entry,
             Err(e) => {

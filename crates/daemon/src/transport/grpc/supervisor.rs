@@ -68,6 +68,18 @@ fn one(
         .map_err(|e| supervisor_status(&e))
 }
 
+fn many(
+    views: Result<
+        Vec<procward_core::supervisor::view::ManagedView>,
+        crate::engine::error::SupervisorError,
+    >,
+) -> Answer<v1::ReplicasResponse> {
+    let views = views.map_err(|e| supervisor_status(&e))?;
+    Ok(Response::new(v1::ReplicasResponse {
+        processes: views.iter().map(view_to_proto).collect(),
+    }))
+}
+
 #[tonic::async_trait]
 impl supervisor_server::Supervisor for SupervisorService {
     async fn start(&self, request: Request<v1::StartRequest>) -> Answer<v1::ManagedProcess> {
@@ -100,6 +112,22 @@ impl supervisor_server::Supervisor for SupervisorService {
             .await
             .map_err(|e| supervisor_status(&e))?;
         Ok(Response::new(v1::DeleteResponse { name }))
+    }
+
+    async fn reload(&self, request: Request<v1::NameRequest>) -> Answer<v1::ReplicasResponse> {
+        let caller = caller_of(&request);
+        let name = request.into_inner().name;
+        many(self.engine.reload(&caller, &name).await)
+    }
+
+    async fn scale(&self, request: Request<v1::ScaleRequest>) -> Answer<v1::ReplicasResponse> {
+        let caller = caller_of(&request);
+        let request = request.into_inner();
+        many(
+            self.engine
+                .scale(&caller, &request.name, request.instances)
+                .await,
+        )
     }
 
     async fn pause(&self, request: Request<v1::NameRequest>) -> Answer<v1::ManagedProcess> {

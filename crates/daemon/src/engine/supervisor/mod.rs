@@ -12,10 +12,13 @@ use procward_core::supervisor::state::State;
 use procward_core::supervisor::view::ManagedView;
 use tokio::sync::{mpsc, oneshot};
 
+mod replicas;
+
 use crate::engine::actor::Command;
 use crate::engine::error::{Result, SupervisorError};
 use crate::engine::limits::Limits;
 use procward_core::resources::{BreachAction, Spawn};
+use procward_core::supervisor::spec::replica;
 
 /// A cheap, cloneable handle on the supervisor actor.
 #[derive(Debug, Clone)]
@@ -96,12 +99,12 @@ impl Supervisor {
             BreachAction::Notify => record(false).await?,
             BreachAction::Restart => {
                 record(false).await??;
-                self.restart(name).await.map(drop)
+                self.restart_one(name).await.map(drop)
             }
             // The reason first, so that whoever sees it stopped sees why.
             BreachAction::Stop => {
                 record(true).await??;
-                self.stop(name).await.map(drop)
+                self.stop_one(name).await.map(drop)
             }
         }
     }
@@ -109,23 +112,73 @@ impl Supervisor {
     /// Registers and starts a process. With `replace`, an existing process of the same
     /// name is kept when its spec is unchanged and it runs, and replaced otherwise.
     /// Refused (nothing changes) unless [`Self::check`] passes.
+    ///
+    /// A spec with `instances` above 1 starts its replicas `NAME:0..N-1`; the answer is
+    /// replica 0's view. With `replace`, registered members of the set it no longer has
+    /// (a plain process of that name, replicas past N) are deleted.
     pub async fn start(&self, spec: ProcessSpec, replace: bool) -> Result<ManagedView> {
-        let spec = self.check(vec![spec]).await?.remove(0);
-        self.gate(u32::from(spec.autostart)).await?;
-        self.start_checked(spec, replace).await
+        refuse_replica_name(&spec.name)?;
+        let base = spec.name.clone();
+        let specs = self.check(vec![spec]).await?;
+        if !replace {
+            self.refuse_taken(&base).await?;
+        }
+        let starting = specs.iter().filter(|s| s.autostart).count() as u32;
+        self.gate(starting).await?;
+        let mut views = self.start_set(&base, specs, replace).await?;
+        Ok(views.remove(0))
+    }
+
+    /// Starts the checked members of one set (or one plain process), after deleting, with
+    /// `replace`, what is registered under its base name and not among them.
+    async fn start_set(
+        &self,
+        base: &str,
+        specs: Vec<ProcessSpec>,
+        replace: bool,
+    ) -> Result<Vec<ManagedView>> {
+        if replace {
+            for stale in self.specs().await? {
+                let gone = replica::base_of(&stale.name) == base
+                    && !specs.iter().any(|s| s.name == stale.name);
+                if gone {
+                    self.delete_one(&stale.name).await?;
+                }
+            }
+        }
+        let mut views = Vec::with_capacity(specs.len());
+        for spec in specs {
+            views.push(self.start_checked(spec, replace).await?);
+        }
+        Ok(views)
+    }
+
+    /// Refuses a new process whose name (or set) is already registered.
+    async fn refuse_taken(&self, base: &str) -> Result<()> {
+        let taken = self
+            .specs()
+            .await?
+            .iter()
+            .any(|s| replica::base_of(&s.name) == base);
+        if taken {
+            return Err(SupervisorError::Duplicate(base.to_owned()));
+        }
+        Ok(())
     }
 
     /// Registers and starts a process that must not stay registered when it cannot run (an
     /// ad-hoc `StartProcess`): on a spawn failure it is deleted again, with the log folder
     /// its start created, so a failed start leaves nothing behind.
-    pub async fn start_or_discard(&self, spec: ProcessSpec) -> Result<ManagedView> {
+    pub async fn start_or_discard(&self, mut spec: ProcessSpec) -> Result<ManagedView> {
+        refuse_replica_name(&spec.name)?;
+        spec.instances = 1;
         let spec = self.check(vec![spec]).await?.remove(0);
         self.gate(1).await?;
         let name = spec.name.clone();
         let result = self.start_checked(spec, false).await;
         if let Err(SupervisorError::Spawn { .. }) = &result {
-            let log = self.status(&name).await.ok().map(|v| v.stdout_log);
-            let _ = self.delete(&name).await;
+            let log = self.status_one(&name).await.ok().map(|v| v.stdout_log);
+            let _ = self.delete_one(&name).await;
             // `logs/NAME/stdout.log`: the folder is the log's parent, named after the process.
             if let Some(dir) = log.as_deref().map(Path::new).and_then(Path::parent)
                 && dir.ends_with(&name)
@@ -137,7 +190,7 @@ impl Supervisor {
     }
 
     async fn start_checked(&self, spec: ProcessSpec, replace: bool) -> Result<ManagedView> {
-        if replace && let Ok(current) = self.status(&spec.name).await {
+        if replace && let Ok(current) = self.status_one(&spec.name).await {
             let active = matches!(
                 current.state,
                 State::Running | State::Paused | State::Pending | State::Starting
@@ -145,7 +198,7 @@ impl Supervisor {
             if current.spec == spec && active {
                 return Ok(current);
             }
-            self.delete(&spec.name).await?;
+            self.delete_one(&spec.name).await?;
         }
         self.call(|reply| Command::Start {
             spec: Box::new(spec),
@@ -155,7 +208,7 @@ impl Supervisor {
     }
 
     /// Stops a process and waits until its whole group is gone.
-    pub async fn stop(&self, name: &str) -> Result<ManagedView> {
+    async fn stop_one(&self, name: &str) -> Result<ManagedView> {
         self.call(|reply| Command::Stop {
             name: name.to_owned(),
             reply,
@@ -164,7 +217,7 @@ impl Supervisor {
     }
 
     /// Stops (if needed) and starts again, resetting the back-off.
-    pub async fn restart(&self, name: &str) -> Result<ManagedView> {
+    async fn restart_one(&self, name: &str) -> Result<ManagedView> {
         self.call(|reply| Command::Restart {
             name: name.to_owned(),
             reply,
@@ -172,9 +225,9 @@ impl Supervisor {
         .await?
     }
 
-    /// Stops a process and forgets it (its logs stay on disk).
-    pub async fn delete(&self, name: &str) -> Result<()> {
-        self.stop(name).await?;
+    /// Stops one process and forgets it (its logs stay on disk).
+    async fn delete_one(&self, name: &str) -> Result<()> {
+        self.stop_one(name).await?;
         self.call(|reply| Command::Remove {
             name: name.to_owned(),
             reply,
@@ -183,7 +236,7 @@ impl Supervisor {
     }
 
     /// SIGSTOP to the group.
-    pub async fn pause(&self, name: &str) -> Result<ManagedView> {
+    async fn pause_one(&self, name: &str) -> Result<ManagedView> {
         self.call(|reply| Command::Pause {
             name: name.to_owned(),
             reply,
@@ -192,7 +245,7 @@ impl Supervisor {
     }
 
     /// SIGCONT to the group.
-    pub async fn resume(&self, name: &str) -> Result<ManagedView> {
+    async fn resume_one(&self, name: &str) -> Result<ManagedView> {
         self.call(|reply| Command::Resume {
             name: name.to_owned(),
             reply,
@@ -201,7 +254,7 @@ impl Supervisor {
     }
 
     /// Any signal to the group.
-    pub async fn signal(&self, name: &str, signal: Signal) -> Result<ManagedView> {
+    async fn signal_one(&self, name: &str, signal: Signal) -> Result<ManagedView> {
         self.call(|reply| Command::Signal {
             name: name.to_owned(),
             signal,
@@ -229,8 +282,8 @@ impl Supervisor {
         .await
     }
 
-    /// One managed process.
-    pub async fn status(&self, name: &str) -> Result<ManagedView> {
+    /// One managed process exactly by its name (a replica's included).
+    async fn status_one(&self, name: &str) -> Result<ManagedView> {
         self.call(|reply| Command::Status {
             name: name.to_owned(),
             reply,
@@ -238,7 +291,8 @@ impl Supervisor {
         .await?
     }
 
-    /// Waits until a process passes its health check (at once without one).
+    /// Waits until a process is ready: its readiness check passes, or its health check
+    /// without one (at once without either).
     pub async fn wait_healthy(&self, name: &str, timeout: Duration) -> Result<ManagedView> {
         let wait = self.call(|reply| Command::WaitHealthy {
             name: name.to_owned(),
@@ -247,7 +301,7 @@ impl Supervisor {
         match tokio::time::timeout(timeout, wait).await {
             Ok(result) => result?,
             Err(_) => Err(SupervisorError::State(format!(
-                "'{name}' did not become healthy within {timeout:?}"
+                "'{name}' did not become ready within {timeout:?}"
             ))),
         }
     }
@@ -256,24 +310,33 @@ impl Supervisor {
     /// others depend on and that has a health check must be healthy before they start.
     /// The whole set is checked first, so a bad set starts nothing.
     pub async fn up(&self, specs: Vec<ProcessSpec>) -> Result<Vec<ManagedView>> {
+        for spec in &specs {
+            refuse_replica_name(&spec.name)?;
+        }
+        let bases: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
         let specs = self.check(specs).await?;
+        // Members a set no longer has (it shrank, or was a plain process) go first.
+        for stale in self.specs().await? {
+            let base = replica::base_of(&stale.name);
+            if bases.iter().any(|b| b == base) && !specs.iter().any(|s| s.name == stale.name) {
+                self.delete_one(&stale.name).await?;
+            }
+        }
         let mut started = Vec::with_capacity(specs.len());
         for (index, spec) in specs.iter().enumerate() {
-            let running = matches!(self.status(&spec.name).await, Ok(v) if v.state.is_alive());
+            let running = matches!(self.status_one(&spec.name).await, Ok(v) if v.state.is_alive());
             if spec.autostart && !running {
                 self.gate(1).await?;
             }
             let view = self.start_checked(spec.clone(), true).await?;
-            let needed = specs[index + 1..]
-                .iter()
-                .any(|later| later.depends_on.contains(&spec.name));
-            let view = match &spec.health {
-                Some(check) if needed => {
-                    let patience = check.start_period
-                        + (check.interval + check.timeout) * (check.retries.max(1) + 1)
-                        + Duration::from_secs(30);
-                    self.wait_healthy(&spec.name, patience).await?
-                }
+            let needed = specs[index + 1..].iter().any(|later| {
+                later
+                    .depends_on
+                    .iter()
+                    .any(|d| replica::names(d, &spec.name))
+            });
+            let view = match patience(spec) {
+                Some(patience) if needed => self.wait_healthy(&spec.name, patience).await?,
                 _ => view,
             };
             started.push(view);
@@ -296,8 +359,8 @@ impl Supervisor {
         };
         let mut stopped = Vec::with_capacity(names.len());
         for name in names {
-            match self.stop(&name).await {
-                Ok(view) => stopped.push(view),
+            match self.stop_all(&name).await {
+                Ok(views) => stopped.extend(views),
                 // Part of a file that was never brought up: nothing to stop.
                 Err(SupervisorError::UnknownName(_)) => {}
                 Err(e) => return Err(e),
@@ -310,6 +373,24 @@ impl Supervisor {
     pub async fn shutdown(&self) -> Result<()> {
         self.call(|reply| Command::Shutdown { reply }).await
     }
+}
+
+/// How long to wait for a process to become ready after it starts: its readiness check's
+/// (or health check's) start period and retries, with room to spare; `None` without a
+/// check (ready at once).
+fn patience(spec: &ProcessSpec) -> Option<Duration> {
+    let check = spec.readiness.as_ref().or(spec.health.as_ref())?;
+    Some(
+        check.start_period
+            + (check.interval + check.timeout) * (check.retries.max(1) + 1)
+            + Duration::from_secs(30),
+    )
+}
+
+/// Refuses a replica's name (`web:0`) as the name of a new process: the daemon makes
+/// replicas itself from `instances`.
+fn refuse_replica_name(name: &str) -> Result<()> {
+    replica::refuse_replica_name(name).map_err(|e| SupervisorError::Invalid(e.to_string()))
 }
 
 /// Removes a log folder that holds nothing but empty files (what a start that never ran
