@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::commands::{
     audit, completions, daemon, info, kill, logs, managed, mcp, ports, process, ps, queue,
-    replicas, shim, start, token, top, up,
+    replicas, shim, start, startup, token, top, up,
 };
 use crate::output::ColorChoice;
 
@@ -100,6 +100,10 @@ pub enum Command {
     Queue(queue::Args),
     /// Run a command as a queued job: its output printed live, its exit code returned.
     Run(queue::RunArgs),
+    /// Start the daemon at boot: write and enable a systemd unit (--user with linger, or --system).
+    Startup(startup::Args),
+    /// Undo `startup`: disable and remove the unit (managed processes keep running).
+    Unstartup(startup::RemoveArgs),
     /// Internal: the per-process shim started by the daemon.
     #[command(hide = true)]
     Shim(shim::Args),

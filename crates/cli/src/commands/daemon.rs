@@ -209,7 +209,7 @@ async fn status(home: &Home, output: Output) -> anyhow::Result<u8> {
     Ok(crate::exit::OK)
 }
 
-async fn stop(home: &Home) -> anyhow::Result<u8> {
+pub(super) async fn stop(home: &Home) -> anyhow::Result<u8> {
     let Some(pid) = DaemonLock::holder(&home.lock_file()) else {
         println!("no daemon running for {}", home.root().display());
         return Ok(crate::exit::OK);

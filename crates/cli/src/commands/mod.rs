@@ -17,6 +17,7 @@ pub mod replicas;
 pub mod serve;
 pub mod shim;
 pub mod start;
+pub mod startup;
 pub mod token;
 pub mod top;
 pub mod up;
@@ -76,6 +77,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Token(args) => token::run(args, &ctx),
         Command::Queue(args) => queue::run(args, &ctx),
         Command::Run(args) => queue::run_shortcut(args, &ctx),
+        Command::Startup(args) => startup::run(args, &ctx),
+        Command::Unstartup(args) => startup::run_remove(args, &ctx),
         Command::Mcp(_) | Command::Shim(_) => unreachable!("handled above"),
     }
 }

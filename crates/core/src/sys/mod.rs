@@ -34,6 +34,23 @@ pub fn unix_ms(at: std::time::SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// This boot's identifier (`/proc/sys/kernel/random/boot_id`, a new random UUID at every
+/// boot), read once; `None` where `/proc` does not offer it. A record of a process that
+/// carries another boot's id describes a process that cannot exist any more, whatever
+/// holds its PID now: PIDs and clock ticks since boot start over at every boot, so only
+/// this tells a run of the previous boot from one of this boot.
+pub fn boot_id() -> Option<&'static str> {
+    static BOOT_ID: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    BOOT_ID
+        .get_or_init(|| {
+            std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+                .ok()
+                .map(|id| id.trim().to_owned())
+                .filter(|id| !id.is_empty())
+        })
+        .as_deref()
+}
+
 /// The first executable regular file called `program` in the directories of `path` (a
 /// `PATH`-style list): the one lookup behind the shim's spawn and the elevated helper.
 pub(crate) fn find_on_path(program: &str, path: &std::ffi::OsStr) -> Option<std::path::PathBuf> {

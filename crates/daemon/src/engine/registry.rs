@@ -44,6 +44,11 @@ pub struct RunRecord {
     pub shim_start_ticks: Option<u64>,
     /// Unix milliseconds when this run started.
     pub started_at_ms: u64,
+    /// The boot this run started in ([`procward_core::sys::boot_id`]). A run of an
+    /// earlier boot is gone, whatever now holds its PIDs (see [`RunRecord::of_other_boot`]).
+    /// `None` in records written before boots were told apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<String>,
 }
 
 impl RunRecord {
@@ -64,6 +69,20 @@ impl RunRecord {
             child_start_ticks,
             shim_start_ticks: start_ticks_of(shim_pid),
             started_at_ms,
+            boot_id: procward_core::sys::boot_id().map(str::to_owned),
+        }
+    }
+
+    /// Whether this run started in another boot of the machine (the machine rebooted
+    /// since): then neither its process nor its shim can be alive, and its PID, even as a
+    /// process group id, may belong to anything this boot started (early boot hands out
+    /// the same low PIDs every time), so nothing may be signalled on its behalf. Unknown
+    /// (an old record, no `/proc` boot id) counts as this boot: the PID plus start-time
+    /// checks then apply as before.
+    pub fn of_other_boot(&self) -> bool {
+        match (&self.boot_id, procward_core::sys::boot_id()) {
+            (Some(recorded), Some(current)) => recorded != current,
+            _ => false,
         }
     }
 
@@ -239,6 +258,7 @@ mod tests {
                 child_start_ticks: Some(4_200),
                 shim_start_ticks: Some(4_100),
                 started_at_ms: 1_700_000_000_000,
+                boot_id: Some("b0b0".into()),
             }),
             last_exit: None,
             reason: String::new(),

@@ -42,9 +42,16 @@ pub struct Fixture {
 impl Fixture {
     /// A fresh engine (the test must run on a multi-thread runtime).
     pub fn new() -> Self {
+        Self::prepared(|_| {})
+    }
+
+    /// An engine over a home that `prepare` filled first (registry records, as a previous
+    /// daemon left them), so the engine starts by restoring them.
+    pub fn prepared(prepare: impl FnOnce(&Home)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let home = Home::at(dir.path().join("home"));
         home.create().expect("home");
+        prepare(&home);
         let owned = OwnedChildren::default();
         reaper::start(owned.clone()).expect("subreaper");
         let engine =

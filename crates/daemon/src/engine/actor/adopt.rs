@@ -8,6 +8,10 @@
 //! lost shim: its group is ended before the policy applies (see `exit.rs`). A run whose
 //! record says `desired = false` was being stopped when the daemon died: the stop is
 //! finished, SIGKILL coming at the deadline the previous daemon saved.
+//!
+//! A run recorded in an earlier boot (the machine restarted: its boot id differs) is
+//! none of these: it is gone, and its PIDs may be anyone's now. Nothing is signalled;
+//! a process meant to run is started afresh, one that was stopped (or failed) stays so.
 
 use std::time::{Duration, SystemTime};
 
@@ -41,7 +45,14 @@ impl Actor {
                 entry.set_state(State::Failed);
             }
             self.entries.insert(name.clone(), entry);
-            match record.run {
+            let run = match record.run {
+                Some(run) if run.of_other_boot() => {
+                    self.after_reboot(&name, record.desired);
+                    None
+                }
+                run => run,
+            };
+            match run {
                 Some(run) if run.child_alive() && !record.desired => {
                     // A stop was under way when the daemon died: finish it on time.
                     self.adopt(&name, run);
@@ -67,6 +78,30 @@ impl Actor {
                 }
                 None => {}
             }
+        }
+    }
+
+    /// A run recorded in an earlier boot: the reboot ended it, not a crash, so no restart
+    /// policy judges it and no restart is counted, and nothing is signalled (its PIDs may
+    /// be anyone's now). What the user last asked for holds: a process meant to run
+    /// (`desired`) is launched afresh by the caller's `None if desired` arm, whatever its
+    /// policy (even `never`: it did not exit on its own); one stopped, or being stopped,
+    /// stays stopped.
+    fn after_reboot(&mut self, name: &str, desired: bool) {
+        let status = self.home.run_dir(name).join("status.json");
+        let Some(entry) = self.entries.get_mut(name) else {
+            return;
+        };
+        // How the run ended if its shim lived to record it (the shutdown's SIGTERM).
+        if let Ok(Some(exit)) = procward_core::supervisor::shim::read_status(&status) {
+            entry.last_exit = Some(exit);
+        }
+        // A stop under way when the machine went down is complete: the entry is already
+        // `stopped` (or `failed`), as restored.
+        entry.stop_deadline_ms = None;
+        tracing::info!(%name, desired, "run of an earlier boot: the machine restarted");
+        if !desired {
+            self.persist(name);
         }
     }
 

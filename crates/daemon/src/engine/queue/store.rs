@@ -261,6 +261,7 @@ mod tests {
                 child_start_ticks: Some(5),
                 shim_start_ticks: Some(4),
                 started_at_ms: 3,
+                boot_id: None,
             };
             store.put_run(7, &run).unwrap();
         }
