@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    audit, completions, daemon, info, kill, logs, managed, mcp, ports, process, ps, queue, shim,
-    start, token, top, up,
+    audit, completions, daemon, import, info, kill, logs, managed, mcp, ports, process, ps, queue,
+    shim, start, token, top, up,
 };
 use crate::output::ColorChoice;
 
@@ -87,6 +87,8 @@ pub enum Command {
     Up(up::Args),
     /// Stop the processes of a procward.toml, dependents first.
     Down(up::Args),
+    /// Convert a pm2 ecosystem file or a process-compose.yaml into a procward.toml.
+    Import(import::Args),
     /// Serve MCP on stdio: procward as a safe process tool for AI assistants.
     Mcp(mcp::Args),
     /// Print (or --rotate) the bearer token for the daemon's TCP listener.
