@@ -48,7 +48,6 @@ fn unmappable(field: &str) -> Option<&'static str> {
         | "force"
         | "pmx"
         | "automation"
-        | "treekill"
         | "filter_env"
         | "append_env_to_name"
         | "port"

@@ -106,12 +106,6 @@ impl Process {
         self.fields.retain(|(k, _)| *k != key);
     }
 
-    /// The keys that are set, in output order.
-    #[cfg(test)]
-    pub fn keys(&self) -> Vec<&'static str> {
-        self.sorted().into_iter().map(|(k, _)| k).collect()
-    }
-
     fn sorted(&self) -> Vec<(&'static str, &Value)> {
         let mut fields: Vec<_> = self.fields.iter().map(|(k, v)| (*k, v)).collect();
         fields.sort_by_key(|(k, _)| ORDER.iter().position(|o| o == k));
