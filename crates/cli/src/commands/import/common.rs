@@ -144,7 +144,7 @@ pub fn strings(value: &Value) -> Option<Vec<String>> {
 
 /// Milliseconds as a procward duration (`1500ms`, `2s`).
 pub fn millis(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
