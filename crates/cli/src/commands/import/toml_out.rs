@@ -320,4 +320,25 @@ mod tests {
         let probe = table(&[("tcp", "127.0.0.1:80".into())]);
         assert_eq!(check_field("readiness", &probe), Ok(()));
     }
+
+    /// Enable once main's spec knows `instances`, `success_exit_codes` and `readiness`
+    /// (then empty [`PENDING_KEYS`]): the whole output, new keys included, parses.
+    #[test]
+    #[ignore = "needs instances, success_exit_codes and readiness in procward.toml (main)"]
+    fn output_with_the_new_keys_parses() {
+        let mut conversion = Conversion::default();
+        let mut p = Process::new("api", "api");
+        p.set("command", "node server.js");
+        p.set("restart", "on-failure");
+        p.set("success_exit_codes", Value::Array(vec![0.into(), 3.into()]));
+        p.set("instances", 3);
+        p.set("readiness", table(&[("tcp", "127.0.0.1:80".into())]));
+        conversion.processes.push(p);
+        let text = render(&conversion, "new keys", true);
+        parse_compose(&text, Path::new("/srv")).unwrap();
+        assert!(
+            PENDING_KEYS.is_empty(),
+            "the parser knows them: empty PENDING_KEYS"
+        );
+    }
 }
