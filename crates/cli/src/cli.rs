@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    audit, completions, daemon, info, kill, logs, managed, mcp, ports, process, ps, queue,
+    audit, completions, daemon, import, info, kill, logs, managed, mcp, ports, process, ps, queue,
     replicas, shim, start, startup, token, top, up,
 };
 use crate::output::ColorChoice;
@@ -92,6 +92,8 @@ pub enum Command {
     Up(up::Args),
     /// Stop the processes of a procward.toml, dependents first.
     Down(up::Args),
+    /// Convert a pm2 ecosystem file or a process-compose.yaml into a procward.toml.
+    Import(import::Args),
     /// Serve MCP on stdio: procward as a safe process tool for AI assistants.
     Mcp(mcp::Args),
     /// Print (or --rotate) the bearer token for the daemon's TCP listener.

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod completions;
 pub mod daemon;
+pub mod import;
 pub mod info;
 pub mod kill;
 pub mod limit_args;
@@ -74,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Audit(args) => audit::run(args, &ctx),
         Command::Up(args) => up::run_up(args, &ctx),
         Command::Down(args) => up::run_down(args, &ctx),
+        Command::Import(args) => import::run(args, &ctx),
         Command::Token(args) => token::run(args, &ctx),
         Command::Queue(args) => queue::run(args, &ctx),
         Command::Run(args) => queue::run_shortcut(args, &ctx),
