@@ -43,9 +43,17 @@ READ_TOOLS = {
     "queue_logs",
 }
 ACTION_TOOLS = {
-    "start_process", "stop_process", "restart_process", "kill_process", "queue_add", "queue_cancel", "queue_retry",
+    "start_process", "stop_process", "restart_process", "reload_process", "scale_process", "kill_process",
+    "queue_add", "queue_cancel", "queue_retry",
 }
-DESTRUCTIVE_TOOLS = {"stop_process", "restart_process", "kill_process", "queue_cancel"}
+DESTRUCTIVE_TOOLS = {
+    "stop_process",
+    "restart_process",
+    "reload_process",
+    "scale_process",
+    "kill_process",
+    "queue_cancel",
+}
 ALL_TOOLS = READ_TOOLS | ACTION_TOOLS
 
 # A child that listens on a free loopback TCP port, prints it, then waits.

@@ -29,7 +29,7 @@ async def test_catalog_has_described_schemas_and_right_annotations(home):
     async with stdio_session(home) as session:
         tools = (await session.list_tools()).tools
     assert {t.name for t in tools} == ALL_TOOLS
-    assert len(tools) == 18
+    assert len(tools) == 20
     for tool in tools:
         assert tool.description and len(tool.description) > 40, tool.name
         schema = tool.input_schema

@@ -39,22 +39,7 @@ pub fn port(text: &str) -> Result<u16, String> {
 /// A health or readiness probe: `http://HOST:PORT/PATH`, `tcp:HOST:PORT` or
 /// `cmd:COMMAND` (run with `sh -c`).
 pub fn probe(text: &str) -> Result<procward_core::supervisor::spec::Probe, String> {
-    use procward_core::supervisor::spec::Probe;
-    let probe = if let Some(target) = text.strip_prefix("tcp:") {
-        Probe::parse_tcp(target.trim_start_matches("//")).map_err(|e| e.to_string())?
-    } else if let Some(command) = text.strip_prefix("cmd:") {
-        Probe::Command(command.to_owned())
-    } else if text.contains("://") {
-        Probe::Http {
-            url: text.to_owned(),
-        }
-    } else {
-        return Err(format!(
-            "'{text}' is not a probe: use http://HOST:PORT/PATH, tcp:HOST:PORT or cmd:COMMAND"
-        ));
-    };
-    probe.validate().map_err(|e| e.to_string())?;
-    Ok(probe)
+    procward_core::supervisor::spec::Probe::parse(text).map_err(|e| e.to_string())
 }
 
 /// A replica count: 1-256 or `max`.

@@ -76,6 +76,28 @@ pub struct StartArgs {
     /// e.g. `src/**/*.py`).
     #[serde(default)]
     pub watch: Vec<String>,
+    /// Run this many replicas (1-256), named `NAME:0` to `NAME:N-1`, each with
+    /// PROCWARD_INSTANCE set to its index.
+    pub instances: Option<u32>,
+    /// Readiness probe (`http://HOST:PORT/PATH`, `tcp:HOST:PORT` or `cmd:COMMAND`): until it
+    /// passes the process is not ready; reload_process waits for it. Failing it never
+    /// restarts the process.
+    pub readiness: Option<String>,
+    /// Liveness probe, in the same forms: failing it 3 times in a row restarts the process.
+    pub health: Option<String>,
+    /// Exit codes besides 0 that mean done, not crashed (`on-failure` does not restart).
+    #[serde(default)]
+    pub success_exit_codes: Vec<i32>,
+}
+
+/// `scale_process`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleArgs {
+    /// The managed process, or a set of replicas by its name.
+    pub name: String,
+    /// Replicas wanted, 1-256.
+    pub instances: u32,
 }
 
 /// Tools that name one managed process.

@@ -32,7 +32,8 @@ const WATCH_EVERY: Duration = Duration::from_millis(500);
 
 const INSTRUCTIONS: &str = "procward sees and controls the processes of this machine. \
 Managed processes (start_process, stop_process, restart_process, list_processes, \
-get_process_status, get_process_logs) are supervised by name and restarted per policy. \
+get_process_status, get_process_logs) are supervised by name and restarted per policy; \
+reload_process replaces one without downtime and scale_process runs N replicas NAME:0... \
 System tools (list_system_processes, get_process_info, get_system_info, list_ports, \
 kill_process) cover every process. Before kill_process, look the process up and pass its \
 start_ticks as expected_start_ticks. The job queue runs one-off commands in the \

@@ -162,6 +162,26 @@ tools! {
         idempotent: false,
         run: managed::restart(b, args).await,
     }
+    ReloadProcess {
+        name: "reload_process",
+        title: "Restart a managed process without downtime",
+        description: "Start a new instance of a managed process, wait until it is ready (its readiness check, or its health check), then stop the old one; a set of replicas is replaced one at a time. If the new instance fails or is not ready in time it is stopped and the old one keeps running. Needs a readiness or health check (start_process with readiness); use restart_process otherwise.",
+        args: args::NameArgs,
+        read_only: false,
+        destructive: true,
+        idempotent: false,
+        run: managed::reload(b, args).await,
+    }
+    ScaleProcess {
+        name: "scale_process",
+        title: "Set the number of replicas",
+        description: "Run N replicas (1-256) of a managed process, named NAME:0 to NAME:N-1: missing ones are started and waited for until ready before surplus ones (highest index first) are stopped and deleted. stop_process, restart_process and reload_process on NAME act on every replica.",
+        args: args::ScaleArgs,
+        read_only: false,
+        destructive: true,
+        idempotent: true,
+        run: managed::scale(b, args).await,
+    }
     AuditLog {
         name: "audit_log",
         title: "Audit log of destructive actions",

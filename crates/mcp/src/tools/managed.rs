@@ -1,6 +1,8 @@
-//! Tools for managed processes: list, status, logs, start, stop, restart.
+//! Tools for managed processes: list, status, logs, start, stop, restart, reload, scale.
 
-use procward_core::supervisor::spec::{ProcessSpec, RestartPolicy, command_from_string};
+use procward_core::supervisor::spec::{
+    HealthCheck, Probe, ProcessSpec, RestartPolicy, command_from_string, replica,
+};
 use procward_proto::convert::spec_to_proto;
 use procward_proto::v1;
 use serde_json::{Value, json};
@@ -8,7 +10,7 @@ use serde_json::{Value, json};
 use super::{Answer, Outcome, ToolError};
 use procward_core::resources::ResourceLimits;
 
-use crate::args::{CommandLine, LogsArgs, NameArgs, NoArgs, StartArgs};
+use crate::args::{CommandLine, LogsArgs, NameArgs, NoArgs, ScaleArgs, StartArgs};
 use crate::summary::{STDERR_TAG, bytes, cap_lines};
 use procward_proto::client::Backend;
 
@@ -36,6 +38,8 @@ pub fn view(p: &v1::ManagedProcess) -> Value {
         "last_exit_code": p.last_exit_code,
         "last_signal": p.last_signal,
         "health": Some(p.health().wire_name()).filter(|h| !h.is_empty()),
+        "ready": (p.readiness() != v1::HealthState::None && p.readiness != 0)
+            .then(|| p.readiness() == v1::HealthState::Healthy),
         "reason": (!p.reason.is_empty()).then_some(&p.reason),
     })
 }
@@ -286,6 +290,29 @@ pub async fn start(mut b: Backend, args: StartArgs) -> Outcome {
     spec.env = args.env;
     spec.logs.timestamps = args.timestamps.unwrap_or(false);
     spec.watch = args.watch;
+    // The wire reads 0 as "one process" (a client that leaves it out): an explicit 0 is
+    // refused here, in the daemon's words.
+    if args.instances == Some(0) {
+        let e = replica::parse_instances("0").unwrap_err();
+        return Err(ToolError(e.to_string()));
+    }
+    spec.instances = args.instances.unwrap_or(1);
+    spec.success_exit_codes = args.success_exit_codes;
+    let probe = |field: &str, text: &str| {
+        Probe::parse(text)
+            .map(HealthCheck::new)
+            .map_err(|e| ToolError(format!("invalid {field}: {e}")))
+    };
+    spec.readiness = args
+        .readiness
+        .as_deref()
+        .map(|t| probe("readiness", t))
+        .transpose()?;
+    spec.health = args
+        .health
+        .as_deref()
+        .map(|t| probe("health", t))
+        .transpose()?;
     if let Some(cwd) = args.cwd {
         let path = std::path::PathBuf::from(&cwd);
         if !path.is_absolute() {
@@ -346,6 +373,43 @@ pub async fn restart(mut b: Backend, args: NameArgs) -> Outcome {
         summary: format!("restarted: {}", line(&p)),
         data: view(&p),
     })
+}
+
+pub async fn reload(mut b: Backend, args: NameArgs) -> Outcome {
+    let answer = b
+        .supervisor
+        .reload(v1::NameRequest { name: args.name })
+        .await
+        .map_err(|s| ToolError::status(&s, UNKNOWN_HINT))?
+        .into_inner();
+    Ok(replicas("reloaded", &answer.processes))
+}
+
+pub async fn scale(mut b: Backend, args: ScaleArgs) -> Outcome {
+    let request = v1::ScaleRequest {
+        name: args.name,
+        instances: args.instances,
+    };
+    let answer = b
+        .supervisor
+        .scale(request)
+        .await
+        .map_err(|s| ToolError::status(&s, UNKNOWN_HINT))?
+        .into_inner();
+    Ok(replicas("scaled to", &answer.processes))
+}
+
+/// The answer of an operation on a set: one line per replica, and their views.
+fn replicas(verb: &str, processes: &[v1::ManagedProcess]) -> Answer {
+    let lines: Vec<String> = processes.iter().map(line).collect();
+    Answer {
+        summary: format!(
+            "{verb} {}:\n{}",
+            plural(processes.len(), "process"),
+            lines.join("\n")
+        ),
+        data: json!({"processes": processes.iter().map(view).collect::<Vec<_>>()}),
+    }
 }
 
 /// Every line of a finite `Logs` stream.

@@ -164,7 +164,7 @@ mod tests {
     #[test]
     fn read_only_hides_every_tool_that_acts() {
         let all = catalog(&Policy::default());
-        assert_eq!(all.len(), 18);
+        assert_eq!(all.len(), 20);
         let reads = catalog(&Policy {
             read_only: true,
             ..Policy::default()
@@ -191,6 +191,8 @@ mod tests {
         for name in [
             "stop_process",
             "restart_process",
+            "reload_process",
+            "scale_process",
             "kill_process",
             "queue_cancel",
         ] {

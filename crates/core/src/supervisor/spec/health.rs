@@ -98,6 +98,29 @@ pub enum Probe {
 }
 
 impl Probe {
+    /// Parses a probe as the CLI, MCP and the dashboard take it in one string:
+    /// `http://HOST:PORT/PATH`, `tcp:HOST:PORT` or `cmd:COMMAND` (run with `sh -c`).
+    pub fn parse(text: &str) -> Result<Probe, SpecError> {
+        let probe = if let Some(target) = text.strip_prefix("tcp:") {
+            Probe::parse_tcp(target.trim_start_matches("//"))?
+        } else if let Some(command) = text.strip_prefix("cmd:") {
+            Probe::Command(command.to_owned())
+        } else if text.contains("://") {
+            Probe::Http {
+                url: text.to_owned(),
+            }
+        } else {
+            return Err(invalid(
+                "health",
+                format!(
+                    "{text:?} is not a probe: use http://HOST:PORT/PATH, tcp:HOST:PORT or \
+                     cmd:COMMAND"
+                ),
+            ));
+        };
+        probe.validate().map(|()| probe)
+    }
+
     /// Parses a TCP target `HOST:PORT` (`[::1]:80` for IPv6), as procward.toml and the CLI
     /// spell it.
     pub fn parse_tcp(target: &str) -> Result<Probe, SpecError> {

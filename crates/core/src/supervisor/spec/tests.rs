@@ -324,3 +324,25 @@ fn serde_writes_milliseconds_and_reads_defaults() {
             .is_err()
     );
 }
+
+#[test]
+fn probes_parse_from_one_string() {
+    assert_eq!(
+        Probe::parse("tcp:127.0.0.1:80").unwrap(),
+        Probe::Tcp {
+            host: "127.0.0.1".into(),
+            port: 80
+        }
+    );
+    assert_eq!(
+        Probe::parse("cmd:pg_isready").unwrap(),
+        Probe::Command("pg_isready".into())
+    );
+    assert!(matches!(
+        Probe::parse("http://127.0.0.1:8000/ready").unwrap(),
+        Probe::Http { .. }
+    ));
+    for bad in ["localhost:80", "tcp:host", "cmd:", "https://x/", ""] {
+        assert!(Probe::parse(bad).is_err(), "{bad}");
+    }
+}
