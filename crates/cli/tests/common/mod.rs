@@ -36,6 +36,17 @@ impl Procward {
         cmd
     }
 
+    /// A `std::process::Command` for the procward binary with the test's environment,
+    /// for a command the test runs in the background (`up` waiting on a dependency).
+    pub fn std_cmd(&self) -> Command {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("procward"));
+        cmd.env("PROCWARD_HOME", self.home.path().join("home"))
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env_remove("PROCWARD_CONFIG")
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
     /// The test's private directory.
     pub fn dir(&self) -> &std::path::Path {
         self.home.path()
