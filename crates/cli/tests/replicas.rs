@@ -80,6 +80,11 @@ fn a_set_scales_answers_to_its_name_and_tells_each_replica_its_index() {
     .len()
         == 2));
     assert!(d.logs("web:1", 5).iter().any(|l| l.contains("instance 1")));
+    // The set's logs: every replica's lines, each naming its replica.
+    let all = d.cmd().args(["logs", "web"]).output().unwrap();
+    let text = String::from_utf8_lossy(&all.stdout);
+    assert!(text.contains("web:0 | instance 0"), "{text}");
+    assert!(text.contains("web:1 | instance 1"), "{text}");
 
     d.cmd()
         .args(["scale", "web", "4"])

@@ -83,8 +83,14 @@ pub async fn print_lines(
     output: Output,
 ) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
-    while let Some(line) = stream.message().await? {
+    while let Some(mut line) = stream.message().await? {
         let stderr = line.stream() == v1::LogStream::Stderr;
+        // A set's lines name their replica, as pm2's `0|web | ...`.
+        if !line.process.is_empty() {
+            let mut tagged = format!("{} | ", line.process).into_bytes();
+            tagged.append(&mut line.line);
+            line.line = tagged;
+        }
         let written = if stderr && split {
             out.flush().and_then(|()| {
                 let mut err = std::io::stderr().lock();

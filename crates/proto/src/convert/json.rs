@@ -70,6 +70,7 @@ mod tests {
         let line = v1::LogLine {
             stream: v1::LogStream::Stderr.into(),
             line: b"x".to_vec(),
+            process: String::new(),
         };
         assert_eq!(
             serde_json::to_value(&line).unwrap()["stream"],

@@ -34,7 +34,14 @@ fn keyed(
             Some(since) => stamped.is_some_and(|ms| ms >= since),
             None => true,
         };
-        keep.then_some((key, LogLine { stream, line }))
+        keep.then_some((
+            key,
+            LogLine {
+                stream,
+                line,
+                process: String::new(),
+            },
+        ))
     });
     if since.is_none() || last == usize::MAX {
         return Box::new(keyed);

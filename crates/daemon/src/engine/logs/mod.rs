@@ -50,6 +50,8 @@ pub struct LogLine {
     pub stream: LogStream,
     /// Its bytes (not necessarily UTF-8).
     pub line: Vec<u8>,
+    /// The replica it came from when the logs of a set were asked for; empty otherwise.
+    pub process: String,
 }
 
 /// How many lines a tail wants.
@@ -81,8 +83,42 @@ pub struct LogsQuery {
 impl Engine {
     /// The logs `query` asks for, as a stream: stdout's tail, then stderr's, then (when
     /// following) new lines of either as they appear. Followers open before the tail is
-    /// read, so no line falls between the two.
+    /// read, so no line falls between the two. For a set of replicas, every replica's
+    /// lines as they are read (each replica's in order), each naming its replica.
     pub async fn logs(&self, query: LogsQuery) -> Result<mpsc::Receiver<LogLine>, EngineError> {
+        let members = self.supervisor.members(&query.name).await?;
+        if members.len() == 1 {
+            let query = LogsQuery {
+                name: members[0].clone(),
+                ..query
+            };
+            return self.logs_of(query).await;
+        }
+        let mut sources = Vec::with_capacity(members.len());
+        for member in members {
+            let query = LogsQuery {
+                name: member.clone(),
+                ..query.clone()
+            };
+            sources.push((member, self.logs_of(query).await?));
+        }
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        for (member, mut source) in sources {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while let Some(mut line) = source.recv().await {
+                    line.process.clone_from(&member);
+                    if tx.send(line).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        Ok(rx)
+    }
+
+    /// [`Self::logs`] of one process, by its exact name.
+    async fn logs_of(&self, query: LogsQuery) -> Result<mpsc::Receiver<LogLine>, EngineError> {
         let view = self.supervisor.status(&query.name).await?;
         let stamped = view.spec.logs.timestamps;
         if query.since_ms.is_some() && !stamped {
@@ -132,6 +168,7 @@ impl Engine {
                         batch.push(LogLine {
                             stream: *stream,
                             line,
+                            process: String::new(),
                         });
                     }
                 }
@@ -207,6 +244,7 @@ pub(crate) fn send_tails(
             let line = LogLine {
                 stream: *stream,
                 line,
+                process: String::new(),
             };
             if tx.blocking_send(line).is_err() {
                 return false;

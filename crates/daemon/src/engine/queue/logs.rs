@@ -149,6 +149,7 @@ async fn drain(followers: &mut [(LogStream, Follower)], tx: &mpsc::Sender<LogLin
             let line = LogLine {
                 stream: *stream,
                 line,
+                process: String::new(),
             };
             if tx.send(line).await.is_err() {
                 return false;

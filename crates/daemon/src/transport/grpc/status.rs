@@ -80,6 +80,7 @@ pub fn log_lines(
             }
             .into(),
             line: line.line,
+            process: line.process,
         })
     })
 }
