@@ -47,7 +47,8 @@ fi
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo none)"
-  [ -n "$PM2_BIN" ] && echo "pm2=$("$PM2_BIN" --version 2>/dev/null | tail -1)"
+  # Read from its package, not `pm2 --version`, which starts a daemon in ~/.pm2.
+  [ -n "$PM2_BIN" ] && echo "pm2=$(node -p "require('$(dirname "$(readlink -f "$PM2_BIN")")/../package.json').version" 2>/dev/null)"
 } >"$OUT/meta.env"
 
 python3 bench/limits/driver.py --procward "$PROCWARD" ${PM2_BIN:+--pm2 "$PM2_BIN"} --out "$OUT"
