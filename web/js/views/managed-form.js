@@ -100,6 +100,18 @@ export function readStartForm() {
   return payload;
 }
 
+const HINTS = { '': 'http://127.0.0.1:8000/health', command: 'curl -fsS localhost:8000/ready', tcp: '127.0.0.1:8000', http: 'http://127.0.0.1:8000/health' };
+
+/** Each probe's target placeholder follows its type. */
+export function initProbeHints() {
+  for (const kind of ['health', 'readiness']) {
+    const type = byId(`managed-${kind}-type`);
+    type.addEventListener('change', () => {
+      byId(`managed-${kind}-target`).placeholder = HINTS[type.value] || HINTS[''];
+    });
+  }
+}
+
 /** Shows (or with no text, hides) the form's error line. */
 export function showFormError(text, input) {
   const line = byId('managed-form-error');

@@ -7,7 +7,9 @@
 import { confirmDialog, promptCount, report, toast } from '../ui.js';
 import { OutputDecoder, PolledView, byId, describeStatus, h } from '../util.js';
 import { History } from '../sparkline.js';
-import { FormError, readStartForm, resetStartForm, showFormError } from './managed-form.js';
+import {
+  FormError, initProbeHints, readStartForm, resetStartForm, showFormError,
+} from './managed-form.js';
 import { RUNNING, managedRows } from './managed-rows.js';
 
 const REFRESH_MS = 2000;
@@ -24,6 +26,7 @@ export class ManagedView extends PolledView {
     this.body = byId('managed-body');
     this.logs = null; // {name, sessionId, unsubscribe, decoders, chars}
 
+    initProbeHints();
     byId('managed-form').addEventListener('submit', (event) => {
       event.preventDefault();
       this.start();
