@@ -250,7 +250,11 @@ impl DataRequest {
                     .start(*spec, false)
                     .await
                     .map_err(|e| wire_fields(e.to_string()))?;
-                let views = supervisor.status_all(&base).await.map_err(s)?;
+                // Started already: a set changed meanwhile still answers with the start.
+                let views = match supervisor.status_all(&base).await {
+                    Ok(views) => views,
+                    Err(_) => vec![view.clone()],
+                };
                 Ok(json!({
                     "process": json_of(&view_to_proto(&view)),
                     "processes": views_json(&views),
