@@ -39,7 +39,7 @@ run bash -c "cd tests/desktop && '$venv/bin/python' -m pytest -q -p no:cacheprov
 for suite in tests/socketio tests/web; do
   npm ci --prefix "$suite" --no-audit --no-fund --silent || exit 1
 done
-run bash -c "cd tests/socketio && node --test --test-timeout=60000 socketio.test.mjs"
+run bash -c "cd tests/socketio && node --test --test-timeout=60000 socketio.test.mjs replicas.test.mjs"
 run node tests/web/dashboard.test.mjs
 
 exit "$status"

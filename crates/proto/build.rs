@@ -4,11 +4,12 @@
 use prost::Message as _;
 
 /// Every enum-typed field and its JSON serializer in `crate::convert::json`.
-const ENUM_FIELDS: [(&str, &str); 6] = [
+const ENUM_FIELDS: [(&str, &str); 7] = [
     (".procward.v1.Job.state", "job_state"),
     (".procward.v1.JobEvent.state", "job_state"),
     (".procward.v1.ManagedProcess.state", "process_state"),
     (".procward.v1.ManagedProcess.health", "health_state"),
+    (".procward.v1.ManagedProcess.readiness", "health_state"),
     (".procward.v1.ProcessSpec.restart", "restart_policy"),
     (".procward.v1.LogLine.stream", "log_stream"),
 ];

@@ -20,6 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { io } from 'socket.io-client';
 
+import { SET, replicaSteps } from './replicas.steps.mjs';
+
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
 const PROCWARD = process.env.PROCWARD_BIN || path.join(REPO, 'target', 'debug', 'procward');
@@ -283,6 +285,7 @@ async function teardown() {
     // CLI, which needs no web transport; only while our daemon runs, or the CLI would
     // start another one).
     spawnSync(PROCWARD, ['delete', MANAGED], { env: procwardEnv(), timeout: 5_000, stdio: 'ignore' });
+    spawnSync(PROCWARD, ['delete', SET], { env: procwardEnv(), timeout: 5_000, stdio: 'ignore' });
     spawnSync(PROCWARD, ['daemon', 'stop'], { env: procwardEnv(), timeout: 5_000, stdio: 'ignore' });
     await Promise.race([state.daemonExit, sleep(5000)]);
     if (daemonRuns()) {
@@ -600,6 +603,8 @@ step('05b-managed-sparklines', async () => {
   assert.ok(lastCpu >= 0 && lastCpu <= 100, `cpu ${lastCpu}`);
   await shot('05b-managed-sparklines');
 });
+
+replicaSteps({ step, state, rawCall, waitFor });
 
 step('06-kill-own-process', async () => {
   const { page } = state;

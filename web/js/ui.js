@@ -1,4 +1,4 @@
-// The confirmation dialog and the toasts (results of actions).
+// The confirmation and scale dialogs and the toasts (results of actions).
 
 import { byId, h } from './util.js';
 
@@ -41,6 +41,58 @@ export function confirmDialog(message, confirmLabel = 'OK') {
     confirm.addEventListener('click', onConfirm);
     cancel.addEventListener('click', onCancel);
     backdrop.addEventListener('click', onBackdrop);
+    document.addEventListener('keydown', onKey);
+  });
+}
+
+/**
+ * Asks for a whole number from `min` to `max` in the scale dialog; a value out of range
+ * is refused in the dialog itself. Resolves the number, or null when cancelled.
+ */
+export function promptCount(message, { min = 1, max = 256, value = '' } = {}) {
+  const backdrop = byId('scale-backdrop');
+  const form = byId('scale-form');
+  const input = byId('scale-count');
+  const error = byId('scale-error');
+  if (pending) pending(false);
+  byId('scale-message').textContent = message;
+  input.value = String(value);
+  error.hidden = true;
+  backdrop.hidden = false;
+  const previous = document.activeElement;
+  input.focus();
+  input.select();
+  return new Promise((resolve) => {
+    const finish = (answer) => {
+      pending = null;
+      backdrop.hidden = true;
+      form.removeEventListener('submit', onSubmit);
+      byId('scale-cancel').removeEventListener('click', onCancel);
+      document.removeEventListener('keydown', onKey);
+      if (previous && typeof previous.focus === 'function' && previous.isConnected) previous.focus();
+      resolve(answer === false ? null : answer);
+    };
+    const onSubmit = (event) => {
+      event.preventDefault();
+      const text = input.value.trim();
+      const count = /^\d+$/.test(text) ? Number(text) : NaN;
+      if (count >= min && count <= max) {
+        finish(count);
+      } else {
+        error.textContent = `instances: give a whole number from ${min} to ${max}`;
+        error.hidden = false;
+        input.setAttribute('aria-invalid', 'true');
+        input.focus();
+      }
+    };
+    const onCancel = () => finish(false);
+    const onKey = (event) => {
+      if (event.key === 'Escape') finish(false);
+    };
+    input.removeAttribute('aria-invalid');
+    pending = finish;
+    form.addEventListener('submit', onSubmit);
+    byId('scale-cancel').addEventListener('click', onCancel);
     document.addEventListener('keydown', onKey);
   });
 }

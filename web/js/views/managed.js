@@ -1,19 +1,22 @@
-// Managed processes: list (managed:list, every 2 s), start (managed:start), stop,
-// restart and delete (managed:action), and a live log panel (logs:join, then `output`
-// messages of session "logs:NAME"). Each running process's CPU and memory over its
-// last 30 listings are drawn as sparklines in its row.
+// Managed processes: list (managed:list, every 2 s; sets of replicas grouped, see
+// managed-rows.js), start (managed:start, from the form of managed-form.js), stop,
+// restart, reload, scale, flush and delete (managed:action), and a live log panel
+// (logs:join, then `output` messages of session "logs:NAME"). Each running process's CPU
+// and memory over its last 30 listings are drawn as sparklines in its row.
 
-import { confirmDialog, report, toast } from '../ui.js';
+import { confirmDialog, promptCount, report, toast } from '../ui.js';
+import { OutputDecoder, PolledView, byId, describeStatus, h } from '../util.js';
+import { History } from '../sparkline.js';
 import {
-  OutputDecoder, PolledView, byId, commandText, describeStatus, formatBytes, formatDuration, h,
-} from '../util.js';
-import { History, sparkline } from '../sparkline.js';
+  FormError, initProbeHints, readStartForm, resetStartForm, showFormError,
+} from './managed-form.js';
+import { RUNNING, managedRows } from './managed-rows.js';
 
 const REFRESH_MS = 2000;
 const LOG_LINES = 200;
 const LOG_MAX_CHARS = 512 * 1024;
-
-const RUNNING = new Set(['running', 'starting', 'paused', 'stopping']);
+// Reload and scale wait for new instances to be ready.
+const SLOW_ACK_MS = 120_000;
 
 export class ManagedView extends PolledView {
   constructor(conn) {
@@ -23,13 +26,14 @@ export class ManagedView extends PolledView {
     this.body = byId('managed-body');
     this.logs = null; // {name, sessionId, unsubscribe, decoders, chars}
 
+    initProbeHints();
     byId('managed-form').addEventListener('submit', (event) => {
       event.preventDefault();
       this.start();
     });
     this.body.addEventListener('click', (event) => {
       const button = event.target.closest('button[data-action]');
-      if (button) this.act(button.dataset.name, button.dataset.action);
+      if (button) this.act(button.dataset.name, button.dataset.action, button);
     });
     byId('logs-close').addEventListener('click', () => this.closeLogs());
     byId('logs-clear').addEventListener('click', () => {
@@ -54,9 +58,7 @@ export class ManagedView extends PolledView {
     if (!this.conn.connected) return;
     try {
       const ack = await this.conn.call('managed:list', {});
-      this.processes = (Array.isArray(ack.processes) ? ack.processes : [])
-        .slice()
-        .sort((a, b) => a.name.localeCompare(b.name));
+      this.processes = Array.isArray(ack.processes) ? ack.processes : [];
       this.record();
       this.error = null;
     } catch (error) {
@@ -85,57 +87,34 @@ export class ManagedView extends PolledView {
       );
       return;
     }
-    this.body.replaceChildren(
-      ...this.processes.map((p) => {
-        const running = RUNNING.has(p.state);
-        const uptime = running && Number(p.uptime_ms) ? formatDuration(Number(p.uptime_ms) / 1000) : '';
-        const detail = [p.reason, p.health && `health: ${p.health}`].filter(Boolean).join(' · ');
-        const button = (action, label, attrs = {}) =>
-          h('button', {
-            type: 'button', class: 'small', 'data-action': action, 'data-name': p.name,
-            'data-testid': `managed-${action}`, 'aria-label': `${label} ${p.name}`, ...attrs,
-          }, label);
-        return h('tr', { 'data-testid': 'managed-row', 'data-name': p.name },
-          h('td', { class: 'name-cell' },
-            h('div', { class: 'name' }, p.name),
-            h('div', { class: 'cmd muted' }, commandText(p.spec))),
-          h('td', {},
-            h('span', { class: `state state-${p.state}`, 'data-testid': 'managed-state' }, p.state),
-            detail ? h('div', { class: 'muted small-text' }, detail) : null),
-          h('td', { class: 'num opt' }, Number(p.pid) ? p.pid : ''),
-          h('td', { class: 'num opt' }, p.restarts ?? 0),
-          h('td', { class: 'num opt' }, uptime),
-          h('td', { class: 'num opt spark-cell' }, running ? (Number(p.cpu_percent) || 0).toFixed(1) : '',
-            running ? sparkline(this.history.values(p.name, 'cpu'),
-              { label: `CPU history of ${p.name}`, testid: 'spark-cpu', max: 100 }) : null),
-          h('td', { class: 'num opt spark-cell' }, running ? formatBytes(p.memory_rss) : '',
-            running ? sparkline(this.history.values(p.name, 'mem'),
-              { label: `memory history of ${p.name}`, testid: 'spark-mem' }) : null),
-          h('td', { class: 'actions' },
-            button('logs', 'Logs'),
-            button('stop', 'Stop', { disabled: !running }),
-            button('restart', running ? 'Restart' : 'Start'),
-            button('delete', 'Delete', { class: 'small danger' })));
-      }),
-    );
+    this.body.replaceChildren(...managedRows(this.processes, this.history));
   }
 
   async start() {
-    const name = byId('managed-name').value.trim();
-    const command = byId('managed-command').value.trim();
-    if (!name || !command) return;
-    const ack = await report(
-      this.conn.call('managed:start', { name, command }),
-      (result) => `started ${name}${result.process && result.process.pid ? ` (pid ${result.process.pid})` : ''}`,
-    );
-    if (ack) {
-      byId('managed-name').value = '';
-      byId('managed-command').value = '';
+    let payload;
+    try {
+      payload = readStartForm();
+    } catch (error) {
+      if (!(error instanceof FormError)) throw error;
+      showFormError(error.message, error.input);
+      return;
+    }
+    if (!payload.name || !payload.command) return;
+    showFormError('');
+    try {
+      const ack = await this.conn.call('managed:start', payload);
+      const started = (ack.processes || []).map((p) => p.name).join(', ') || payload.name;
+      toast(`started ${started}${ack.process && ack.process.pid && !payload.instances ? ` (pid ${ack.process.pid})` : ''}`);
+      resetStartForm();
+    } catch (error) {
+      // The daemon's refusal names the field; nothing was started.
+      showFormError(error.message);
+      toast(error.message, 'error');
     }
     this.poller.kick();
   }
 
-  async act(name, action) {
+  async act(name, action, button) {
     if (action === 'logs') {
       this.openLogs(name);
       return;
@@ -144,9 +123,29 @@ export class ManagedView extends PolledView {
       const ok = await confirmDialog(`Delete managed process ${name}? It is stopped and forgotten.`, 'Delete');
       if (!ok) return;
     }
-    const past = { stop: 'stopped', restart: 'restarted', delete: 'deleted' }[action] || action;
-    await report(this.conn.call('managed:action', { name, action }), () => `${name} ${past}`);
-    if (action === 'delete' && this.logs && this.logs.name === name) this.closeLogs();
+    const payload = { name, action };
+    if (action === 'scale') {
+      const count = await promptCount(`Run ${name} as how many replicas? (1-256)`,
+        { value: button && button.dataset.count ? button.dataset.count : 1 });
+      if (count === null) return;
+      payload.instances = count;
+    }
+    const slow = action === 'reload' || action === 'scale';
+    const done = (ack) => {
+      if (action === 'flush') return `${name}: logs emptied (${ack.bytesRemoved} bytes)`;
+      if (action === 'scale') return `${name} scaled to ${payload.instances}`;
+      const past = { stop: 'stopped', restart: 'restarted', delete: 'deleted', reload: 'reloaded' }[action] || action;
+      return `${name} ${past}`;
+    };
+    if (button) button.disabled = true;
+    try {
+      await report(this.conn.call('managed:action', payload, slow ? SLOW_ACK_MS : undefined), done);
+    } finally {
+      if (button && button.isConnected) button.disabled = false;
+    }
+    if (action === 'delete' && this.logs && (this.logs.name === name || this.logs.name.startsWith(`${name}:`))) {
+      this.closeLogs();
+    }
     this.poller.kick();
   }
 

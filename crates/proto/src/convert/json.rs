@@ -30,7 +30,7 @@ pub fn restart_policy<S: Serializer>(value: &i32, serializer: S) -> Result<S::Ok
     name(*value, v1::RestartPolicy::wire_name, serializer)
 }
 
-/// `ManagedProcess.health`.
+/// `ManagedProcess.health`, `ManagedProcess.readiness`.
 pub fn health_state<S: Serializer>(value: &i32, serializer: S) -> Result<S::Ok, S::Error> {
     name(*value, v1::HealthState::wire_name, serializer)
 }
@@ -79,10 +79,12 @@ mod tests {
         let odd = v1::ManagedProcess {
             state: 99,
             health: v1::HealthState::Healthy.into(),
+            readiness: v1::HealthState::Starting.into(),
             ..Default::default()
         };
         let value = serde_json::to_value(&odd).unwrap();
         assert_eq!(value["state"], json!("99"));
         assert_eq!(value["health"], json!("healthy"));
+        assert_eq!(value["readiness"], json!("starting"));
     }
 }

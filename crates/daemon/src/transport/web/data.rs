@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::events::Event;
 use super::parse;
+use super::payloads::ProbeArgs;
 use super::socket::Answer;
 use crate::engine::Engine;
 use crate::engine::audit::{Caller, Interface, Peer, PeerAddr};
@@ -63,6 +64,12 @@ struct StartArgs {
     watch_ignore: Vec<String>,
     #[serde(rename = "cronRestart")]
     cron_restart: Option<String>,
+    /// Replicas (1-256; checked by the daemon).
+    instances: Option<u32>,
+    #[serde(default, rename = "successExitCodes")]
+    success_exit_codes: Vec<i32>,
+    health: Option<ProbeArgs>,
+    readiness: Option<ProbeArgs>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,6 +77,8 @@ struct StartArgs {
 struct ActionArgs {
     name: String,
     action: String,
+    /// `scale`'s new count.
+    instances: Option<u32>,
 }
 
 /// What a managed-process action event asks for.
@@ -83,6 +92,10 @@ pub enum Action {
     Delete,
     /// Empty its logs (it keeps running).
     Flush,
+    /// Zero-downtime restart (every replica in turn).
+    Reload,
+    /// Set the number of replicas.
+    Scale(u32),
 }
 
 /// A data event's request, parsed and shape-checked; ranges are the engine's to check.
@@ -125,6 +138,10 @@ impl DataRequest {
                     watch,
                     watch_ignore,
                     cron_restart,
+                    instances,
+                    success_exit_codes,
+                    health,
+                    readiness,
                 } = parse(payload)?;
                 let argv = command_from_string(&command).map_err(|e| e.to_string())?;
                 let mut spec = ProcessSpec::new(name, argv);
@@ -132,21 +149,38 @@ impl DataRequest {
                 spec.watch = watch;
                 spec.watch_ignore = watch_ignore;
                 spec.cron_restart = cron_restart;
+                spec.instances = instances.unwrap_or(1);
+                spec.success_exit_codes = success_exit_codes;
+                spec.health = health.map(|h| h.parse("health")).transpose()?;
+                spec.readiness = readiness.map(|r| r.parse("readiness")).transpose()?;
                 if let Some(limits) = limits {
                     spec.limits = limits.parse()?;
                 }
                 Self::Start(Box::new(spec))
             }
             Event::ManagedAction => {
-                let ActionArgs { name, action } = parse(payload)?;
-                let action = match action.as_str() {
-                    "stop" => Action::Stop,
-                    "restart" => Action::Restart,
-                    "delete" => Action::Delete,
-                    "flush" => Action::Flush,
-                    other => {
+                let ActionArgs {
+                    name,
+                    action,
+                    instances,
+                } = parse(payload)?;
+                let action = match (action.as_str(), instances) {
+                    ("scale", Some(n)) => Action::Scale(n),
+                    ("scale", None) => {
+                        return Err("instances: scale needs the number of replicas (1-256)".into());
+                    }
+                    (other, Some(_)) => {
+                        return Err(format!("instances: only scale takes it, not {other}"));
+                    }
+                    ("stop", None) => Action::Stop,
+                    ("restart", None) => Action::Restart,
+                    ("delete", None) => Action::Delete,
+                    ("flush", None) => Action::Flush,
+                    ("reload", None) => Action::Reload,
+                    (other, None) => {
                         return Err(format!(
-                            "unknown action '{other}': use stop, restart, delete or flush"
+                            "unknown action '{other}': use stop, restart, reload, scale, delete \
+                             or flush"
                         ));
                     }
                 };
@@ -208,9 +242,23 @@ impl DataRequest {
                 Ok(json!({"processes": json_of(&rows)}))
             }
             Self::Start(spec) => {
-                // Validated by the supervisor's one check, like every start.
-                let view = engine.supervisor().start(*spec, false).await.map_err(s)?;
-                Ok(json!({"process": json_of(&view_to_proto(&view))}))
+                // Validated by the supervisor's one check, like every start; a set's
+                // replicas are all registered (or none) by then.
+                let base = spec.name.clone();
+                let supervisor = engine.supervisor();
+                let view = supervisor
+                    .start(*spec, false)
+                    .await
+                    .map_err(|e| wire_fields(e.to_string()))?;
+                // Started already: a set changed meanwhile still answers with the start.
+                let views = match supervisor.status_all(&base).await {
+                    Ok(views) => views,
+                    Err(_) => vec![view.clone()],
+                };
+                Ok(json!({
+                    "process": json_of(&view_to_proto(&view)),
+                    "processes": views_json(&views),
+                }))
             }
             Self::Act(name, action) => {
                 let view = match action {
@@ -226,6 +274,14 @@ impl DataRequest {
                             .await
                             .map_err(|e| e.to_string())?;
                         return Ok(json!({"bytesRemoved": removed}));
+                    }
+                    Action::Reload => {
+                        let views = engine.reload(caller, &name).await.map_err(s)?;
+                        return Ok(json!({"processes": views_json(&views)}));
+                    }
+                    Action::Scale(instances) => {
+                        let views = engine.scale(caller, &name, instances).await.map_err(s)?;
+                        return Ok(json!({"processes": views_json(&views)}));
                     }
                 };
                 Ok(json!({"process": json_of(&view_to_proto(&view.map_err(s)?))}))
@@ -251,6 +307,29 @@ pub fn caller_of(parts: &http::request::Parts) -> Caller {
     } else {
         Caller::new(Interface::SocketIo, who)
     }
+}
+
+fn views_json(views: &[procward_core::supervisor::view::ManagedView]) -> Value {
+    Value::Array(views.iter().map(|v| json_of(&view_to_proto(v))).collect())
+}
+
+/// A spec error names the field as procward.toml spells it (`success_exit_codes: ...`);
+/// this payload's own key leads where it is spelled differently.
+fn wire_fields(message: String) -> String {
+    const KEYS: [(&str, &str); 3] = [
+        ("success_exit_codes", "successExitCodes"),
+        ("cron_restart", "cronRestart"),
+        ("watch_ignore", "watchIgnore"),
+    ];
+    for (field, key) in KEYS {
+        if let Some(rest) = message
+            .strip_prefix(field)
+            .and_then(|r| r.strip_prefix(": "))
+        {
+            return format!("{key}: {rest}");
+        }
+    }
+    message
 }
 
 fn report(report: KillReport) -> Answer {

@@ -97,7 +97,7 @@ events! {
     ManagedList = "managed:list" => data(Event::ManagedList, ctx, payload).await;
     /// Starts a managed process from a name and a command line.
     ManagedStart = "managed:start" => data(Event::ManagedStart, ctx, payload).await;
-    /// Stops, restarts or deletes a managed process.
+    /// Stops, restarts, reloads, scales, deletes or flushes a managed process (or set).
     ManagedAction = "managed:action" => data(Event::ManagedAction, ctx, payload).await;
     /// Jobs of the queue (by group, by state).
     QueueList = "queue:list" => queue::list(ctx, payload).await;

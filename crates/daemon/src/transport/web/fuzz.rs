@@ -37,6 +37,13 @@ const FIELDS: &[&str] = &[
     "sort",
     "user",
     "limit",
+    "instances",
+    "successExitCodes",
+    "readiness",
+    "health",
+    "tcp",
+    "http",
+    "intervalMs",
 ];
 
 /// Any JSON value, with numbers and strings that probe the edges.
@@ -159,6 +166,38 @@ fn data_refusals_name_the_field() {
         .contains("unknown action 'explode'")
     );
     assert!(why(Event::SessionCreate, serde_json::json!({})).contains("not a data event"));
+    let start = |extra: Value| {
+        let mut payload = serde_json::json!({"name": "a", "command": "sleep 1"});
+        payload
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        why(Event::ManagedStart, payload)
+    };
+    assert!(
+        start(serde_json::json!({"readiness": {}}))
+            .starts_with("readiness: give exactly one probe")
+    );
+    let both = start(serde_json::json!({"health": {"tcp": "h:1", "http": "http://h/"}}));
+    assert!(both.starts_with("health: give exactly one probe"), "{both}");
+    assert!(
+        start(serde_json::json!({"readiness": {"tcp": "nohost"}})).starts_with("readiness: tcp")
+    );
+    assert!(start(serde_json::json!({"instances": -1})).contains("instances"));
+    assert!(start(serde_json::json!({"successExitCodes": [1.5]})).contains("successExitCodes"));
+    let act = |payload: Value| why(Event::ManagedAction, payload);
+    assert!(act(serde_json::json!({"name": "a", "action": "scale"})).starts_with("instances:"));
+    assert!(
+        act(serde_json::json!({"name": "a", "action": "stop", "instances": 2}))
+            .starts_with("instances:")
+    );
+    assert!(matches!(
+        DataRequest::parse(
+            Event::ManagedAction,
+            serde_json::json!({"name": "a", "action": "scale", "instances": 3})
+        ),
+        Ok(DataRequest::Act(_, super::data::Action::Scale(3)))
+    ));
     assert!(matches!(
         DataRequest::parse(Event::PortsList, serde_json::json!({})),
         Ok(DataRequest::Ports)

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use procward_core::supervisor::spec::{HealthCheck, Probe, SpecError};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -55,6 +56,55 @@ impl LimitArgs {
         .pids(self.pids_max)
         .parse()
         .map_err(|e| format!("limits: {e}"))
+    }
+}
+
+/// A health or readiness check of `managed:start`: exactly one probe (`command`, `tcp`
+/// as `HOST:PORT`, or `http` as a URL) and optional timing in milliseconds; ranges are
+/// the daemon's to check with the rest of the spec.
+#[derive(Debug, Deserialize, Default, Clone, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProbeArgs {
+    command: Option<String>,
+    tcp: Option<String>,
+    http: Option<String>,
+    interval_ms: Option<u64>,
+    timeout_ms: Option<u64>,
+    retries: Option<u32>,
+    start_period_ms: Option<u64>,
+}
+
+impl ProbeArgs {
+    /// The check, or why its shape is refused, the message starting with `field`.
+    pub fn parse(&self, field: &str) -> Result<HealthCheck, String> {
+        let probe = match (&self.command, &self.tcp, &self.http) {
+            (Some(command), None, None) => Probe::Command(command.clone()),
+            (None, Some(target), None) => Probe::parse_tcp(target).map_err(|e| match e {
+                SpecError::Invalid { reason, .. } => format!("{field}: {reason}"),
+                other => format!("{field}: {other}"),
+            })?,
+            (None, None, Some(url)) => Probe::Http { url: url.clone() },
+            _ => {
+                return Err(format!(
+                    "{field}: give exactly one probe: command, tcp (HOST:PORT) or http (a URL)"
+                ));
+            }
+        };
+        let mut check = HealthCheck::new(probe);
+        let ms = std::time::Duration::from_millis;
+        if let Some(interval) = self.interval_ms {
+            check.interval = ms(interval);
+        }
+        if let Some(timeout) = self.timeout_ms {
+            check.timeout = ms(timeout);
+        }
+        if let Some(retries) = self.retries {
+            check.retries = retries;
+        }
+        if let Some(start_period) = self.start_period_ms {
+            check.start_period = ms(start_period);
+        }
+        Ok(check)
     }
 }
 
