@@ -85,6 +85,9 @@ fn a_set_scales_answers_to_its_name_and_tells_each_replica_its_index() {
     let text = String::from_utf8_lossy(&all.stdout);
     assert!(text.contains("web:0 | instance 0"), "{text}");
     assert!(text.contains("web:1 | instance 1"), "{text}");
+    // So does flush: every replica's logs emptied.
+    d.cmd().args(["flush", "web"]).assert().success();
+    assert!(d.logs("web:0", 5).is_empty() && d.logs("web:1", 5).is_empty());
 
     d.cmd()
         .args(["scale", "web", "4"])

@@ -17,8 +17,8 @@ use crate::engine::error::EngineError;
 const ROTATED_SLACK: u32 = 100;
 
 impl Engine {
-    /// Empties the logs of the managed process `name` for `caller` (recorded as `flush`);
-    /// returns the bytes they held.
+    /// Empties the logs of the managed process `name` (every replica of a set) for
+    /// `caller` (recorded as `flush`); returns the bytes they held.
     pub async fn flush_logs(&self, caller: &Caller, name: &str) -> Result<u64, EngineError> {
         let result = self.flush(name).await;
         let (outcome, message) = match &result {
@@ -31,10 +31,20 @@ impl Engine {
     }
 
     async fn flush(&self, name: &str) -> Result<u64, EngineError> {
-        let view = self.supervisor.status(name).await?;
+        let mut removed = 0;
+        for view in self.supervisor.status_all(name).await? {
+            removed += self.flush_one_process(view).await?;
+        }
+        Ok(removed)
+    }
+
+    async fn flush_one_process(
+        &self,
+        view: procward_core::supervisor::view::ManagedView,
+    ) -> Result<u64, EngineError> {
+        let name = view.spec.name.clone();
         let max = view.spec.logs.max_files + ROTATED_SLACK;
         let logs = [view.stdout_log.clone(), view.stderr_log.clone()];
-        let name = name.to_owned();
         tokio::task::spawn_blocking(move || {
             let mut removed = 0;
             for log in &logs {

@@ -31,9 +31,13 @@ impl LineBatcher {
         self.pending.is_some()
     }
 
-    /// Adds a line; sends the batch before it when the stream changes or it is full.
+    /// Adds a line; sends the batch before it when the stream changes or it is full. A
+    /// line of a set's logs starts with its replica's name (`web:1 | `), as the CLI shows.
     pub fn push(&mut self, line: LogLine) {
-        let text = String::from_utf8_lossy(&line.line).into_owned() + "\n";
+        let mut text = String::from_utf8_lossy(&line.line).into_owned() + "\n";
+        if !line.process.is_empty() {
+            text = format!("{} | {text}", line.process);
+        }
         let stream = line.stream.as_str();
         match &mut self.pending {
             Some((name, pending)) if *name == stream && pending.len() < BATCH_BYTES => {
