@@ -19,7 +19,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 OUT="bench/out/reload"
-PEERS="$ROOT/bench/.peers"
 mkdir -p "$OUT"
 
 if [ -z "${PROCWARD:-}" ]; then
@@ -27,17 +26,7 @@ if [ -z "${PROCWARD:-}" ]; then
   PROCWARD="${CARGO_TARGET_DIR:-$ROOT/target}/release/procward"
 fi
 
-PM2_BIN=""
-if [ -x "$PEERS/node_modules/.bin/pm2" ]; then
-  PM2_BIN="$PEERS/node_modules/.bin/pm2"
-elif command -v pm2 >/dev/null; then
-  PM2_BIN="$(command -v pm2)"
-elif [ "${BENCH_NO_INSTALL:-0}" != 1 ] && command -v npm >/dev/null; then
-  mkdir -p "$PEERS"
-  printf '*\n' >"$PEERS/.gitignore"
-  npm install --prefix "$PEERS" --no-audit --no-fund pm2 >"$OUT/pm2-install.log" 2>&1 &&
-    PM2_BIN="$PEERS/node_modules/.bin/pm2" || true
-fi
+. bench/pm2.sh
 
 {
   echo "nproc=$(nproc)"
@@ -45,8 +34,7 @@ fi
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo none)"
-  # Read from its package, not `pm2 --version`, which starts a daemon in ~/.pm2.
-  [ -n "$PM2_BIN" ] && echo "pm2=$(node -p "require('$(dirname "$(readlink -f "$PM2_BIN")")/../package.json').version" 2>/dev/null)"
+  if [ -n "$pm2_version" ]; then echo "pm2=$pm2_version"; fi
 } >"$OUT/meta.env"
 
 python3 bench/reload/driver.py --procward "$PROCWARD" ${PM2_BIN:+--pm2 "$PM2_BIN"} --out "$OUT"

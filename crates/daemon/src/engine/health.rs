@@ -94,6 +94,15 @@ impl Checker {
             owned,
             replacing,
         } = self;
+        let verdict = |healthy: bool, detail: String| {
+            let _ = events.send(Internal::Health {
+                name: name.clone(),
+                generation,
+                check: kind,
+                healthy,
+                detail,
+            });
+        };
         tokio::time::sleep(check.start_period).await;
         let mut failures = 0;
         let mut healthy = false;
@@ -108,13 +117,7 @@ impl Checker {
                     failures = 0;
                     if !healthy {
                         healthy = true;
-                        let _ = events.send(Internal::Health {
-                            name: name.clone(),
-                            generation,
-                            check: kind,
-                            healthy,
-                            detail: String::new(),
-                        });
+                        verdict(true, String::new());
                     }
                 }
                 outcome => {
@@ -125,13 +128,7 @@ impl Checker {
                     };
                     if failures >= check.retries.max(1) {
                         healthy = false;
-                        let _ = events.send(Internal::Health {
-                            name: name.clone(),
-                            generation,
-                            check: kind,
-                            healthy,
-                            detail,
-                        });
+                        verdict(false, detail);
                         failures = 0;
                     }
                 }
