@@ -101,6 +101,12 @@ fn a_set_scales_answers_to_its_name_and_tells_each_replica_its_index() {
         "new replicas ready"
     );
     assert_eq!(d.status("web:3")["spec"]["instances"], 4);
+    let set = d.cmd().args(["status", "web", "--json"]).output().unwrap();
+    assert_eq!(
+        json(&set).as_array().map(Vec::len),
+        Some(4),
+        "status of a set: every replica"
+    );
 
     // The set's name reaches every replica.
     d.cmd().args(["stop", "web"]).assert().success();

@@ -163,7 +163,9 @@ pub fn print_views(views: Vec<v1::ManagedProcess>, output: Output) -> anyhow::Re
 
 /// Arguments of `procward status`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  procward status web\n  procward status web --json")]
+#[command(
+    after_help = "Examples:\n  procward status web\n  procward status web --json\n\nA set of replicas' name shows each replica as `list` does (JSON: an array)."
+)]
 pub struct StatusArgs {
     /// Managed process.
     name: String,
@@ -177,10 +179,20 @@ pub fn run_status(args: StatusArgs, ctx: &Context) -> anyhow::Result<u8> {
     let output = Output::new(args.json, ctx.color);
     super::block_on(async move {
         let mut client = session().await?;
+        let name = args.name;
         let view = client
-            .status(v1::NameRequest { name: args.name })
+            .status(v1::NameRequest { name: name.clone() })
             .await?
             .into_inner();
+        // A set of replicas: each one, as `list` shows them.
+        if view.name != name {
+            let list = client.list(v1::ListRequest { metrics: true }).await?;
+            let members = list.into_inner().processes.into_iter();
+            return print_views(
+                members.filter(|p| replica::names(&name, &p.name)).collect(),
+                output,
+            );
+        }
         let view = view_from_proto(view).map_err(anyhow::Error::msg)?;
         if output.json {
             ignore_broken_pipe(output.json(&ManagedRow::from(&view)))?;
