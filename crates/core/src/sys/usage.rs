@@ -103,15 +103,15 @@ impl UsageSampler {
     }
 }
 
-/// `/proc/PID/stat` with one open, one read into a stack buffer and one close (procfs's
-/// `from_file` also asks for the size and position first: five calls more per process
-/// in every listing).
+/// `/proc/PID/stat` with one open, one read into a stack buffer (up to the line's end, see
+/// [`super::read_line`]) and one close (procfs's `from_file` also asks for the size and
+/// position first: five calls more per process in every listing).
 pub(super) fn read_stat(pid: u32) -> Option<Stat> {
     use rustix::fs::{Mode, OFlags, open};
     let path = format!("/proc/{pid}/stat");
     let file = open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
     let mut buf = [0u8; 1024];
-    match super::read_small(&file, &mut buf).ok()? {
+    match super::read_line(&file, &mut buf, false).ok()? {
         // Longer than any stat line seen: read it the general way.
         len if len == buf.len() => Stat::from_file(path).ok(),
         len => Stat::from_read(&buf[..len]).ok(),

@@ -52,7 +52,9 @@ pub fn spawn_system(tx: Sender, refresh: Duration, requests: Receiver<Collect>) 
 }
 
 fn system_loop(tx: &Sender, refresh: Duration, requests: &Receiver<Collect>) {
-    let mut processes = ProcessSampler::new();
+    // Refreshed every second for as long as top runs: keep each process's `/proc` files
+    // open and its command line between refreshes (a quarter of the kernel time).
+    let mut processes = ProcessSampler::keeping_files();
     let mut system = SystemSampler::new().ok();
     let mut tab = Tab::Processes;
     // A first reading of every process, so the first table shows CPU over a real interval.
