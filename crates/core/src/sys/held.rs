@@ -20,9 +20,9 @@
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 
-use procfs::FromRead;
-use procfs::process::Stat;
 use rustix::fs::{CWD, Mode, OFlags, fstat, openat};
+
+use super::stat_line::StatLine;
 
 /// A cached command line is read again at least this often (in refreshes).
 pub(super) const COMMAND_EVERY: u64 = 16;
@@ -62,7 +62,7 @@ struct Kept {
 /// One process as read now.
 #[derive(Debug)]
 pub(super) struct Reading {
-    pub(super) stat: Stat,
+    pub(super) stat: StatLine,
     /// Effective uid (`None`: unreadable).
     pub(super) uid: Option<u32>,
     pub(super) command: String,
@@ -153,7 +153,7 @@ impl Held {
 
     /// The command line of `stat`'s process: kept, or read now when it is a new instance,
     /// renamed, or due. Records the instance as seen, with `opened` files when given.
-    fn command(&mut self, pid: u32, stat: &Stat, opened: Option<Files>) -> String {
+    fn command(&mut self, pid: u32, stat: &StatLine, opened: Option<Files>) -> String {
         // A zombie has no memory left to read arguments from: `ps` shows `[comm]`.
         let zombie = matches!(stat.state, 'Z' | 'X' | 'x');
         let kernel_thread = stat.flags & PF_KTHREAD != 0;
@@ -231,13 +231,13 @@ fn open_files(pid: u32) -> Option<Files> {
 
 /// The stat line from offset 0 (the kernel writes it afresh) and the owner; `None` when
 /// the process is gone (or the line is longer than any seen: then it is read by path).
-fn read_files(files: &Files) -> Option<(Stat, Option<u32>)> {
+fn read_files(files: &Files) -> Option<(StatLine, Option<u32>)> {
     let mut buf = [0u8; 1024];
     let len = super::read_line(&files.stat, &mut buf, true).ok()?;
     if len == buf.len() {
         return None;
     }
-    let stat = Stat::from_read(&buf[..len]).ok()?;
+    let stat = StatLine::parse(&buf[..len])?;
     Some((stat, owner(&files.dir)))
 }
 

@@ -11,6 +11,7 @@ pub mod process;
 pub mod query;
 mod sock_diag;
 pub mod spawn_into;
+mod stat_line;
 pub mod system;
 pub mod tree;
 pub mod usage;

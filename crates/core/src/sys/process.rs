@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use procfs::process::{Process, Stat};
+use procfs::process::Process;
 use serde::{Deserialize, Serialize};
 
 use super::held::{Held, command_line, uid_of};
@@ -13,6 +13,7 @@ pub use super::identity::{
     Identity, Instance, START_TICKS, START_TIME, identify, is_owned_by_current_user,
     start_ticks_of, start_time_of,
 };
+use super::stat_line::StatLine;
 use super::users::UserCache;
 use crate::error::{Error, Result};
 
@@ -221,7 +222,7 @@ impl ProcessSampler {
     fn take_baseline(&mut self, scope: Scope<'_>) -> Result<()> {
         self.baseline.clear();
         for_each_process(scope, |_, stat| {
-            self.baseline.insert(stat.pid as u32, mark(stat));
+            self.baseline.insert(stat.pid, mark(stat));
         })?;
         self.baseline_at = Some(Instant::now());
         Ok(())
@@ -236,17 +237,17 @@ impl ProcessSampler {
         let mut out = Vec::with_capacity(self.baseline.len().max(64));
         let previous = std::mem::take(&mut self.baseline);
         let users = &mut self.users;
-        let mut push = |stat: &Stat, uid: Option<u32>, command: String| {
+        let mut push = |stat: &StatLine, uid: Option<u32>, command: String| {
             let current = mark(stat);
-            next.insert(stat.pid as u32, current);
+            next.insert(stat.pid, current);
             let uptime = clock.uptime_of(stat.starttime);
-            let before = previous.get(&(stat.pid as u32)).copied().zip(elapsed);
+            let before = previous.get(&stat.pid).copied().zip(elapsed);
             let cpu_percent = cpu_percent(&clock, current, before);
             let uid = uid.unwrap_or(u32::MAX);
             let rss = stat.rss * clock.page_size;
             out.push(ProcessInfo {
-                pid: stat.pid as u32,
-                ppid: stat.ppid.max(0) as u32,
+                pid: stat.pid,
+                ppid: stat.ppid,
                 name: stat.comm.clone(),
                 command,
                 user: users.name(uid).to_owned(),
@@ -260,7 +261,7 @@ impl ProcessSampler {
                 },
                 memory_rss: rss,
                 memory_vms: stat.vsize,
-                threads: stat.num_threads.max(0) as u32,
+                threads: stat.num_threads,
                 start_time: clock.start_time(stat.starttime),
                 start_ticks: stat.starttime,
                 uptime_seconds: uptime.as_secs(),
@@ -306,7 +307,7 @@ pub fn get_process_info(pid: u32) -> Result<ProcessInfo> {
 pub(crate) fn parent_table() -> Result<Vec<(u32, u32)>> {
     let mut table = Vec::with_capacity(256);
     for_each_process(Scope::All, |_, stat| {
-        table.push((stat.pid as u32, stat.ppid.max(0) as u32));
+        table.push((stat.pid, stat.ppid));
     })?;
     Ok(table)
 }
@@ -333,7 +334,7 @@ pub(super) fn cpu_percent(
     }
 }
 
-pub(super) fn mark(stat: &Stat) -> CpuMark {
+pub(super) fn mark(stat: &StatLine) -> CpuMark {
     CpuMark {
         start_ticks: stat.starttime,
         cpu_ticks: stat.utime + stat.stime,
@@ -343,7 +344,7 @@ pub(super) fn mark(stat: &Stat) -> CpuMark {
 /// Visits each live process with its parsed `stat`; processes that exit mid-walk or cannot
 /// be read are skipped, so callers always get a consistent list. Each costs one open, one
 /// read and one close of its `stat` (the walk of `/proc` itself is a few `getdents`).
-fn for_each_process(scope: Scope<'_>, mut visit: impl FnMut(u32, &Stat)) -> Result<()> {
+fn for_each_process(scope: Scope<'_>, mut visit: impl FnMut(u32, &StatLine)) -> Result<()> {
     let mut one = |pid: u32| {
         if let Some(stat) = super::usage::read_stat(pid) {
             visit(pid, &stat);

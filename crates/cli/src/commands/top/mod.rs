@@ -182,7 +182,13 @@ async fn ui_loop(
     let (collect, requests) = std::sync::mpsc::channel();
     data::spawn_system(tx.clone(), refresh, requests);
     let wake = Arc::new(Notify::new());
-    let poller = tokio::spawn(data::daemon_loop(tx.clone(), refresh, wake.clone()));
+    let (shown, shown_rx) = tokio::sync::watch::channel(app::Tab::Processes);
+    let poller = tokio::spawn(data::daemon_loop(
+        tx.clone(),
+        refresh,
+        wake.clone(),
+        shown_rx,
+    ));
     let size = terminal.size()?;
     let mut app = App::new(keys, colour, (size.width, size.height));
     app.grace = grace;
@@ -208,6 +214,7 @@ async fn ui_loop(
                 Effect::Quit => break 'ui,
                 Effect::Watch(tab) => {
                     let _ = collect.send(data::Collect::Watch(tab));
+                    shown.send_replace(tab);
                     wake.notify_one();
                 }
                 Effect::Kill { targets, choice } => {
