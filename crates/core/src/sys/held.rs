@@ -167,7 +167,7 @@ impl Held {
             let no_args = !kernel_thread && command == format!("[{}]", stat.comm);
             (command, no_args)
         };
-        let due = zombie || (self.refresh + u64::from(pid)) % COMMAND_EVERY == 0;
+        let due = zombie || (self.refresh + u64::from(pid)).is_multiple_of(COMMAND_EVERY);
         let refresh = self.refresh;
         match self.kept.get_mut(&pid) {
             Some(kept) if kept.start_ticks == stat.starttime => {
