@@ -8,12 +8,17 @@
 #   - redraw times: top writes each frame's draw time (layout, widgets, diff and write to
 #     the terminal) to PROCWARD_TOP_STATS at exit; the idle frames (one per refresh), then
 #     frames driven by 100 key presses (selection moves) are both counted.
+# All of it BENCH_RUNS times (top, then htop, in each run: the machine may be shared, so
+# the two are compared within a run); the table shows medians and each run's figures.
 # No daemon runs (top never starts one): the Processes tab is what is measured.
-# Raw JSON goes to bench/out/top/, the table to bench/RESULTS.md (bench:top markers).
+# Raw JSON goes to bench/out/top/ (NAME-RUN.json), the table to bench/RESULTS.md
+# (bench:top markers).
 #
 # Usage: bash bench/top.sh
 # Env:   BENCH_SECONDS=20   measuring window per program
 #        BENCH_SLEEPERS=500 extra sleeping processes
+#        BENCH_RUNS=3       runs
+#        BENCH_BIN=PATH     measure this procward binary instead of building one
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,10 +27,15 @@ OUT="bench/out/top"
 mkdir -p "$OUT"
 SECONDS_WINDOW="${BENCH_SECONDS:-20}"
 SLEEPERS="${BENCH_SLEEPERS:-500}"
+RUNS="${BENCH_RUNS:-3}"
 command -v tmux >/dev/null || { echo "bench/top.sh needs tmux (apt-get install tmux)" >&2; exit 1; }
 
-cargo build --release -p procward --bin procward
-BIN="$ROOT/target/release/procward"
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN="$BENCH_BIN"
+else
+  cargo build --release -p procward --bin procward
+  BIN="$ROOT/target/release/procward"
+fi
 WORK="$(mktemp -d)"
 SOCK="$WORK/tmux.sock"
 SLEEPER_PIDS=()
@@ -57,6 +67,8 @@ done
   echo "htop=$(htop --version 2>/dev/null | head -1 || echo none)"
   echo "seconds=$SECONDS_WINDOW"
   echo "sleepers=$SLEEPERS"
+  echo "runs=$RUNS"
+  echo "bin=${BENCH_BIN:-target/release/procward}"
 } >"$OUT/meta.env"
 cat "$OUT/meta.env"
 
@@ -102,31 +114,36 @@ print(json.dumps({'cpu_seconds': used, 'window_s': window, 'idle_cpu_percent': 1
   echo "$name: $(cat "$OUT/$name.json")"
 }
 
-STATS="$OUT/frames_idle.json"
-rm -f "$STATS" "$OUT/frames_keys.json" "$OUT/htop.json"
+rm -f "$OUT"/*.json
 mkdir -p "$WORK/home" "$WORK/config"
-TOP="env PROCWARD_HOME=$WORK/home XDG_CONFIG_HOME=$WORK/config PROCWARD_TOP_STATS=$ROOT/$STATS $BIN top --refresh 1s"
-measure top "$TOP"
-tmux -S "$SOCK" send-keys -t top q
-for _ in $(seq 100); do [ -s "$STATS" ] && break; sleep 0.1; done
+ENV="env PROCWARD_HOME=$WORK/home XDG_CONFIG_HOME=$WORK/config"
+for run in $(seq "$RUNS"); do
+  echo "run $run of $RUNS"
+  STATS="$ROOT/$OUT/frames_idle-$run.json"
+  measure "top-$run" "$ENV PROCWARD_TOP_STATS=$STATS $BIN top --refresh 1s"
+  tmux -S "$SOCK" send-keys -t "top-$run" q
+  for _ in $(seq 100); do [ -s "$STATS" ] && break; sleep 0.1; done
 
-# Frames driven by input: 100 selection moves, 50 ms apart, then quit.
-TOP_KEYS="env PROCWARD_HOME=$WORK/home XDG_CONFIG_HOME=$WORK/config PROCWARD_TOP_STATS=$ROOT/$OUT/frames_keys.json $BIN top --refresh 1s"
-tmux -S "$SOCK" new-session -d -x 120 -y 40 -s keys "exec $TOP_KEYS"
-sleep 2
-for i in $(seq 100); do
-  if [ $((i % 20)) -lt 10 ]; then key=Down; else key=Up; fi
-  tmux -S "$SOCK" send-keys -t keys "$key"
-  sleep 0.05
+  # Frames driven by input: 100 selection moves, 50 ms apart, then quit.
+  KEYS_STATS="$ROOT/$OUT/frames_keys-$run.json"
+  tmux -S "$SOCK" new-session -d -x 120 -y 40 -s "keys-$run" \
+    "exec $ENV PROCWARD_TOP_STATS=$KEYS_STATS $BIN top --refresh 1s"
+  sleep 2
+  for i in $(seq 100); do
+    if [ $((i % 20)) -lt 10 ]; then key=Down; else key=Up; fi
+    tmux -S "$SOCK" send-keys -t "keys-$run" "$key"
+    sleep 0.05
+  done
+  tmux -S "$SOCK" send-keys -t "keys-$run" q
+  for _ in $(seq 100); do [ -s "$KEYS_STATS" ] && break; sleep 0.1; done
+
+  if command -v htop >/dev/null; then
+    measure "htop-$run" "env HOME=$WORK htop -d 10"
+    tmux -S "$SOCK" kill-session -t "htop-$run" 2>/dev/null || true
+  else
+    echo "htop not installed (apt-get install htop): no side-by-side figure"
+  fi
 done
-tmux -S "$SOCK" send-keys -t keys q
-for _ in $(seq 100); do [ -s "$OUT/frames_keys.json" ] && break; sleep 0.1; done
-
-if command -v htop >/dev/null; then
-  measure htop "env HOME=$WORK htop -d 10"
-else
-  echo "htop not installed (apt-get install htop): no side-by-side figure"
-fi
 
 python3 bench/top_report.py "$OUT" bench/RESULTS.md
 echo "wrote bench/RESULTS.md"

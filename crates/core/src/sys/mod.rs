@@ -3,6 +3,7 @@
 //! Everything here reads `/proc` (through the `procfs` crate), asks `sysinfo` or, for
 //! ports, the kernel's sock_diag netlink interface, and never changes anything.
 
+mod held;
 mod identity;
 pub mod listening;
 pub mod metrics;
@@ -11,6 +12,7 @@ pub mod process;
 pub mod query;
 mod sock_diag;
 pub mod spawn_into;
+mod stat_line;
 pub mod system;
 pub mod tree;
 pub mod usage;
@@ -71,6 +73,33 @@ pub(crate) fn read_small(
     let mut len = 0;
     while len < buf.len() {
         match rustix::io::read(&file, &mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(len)
+}
+
+/// Reads a one-line `/proc` file (`/proc/PID/stat`) into `buf` up to its newline, from the
+/// start of the file when `from_start` (a `pread` at 0: the kernel writes the line afresh,
+/// so an open file can be read again). The kernel hands over the whole line in one call,
+/// so this is one system call where [`read_small`] makes a second to see the end. Returns
+/// the length, `buf.len()` when the line may not all have fit.
+pub(crate) fn read_line(
+    file: impl std::os::fd::AsFd,
+    buf: &mut [u8],
+    from_start: bool,
+) -> rustix::io::Result<usize> {
+    let mut len = 0;
+    while len < buf.len() && !buf[..len].ends_with(b"\n") {
+        let read = if from_start {
+            rustix::io::pread(&file, &mut buf[len..], len as u64)
+        } else {
+            rustix::io::read(&file, &mut buf[len..])
+        };
+        match read {
             Ok(0) => break,
             Ok(n) => len += n,
             Err(rustix::io::Errno::INTR) => {}

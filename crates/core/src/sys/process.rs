@@ -4,14 +4,16 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use procfs::process::{Process, Stat};
+use procfs::process::Process;
 use serde::{Deserialize, Serialize};
 
+use super::held::{Held, command_line, uid_of};
 use super::identity::Clock;
 pub use super::identity::{
     Identity, Instance, START_TICKS, START_TIME, identify, is_owned_by_current_user,
     start_ticks_of, start_time_of,
 };
+use super::stat_line::StatLine;
 use super::users::UserCache;
 use crate::error::{Error, Result};
 
@@ -166,12 +168,26 @@ pub struct ProcessSampler {
     baseline: HashMap<u32, CpuMark>,
     baseline_at: Option<Instant>,
     users: UserCache,
+    /// Files and command lines kept between refreshes ([`ProcessSampler::keeping_files`]).
+    held: Option<Held>,
 }
 
 impl ProcessSampler {
     /// A sampler with no baseline yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A sampler for a live monitor refreshing every process again and again: it keeps
+    /// each process's `/proc` files open and its command line between refreshes (see
+    /// `held.rs`: about a quarter of the kernel time per refresh), at the price of two
+    /// descriptors per process within the soft `RLIMIT_NOFILE`, and of a command line
+    /// rewritten in place (`setproctitle`) showing up to 16 refreshes late.
+    pub fn keeping_files() -> Self {
+        Self {
+            held: Some(Held::new()),
+            ..Self::default()
+        }
     }
 
     /// Takes a baseline, waits `interval`, and returns every process with its CPU usage
@@ -206,7 +222,7 @@ impl ProcessSampler {
     fn take_baseline(&mut self, scope: Scope<'_>) -> Result<()> {
         self.baseline.clear();
         for_each_process(scope, |_, stat| {
-            self.baseline.insert(stat.pid as u32, mark(stat));
+            self.baseline.insert(stat.pid, mark(stat));
         })?;
         self.baseline_at = Some(Instant::now());
         Ok(())
@@ -221,19 +237,19 @@ impl ProcessSampler {
         let mut out = Vec::with_capacity(self.baseline.len().max(64));
         let previous = std::mem::take(&mut self.baseline);
         let users = &mut self.users;
-        for_each_process(scope, |pid, stat| {
+        let mut push = |stat: &StatLine, uid: Option<u32>, command: String| {
             let current = mark(stat);
-            next.insert(stat.pid as u32, current);
+            next.insert(stat.pid, current);
             let uptime = clock.uptime_of(stat.starttime);
-            let before = previous.get(&(stat.pid as u32)).copied().zip(elapsed);
+            let before = previous.get(&stat.pid).copied().zip(elapsed);
             let cpu_percent = cpu_percent(&clock, current, before);
-            let uid = uid_of(pid).unwrap_or(u32::MAX);
+            let uid = uid.unwrap_or(u32::MAX);
             let rss = stat.rss * clock.page_size;
             out.push(ProcessInfo {
-                pid: stat.pid as u32,
-                ppid: stat.ppid.max(0) as u32,
+                pid: stat.pid,
+                ppid: stat.ppid,
                 name: stat.comm.clone(),
-                command: command_line(pid, &stat.comm),
+                command,
                 user: users.name(uid).to_owned(),
                 uid,
                 status: ProcessStatus::from_state(stat.state),
@@ -245,7 +261,7 @@ impl ProcessSampler {
                 },
                 memory_rss: rss,
                 memory_vms: stat.vsize,
-                threads: stat.num_threads.max(0) as u32,
+                threads: stat.num_threads,
                 start_time: clock.start_time(stat.starttime),
                 start_ticks: stat.starttime,
                 uptime_seconds: uptime.as_secs(),
@@ -253,7 +269,21 @@ impl ProcessSampler {
                 cpu_system_ms: clock.ticks_to_ms(stat.stime),
                 handles: Default::default(),
             });
-        })?;
+        };
+        match (&mut self.held, scope) {
+            (Some(held), Scope::All) => {
+                held.begin();
+                for pid in all_pids()? {
+                    if let Some(found) = held.read(pid) {
+                        push(&found.stat, found.uid, found.command);
+                    }
+                }
+                held.finish();
+            }
+            _ => for_each_process(scope, |pid, stat| {
+                push(stat, uid_of(pid), command_line(pid, None, &stat.comm));
+            })?,
+        }
         self.baseline = next;
         self.baseline_at = Some(now);
         Ok(out)
@@ -277,7 +307,7 @@ pub fn get_process_info(pid: u32) -> Result<ProcessInfo> {
 pub(crate) fn parent_table() -> Result<Vec<(u32, u32)>> {
     let mut table = Vec::with_capacity(256);
     for_each_process(Scope::All, |_, stat| {
-        table.push((stat.pid as u32, stat.ppid.max(0) as u32));
+        table.push((stat.pid, stat.ppid));
     })?;
     Ok(table)
 }
@@ -304,7 +334,7 @@ pub(super) fn cpu_percent(
     }
 }
 
-pub(super) fn mark(stat: &Stat) -> CpuMark {
+pub(super) fn mark(stat: &StatLine) -> CpuMark {
     CpuMark {
         start_ticks: stat.starttime,
         cpu_ticks: stat.utime + stat.stime,
@@ -314,7 +344,7 @@ pub(super) fn mark(stat: &Stat) -> CpuMark {
 /// Visits each live process with its parsed `stat`; processes that exit mid-walk or cannot
 /// be read are skipped, so callers always get a consistent list. Each costs one open, one
 /// read and one close of its `stat` (the walk of `/proc` itself is a few `getdents`).
-fn for_each_process(scope: Scope<'_>, mut visit: impl FnMut(u32, &Stat)) -> Result<()> {
+fn for_each_process(scope: Scope<'_>, mut visit: impl FnMut(u32, &StatLine)) -> Result<()> {
     let mut one = |pid: u32| {
         if let Some(stat) = super::usage::read_stat(pid) {
             visit(pid, &stat);
@@ -328,49 +358,18 @@ fn for_each_process(scope: Scope<'_>, mut visit: impl FnMut(u32, &Stat)) -> Resu
             one(pid);
         }
         Scope::Some(pids) => pids.iter().copied().for_each(one),
-        Scope::All => {
-            let all = std::fs::read_dir("/proc").map_err(|e| Error::io("cannot read /proc", e))?;
-            all.flatten()
-                .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-                .for_each(one);
-        }
+        Scope::All => all_pids()?.into_iter().for_each(one),
     }
     Ok(())
 }
 
-/// The owner of `/proc/PID` (the process's effective uid), with one `statx`.
-fn uid_of(pid: u32) -> Option<u32> {
-    rustix::fs::stat(format!("/proc/{pid}"))
-        .ok()
-        .map(|st| st.st_uid)
-}
-
-/// The command line as `ps` shows it (arguments joined by spaces), or `[comm]` for a
-/// kernel thread or a zombie: one open, one or two reads and one close.
-fn command_line(pid: u32, comm: &str) -> String {
-    use rustix::fs::{Mode, OFlags, open};
-    let path = format!("/proc/{pid}/cmdline");
-    let mut buf = [0u8; 4096];
-    let text = match open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
-        Ok(file) => match super::read_small(&file, &mut buf) {
-            Ok(len) if len == buf.len() => std::fs::read(&path).ok(),
-            Ok(len) => Some(buf[..len].to_vec()),
-            Err(_) => None,
-        },
-        Err(_) => None,
-    };
-    let args: Vec<String> = text
-        .as_deref()
-        .unwrap_or_default()
-        .split(|b| *b == 0)
-        .filter(|arg| !arg.is_empty())
-        .map(|arg| String::from_utf8_lossy(arg).into_owned())
-        .collect();
-    if args.is_empty() {
-        format!("[{comm}]")
-    } else {
-        args.join(" ")
-    }
+/// The PIDs of every process, from one walk of `/proc` (a few `getdents`).
+fn all_pids() -> Result<Vec<u32>> {
+    let all = std::fs::read_dir("/proc").map_err(|e| Error::io("cannot read /proc", e))?;
+    Ok(all
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .collect())
 }
 
 fn memory_total() -> u64 {

@@ -7,11 +7,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use procfs::FromRead;
-use procfs::process::Stat;
-
 use super::identity::Clock;
 use super::process::{CpuMark, cpu_percent, mark};
+use super::stat_line::StatLine;
 
 /// A reading not asked for again within this long is dropped.
 const FORGET_AFTER: Duration = Duration::from_secs(60);
@@ -80,7 +78,7 @@ impl UsageSampler {
                 memory_rss: stat.rss * clock.page_size,
                 cpu_user_ms: clock.ticks_to_ms(stat.utime),
                 cpu_system_ms: clock.ticks_to_ms(stat.stime),
-                threads: stat.num_threads.max(0) as u32,
+                threads: stat.num_threads,
             };
             self.seen.insert(
                 pid,
@@ -103,18 +101,18 @@ impl UsageSampler {
     }
 }
 
-/// `/proc/PID/stat` with one open, one read into a stack buffer and one close (procfs's
-/// `from_file` also asks for the size and position first: five calls more per process
-/// in every listing).
-pub(super) fn read_stat(pid: u32) -> Option<Stat> {
+/// `/proc/PID/stat` with one open, one read into a stack buffer (up to the line's end, see
+/// [`super::read_line`]) and one close (procfs's `from_file` also asks for the size and
+/// position first: five calls more per process in every listing).
+pub(super) fn read_stat(pid: u32) -> Option<StatLine> {
     use rustix::fs::{Mode, OFlags, open};
     let path = format!("/proc/{pid}/stat");
     let file = open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
     let mut buf = [0u8; 1024];
-    match super::read_small(&file, &mut buf).ok()? {
+    match super::read_line(&file, &mut buf, false).ok()? {
         // Longer than any stat line seen: read it the general way.
-        len if len == buf.len() => Stat::from_file(path).ok(),
-        len => Stat::from_read(&buf[..len]).ok(),
+        len if len == buf.len() => StatLine::parse(&std::fs::read(path).ok()?),
+        len => StatLine::parse(&buf[..len]),
     }
 }
 

@@ -52,7 +52,9 @@ pub fn spawn_system(tx: Sender, refresh: Duration, requests: Receiver<Collect>) 
 }
 
 fn system_loop(tx: &Sender, refresh: Duration, requests: &Receiver<Collect>) {
-    let mut processes = ProcessSampler::new();
+    // Refreshed every second for as long as top runs: keep each process's `/proc` files
+    // open and its command line between refreshes (a quarter of the kernel time).
+    let mut processes = ProcessSampler::keeping_files();
     let mut system = SystemSampler::new().ok();
     let mut tab = Tab::Processes;
     // A first reading of every process, so the first table shows CPU over a real interval.
@@ -102,9 +104,20 @@ fn system_loop(tx: &Sender, refresh: Duration, requests: &Receiver<Collect>) {
     }
 }
 
-/// Polls this home's daemon (when one runs) on every refresh or when woken: managed
+/// While neither the Managed nor the Queue tab is shown, the daemon is polled this many
+/// times less often: the other tabs show only whether one runs, and each poll costs the
+/// daemon a listing of every managed process and job.
+const HIDDEN_POLL_EVERY: u32 = 5;
+
+/// Polls this home's daemon (when one runs) on every refresh while its tabs are shown
+/// (`tab`), every [`HIDDEN_POLL_EVERY`] refreshes otherwise, and when woken: managed
 /// processes by name, jobs newest first; `Event::Daemon(None)` while none runs.
-pub async fn daemon_loop(tx: Sender, refresh: Duration, wake: Arc<Notify>) {
+pub async fn daemon_loop(
+    tx: Sender,
+    refresh: Duration,
+    wake: Arc<Notify>,
+    tab: tokio::sync::watch::Receiver<Tab>,
+) {
     let home = Home::from_env().ok();
     let mut channel: Option<Channel> = None;
     loop {
@@ -123,8 +136,12 @@ pub async fn daemon_loop(tx: Sender, refresh: Duration, wake: Arc<Notify>) {
         if tx.send(Event::Daemon(data)).is_err() {
             return;
         }
+        let wait = match *tab.borrow() {
+            Tab::Managed | Tab::Queue => refresh,
+            Tab::Processes | Tab::Ports => refresh * HIDDEN_POLL_EVERY,
+        };
         tokio::select! {
-            () = tokio::time::sleep(refresh) => {}
+            () = tokio::time::sleep(wait) => {}
             () = wake.notified() => {}
         }
     }

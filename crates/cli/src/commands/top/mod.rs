@@ -79,11 +79,30 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
                 .into()
         ));
     }
+    raise_descriptor_limit();
     let colour = Output::new(false, ctx.color).colour;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(run_loop(keys, colour, refresh, grace))
+}
+
+/// Raises the soft descriptor limit towards the hard one (at most 65 536), before the
+/// collector sizes itself to it: it holds two descriptors per process
+/// ([`procward_core::ProcessSampler::keeping_files`]), and a soft limit of 1024 (common)
+/// would leave a few hundred processes to be read the dearer way. top runs no children,
+/// so none inherits it.
+fn raise_descriptor_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let wanted = limit.maximum.unwrap_or(u64::MAX).min(65_536);
+    if limit.current.is_some_and(|soft| soft < wanted) {
+        let raised = Rlimit {
+            current: Some(wanted),
+            maximum: limit.maximum,
+        };
+        let _ = setrlimit(Resource::Nofile, raised);
+    }
 }
 
 /// `"1s"`, `"500ms"`: the refresh interval, within 100 ms and 1 h.
@@ -163,7 +182,13 @@ async fn ui_loop(
     let (collect, requests) = std::sync::mpsc::channel();
     data::spawn_system(tx.clone(), refresh, requests);
     let wake = Arc::new(Notify::new());
-    let poller = tokio::spawn(data::daemon_loop(tx.clone(), refresh, wake.clone()));
+    let (shown, shown_rx) = tokio::sync::watch::channel(app::Tab::Processes);
+    let poller = tokio::spawn(data::daemon_loop(
+        tx.clone(),
+        refresh,
+        wake.clone(),
+        shown_rx,
+    ));
     let size = terminal.size()?;
     let mut app = App::new(keys, colour, (size.width, size.height));
     app.grace = grace;
@@ -189,6 +214,7 @@ async fn ui_loop(
                 Effect::Quit => break 'ui,
                 Effect::Watch(tab) => {
                     let _ = collect.send(data::Collect::Watch(tab));
+                    shown.send_replace(tab);
                     wake.notify_one();
                 }
                 Effect::Kill { targets, choice } => {
