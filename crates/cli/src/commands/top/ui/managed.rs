@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 use super::{fg, header_row, row_style, window};
 use crate::commands::top::app::{App, Tab};
 use crate::output::format;
+use crate::output::managed as shown;
 
 /// What the tab says when no daemon runs.
 pub const NO_DAEMON: &str =
@@ -38,9 +39,14 @@ pub fn draw(frame: &mut Frame, app: &App, table_area: Rect, logs_area: Rect) {
             State::Stopped => Color::DarkGray,
             _ => Color::Yellow,
         };
-        let health = match m.health {
-            Health::Healthy => Color::Green,
-            Health::Unhealthy => Color::Red,
+        // Liveness, then readiness (`healthy, ready`): red if either fails.
+        let health = match (m.health, m.readiness) {
+            (Health::Unhealthy, _) | (_, Health::Unhealthy) => Color::Red,
+            (Health::Healthy | Health::None, Health::Healthy | Health::None)
+                if m.health != Health::None || m.readiness != Health::None =>
+            {
+                Color::Green
+            }
             _ => Color::Reset,
         };
         Row::new(vec![
@@ -50,7 +56,7 @@ pub fn draw(frame: &mut Frame, app: &App, table_area: Rect, logs_area: Rect) {
             Cell::from(m.restarts.to_string()),
             Cell::from(format::percent(m.cpu_percent)),
             Cell::from(format::bytes(m.memory_rss)),
-            Cell::from(Span::styled(m.health.as_str(), fg(app, health))),
+            Cell::from(Span::styled(shown::checks(m), fg(app, health))),
             Cell::from(format::duration(m.uptime_ms / 1000)),
             Cell::from(m.spec.command.join(" ")),
         ])
@@ -63,7 +69,7 @@ pub fn draw(frame: &mut Frame, app: &App, table_area: Rect, logs_area: Rect) {
         Constraint::Length(8),
         Constraint::Length(6),
         Constraint::Length(8),
-        Constraint::Length(9),
+        Constraint::Length(18),
         Constraint::Length(8),
         Constraint::Fill(1),
     ];

@@ -7,6 +7,8 @@ use ratatui::crossterm::event::{
 };
 use ratatui::style::Color;
 
+use procward_core::supervisor::view::Health;
+
 use super::draw;
 use crate::commands::top::app::{App, DaemonData};
 use crate::commands::top::keys::Event;
@@ -115,8 +117,11 @@ fn managed_tab_without_a_daemon_says_so() {
 fn managed_tab_shows_processes_and_follows_the_selected_log() {
     let mut app = app();
     key(&mut app, KeyCode::Char('2'));
+    let mut api = managed("api:1", 78);
+    api.health = Health::Healthy;
+    api.readiness = Health::Unhealthy;
     app.handle(Event::Daemon(Some(DaemonData {
-        managed: vec![managed("web", 77)],
+        managed: vec![managed("web", 77), api],
         jobs: Vec::new(),
     })));
     for i in 0..100 {
@@ -132,6 +137,12 @@ fn managed_tab_shows_processes_and_follows_the_selected_log() {
     let lines = screen(&app);
     let row = find(&lines, "web ").expect("the managed row");
     assert!(lines[row].contains("running") && lines[row].contains("77"));
+    let replica = find(&lines, "api:1 ").expect("the replica's row");
+    assert!(
+        lines[replica].contains("healthy, not ready"),
+        "{}",
+        lines[replica]
+    );
     assert!(find(&lines, "logs: web (following)").is_some());
     assert!(
         find(&lines, "line 99").is_some(),
