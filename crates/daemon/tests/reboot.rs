@@ -126,3 +126,50 @@ async fn after_a_reboot_running_processes_start_afresh_stopped_ones_stay_stopped
         procward_core::sys::boot_id()
     );
 }
+
+/// A job that was running when the machine went down: its attempt ended with the boot,
+/// nothing holding its old PIDs is watched or signalled, and it is run again per its
+/// attempts (here: the one left), this time for real.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_reboot_a_running_job_is_not_re_adopted_and_runs_again() {
+    use procward_core::queue::{Attempt, Job, JobSpec, JobState};
+    use procward_daemon::engine::queue::store::Store;
+
+    if procward_core::sys::boot_id().is_none() {
+        println!("skipped: /proc/sys/kernel/random/boot_id is not readable here");
+        return;
+    }
+    let mut bystander = Bystander::start();
+    let pid = bystander.0.id();
+    let fixture = Fixture::prepared(|home| {
+        let mut store = Store::open(&home.queue_db()).unwrap();
+        let mut spec = JobSpec::new(vec!["true".into()]);
+        spec.attempts = 2;
+        let mut job = Job::new(1, spec, 1_600_000_000_000);
+        job.state = JobState::Running;
+        job.attempts
+            .push(Attempt::started(1, pid, 1_600_000_000_000));
+        store.insert(&job).unwrap();
+        store.put_run(1, &old_run(pid)).unwrap();
+    });
+    let queue = fixture.engine.queue().clone();
+    let done = tokio::time::timeout(Duration::from_secs(20), queue.wait(1)).await;
+    let job = queue.get(1).await.unwrap();
+    assert!(done.is_ok(), "the job never finished: {job:?}");
+    assert_eq!(job.state, JobState::Completed, "{job:?}");
+    assert_eq!(
+        job.attempts.len(),
+        2,
+        "the lost attempt, then a real one: {job:?}"
+    );
+    let lost = &job.attempts[0];
+    assert_eq!(
+        (lost.exit_code, lost.signal),
+        (None, None),
+        "no exit seen: {job:?}"
+    );
+    assert!(
+        bystander.alive(),
+        "the process now holding the job's old PID was signalled"
+    );
+}

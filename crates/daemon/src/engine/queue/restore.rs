@@ -78,11 +78,20 @@ impl Actor {
         let number = job.last_attempt().map_or(1, |a| a.number);
         let group_name = job.spec.group.clone();
         let timeout = job.spec.timeout;
-        let Some(record) = record else {
+        let lost = match &record {
             // Stopped between spawning and recording the run: nothing to find again.
+            None => Some("the daemon stopped while the attempt was starting"),
+            // The machine rebooted since: the attempt died with it, and its PIDs may be
+            // anything's now, so nothing is watched or signalled on its behalf.
+            Some(record) if record.of_other_boot() => {
+                Some("the machine restarted while the attempt was running")
+            }
+            Some(_) => None,
+        };
+        let (Some(record), None) = (record, lost) else {
             let now = now_ms();
             if let Some(job) = self.jobs.get_mut(&id) {
-                job.reason = "the daemon stopped while the attempt was starting".into();
+                job.reason = lost.unwrap_or_default().into();
             }
             self.finish(id, None, None, now);
             return;
