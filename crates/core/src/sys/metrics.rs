@@ -11,7 +11,7 @@
 //! need ptrace rights) are `None`, never 0, so "unreadable" is not mistaken for "none".
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::os::fd::OwnedFd;
 
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::process::parent_table;
 use super::tree::{descendants, descendants_from_children_lists};
-use super::usage::{Usage, UsageSampler};
+use super::usage::{FORGET_AFTER, Usage, UsageSampler};
 
 /// What `/proc/PID/fd` and `/proc/PID/io` say of one process; each `None` when the kernel
 /// refuses to tell (permission) or the file does not exist (a kernel without task I/O
@@ -220,12 +220,16 @@ pub struct TreeMetrics {
 
 impl UsageSampler {
     /// Metrics of each root in `roots` that exists, with its tree: one walk of the
-    /// process table for all roots, then usage (CPU since the previous reading, reused
-    /// when younger than `max_age`) and handles of every member.
+    /// process table for all roots, then usage (CPU since the previous reading), handles
+    /// of every member. Each reading (a process's usage, its handles, a root's list of
+    /// descendants) younger than `max_age` is served again instead of read, so a burst
+    /// of `list --json` calls reads `/proc` about once per `max_age`.
     pub fn metrics_of(&mut self, roots: &[u32], max_age: Duration) -> HashMap<u32, TreeMetrics> {
         if roots.is_empty() {
             return HashMap::new();
         }
+        let now = Instant::now();
+        let young = |at: Instant| now.duration_since(at) < max_age;
         // The roots first: their thread counts spare reading every thread's children.
         // Each process is read once: with `max_age` zero a second reading would measure
         // CPU over microseconds.
@@ -239,6 +243,11 @@ impl UsageSampler {
         let trees: Vec<(u32, Vec<u32>)> = roots
             .iter()
             .map(|&root| {
+                if let Some((at, members)) = self.trees.get(&root)
+                    && young(*at)
+                {
+                    return (root, members.clone());
+                }
                 let mut members = vec![root];
                 let single = usage.get(&root).is_some_and(|u| u.threads == 1);
                 match descendants_from_children_lists(root, single) {
@@ -248,6 +257,7 @@ impl UsageSampler {
                         members.extend(descendants(table, root));
                     }
                 }
+                self.trees.insert(root, (now, members.clone()));
                 (root, members)
             })
             .collect();
@@ -264,9 +274,29 @@ impl UsageSampler {
         usage.extend(others.into_iter().map(|u| (u.pid, u)));
         let mut each: HashMap<u32, Metrics> = HashMap::with_capacity(usage.len());
         for (&pid, u) in &usage {
-            if let Some(handles) = read_handles(pid) {
+            let handles = match self.handles.get(&pid) {
+                Some((at, handles)) if young(*at) => Some(*handles),
+                _ => {
+                    let read = read_handles(pid);
+                    match read {
+                        Some(handles) => self.handles.insert(pid, (now, handles)),
+                        None => self.handles.remove(&pid),
+                    };
+                    read
+                }
+            };
+            if let Some(handles) = handles {
                 each.insert(pid, Metrics::one(u, &handles));
             }
+        }
+        // Forget trees and handles nobody asked about for a while, as usage readings are.
+        if self.trees.len() > roots.len() + 64 {
+            self.trees
+                .retain(|_, (at, _)| now.duration_since(*at) < FORGET_AFTER);
+        }
+        if self.handles.len() > usage.len() + 64 {
+            self.handles
+                .retain(|_, (at, _)| now.duration_since(*at) < FORGET_AFTER);
         }
         trees
             .into_iter()
@@ -347,6 +377,29 @@ mod tests {
         assert_eq!(sum.open_fds, None, "one unreadable member: no total");
         assert_eq!(sum.io_read_bytes, Some(11));
         assert_eq!(sum.io_wchar, None);
+    }
+
+    #[test]
+    fn young_trees_and_handles_are_served_again() {
+        let me = std::process::id();
+        let mut sampler = UsageSampler::new();
+        let first = sampler.metrics_of(&[me], Duration::ZERO)[&me];
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let cached = sampler.metrics_of(&[me], Duration::from_secs(60))[&me];
+        let cached_members = sampler.trees[&me].1.clone();
+        sampler.metrics_of(&[me], Duration::ZERO);
+        let fresh_members = sampler.trees[&me].1.clone();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(
+            cached, first,
+            "younger than max_age: the same tree and handles"
+        );
+        assert!(!cached_members.contains(&child.id()), "{cached_members:?}");
+        assert!(fresh_members.contains(&child.id()), "{fresh_members:?}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::process::{CpuMark, cpu_percent, mark};
 use super::stat_line::StatLine;
 
 /// A reading not asked for again within this long is dropped.
-const FORGET_AFTER: Duration = Duration::from_secs(60);
+pub(super) const FORGET_AFTER: Duration = Duration::from_secs(60);
 
 /// What [`UsageSampler::usage_of`] reads of a process.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,6 +43,10 @@ struct Seen {
 #[derive(Debug, Default)]
 pub struct UsageSampler {
     seen: HashMap<u32, Seen>,
+    /// [`UsageSampler::metrics_of`]'s list of each root's tree members, with when read.
+    pub(super) trees: HashMap<u32, (Instant, Vec<u32>)>,
+    /// [`UsageSampler::metrics_of`]'s handles of each process, with when read.
+    pub(super) handles: HashMap<u32, (Instant, super::metrics::Handles)>,
 }
 
 impl UsageSampler {
