@@ -54,6 +54,15 @@ mod tests {
             .arg("5")
             .spawn()
             .unwrap();
+        // Until it has exec'd, the child holds a copy of every descriptor (the listener's
+        // is close-on-exec): wait for `sleep` itself.
+        let comm = format!("/proc/{}/comm", child.id());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::fs::read_to_string(&comm).map_or(true, |c| c.trim() != "sleep")
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         assert!(!tree_listens_on(child.id(), port));
         child.kill().unwrap();
         child.wait().unwrap();
