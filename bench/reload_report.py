@@ -19,7 +19,7 @@ def section(out: Path) -> str:
         + (f"; pm2 {meta['pm2']}" if "pm2" in meta else "; pm2 not installed")
         + ". Reproduce: `bash bench/reload.sh` (raw JSON in `bench/out/reload/`).",
         "",
-        "Four instances of an app that takes 0.5 s to start listening, under a request loop",
+        "Release build. Four instances of an app that takes 0.5 s to start listening, under a request loop",
         "(one connection at a time, 2 ms apart), replaced by each command; failed requests are",
         "refused, reset or empty answers from the command's start to 1 s after it returned",
         "(median of 3 rounds).",
