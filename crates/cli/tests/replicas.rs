@@ -340,3 +340,39 @@ fn a_listed_exit_code_is_success_under_on_failure() {
     let status = d.wait_state("crash", "failed", Duration::from_secs(10));
     assert_eq!(status["restarts"], 1, "{status}");
 }
+
+#[test]
+fn a_daemon_killed_mid_reload_stops_the_old_instance_when_it_comes_back() {
+    let d = Daemon::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready");
+    std::fs::write(&ready, "").unwrap();
+    let probe = format!("cmd:test -e {}", ready.display());
+    d.cmd()
+        .args(["start", "api", "--readiness", &probe, "--", "sleep", "600"])
+        .assert()
+        .success();
+    assert!(wait_for(Duration::from_secs(20), || {
+        d.status("api")["readiness"] == "healthy"
+    }));
+    let old = d.status("api")["pid"].as_u64().unwrap() as u32;
+    // The new instance never becomes ready: the reload waits, and the daemon dies.
+    std::fs::remove_file(&ready).unwrap();
+    let mut reload = d.pw.std_cmd().args(["reload", "api"]).spawn().unwrap();
+    assert!(wait_for(Duration::from_secs(10), || {
+        d.status("api")["pid"]
+            .as_u64()
+            .is_some_and(|p| p as u32 != old)
+    }));
+    let new = d.status("api")["pid"].as_u64().unwrap() as u32;
+    d.kill_9();
+    let _ = reload.wait();
+    // The next daemon adopts the new instance and ends the old one.
+    let status = d.status("api");
+    assert_eq!(status["pid"].as_u64(), Some(u64::from(new)), "{status}");
+    assert!(
+        wait_for(Duration::from_secs(10), || !common::is_running(old)),
+        "the old instance of the cut-short reload still runs"
+    );
+    assert!(common::is_running(new));
+}

@@ -59,6 +59,7 @@ fn record(name: &str, desired: bool, run: Option<RunRecord>) -> Record {
     // not keep it down.
     spec.restart = RestartPolicy::Never;
     Record {
+        retiring: None,
         spec,
         desired,
         tracker: RestartTracker::default(),

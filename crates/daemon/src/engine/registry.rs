@@ -139,6 +139,10 @@ pub struct Record {
     /// is replaced by one that finishes the stop on time instead of adopting the process.
     #[serde(default)]
     pub stop_deadline_ms: Option<u64>,
+    /// While a reload is under way: the run it replaces, still serving. A daemon that
+    /// comes back to find one stops it (the reload was cut short; `run` is the new one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retiring: Option<RunRecord>,
 }
 
 /// The registry folder.
@@ -247,6 +251,7 @@ mod tests {
 
     fn record(name: &str) -> Record {
         Record {
+            retiring: None,
             spec: ProcessSpec::new(name, vec!["sleep".into(), "1".into()]),
             desired: true,
             tracker: RestartTracker::default(),

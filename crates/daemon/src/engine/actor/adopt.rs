@@ -40,6 +40,10 @@ impl Actor {
             entry.last_exit = record.last_exit;
             entry.reason = record.reason;
             entry.desired = record.desired;
+            if let Some(old) = record.retiring {
+                let (signal, timeout) = (entry.spec.stop_signal, entry.spec.stop_timeout);
+                super::reload::retire_left_over(&name, old, signal, timeout);
+            }
             if record.failed {
                 entry.set_state(State::Starting);
                 entry.set_state(State::Failed);

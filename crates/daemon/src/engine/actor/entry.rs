@@ -204,6 +204,7 @@ impl Entry {
             reason: self.reason.clone(),
             failed: self.state == State::Failed,
             stop_deadline_ms: self.stop_deadline_ms,
+            retiring: self.reloading.as_ref().map(|r| r.old_record().clone()),
         }
     }
 

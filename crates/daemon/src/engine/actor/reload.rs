@@ -40,6 +40,11 @@ impl Reloading {
     pub fn old_pid(&self) -> u32 {
         self.old.record.child_pid
     }
+
+    /// What the registry keeps of the old run while the reload is under way.
+    pub fn old_record(&self) -> &crate::engine::registry::RunRecord {
+        &self.old.record
+    }
 }
 
 impl Actor {
@@ -127,6 +132,7 @@ impl Actor {
             self.owned.clone(),
         );
         let _ = reloading.reply.send(Ok(entry.view()));
+        self.persist(name);
     }
 
     /// Gives up a reload: the new run (if any still runs) is stopped and the old run
@@ -202,8 +208,37 @@ impl Actor {
             let _ = reloading.reply.send(Err(SupervisorError::State(format!(
                 "'{name}' was stopped during its reload"
             ))));
+            self.persist(name);
         }
     }
+}
+
+/// Ends the old run of a reload that a previous daemon left under way (it was killed
+/// before the new run was ready, or before it stopped the old one): the new run is the
+/// one recorded, so the old one goes, as the reload would have done. Nothing of another
+/// boot, or whose identity no longer matches, is signalled.
+pub(super) fn retire_left_over(
+    name: &str,
+    old: crate::engine::registry::RunRecord,
+    signal: Signal,
+    timeout: Duration,
+) {
+    if old.of_other_boot() || !old.child_alive() {
+        return;
+    }
+    tracing::warn!(%name, pid = old.child_pid, "stopping the old instance of a reload cut short");
+    let leader = old.child();
+    group::signal(leader, signal);
+    group::signal(leader, Signal::CONT);
+    tokio::spawn(async move {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !group::members(leader.pid).is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if !group::members(leader.pid).is_empty() {
+            group::signal(leader, Signal::KILL);
+        }
+    });
 }
 
 /// Ends a run that is no longer the current one: the stop signal to its group (SIGCONT
