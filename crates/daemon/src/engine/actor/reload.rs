@@ -227,24 +227,11 @@ pub(super) fn retire_left_over(
         return;
     }
     tracing::warn!(%name, pid = old.child_pid, "stopping the old instance of a reload cut short");
-    let leader = old.child();
-    group::signal(leader, signal);
-    group::signal(leader, Signal::CONT);
-    tokio::spawn(async move {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while !group::members(leader.pid).is_empty() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        if !group::members(leader.pid).is_empty() {
-            group::signal(leader, Signal::KILL);
-        }
-    });
+    tokio::spawn(stop_group(old.child(), signal, timeout));
 }
 
-/// Ends a run that is no longer the current one: the stop signal to its group (SIGCONT
-/// too, in case it was paused), SIGKILL after `timeout` if any member remains, then its
-/// shim reaped and its moved directory removed. Signals are pinned to the group leader's
-/// identity, so a recycled pid is never signalled.
+/// Ends a run that is no longer the current one ([`stop_group`]), then reaps its shim and
+/// removes its moved directory.
 fn retire(
     mut run: Run,
     signal: Signal,
@@ -252,20 +239,12 @@ fn retire(
     aside: Option<PathBuf>,
     owned: crate::engine::reaper::OwnedChildren,
 ) {
-    let leader = run.record.child();
-    group::signal(leader, signal);
-    group::signal(leader, Signal::CONT);
+    let stopped = stop_group(run.record.child(), signal, timeout);
     let shim = run.shim.take();
     let shim_pid = run.record.shim_pid;
     drop(run); // its checks and triggers end here
     tokio::spawn(async move {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while !group::members(leader.pid).is_empty() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        if !group::members(leader.pid).is_empty() {
-            group::signal(leader, Signal::KILL);
-        }
+        stopped.await;
         if let Some(mut shim) = shim {
             let _ = tokio::task::spawn_blocking(move || shim.wait()).await;
             owned.remove(shim_pid);
@@ -274,4 +253,25 @@ fn retire(
             let _ = std::fs::remove_dir_all(aside);
         }
     });
+}
+
+/// Sends `signal` (and SIGCONT, in case it was paused) to the group led by `leader` at
+/// once; the future SIGKILLs whatever is left of the group after `timeout`. Signals are
+/// pinned to the leader's identity, so a recycled pid is never signalled.
+fn stop_group(
+    leader: procward_core::sys::process::Instance,
+    signal: Signal,
+    timeout: Duration,
+) -> impl std::future::Future<Output = ()> {
+    group::signal(leader, signal);
+    group::signal(leader, Signal::CONT);
+    async move {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !group::members(leader.pid).is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if !group::members(leader.pid).is_empty() {
+            group::signal(leader, Signal::KILL);
+        }
+    }
 }
