@@ -138,19 +138,28 @@ impl Supervisor {
         replace: bool,
     ) -> Result<Vec<ManagedView>> {
         if replace {
-            for stale in self.specs().await? {
-                let gone = replica::base_of(&stale.name) == base
-                    && !specs.iter().any(|s| s.name == stale.name);
-                if gone {
-                    self.delete_one(&stale.name).await?;
-                }
-            }
+            self.delete_stale(&[base], &specs).await?;
         }
         let mut views = Vec::with_capacity(specs.len());
         for spec in specs {
             views.push(self.start_checked(spec, replace).await?);
         }
         Ok(views)
+    }
+
+    /// Deletes what is registered under one of `bases` (a plain process of that name, or
+    /// replicas of that set) and is not among `keep`: what a replacing start or an `up`
+    /// no longer has.
+    async fn delete_stale(&self, bases: &[impl AsRef<str>], keep: &[ProcessSpec]) -> Result<()> {
+        for stale in self.specs().await? {
+            let base = replica::base_of(&stale.name);
+            let gone = bases.iter().any(|b| b.as_ref() == base)
+                && !keep.iter().any(|s| s.name == stale.name);
+            if gone {
+                self.delete_one(&stale.name).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Refuses a new process whose name (or set) is already registered.
@@ -316,12 +325,7 @@ impl Supervisor {
         let bases: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
         let specs = self.check(specs).await?;
         // Members a set no longer has (it shrank, or was a plain process) go first.
-        for stale in self.specs().await? {
-            let base = replica::base_of(&stale.name);
-            if bases.iter().any(|b| b == base) && !specs.iter().any(|s| s.name == stale.name) {
-                self.delete_one(&stale.name).await?;
-            }
-        }
+        self.delete_stale(&bases, &specs).await?;
         let mut started = Vec::with_capacity(specs.len());
         for (index, spec) in specs.iter().enumerate() {
             let running = matches!(self.status_one(&spec.name).await, Ok(v) if v.state.is_alive());
