@@ -292,11 +292,10 @@ pub async fn start(mut b: Backend, args: StartArgs) -> Outcome {
     spec.watch = args.watch;
     // The wire reads 0 as "one process" (a client that leaves it out): an explicit 0 is
     // refused here, in the daemon's words.
-    if args.instances == Some(0) {
-        let e = replica::parse_instances("0").unwrap_err();
-        return Err(ToolError(e.to_string()));
+    if let Some(count) = args.instances {
+        replica::check_count(count).map_err(|e| ToolError(e.to_string()))?;
+        spec.instances = count;
     }
-    spec.instances = args.instances.unwrap_or(1);
     spec.success_exit_codes = args.success_exit_codes;
     let probe = |field: &str, text: &str| {
         Probe::parse(text)

@@ -44,12 +44,7 @@ pub fn names(name: &str, candidate: &str) -> bool {
 /// [`MAX_INSTANCES`] (a set not yet expanded), or a replica name `BASE:I` with `I`
 /// below the count (a set scaled down to one keeps its `NAME:0`).
 pub(super) fn validate_spec_name(name: &str, instances: u32) -> Result<(), SpecError> {
-    if !(1..=MAX_INSTANCES).contains(&instances) {
-        return Err(invalid(
-            "instances",
-            format!("{instances} is out of range: 1 to {MAX_INSTANCES}"),
-        ));
-    }
+    check_count(instances)?;
     match split(name) {
         Some((base, index)) => {
             validate_name(base)?;
@@ -65,12 +60,31 @@ pub(super) fn validate_spec_name(name: &str, instances: u32) -> Result<(), SpecE
     }
 }
 
+/// What `name` stands for among the registered `names`: itself when registered, else the
+/// replicas of the set it names, by index; empty when neither.
+pub fn members<'a>(name: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut replicas = Vec::new();
+    for candidate in names {
+        if candidate == name {
+            return vec![name.to_owned()];
+        }
+        if let Some((base, index)) = split(candidate)
+            && base == name
+        {
+            replicas.push((index, candidate.to_owned()));
+        }
+    }
+    replicas.sort();
+    replicas.into_iter().map(|(_, name)| name).collect()
+}
+
 /// Parses an instance count as users write it: a number from 1 to [`MAX_INSTANCES`], or
 /// `max` for one per CPU this process may run on.
 pub fn parse_instances(text: &str) -> Result<u32, SpecError> {
     let text = text.trim();
     let count = if text.eq_ignore_ascii_case("max") {
-        std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+        cpus.min(MAX_INSTANCES)
     } else {
         text.parse().map_err(|_| {
             invalid(
@@ -79,13 +93,18 @@ pub fn parse_instances(text: &str) -> Result<u32, SpecError> {
             )
         })?
     };
+    check_count(count).map(|()| count)
+}
+
+/// Checks a replica count: 1 to [`MAX_INSTANCES`], on every interface.
+pub fn check_count(count: u32) -> Result<(), SpecError> {
     if !(1..=MAX_INSTANCES).contains(&count) {
         return Err(invalid(
             "instances",
             format!("{count} is out of range: 1 to {MAX_INSTANCES}"),
         ));
     }
-    Ok(count.min(MAX_INSTANCES))
+    Ok(())
 }
 
 /// Refuses a replica name as the name of a process a client creates: the daemon makes
@@ -136,6 +155,11 @@ mod tests {
         }
         assert_eq!(base_of("web:0"), "web");
         assert!(names("web", "web:3") && names("web:3", "web:3") && !names("we", "web:3"));
+        let registered = ["web:10", "api", "web:2", "webby:0"];
+        assert_eq!(members("web", registered.into_iter()), ["web:2", "web:10"]);
+        assert_eq!(members("web:2", registered.into_iter()), ["web:2"]);
+        assert_eq!(members("api", registered.into_iter()), ["api"]);
+        assert!(members("db", registered.into_iter()).is_empty());
     }
 
     #[test]

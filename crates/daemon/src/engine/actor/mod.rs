@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use procward_core::Signal;
-use procward_core::supervisor::spec::ProcessSpec;
+use procward_core::supervisor::spec::{ProcessSpec, replica};
 use procward_core::supervisor::view::ManagedView;
 use procward_core::sys::UsageSampler;
 use tokio::sync::{mpsc, oneshot};
@@ -82,6 +82,12 @@ pub enum Command {
         /// Also measure metrics (descriptors, I/O, tree sums): costs a process-table walk.
         metrics: bool,
         reply: oneshot::Sender<Vec<ManagedView>>,
+    },
+    /// What a name stands for: the process of that name, or the replicas of the set it
+    /// names (see `replica::members`); empty when unknown. Cheap: no spec is copied.
+    Members {
+        name: String,
+        reply: oneshot::Sender<Vec<String>>,
     },
     /// Every process's spec, without sampling usage or reading log state: what a new
     /// request is validated against, on the start path.
@@ -268,6 +274,10 @@ impl Actor {
                     self.add_metrics(&mut views);
                 }
                 let _ = reply.send(views);
+            }
+            Command::Members { name, reply } => {
+                let names = self.entries.keys().map(String::as_str);
+                let _ = reply.send(replica::members(&name, names));
             }
             Command::Specs { reply } => {
                 let _ = reply.send(self.entries.values().map(|e| e.spec.clone()).collect());

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use procward_core::Signal;
-use procward_core::supervisor::spec::ProcessSpec;
-use procward_core::supervisor::spec::replica::{self, MAX_INSTANCES};
+use procward_core::supervisor::spec::replica;
+use procward_core::supervisor::spec::{ProcessSpec, SpecError};
 use procward_core::supervisor::view::ManagedView;
 
 use super::{Supervisor, patience, refuse_replica_name};
@@ -19,22 +19,16 @@ impl Supervisor {
     /// What `name` stands for: itself when registered, else its set's replicas by index;
     /// unknown otherwise.
     pub async fn members(&self, name: &str) -> Result<Vec<String>> {
-        let specs = self.specs().await?;
-        if specs.iter().any(|s| s.name == name) {
-            return Ok(vec![name.to_owned()]);
-        }
-        let mut replicas: Vec<(u32, String)> = specs
-            .into_iter()
-            .filter_map(|s| {
-                let (base, index) = replica::split(&s.name)?;
-                (base == name).then_some((index, s.name))
+        let members = self
+            .call(|reply| Command::Members {
+                name: name.to_owned(),
+                reply,
             })
-            .collect();
-        if replicas.is_empty() {
+            .await?;
+        if members.is_empty() {
             return Err(SupervisorError::UnknownName(name.to_owned()));
         }
-        replicas.sort();
-        Ok(replicas.into_iter().map(|(_, name)| name).collect())
+        Ok(members)
     }
 
     /// Runs `op` on every member of `name` at once; the views in member order.
@@ -166,11 +160,12 @@ impl Supervisor {
     /// fewer ready processes than before or after. Answers with the set's views.
     pub async fn scale(&self, name: &str, instances: u32) -> Result<Vec<ManagedView>> {
         refuse_replica_name(name)?;
-        if !(1..=MAX_INSTANCES).contains(&instances) {
-            return Err(SupervisorError::Invalid(format!(
-                "instances: {instances} is out of range: 1 to {MAX_INSTANCES}"
-            )));
-        }
+        replica::check_count(instances).map_err(|e| match e {
+            SpecError::Invalid { field, reason } => {
+                SupervisorError::Invalid(format!("{field}: {reason}"))
+            }
+            other => SupervisorError::Invalid(other.to_string()),
+        })?;
         let members = self.members(name).await?;
         let plain = members.len() == 1 && members[0] == name;
         if plain && instances == 1 {
