@@ -167,15 +167,8 @@ async fn answered_by_new(probe: &Probe, replacing: Replacing) -> Result<(), Stri
 fn local_port(probe: &Probe) -> Option<u16> {
     let (host, port) = match probe {
         Probe::Tcp { host, port } => (host.clone(), *port),
-        Probe::Http { url } => {
-            let rest = url.split_once("://")?.1;
-            let authority = rest.split(['/', '?', '#']).next()?;
-            let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            match authority.rsplit_once(':') {
-                Some((host, port)) if !port.contains(']') => (host.to_owned(), port.parse().ok()?),
-                _ => (authority.to_owned(), 80),
-            }
-        }
+        // Where `probe_http` connects.
+        Probe::Http { url } => split_url(url).map(|(host, port, _)| (host, port))?,
         Probe::Command(_) => return None,
     };
     let host = host.trim_matches(['[', ']']);
@@ -272,6 +265,22 @@ fn split_url(url: &str) -> Option<(String, u16, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_ports_are_those_probes_reach_on_this_machine() {
+        let http = |url: &str| Probe::Http { url: url.into() };
+        let tcp = |host: &str| Probe::Tcp {
+            host: host.into(),
+            port: 5432,
+        };
+        assert_eq!(local_port(&http("http://127.0.0.1:8000/ready")), Some(8000));
+        assert_eq!(local_port(&http("http://localhost/")), Some(80));
+        assert_eq!(local_port(&http("http://[::1]:81/x")), Some(81));
+        assert_eq!(local_port(&http("http://example.com:81/")), None);
+        assert_eq!(local_port(&tcp("0.0.0.0")), Some(5432));
+        assert_eq!(local_port(&tcp("db.internal")), None);
+        assert_eq!(local_port(&Probe::Command("true".into())), None);
+    }
 
     #[test]
     fn urls_split() {
