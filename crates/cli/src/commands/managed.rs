@@ -67,11 +67,8 @@ pub fn run_action(action: Action, args: NamesArgs, ctx: &Context) -> anyhow::Res
             match answer {
                 // A set of replicas: every one of them was acted on.
                 Ok(Some(view)) if view.name != name => {
-                    let list = client.list(v1::ListRequest { metrics: false }).await?;
-                    for view in list.into_inner().processes {
-                        if replica::names(&name, &view.name) {
-                            views.push(view_from_proto(view).map_err(anyhow::Error::msg)?);
-                        }
+                    for view in replicas_of(&mut client, &name, false).await? {
+                        views.push(view_from_proto(view).map_err(anyhow::Error::msg)?);
                     }
                 }
                 Ok(Some(view)) => views.push(view_from_proto(view).map_err(anyhow::Error::msg)?),
@@ -92,6 +89,19 @@ pub fn run_action(action: Action, args: NamesArgs, ctx: &Context) -> anyhow::Res
         }
         Ok(code)
     })
+}
+
+/// The replicas of the set `base`, as `list` shows them (with `metrics`, as `list --json`):
+/// what an action on a set's name answers with after its first replica's view.
+async fn replicas_of(
+    client: &mut Client,
+    base: &str,
+    metrics: bool,
+) -> anyhow::Result<Vec<v1::ManagedProcess>> {
+    let list = client.list(v1::ListRequest { metrics }).await?.into_inner();
+    let mut processes = list.processes;
+    processes.retain(|p| replica::names(base, &p.name));
+    Ok(processes)
 }
 
 /// Arguments of `procward signal`.
@@ -186,12 +196,7 @@ pub fn run_status(args: StatusArgs, ctx: &Context) -> anyhow::Result<u8> {
             .into_inner();
         // A set of replicas: each one, as `list` shows them.
         if view.name != name {
-            let list = client.list(v1::ListRequest { metrics: true }).await?;
-            let members = list.into_inner().processes.into_iter();
-            return print_views(
-                members.filter(|p| replica::names(&name, &p.name)).collect(),
-                output,
-            );
+            return print_views(replicas_of(&mut client, &name, true).await?, output);
         }
         let view = view_from_proto(view).map_err(anyhow::Error::msg)?;
         if output.json {
