@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from results_section import main
+from results_section import main, read_meta
 
 # The reference for a minimal Tauri tray app on this kind of machine.
 REFERENCE_BINARY_MIB = 6.0
@@ -11,7 +11,7 @@ REFERENCE_RSS_MB = 150.0
 
 
 def section(out: Path) -> str:
-    meta = dict(line.split("=", 1) for line in (out / "meta.env").read_text().splitlines() if "=" in line)
+    meta = read_meta(out / "meta.env")
     build = json.loads((out / "build.json").read_text())
     d = json.loads((out / "desktop.json").read_text())
     tray, window = d["tray_only"], d["window_shown"]

@@ -19,16 +19,12 @@ def load(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def meta(path: Path) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-
-
 def verdict(ok: bool) -> str:
     return "met" if ok else "**NOT met**"
 
 
 def section(out: Path) -> str:
-    m = meta(out / "meta.env")
+    m = results_section.read_meta(out / "meta.env")
     rust, python, mon = load(out / "rust.json"), load(out / "python.json"), load(out / "monitor.json")
     ps = load(out / "ps.json")
     ps_ms = ps["results"][0]["median"] * 1000 if ps else None

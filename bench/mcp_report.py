@@ -31,7 +31,7 @@ def load(path: Path) -> dict:
 def meta(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
-    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return results_section.read_meta(path)
 
 
 def verdict(ok: bool) -> str:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from results_section import main
+from results_section import main, read_meta
 
 
 def section(out: Path) -> str:
     data = json.loads((out / "reload.json").read_text())
-    meta = dict(
-        line.split("=", 1) for line in (out / "meta.env").read_text().splitlines() if "=" in line
-    )
+    meta = read_meta(out / "meta.env")
     lines = [
         f"Run on {meta.get('date')}: {meta.get('nproc')} CPUs, kernel {meta.get('kernel')}, "
         f"commit {meta.get('commit')}, load average {meta.get('loadavg')} at start"

@@ -11,6 +11,11 @@ from pathlib import Path
 from typing import Callable
 
 
+def read_meta(path: Path) -> dict[str, str]:
+    """The `KEY=VALUE` lines of a benchmark's meta.env, as a dict."""
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
 def write_section(results: Path, key: str, title: str, body: str) -> None:
     """Replaces (or appends) section `key` of `results` with `body`."""
     start, end = f"<!-- bench:{key}:start -->", f"<!-- bench:{key}:end -->"

@@ -4,7 +4,7 @@ import json
 import statistics
 from pathlib import Path
 
-from results_section import main
+from results_section import main, read_meta
 
 # The targets.
 TARGET_IDLE_CPU = 1.0
@@ -26,7 +26,7 @@ def each(values: list[float], fmt: str = "{:.2f}") -> str:
 
 
 def section(out: Path) -> str:
-    meta = dict(line.split("=", 1) for line in (out / "meta.env").read_text().splitlines() if "=" in line)
+    meta = read_meta(out / "meta.env")
     top, htop = runs(out, "top"), runs(out, "htop")
     idle, keys = runs(out, "frames_idle"), runs(out, "frames_keys")
     ms = lambda us: us / 1000  # noqa: E731

@@ -35,6 +35,23 @@ START_TIMEOUT = 30.0
 T = TypeVar("T")
 
 
+def process_spec(name: str, command: List[str], **fields: Any) -> sv.ProcessSpec:
+    """A Supervisor ProcessSpec with the CLI's defaults (proto3 has none of its own), plus
+    `fields`."""
+    defaults: dict = dict(
+        restart=sv.RESTART_POLICY_NEVER,
+        backoff_base_ms=1000,
+        backoff_max_ms=60000,
+        stable_after_ms=10000,
+        stop_signal="TERM",
+        stop_timeout_ms=5000,
+        autostart=True,
+        log_max_bytes=10 << 20,
+        log_max_files=5,
+    )
+    return sv.ProcessSpec(name=name, command=command, **{**defaults, **fields})
+
+
 def procward_bin() -> Path:
     path = Path(os.environ.get("PROCWARD_BIN") or REPO / "target" / "debug" / "procward")
     if not path.is_file():

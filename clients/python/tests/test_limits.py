@@ -7,7 +7,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from conftest import Daemon
+from conftest import Daemon, process_spec
 from procward.v1 import supervisor_pb2 as sv
 from procward.v1 import supervisor_pb2_grpc as sv_grpc
 
@@ -15,20 +15,7 @@ MIB = 1 << 20
 
 
 def spec(name: str, limits: sv.ResourceLimits) -> sv.ProcessSpec:
-    return sv.ProcessSpec(
-        name=name,
-        command=["sleep", "300"],
-        restart=sv.RESTART_POLICY_NEVER,
-        backoff_base_ms=1000,
-        backoff_max_ms=60000,
-        stable_after_ms=10000,
-        stop_signal="TERM",
-        stop_timeout_ms=5000,
-        autostart=True,
-        log_max_bytes=10 * MIB,
-        log_max_files=5,
-        limits=limits,
-    )
+    return process_spec(name, ["sleep", "300"], limits=limits)
 
 
 async def test_limits_round_trip_with_their_enforcement(daemon: Daemon) -> None:

@@ -11,11 +11,9 @@ import socket
 import grpc
 import pytest
 
-from conftest import Daemon
+from conftest import Daemon, process_spec
 from procward.v1 import supervisor_pb2 as sv
 from procward.v1 import supervisor_pb2_grpc as sv_grpc
-
-MIB = 1 << 20
 
 SERVER = (
     "import socket, sys, time\n"
@@ -34,18 +32,10 @@ def free_port() -> int:
 
 
 def spec(name: str, port: int, instances: int) -> sv.ProcessSpec:
-    return sv.ProcessSpec(
-        name=name,
-        command=["python3", "-c", SERVER, str(port)],
+    return process_spec(
+        name,
+        ["python3", "-c", SERVER, str(port)],
         restart=sv.RESTART_POLICY_ALWAYS,
-        backoff_base_ms=1000,
-        backoff_max_ms=60000,
-        stable_after_ms=10000,
-        stop_signal="TERM",
-        stop_timeout_ms=5000,
-        autostart=True,
-        log_max_bytes=10 * MIB,
-        log_max_files=5,
         instances=instances,
         readiness=sv.HealthCheck(tcp=f"127.0.0.1:{port}", interval_ms=200, timeout_ms=1000, retries=1),
     )
