@@ -1,105 +1,12 @@
-//! `procward import`: the real binary on real pm2 and process-compose files (JS files
-//! through the real node), the produced keys and the "not converted" list, bad input
-//! refused with exit 2 and nothing written, and one imported file run by `procward up`
-//! against a real daemon.
-//!
-//! Tests whose output holds the keys main is adding (`instances`, `success_exit_codes`,
-//! `readiness`) check it as text and through `parse_compose` without those keys; the
-//! end-to-end test uses none of them.
+//! `procward import` conversions: the real binary on real pm2 and process-compose files
+//! (JS files through the real node), the produced keys and the "not converted" list, and
+//! the output accepted by procward's own parser. Refusals and imported files run by
+//! `procward up` are in import_run.rs.
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use common::daemon::Daemon;
-use common::{Procward, json, wait_for};
-use serde_json::Value;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/import")
-        .join(name)
-}
-
-/// Whether node can run; the tests that need it say so when it cannot.
-fn node_available(test: &str) -> bool {
-    let ok = std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("skipped: {test}: node is not on PATH (CI installs nodejs)");
-    }
-    ok
-}
-
-/// `import ARGS --json` succeeds; returns its JSON.
-fn import_json(pw: &Procward, args: &[&str]) -> Value {
-    let out = pw
-        .cmd()
-        .arg("import")
-        .args(args)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "import {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    json(&out)
-}
-
-/// The `[process.NAME]` tables of a converted file, parsed as plain TOML.
-fn tables(toml_text: &str) -> toml::Table {
-    let doc: toml::Table = toml_text.parse().expect("output is TOML");
-    doc["process"].as_table().unwrap().clone()
-}
-
-fn keys(process: &toml::Value) -> Vec<&str> {
-    process
-        .as_table()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect()
-}
-
-fn skipped(result: &Value) -> Vec<(String, String)> {
-    result["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["process"].as_str().unwrap().into(),
-                s["field"].as_str().unwrap().into(),
-            )
-        })
-        .collect()
-}
-
-fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
-}
-
-/// procward's own parser accepts the output once the keys main adds are left out.
-fn parses_without_pending(toml_text: &str) {
-    let kept: String = toml_text
-        .lines()
-        .filter(|l| {
-            !["instances =", "success_exit_codes =", "readiness ="]
-                .iter()
-                .any(|k| l.starts_with(k))
-        })
-        .map(|l| format!("{l}\n"))
-        .collect();
-    procward_core::supervisor::compose::parse_compose(&kept, Path::new("/srv"))
-        .unwrap_or_else(|e| panic!("{e}\n{kept}"));
-}
+use common::Procward;
+use common::import::*;
 
 #[test]
 fn pm2_ecosystem_js_is_evaluated_and_converted() {
@@ -113,7 +20,7 @@ fn pm2_ecosystem_js_is_evaluated_and_converted() {
     assert!(text.starts_with(
         "# procward.toml converted by `procward import` from ecosystem.config.js (pm2)"
     ));
-    parses_without_pending(text);
+    parses(text);
     let processes = tables(text);
     assert_eq!(
         keys_of(&processes),
@@ -230,23 +137,12 @@ fn pm2_ecosystem_js_is_evaluated_and_converted() {
     assert!(!stderr.contains("env_production"), "{stderr}");
 }
 
-fn keys_of(t: &toml::Table) -> Vec<&str> {
-    t.keys().map(String::as_str).collect()
-}
-
-/// toml::Table iterates in key order.
-fn sorted<'a>(keys: &[&'a str]) -> Vec<&'a str> {
-    let mut keys = keys.to_vec();
-    keys.sort_unstable();
-    keys
-}
-
 #[test]
 fn pm2_json_and_yaml_convert_without_node() {
     let pw = Procward::new();
     let result = import_json(&pw, &[fixture("ecosystem.json").to_str().unwrap()]);
     let text = result["toml"].as_str().unwrap();
-    parses_without_pending(text);
+    parses(text);
     let processes = tables(text);
     let web = &processes["web"];
     assert_eq!(
@@ -335,7 +231,7 @@ fn process_compose_converts_dependencies_probes_and_replicas() {
     let pw = Procward::new();
     let result = import_json(&pw, &[fixture("process-compose.yaml").to_str().unwrap()]);
     let text = result["toml"].as_str().unwrap();
-    parses_without_pending(text);
+    parses(text);
     // File order is kept.
     let order: Vec<&str> = text
         .lines()
@@ -428,247 +324,4 @@ fn process_compose_converts_dependencies_probes_and_replicas() {
     assert!(text.contains(
         "[process.docs]\ncommand = \"mkdocs serve\"\nenv = { APP_ENV = \"dev\" }\nrestart = \"never\"\nautostart = false\n# not converted: log_location:"
     ), "{text}");
-}
-
-/// Runs `import ARGS`, expects exit 2 naming `words`, and that `out` was not created.
-fn refused(pw: &Procward, args: &[&str], words: &[&str]) {
-    let out_file = pw.dir().join("never.toml");
-    let out = pw
-        .cmd()
-        .arg("import")
-        .args(args)
-        .args(["-o", out_file.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-    assert!(out.stdout.is_empty(), "{args:?}");
-    for word in words {
-        assert!(stderr.contains(word), "{args:?}: {word:?} not in {stderr}");
-    }
-    assert!(!out_file.exists(), "{args:?} wrote a file");
-}
-
-#[test]
-fn bad_input_is_refused_with_exit_2_and_nothing_written() {
-    let pw = Procward::new();
-    let write = |name: &str, text: &str| {
-        let path = pw.dir().join(name);
-        std::fs::write(&path, text).unwrap();
-        path.to_str().unwrap().to_owned()
-    };
-    let bad_yaml = write("pc.yaml", "processes:\n  a: [unclosed\n");
-    refused(&pw, &[&bad_yaml], &["pc.yaml", "line 2"]);
-    let bad_json = write("pm2.json", "{\"apps\": [");
-    refused(&pw, &[&bad_json], &["pm2.json", "EOF"]);
-    let missing = pw.dir().join("nope.yaml");
-    refused(
-        &pw,
-        &[missing.to_str().unwrap()],
-        &["cannot read", "nope.yaml"],
-    );
-    let docker = write(
-        "docker-compose.yml",
-        "services:\n  web:\n    image: nginx\n",
-    );
-    refused(&pw, &[&docker], &["unknown format", "--from"]);
-    let empty = write("empty.json", "{\"apps\": []}");
-    refused(&pw, &[&empty], &["no pm2 apps"]);
-    let no_processes = write("none.yaml", "processes: {}\n");
-    refused(&pw, &[&no_processes], &["no process-compose processes"]);
-    // Every app unusable: nothing to convert, and the list says why.
-    let scriptless = write("scriptless.json", "[{\"name\": \"a\"}]");
-    refused(&pw, &[&scriptless], &["a: script: missing", "no pm2 apps"]);
-    // --from that does not fit the content.
-    refused(&pw, &[&no_processes, "--from", "pm2"], &["no pm2 apps"]);
-    let pc = fixture("process-compose.yaml");
-    refused(
-        &pw,
-        &[pc.to_str().unwrap(), "--env", "prod"],
-        &["--env prod applies to pm2"],
-    );
-    refused(&pw, &["/dev/zero"], &["/dev/zero"]);
-
-    if node_available("bad_input (JS)") {
-        let throws = write("throws.config.js", "throw new Error('config exploded');\n");
-        refused(
-            &pw,
-            &[&throws],
-            &["node could not evaluate", "config exploded"],
-        );
-        let empty_js = write("empty.config.js", "module.exports = { apps: [] };\n");
-        refused(&pw, &[&empty_js], &["no pm2 apps"]);
-        let syntax = write("syntax.config.cjs", "module.exports = { apps: [ };\n");
-        refused(&pw, &[&syntax], &["node could not evaluate", "SyntaxError"]);
-        let hangs = write("hangs.config.js", "while (true) {}\n");
-        refused(&pw, &[&hangs, "--node-timeout", "1"], &["within 1s"]);
-    }
-}
-
-#[test]
-fn js_without_node_on_path_is_a_clear_error() {
-    let pw = Procward::new();
-    let out = pw
-        .cmd()
-        .args(["import", fixture("ecosystem.config.js").to_str().unwrap()])
-        .env("PATH", pw.dir())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("node is needed to evaluate"), "{stderr}");
-    assert!(stderr.contains("install Node.js"), "{stderr}");
-}
-
-/// A free TCP port on 127.0.0.1 (bound, then released for the server to take).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-#[test]
-fn imported_process_compose_file_runs_under_procward_up() {
-    let daemon = Daemon::new();
-    let dir = daemon.pw.dir().join("stack");
-    std::fs::create_dir_all(dir.join("site")).unwrap();
-    std::fs::write(dir.join("site/index.html"), "hello from the import\n").unwrap();
-    let port = free_port();
-    let source = dir.join("process-compose.yaml");
-    std::fs::write(
-        &source,
-        format!(
-            r#"version: "0.5"
-environment:
-  - "STACK=imported"
-processes:
-  web server:
-    command: "python3 -m http.server {port} --bind 127.0.0.1"
-    working_dir: ./site
-    availability:
-      restart: always
-      backoff_seconds: 1
-    liveness_probe:
-      http_get:
-        host: 127.0.0.1
-        port: {port}
-        path: /index.html
-      period_seconds: 1
-      timeout_seconds: 1
-    shutdown:
-      signal: 15
-      timeout_seconds: 3
-  sleeper:
-    command: "sleep 300"
-    depends_on:
-      web server:
-        condition: process_healthy
-"#
-        ),
-    )
-    .unwrap();
-    let toml_path = dir.join("procward.toml");
-    let out = daemon
-        .cmd()
-        .args([
-            "import",
-            source.to_str().unwrap(),
-            "-o",
-            toml_path.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("\"web server\" -> web-server"), "{stderr}");
-
-    daemon
-        .cmd()
-        .args(["up", toml_path.to_str().unwrap()])
-        .assert()
-        .success();
-    let web = daemon.wait_state("web-server", "running", Duration::from_secs(15));
-    assert_eq!(web["spec"]["restart"], "always", "{web}");
-    assert_eq!(web["spec"]["env"]["STACK"], "imported", "{web}");
-    let sleeper = daemon.wait_state("sleeper", "running", Duration::from_secs(15));
-    assert_eq!(sleeper["spec"]["restart"], "never", "{sleeper}");
-    assert_eq!(
-        sleeper["spec"]["depends_on"],
-        serde_json::json!(["web-server"])
-    );
-    // The server really serves the imported working directory.
-    let served = wait_for(Duration::from_secs(10), || {
-        http_get(port, "/index.html").is_some_and(|body| body.contains("hello from the import"))
-    });
-    assert!(
-        served,
-        "python3 http.server on 127.0.0.1:{port} never answered"
-    );
-    let healthy = wait_for(Duration::from_secs(15), || {
-        daemon.status("web-server")["health"] == "healthy"
-    });
-    assert!(healthy, "{}", daemon.status("web-server"));
-}
-
-/// A plain HTTP/1.0 GET on 127.0.0.1; the body, or None.
-fn http_get(port: u16, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    Some(response)
-}
-
-/// Replicas and a readiness probe, imported, run under `up` as `NAME:0` and `NAME:1`, each
-/// ready.
-#[test]
-fn imported_replicas_and_readiness_run_under_procward_up() {
-    let daemon = Daemon::new();
-    let dir = daemon.pw.dir().join("replicas");
-    std::fs::create_dir_all(&dir).unwrap();
-    let source = dir.join("process-compose.yaml");
-    std::fs::write(
-        &source,
-        "processes:\n  sleeper:\n    command: \"sleep 300\"\n    replicas: 2\n    \
-         readiness_probe:\n      exec:\n        command: \"true\"\n      period_seconds: 1\n",
-    )
-    .unwrap();
-    let toml_path = dir.join("procward.toml");
-    daemon
-        .cmd()
-        .args([
-            "import",
-            source.to_str().unwrap(),
-            "-o",
-            toml_path.to_str().unwrap(),
-        ])
-        .assert()
-        .success();
-    let text = std::fs::read_to_string(&toml_path).unwrap();
-    assert!(text.contains("instances = 2\n"), "{text}");
-    assert!(text.contains("readiness = { command = \"true\""), "{text}");
-    daemon
-        .cmd()
-        .args(["up", toml_path.to_str().unwrap()])
-        .assert()
-        .success();
-    let running = wait_for(Duration::from_secs(15), || {
-        let out = daemon.cmd().args(["list", "--json"]).output().unwrap();
-        let list = json(&out);
-        let ready = |name: &str| {
-            list.as_array().into_iter().flatten().any(|p| {
-                p["name"] == name && p["state"] == "running" && p["readiness"] == "healthy"
-            })
-        };
-        ready("sleeper:0") && ready("sleeper:1")
-    });
-    assert!(running, "sleeper:0 and sleeper:1 never both ran ready");
 }

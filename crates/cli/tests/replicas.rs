@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use common::daemon::Daemon;
-use common::{json, wait_for};
+use common::{free_port, json, wait_for};
 use predicates::str::contains;
 use serde_json::Value;
 
@@ -33,11 +33,6 @@ while True:
     c.sendall(str(os.getpid()).encode())
     c.close()
 "#;
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
 
 fn list(d: &Daemon) -> Vec<Value> {
     let out = d.cmd().args(["list", "--json"]).output().unwrap();
