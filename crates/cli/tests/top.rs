@@ -190,12 +190,21 @@ fn top_manages_kills_by_port_refuses_itself_and_quits_cleanly() {
 
     // q quits with status 0; the terminal is back: no alternate screen, no mouse mode.
     tmux.keys(&["q"]);
+    // tmux marks the pane dead when the pty closes, and records the exit status only
+    // once it has reaped the child: wait for either the status or a signal.
+    let ended = || tmux.format("#{pane_dead_status}#{pane_dead_signal}");
     assert!(
-        wait_for(PATIENCE, || tmux.format("#{pane_dead}") == "1"),
+        wait_for(PATIENCE, || tmux.format("#{pane_dead}") == "1"
+            && !ended().is_empty()),
         "top did not quit:\n{}",
         tmux.screen()
     );
-    assert_eq!(tmux.format("#{pane_dead_status}"), "0");
+    assert_eq!(
+        tmux.format("#{pane_dead_status}"),
+        "0",
+        "signal: {}",
+        ended()
+    );
     assert_eq!(tmux.format("#{alternate_on}"), "0");
     assert_eq!(tmux.format("#{mouse_any_flag}"), "0");
     assert!(!tmux.screen().contains("1 Processes"), "{}", tmux.screen());
