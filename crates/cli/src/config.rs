@@ -88,6 +88,20 @@ pub struct QueueSection {
     /// `[queue.group.NAME]`: concurrency groups, created or resized at daemon start.
     #[serde(default)]
     pub group: std::collections::BTreeMap<String, QueueGroupSection>,
+    /// Where jobs live: `"embedded"` (the default: this daemon's home) or `"redis"` (a
+    /// queue several daemons share).
+    pub backend: Option<String>,
+    /// With `backend = "redis"`: `redis://[user:password@]host:port/db` or `rediss://`
+    /// (TLS). Default `redis://127.0.0.1:6379/0`.
+    pub url: Option<String>,
+    /// With `backend = "redis"`: the prefix of every key (default `procward`).
+    pub prefix: Option<String>,
+    /// With `backend = "redis"`: this daemon's name among the hosts (default: the
+    /// machine's host name).
+    pub host: Option<String>,
+    /// With `backend = "redis"`: how long a job's lease lasts unrenewed before another
+    /// host takes the job over, e.g. `"30s"` (1 s to 1 h; default 30 s).
+    pub lease: Option<String>,
 }
 
 /// `[queue.group.NAME]` section.
@@ -117,7 +131,67 @@ impl QueueSection {
             }
             config.groups.push((name.clone(), group.parallel));
         }
+        config.backend = self.backend()?;
         Ok(config)
+    }
+
+    /// `backend` and its settings, each checked.
+    fn backend(&self) -> anyhow::Result<procward_daemon::engine::queue::QueueBackend> {
+        use procward_daemon::engine::queue::{QueueBackend, RedisConfig};
+        match self.backend.as_deref() {
+            None | Some("embedded") => {
+                for (key, set) in [
+                    ("url", self.url.is_some()),
+                    ("prefix", self.prefix.is_some()),
+                    ("host", self.host.is_some()),
+                    ("lease", self.lease.is_some()),
+                ] {
+                    if set {
+                        bail!("[queue] {key} is only read with backend = \"redis\"");
+                    }
+                }
+                Ok(QueueBackend::Embedded)
+            }
+            Some("redis") => {
+                let url = self
+                    .url
+                    .clone()
+                    .unwrap_or_else(|| "redis://127.0.0.1:6379/0".into());
+                if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                    bail!("[queue] url = {url:?}: must start with redis:// or rediss://");
+                }
+                let prefix = self.prefix.clone().unwrap_or_else(|| "procward".into());
+                if prefix.is_empty()
+                    || prefix.len() > 64
+                    || prefix.chars().any(|c| c.is_whitespace())
+                {
+                    bail!("[queue] prefix = {prefix:?}: 1 to 64 characters, no spaces");
+                }
+                let host = self
+                    .host
+                    .clone()
+                    .unwrap_or_else(procward_daemon::engine::queue::host_name);
+                procward_core::supervisor::spec::validate_name(&host)
+                    .with_context(|| format!("[queue] host = {host:?}"))?;
+                let lease = match &self.lease {
+                    None => std::time::Duration::from_secs(30),
+                    Some(text) => procward_core::supervisor::spec::parse_duration(text)
+                        .map_err(|e| anyhow::anyhow!("[queue] lease = {text:?}: {e}"))?,
+                };
+                if !(std::time::Duration::from_secs(1)..=std::time::Duration::from_secs(3600))
+                    .contains(&lease)
+                {
+                    bail!("[queue] lease: must be 1s to 1h");
+                }
+                Ok(QueueBackend::Redis(RedisConfig {
+                    url,
+                    prefix,
+                    host,
+                    lease,
+                }))
+            }
+            Some(other) => bail!("[queue] backend = {other:?}: must be \"embedded\" or \"redis\""),
+        }
     }
 }
 

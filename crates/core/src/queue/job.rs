@@ -112,6 +112,10 @@ pub struct Job {
     /// the daemon's capability whenever it loads or adds the job.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub limit_status: Vec<crate::supervisor::view::LimitStatus>,
+    /// With a queue shared on Redis: the host (daemon) running the job, or that ran it
+    /// last; `None` on the embedded queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// What follows the end of an attempt.
@@ -146,6 +150,7 @@ impl Job {
             limit_breach: String::new(),
             stop_by_limit: false,
             limit_status: Vec::new(),
+            host: None,
         }
     }
 

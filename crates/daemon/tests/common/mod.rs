@@ -8,8 +8,37 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use procward_daemon::Home;
-use procward_daemon::engine::Engine;
+use procward_daemon::engine::queue::{QueueBackend, RedisConfig};
 use procward_daemon::engine::reaper::{self, OwnedChildren};
+use procward_daemon::engine::{Engine, EngineConfig};
+
+pub mod redis_server;
+
+/// The queue backend the suite runs against: the embedded one, or with
+/// `PROCWARD_TEST_REDIS_URL` set a Redis one under a key prefix of the fixture's own (so
+/// tests share one redis-server without meeting).
+pub fn test_backend() -> QueueBackend {
+    match std::env::var("PROCWARD_TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => QueueBackend::Redis(redis_config(&url, &unique("t"), "test")),
+        _ => QueueBackend::Embedded,
+    }
+}
+
+/// A Redis backend at `url` under `prefix`, as host `host`, with a 3 s lease (so a lost
+/// host is noticed within a test).
+pub fn redis_config(url: &str, prefix: &str, host: &str) -> RedisConfig {
+    RedisConfig {
+        url: url.to_owned(),
+        prefix: prefix.to_owned(),
+        host: host.to_owned(),
+        lease: Duration::from_secs(3),
+    }
+}
+
+/// `stem` and a random suffix.
+pub fn unique(stem: &str) -> String {
+    format!("{stem}-{:016x}", getrandom::u64().expect("random"))
+}
 
 /// The binary that runs shims (`procward-shim`, built with the `procward` package).
 pub fn shim_bin() -> PathBuf {
@@ -48,14 +77,21 @@ impl Fixture {
     /// An engine over a home that `prepare` filled first (registry records, as a previous
     /// daemon left them), so the engine starts by restoring them.
     pub fn prepared(prepare: impl FnOnce(&Home)) -> Self {
+        Self::with_backend(prepare, test_backend())
+    }
+
+    /// An engine whose queue is on `backend`.
+    pub fn with_backend(prepare: impl FnOnce(&Home), backend: QueueBackend) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let home = Home::at(dir.path().join("home"));
         home.create().expect("home");
         prepare(&home);
         let owned = OwnedChildren::default();
         reaper::start(owned.clone()).expect("subreaper");
-        let engine =
-            Engine::launch(home.clone(), shim_bin(), owned.clone()).expect("engine starts");
+        let mut config = EngineConfig::default();
+        config.queue.backend = backend;
+        let engine = Engine::launch_with(home.clone(), shim_bin(), owned.clone(), config)
+            .expect("engine starts");
         Self {
             engine,
             home,

@@ -155,6 +155,7 @@ pub fn job_to_proto(job: &Job) -> v1::Job {
         limit_breach: job.limit_breach.clone(),
         metrics: None,
         tree: None,
+        host: job.host.clone().unwrap_or_default(),
     }
 }
 
@@ -174,6 +175,7 @@ pub fn job_from_proto(job: v1::Job) -> Result<Job, String> {
         limit_breach: job.limit_breach,
         stop_by_limit: false,
         limit_status: crate::convert::limits::statuses_from_proto(job.limit_status),
+        host: (!job.host.is_empty()).then_some(job.host),
     })
 }
 

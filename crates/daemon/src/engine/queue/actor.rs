@@ -30,6 +30,18 @@ pub struct QueueConfig {
     pub keep_completed: usize,
     /// `parallel` of the `default` group when it is first created.
     pub default_parallel: u32,
+    /// Where the queue lives (`[queue] backend`).
+    pub backend: QueueBackend,
+}
+
+/// Where the queue's jobs live.
+#[derive(Debug, Clone, Default)]
+pub enum QueueBackend {
+    /// In this daemon's home (SQLite): the default.
+    #[default]
+    Embedded,
+    /// On a Redis server several daemons share (see [`super::redis`]).
+    Redis(super::RedisConfig),
 }
 
 impl Default for QueueConfig {
@@ -38,6 +50,7 @@ impl Default for QueueConfig {
             groups: Vec::new(),
             keep_completed: 100,
             default_parallel: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+            backend: QueueBackend::Embedded,
         }
     }
 }
@@ -123,6 +136,10 @@ pub fn spawn(
     config: QueueConfig,
     limits: Limits,
 ) -> Result<Queue, EngineError> {
+    if let QueueBackend::Redis(redis) = &config.backend {
+        let redis = redis.clone();
+        return super::redis::spawn(home, exe, owned, config, redis, limits);
+    }
     let store = Store::open(&home.queue_db()).map_err(store_error)?;
     let loaded = store.load().map_err(store_error)?;
     let (internal, mut internal_rx) = mpsc::unbounded_channel();
@@ -207,16 +224,23 @@ impl Actor {
                 let _ = reply.send(self.put_group(group));
             }
             Command::Groups(reply) => {
-                let _ = reply.send(self.groups.values().cloned().collect());
+                let _ = reply.send(Ok(self.groups.values().cloned().collect()));
             }
             Command::AddSchedule(spec, reply) => {
                 let _ = reply.send(self.add_schedule(*spec));
             }
             Command::Schedules(reply) => {
-                let _ = reply.send(self.schedules.values().cloned().collect());
+                let _ = reply.send(Ok(self.schedules.values().cloned().collect()));
             }
             Command::RemoveSchedule(name, reply) => {
                 let _ = reply.send(self.remove_schedule(&name));
+            }
+            Command::Hosts(reply) => {
+                let running = self.running.len() as u32;
+                let _ = reply.send(Ok(vec![super::HostInfo::here(
+                    &super::host_name(),
+                    running,
+                )]));
             }
             Command::Polled(reply) => {
                 let _ = reply.send(self.polled());

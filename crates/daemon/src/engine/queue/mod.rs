@@ -12,6 +12,7 @@
 mod actor;
 pub mod limits;
 pub mod logs;
+mod redis;
 mod requests;
 mod restore;
 mod run;
@@ -21,18 +22,20 @@ pub mod store;
 use std::time::Duration;
 
 use procward_core::queue::{Group, Job, JobSpec, JobState, Schedule, ScheduleSpec};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::error::EngineError;
 
-pub use actor::{QueueConfig, spawn};
+pub use actor::{QueueBackend, QueueConfig, spawn};
+pub use redis::RedisConfig;
+pub use redis::fleet::{HostInfo, host_name};
 
 /// The grace period between SIGTERM and SIGKILL when a job is cancelled or times out.
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
 
 /// Something that happened to a job, for watchers (gRPC `Watch`, socket.io, `wait`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobEvent {
     /// The job.
     pub id: u64,
@@ -71,6 +74,14 @@ pub struct JobFilter {
     pub states: Vec<JobState>,
 }
 
+impl JobFilter {
+    /// Whether `job` is one the filter shows.
+    pub fn matches(&self, job: &Job) -> bool {
+        self.group.as_ref().is_none_or(|g| &job.spec.group == g)
+            && (self.states.is_empty() || self.states.contains(&job.state))
+    }
+}
+
 /// Which final jobs `clean` removes.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CleanFilter {
@@ -80,6 +91,54 @@ pub struct CleanFilter {
     pub failed: bool,
     /// Only jobs that ended at least this long ago.
     pub older_than: Option<Duration>,
+}
+
+impl CleanFilter {
+    /// Whether `clean` removes `job` at `now_ms` (neither kind named: both).
+    pub fn selects(&self, job: &Job, now_ms: u64) -> bool {
+        let (completed, failed) = match (self.completed, self.failed) {
+            (false, false) => (true, true),
+            flags => flags,
+        };
+        let kind = match job.state {
+            JobState::Completed => completed,
+            JobState::Failed | JobState::Cancelled => failed,
+            _ => false,
+        };
+        // When a final job ended: its last attempt's end, else when it was added.
+        let ended = job
+            .last_attempt()
+            .and_then(|a| a.ended_ms)
+            .unwrap_or(job.created_ms);
+        let cutoff = self
+            .older_than
+            .map(|age| now_ms.saturating_sub(age.as_millis() as u64));
+        kind && cutoff.is_none_or(|cutoff| ended <= cutoff)
+    }
+}
+
+/// The one check of a group a caller creates or resizes: its name, and `parallel` in
+/// `1..=MAX_PARALLEL`. Both backends call it.
+pub(crate) fn check_group_spec(group: &Group) -> Result<(), EngineError> {
+    procward_core::supervisor::spec::validate_name(&group.name)
+        .map_err(|e| EngineError::Invalid(format!("group: {e}")))?;
+    let max = procward_core::queue::MAX_PARALLEL;
+    if !(1..=max).contains(&group.parallel) {
+        return Err(EngineError::Invalid(format!(
+            "parallel: {} is outside 1..={max}",
+            group.parallel
+        )));
+    }
+    Ok(())
+}
+
+/// The refusal of a job in a group that does not exist, naming the groups there are.
+pub(crate) fn unknown_group<'a>(group: &str, known: impl Iterator<Item = &'a str>) -> EngineError {
+    let known: Vec<&str> = known.collect();
+    EngineError::Invalid(format!(
+        "unknown group {group:?} (groups: {}); create it with `procward queue group add {group} --parallel N`",
+        known.join(", "),
+    ))
 }
 
 /// A request to the queue actor.
@@ -98,13 +157,14 @@ pub(crate) enum Command {
     ),
     Clean(CleanFilter, oneshot::Sender<Result<Vec<u64>, EngineError>>),
     PutGroup(Group, oneshot::Sender<Result<Group, EngineError>>),
-    Groups(oneshot::Sender<Vec<Group>>),
+    Groups(oneshot::Sender<Result<Vec<Group>, EngineError>>),
     AddSchedule(
         Box<ScheduleSpec>,
         oneshot::Sender<Result<Schedule, EngineError>>,
     ),
-    Schedules(oneshot::Sender<Vec<Schedule>>),
+    Schedules(oneshot::Sender<Result<Vec<Schedule>, EngineError>>),
     RemoveSchedule(String, oneshot::Sender<Result<Schedule, EngineError>>),
+    Hosts(oneshot::Sender<Result<Vec<HostInfo>, EngineError>>),
     Polled(oneshot::Sender<Vec<limits::PolledJob>>),
     Breach(
         Box<limits::JobBreach>,
@@ -216,7 +276,7 @@ impl Queue {
 
     /// Every group.
     pub async fn groups(&self) -> Result<Vec<Group>, EngineError> {
-        self.ask(Command::Groups).await
+        self.ask(Command::Groups).await?
     }
 
     /// Adds a schedule: every fire queues a copy of its job (labelled `schedule=NAME`).
@@ -227,12 +287,17 @@ impl Queue {
 
     /// Every schedule, by name.
     pub async fn schedules(&self) -> Result<Vec<Schedule>, EngineError> {
-        self.ask(Command::Schedules).await
+        self.ask(Command::Schedules).await?
     }
 
     /// Removes a schedule; the jobs it queued stay.
     pub async fn remove_schedule(&self, name: String) -> Result<Schedule, EngineError> {
         self.ask(|tx| Command::RemoveSchedule(name, tx)).await?
+    }
+
+    /// The daemons sharing this queue (with the embedded queue: this one), by name.
+    pub async fn hosts(&self) -> Result<Vec<HostInfo>, EngineError> {
+        self.ask(Command::Hosts).await?
     }
 
     /// Running attempts with a limit no cgroup holds here (for the poll enforcer).

@@ -1,11 +1,10 @@
 //! The queue actor's requests that change jobs and groups: add (every check of a new
 //! job), list, cancel, retry, pause and resume, groups, clean.
 
-use procward_core::queue::{Group, Job, JobSpec, JobState, MAX_PARALLEL};
-use procward_core::supervisor::spec::validate_name;
+use procward_core::queue::{Group, Job, JobSpec, JobState};
 
 use super::actor::{Actor, Reply, now_ms, store_error};
-use super::{CleanFilter, JobFilter};
+use super::{CleanFilter, JobFilter, check_group_spec, unknown_group};
 use crate::engine::error::EngineError;
 
 impl Actor {
@@ -50,18 +49,13 @@ impl Actor {
         if self.groups.contains_key(group) {
             return Ok(());
         }
-        let known: Vec<&str> = self.groups.keys().map(String::as_str).collect();
-        Err(EngineError::Invalid(format!(
-            "unknown group {group:?} (groups: {}); create it with `procward queue group add {group} --parallel N`",
-            known.join(", "),
-        )))
+        Err(unknown_group(group, self.groups.keys().map(String::as_str)))
     }
 
     pub(super) fn list(&self, filter: &JobFilter) -> Vec<Job> {
         self.jobs
             .values()
-            .filter(|j| filter.group.as_ref().is_none_or(|g| &j.spec.group == g))
-            .filter(|j| filter.states.is_empty() || filter.states.contains(&j.state))
+            .filter(|j| filter.matches(j))
             .cloned()
             .collect()
     }
@@ -140,13 +134,7 @@ impl Actor {
     }
 
     pub(super) fn put_group(&mut self, mut group: Group) -> Result<Group, EngineError> {
-        validate_name(&group.name).map_err(|e| EngineError::Invalid(format!("group: {e}")))?;
-        if !(1..=MAX_PARALLEL).contains(&group.parallel) {
-            return Err(EngineError::Invalid(format!(
-                "parallel: {} is outside 1..={MAX_PARALLEL}",
-                group.parallel
-            )));
-        }
+        check_group_spec(&group)?;
         group.paused = self.groups.get(&group.name).is_some_and(|g| g.paused);
         self.store.put_group(&group).map_err(store_error)?;
         self.groups.insert(group.name.clone(), group.clone());
@@ -154,22 +142,11 @@ impl Actor {
     }
 
     pub(super) fn clean(&mut self, filter: CleanFilter) -> Result<Vec<u64>, EngineError> {
-        let (completed, failed) = match (filter.completed, filter.failed) {
-            (false, false) => (true, true),
-            flags => flags,
-        };
-        let cutoff = filter
-            .older_than
-            .map(|age| now_ms().saturating_sub(age.as_millis() as u64));
+        let now = now_ms();
         let ids: Vec<u64> = self
             .jobs
             .values()
-            .filter(|j| match j.state {
-                JobState::Completed => completed,
-                JobState::Failed | JobState::Cancelled => failed,
-                _ => false,
-            })
-            .filter(|j| cutoff.is_none_or(|cutoff| ended_ms(j) <= cutoff))
+            .filter(|j| filter.selects(j, now))
             .map(|j| j.id)
             .collect();
         self.forget(&ids)?;
@@ -186,11 +163,4 @@ impl Actor {
         self.completed.retain(|id| !ids.contains(id));
         Ok(())
     }
-}
-
-/// When a final job ended (its last attempt's end, else when it was added).
-fn ended_ms(job: &Job) -> u64 {
-    job.last_attempt()
-        .and_then(|a| a.ended_ms)
-        .unwrap_or(job.created_ms)
 }

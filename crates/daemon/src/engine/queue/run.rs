@@ -38,7 +38,72 @@ pub(crate) struct Running {
 
 /// The exit code recorded for an attempt whose program could not be started, as a shell
 /// reports a command it cannot run.
-const NOT_STARTED: i32 = 127;
+pub(super) const NOT_STARTED: i32 = 127;
+
+/// How attempt `number` of job `id` is launched: its logs and exit record in `dir`, the
+/// job's environment over the daemon's with `PROCWARD_JOB_ID` and
+/// `PROCWARD_JOB_ATTEMPT`. Shared by both backends.
+pub(super) fn launch_spec(
+    dir: &std::path::Path,
+    id: u64,
+    number: u32,
+    spec: &procward_core::queue::JobSpec,
+    unit: Option<Unit>,
+) -> LaunchSpec {
+    let _ = std::fs::create_dir_all(dir);
+    let mut env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    env.extend(spec.env.clone());
+    env.insert("PROCWARD_JOB_ID".into(), id.to_string());
+    env.insert("PROCWARD_JOB_ATTEMPT".into(), number.to_string());
+    let limits = LogLimits::default();
+    LaunchSpec {
+        argv: spec.command.clone(),
+        env,
+        cwd: spec.cwd.clone(),
+        stdout_log: dir.join("stdout.log"),
+        stderr_log: dir.join("stderr.log"),
+        max_bytes: limits.max_bytes,
+        max_files: limits.max_files,
+        timestamps: false,
+        status_file: dir.join("status.json"),
+        cgroup: unit,
+    }
+}
+
+/// What follows an attempt's end (`decision`, from [`procward_core::queue::Job::finish_attempt`]):
+/// the job's next state, its reason and, for a retry, when it may start. Shared by both
+/// backends so a job reads the same whichever ran it.
+pub(super) fn next_state(
+    job: &procward_core::queue::Job,
+    decision: AfterAttempt,
+) -> (JobState, String, Option<u64>) {
+    let last = job.last_attempt();
+    match decision {
+        AfterAttempt::Completed => (JobState::Completed, String::new(), None),
+        AfterAttempt::Final(state) => {
+            let reason = match (last, job.reason.is_empty()) {
+                (_, false) => job.reason.clone(),
+                (Some(a), true) if state == JobState::Failed => {
+                    let n = a.number.saturating_sub(job.retried_after);
+                    format!("attempt {n} of {}: {}", job.spec.attempts, a.outcome())
+                }
+                _ => state.to_string(),
+            };
+            (state, reason, None)
+        }
+        AfterAttempt::Retry(wait) => {
+            let reason = last.map_or_else(String::new, |a| {
+                let n = a.number.saturating_sub(job.retried_after);
+                format!("attempt {n} {}; retrying", a.outcome())
+            });
+            (
+                JobState::Delayed,
+                reason,
+                Some(now_ms() + wait.as_millis() as u64),
+            )
+        }
+    }
+}
 
 impl Actor {
     /// Starts the next attempt of a ready job; a program that cannot be started is a
@@ -54,24 +119,7 @@ impl Actor {
         };
         let number = job.attempts.len() as u32 + 1;
         let dir = self.home.attempt_dir(id, number);
-        let _ = std::fs::create_dir_all(&dir);
-        let mut env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
-        env.extend(job.spec.env.clone());
-        env.insert("PROCWARD_JOB_ID".into(), id.to_string());
-        env.insert("PROCWARD_JOB_ATTEMPT".into(), number.to_string());
-        let limits = LogLimits::default();
-        let launch = LaunchSpec {
-            argv: job.spec.command.clone(),
-            env,
-            cwd: job.spec.cwd.clone(),
-            stdout_log: dir.join("stdout.log"),
-            stderr_log: dir.join("stderr.log"),
-            max_bytes: limits.max_bytes,
-            max_files: limits.max_files,
-            timestamps: false,
-            status_file: dir.join("status.json"),
-            cgroup: unit.clone(),
-        };
+        let launch = launch_spec(&dir, id, number, &job.spec, unit.clone());
         let exe = self.exe.clone();
         let spawned = self
             .owned
@@ -256,30 +304,16 @@ impl Actor {
         let decision = job.finish_attempt(ended_ms, code, signal, random);
         let last = job.last_attempt().cloned();
         tracing::info!(id, outcome = %last.as_ref().map(Attempt::outcome).unwrap_or_default(), "job attempt ended");
-        match decision {
-            AfterAttempt::Completed => self.set_final(id, JobState::Completed, String::new()),
-            AfterAttempt::Final(state) => {
-                let reason = match (&last, job.reason.is_empty()) {
-                    (_, false) => job.reason.clone(),
-                    (Some(a), true) if state == JobState::Failed => {
-                        let n = a.number.saturating_sub(job.retried_after);
-                        format!("attempt {n} of {}: {}", job.spec.attempts, a.outcome())
-                    }
-                    _ => state.to_string(),
-                };
-                self.set_final(id, state, reason);
-            }
-            AfterAttempt::Retry(wait) => {
+        match next_state(job, decision) {
+            (JobState::Delayed, reason, run_at) => {
                 job.state = JobState::Delayed;
-                job.run_at_ms = Some(now_ms() + wait.as_millis() as u64);
-                if let Some(a) = &last {
-                    let n = a.number.saturating_sub(job.retried_after);
-                    job.reason = format!("attempt {n} {}; retrying", a.outcome());
-                }
+                job.run_at_ms = run_at;
+                job.reason = reason;
                 self.save(id);
                 self.emit(id);
                 self.admit(id);
             }
+            (state, reason, _) => self.set_final(id, state, reason),
         }
     }
 

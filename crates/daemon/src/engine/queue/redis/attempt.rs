@@ -1,0 +1,348 @@
+//! Running a claimed job's attempt on this host: under a shim like every job (output in
+//! the attempt's logs, exit in its record), in its own cgroup unit where the machine has
+//! cgroups; a timeout or a cancel ends its process group (SIGTERM, SIGKILL after
+//! [`KILL_GRACE`]); a lost lease kills it at once and reports nothing. The end is
+//! reported with the job's fencing token, and the same rules as the embedded queue
+//! ([`Job::finish_attempt`], [`next_state`]) decide what follows.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use procward_core::Signal;
+use procward_core::cgroup::Unit;
+use procward_core::queue::{Attempt, Job, JobState};
+use procward_core::signal::group;
+use procward_core::supervisor::shim;
+use tokio::sync::mpsc;
+
+use super::{Control, LocalRun, Shared};
+use crate::engine::queue::KILL_GRACE;
+use crate::engine::queue::actor::now_ms;
+use crate::engine::queue::limits::unit_name;
+use crate::engine::queue::run::{NOT_STARTED, launch_spec, next_state};
+use crate::engine::registry::RunRecord;
+
+/// How an attempt ended here.
+enum Ended {
+    /// Its process ended (or could not start): report it.
+    Exit {
+        code: Option<i32>,
+        signal: Option<i32>,
+        at_ms: u64,
+    },
+    /// Its lease was lost: it was killed, and another host owns the job now.
+    Lost,
+}
+
+/// Runs the next attempt of `job`, claimed with `token`, in a task of its own.
+pub(super) fn start(shared: Arc<Shared>, job: Job, token: u64) {
+    let (control, rx) = mpsc::unbounded_channel();
+    let run = LocalRun {
+        token,
+        control,
+        renewed: Instant::now(),
+    };
+    shared.local.lock().expect("local runs").insert(job.id, run);
+    tokio::spawn(async move {
+        let mut job = job;
+        let ended = run_attempt(&shared, &mut job, token, rx).await;
+        shared.local.lock().expect("local runs").remove(&job.id);
+        if let Ended::Exit {
+            code,
+            signal,
+            at_ms,
+        } = ended
+        {
+            let decision = job.finish_attempt(at_ms, code, signal, random());
+            let (state, reason, run_at) = next_state(&job, decision);
+            report(&shared, job, token, state, reason, run_at).await;
+        }
+        shared.wake.notify_one();
+    });
+}
+
+/// A job whose lease expired on `old_host`, taken over here with `token`: its attempt
+/// there (if it had started) ended unknown, and the job moves on per its attempts.
+pub(super) async fn take_over(
+    shared: Arc<Shared>,
+    id: u64,
+    token: u64,
+    old_host: &str,
+    body: &str,
+    state: &str,
+) {
+    let mut job: Job = match serde_json::from_str(body) {
+        Ok(job) => job,
+        Err(e) => return tracing::error!(id, error = %e, "a taken-over job does not decode"),
+    };
+    job.id = id;
+    let why = format!("host {old_host} stopped renewing its lease");
+    let started = state == "running" && job.attempts.last().is_some_and(|a| a.ended_ms.is_none());
+    let (state, reason, run_at) = if started {
+        let decision = job.finish_attempt(now_ms(), None, None, random());
+        let (state, reason, run_at) = next_state(&job, decision);
+        (state, format!("{reason} ({why})"), run_at)
+    } else {
+        (
+            JobState::Queued,
+            format!("{why} before the job started"),
+            None,
+        )
+    };
+    report(&shared, job, token, state, reason, run_at).await;
+}
+
+/// Reports the attempt's end with `token`; retried while Redis is unreachable, for as
+/// long as the lease would have lasted (after that the job is another host's).
+async fn report(
+    shared: &Shared,
+    mut job: Job,
+    token: u64,
+    state: JobState,
+    reason: String,
+    run_at: Option<u64>,
+) {
+    let id = job.id;
+    job.state = state;
+    job.reason = reason.clone();
+    job.run_at_ms = run_at;
+    job.host = Some(shared.host.clone());
+    let code = job.exit_code();
+    let body = match serde_json::to_string(&job) {
+        Ok(body) => body,
+        Err(e) => return tracing::error!(id, error = %e, "cannot encode the job"),
+    };
+    let give_up = Instant::now() + shared.lease;
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let answer: Result<Vec<u64>, _> = shared
+            .link
+            .run(&shared.link.scripts.finish, |s| {
+                s.arg(id)
+                    .arg(token)
+                    .arg(&body)
+                    .arg(state.as_str())
+                    .arg(&reason)
+                    .arg(run_at.map_or_else(String::new, |at| at.to_string()))
+                    .arg(code.map_or_else(String::new, |c| c.to_string()))
+                    .arg(now_ms())
+                    .arg(shared.config.keep_completed);
+            })
+            .await;
+        match answer {
+            Ok(answer) if answer.first() == Some(&1) => {
+                shared.remove_dirs(&answer[1..]);
+                return;
+            }
+            Ok(_) => {
+                return tracing::warn!(
+                    id,
+                    "the job was taken over by another host; its end here is not reported"
+                );
+            }
+            Err(e) if Instant::now() < give_up => {
+                tracing::warn!(id, error = %e, "cannot report the job's end yet");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => return tracing::error!(id, error = %e, "gave up reporting the job's end"),
+        }
+    }
+}
+
+fn random() -> f64 {
+    getrandom::u64().map_or(0.5, |r| (r >> 11) as f64 / (1u64 << 53) as f64)
+}
+
+/// The attempt's program could not be started: a failed attempt (exit 127).
+fn not_started(job: &mut Job, number: u32, message: String) -> Ended {
+    let at_ms = now_ms();
+    job.attempts.push(Attempt::started(number, 0, at_ms));
+    tracing::warn!(id = job.id, reason = %message, "job cannot start");
+    job.reason = message;
+    Ended::Exit {
+        code: Some(NOT_STARTED),
+        signal: None,
+        at_ms,
+    }
+}
+
+async fn run_attempt(
+    shared: &Shared,
+    job: &mut Job,
+    token: u64,
+    mut control: mpsc::UnboundedReceiver<Control>,
+) -> Ended {
+    let (id, number) = (job.id, job.attempts.len() as u32 + 1);
+    let unit = match shared.limits.unit_for(&unit_name(id), &job.spec.limits) {
+        Ok(unit) => unit,
+        Err(message) => return not_started(job, number, message),
+    };
+    let dir = shared.home.attempt_dir(id, number);
+    let launch = launch_spec(&dir, id, number, &job.spec, unit.clone());
+    let oom_seen = unit.as_ref().map_or(0, Unit::oom_kills);
+    let spawned = shared
+        .owned
+        .spawn_shim(&shared.exe, &launch, &dir.join("launch.json"));
+    let spawned_ms = now_ms();
+    let launched = match spawned {
+        Ok(shim) => tokio::task::spawn_blocking(move || shim::await_report(shim))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string())),
+        Err(message) => Err(message),
+    };
+    let launched = match launched {
+        Ok(launched) => launched,
+        Err(message) => {
+            if let Some(unit) = &unit {
+                let _ = unit.remove();
+            }
+            return not_started(job, number, message);
+        }
+    };
+    let record = RunRecord::of_launched(&launched, spawned_ms);
+    let leader = record.child();
+    job.state = JobState::Running;
+    job.host = Some(shared.host.clone());
+    job.attempts
+        .push(Attempt::started(number, launched.child_pid, spawned_ms));
+    if !job.cancel_requested {
+        job.reason.clear();
+    }
+    tracing::info!(
+        id,
+        attempt = number,
+        pid = launched.child_pid,
+        "job started"
+    );
+    let mut lost = !report_started(shared, job, token, number).await;
+    let mut shim = launched.shim;
+    let shim_pid = shim.id();
+    let exited = tokio::task::spawn_blocking(move || shim.wait());
+    tokio::pin!(exited);
+    let timeout_at = job.spec.timeout.map(|t| tokio::time::Instant::now() + t);
+    let mut kill_at: Option<tokio::time::Instant> = None;
+    let mut ending = job.cancel_requested;
+    if lost {
+        kill(leader, unit.as_ref());
+    } else if ending {
+        group::signal(leader, Signal::TERM);
+        kill_at = Some(tokio::time::Instant::now() + KILL_GRACE);
+    }
+    loop {
+        tokio::select! {
+            _ = &mut exited => break,
+            _ = sleep_until(timeout_at), if !ending => {
+                let limit = job.spec.timeout.unwrap_or_default();
+                if let Some(a) = job.attempts.last_mut() {
+                    a.timed_out = true;
+                }
+                job.reason = format!("timed out after {}", procward_core::supervisor::spec::format_duration(limit));
+                tracing::warn!(id, attempt = number, "{}", job.reason);
+                ending = true;
+                group::signal(leader, Signal::TERM);
+                kill_at = Some(tokio::time::Instant::now() + KILL_GRACE);
+            }
+            _ = sleep_until(kill_at), if kill_at.is_some() => {
+                kill(leader, unit.as_ref());
+                kill_at = None;
+            }
+            Some(message) = control.recv() => match message {
+                Control::Cancel if !job.cancel_requested => {
+                    job.cancel_requested = true;
+                    job.reason = "cancelled".into();
+                    ending = true;
+                    group::signal(leader, Signal::TERM);
+                    kill_at = Some(tokio::time::Instant::now() + KILL_GRACE);
+                }
+                Control::Cancel => {}
+                Control::Lost => {
+                    lost = true;
+                    kill(leader, unit.as_ref());
+                }
+            },
+        }
+    }
+    shared.owned.remove(shim_pid);
+    let status = shim::read_status(&dir.join("status.json")).ok().flatten();
+    // Members left behind: a cancel, timeout or lost lease ends the whole tree; a lost
+    // shim leaves a process nobody logs, so it is ended too.
+    if (ending || lost || status.is_none()) && !group::members(leader.pid).is_empty() {
+        group::signal(leader, Signal::KILL);
+    }
+    if let Some(unit) = &unit {
+        close_unit(job, unit, oom_seen);
+    }
+    if lost {
+        return Ended::Lost;
+    }
+    if status.is_none() && job.reason.is_empty() {
+        job.reason = format!("lost its shim (pid {shim_pid}); no exit status");
+    }
+    match status {
+        Some(s) => Ended::Exit {
+            code: s.exit_code,
+            signal: s.signal,
+            at_ms: s.ended_at_ms,
+        },
+        None => Ended::Exit {
+            code: None,
+            signal: None,
+            at_ms: now_ms(),
+        },
+    }
+}
+
+/// Tells the queue the attempt runs; `false` when the lease was lost meanwhile.
+async fn report_started(shared: &Shared, job: &Job, token: u64, number: u32) -> bool {
+    let Ok(body) = serde_json::to_string(job) else {
+        return true;
+    };
+    let answer: Result<u8, _> = shared
+        .link
+        .run(&shared.link.scripts.started, |s| {
+            s.arg(job.id).arg(token).arg(&body).arg(number);
+        })
+        .await;
+    match answer {
+        Ok(0) => false,
+        Ok(_) => true,
+        // Unreachable: the attempt goes on; renewals decide whether it may finish.
+        Err(e) => {
+            tracing::warn!(id = job.id, error = %e, "cannot report the job's start");
+            true
+        }
+    }
+}
+
+/// SIGKILL to the attempt's group and every process in its unit.
+fn kill(leader: procward_core::sys::process::Instance, unit: Option<&Unit>) {
+    group::signal(leader, Signal::KILL);
+    if let Some(unit) = unit {
+        let _ = unit.kill();
+    }
+}
+
+/// An OOM kill in the unit becomes a breach of `memory_max`; the unit is emptied and
+/// removed.
+fn close_unit(job: &mut Job, unit: &Unit, oom_seen: u64) {
+    if unit.oom_kills() > oom_seen {
+        let note = "memory_max: the kernel ended the tree, out of memory".to_owned();
+        if let Some(a) = job.attempts.last_mut() {
+            a.breach = Some("memory_max".into());
+        }
+        job.limit_breach = note;
+    }
+    if !unit.pids().is_empty() {
+        let _ = unit.kill();
+    }
+    let _ = unit.remove();
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
