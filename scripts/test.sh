@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as README.md gives it:
-#   1. the Rust workspace (cargo test; extra arguments go to it);
+#   1. the Rust workspace (cargo test; extra arguments go to it), then the queue's
+#      contract suite again with the queue on Redis (a redis-server of its own);
 #   2. Python suites against real daemons, in a virtualenv under target/pyenv: the
 #      Python client (clients/python), MCP with the official SDK (tests/mcp), socket.io
 #      with python-socketio (tests/socketio);
@@ -18,6 +19,7 @@ run() {
 }
 
 run cargo test --workspace --no-fail-fast "$@"
+run scripts/with-redis.sh cargo test -p procward-daemon --test queue --no-fail-fast
 run cargo test --manifest-path desktop/Cargo.toml --no-fail-fast
 
 cargo build -p procward --quiet || exit 1

@@ -3,7 +3,6 @@
 //! same port) by the test, killed when dropped.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -88,11 +87,6 @@ impl RedisServer {
         out.status
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
-    /// Where its files are.
-    pub fn dir(&self) -> PathBuf {
-        self.dir.path().to_owned()
     }
 }
 

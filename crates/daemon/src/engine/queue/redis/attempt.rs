@@ -202,6 +202,7 @@ async fn run_attempt(
         }
     };
     let record = RunRecord::of_launched(&launched, spawned_ms);
+    super::orphans::note(&shared.home, id, &record);
     let leader = record.child();
     job.state = JobState::Running;
     job.host = Some(shared.host.clone());
@@ -265,6 +266,7 @@ async fn run_attempt(
         }
     }
     shared.owned.remove(shim_pid);
+    super::orphans::forget(&shared.home, id);
     let status = shim::read_status(&dir.join("status.json")).ok().flatten();
     // Members left behind: a cancel, timeout or lost lease ends the whole tree; a lost
     // shim leaves a process nobody logs, so it is ended too.

@@ -27,6 +27,7 @@ mod attempt;
 mod events;
 pub mod fleet;
 mod link;
+mod orphans;
 mod scripts;
 mod worker;
 
@@ -112,6 +113,7 @@ pub(super) fn spawn(
     limits: Limits,
 ) -> Result<Queue, EngineError> {
     let link = Link::new(&redis.url, &redis.prefix)?;
+    orphans::end_left_over(&home);
     tracing::info!(url = %link.shown_url, host = %redis.host, "job queue on Redis");
     let (events, _) = broadcast::channel(4096);
     let (commands, mut command_rx) = mpsc::channel(256);

@@ -1,0 +1,198 @@
+//! Several daemons' engines sharing one queue on a real redis-server (each its own home
+//! and host name, one key prefix): a group's `parallel` holds across hosts, a cancel
+//! reaches the host running the job, events and `wait` cross hosts, every host is in the
+//! fleet view, and a Redis that is down is reported while nothing is lost.
+//! Skipped (with a note) where redis-server is not installed; CI installs it.
+
+mod common;
+
+use std::time::Duration;
+
+use common::redis_server::RedisServer;
+use common::{Fixture, eventually, redis_config, unique};
+use procward_core::queue::{JobSpec, JobState};
+use procward_daemon::engine::EngineError;
+use procward_daemon::engine::queue::{JobFilter, QueueBackend};
+
+fn sh(script: &str) -> JobSpec {
+    JobSpec::new(vec!["sh".into(), "-c".into(), script.into()])
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+/// `n` engines on `server` under one prefix, named h0, h1, ...
+fn hosts(server: &RedisServer, n: usize) -> Vec<Fixture> {
+    let prefix = unique("fleet");
+    (0..n)
+        .map(|i| {
+            let config = redis_config(&server.url, &prefix, &format!("h{i}"));
+            Fixture::with_backend(|_| {}, QueueBackend::Redis(config))
+        })
+        .collect()
+}
+
+macro_rules! redis_or_skip {
+    () => {
+        match RedisServer::start() {
+            Some(server) => server,
+            None => {
+                eprintln!("redis-server is not installed: skipped");
+                return;
+            }
+        }
+    };
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_groups_parallel_holds_across_hosts_and_every_host_takes_work() {
+    let server = redis_or_skip!();
+    let fleet = hosts(&server, 3);
+    let queue = fleet[0].engine.queue();
+    queue.put_group("shared".into(), 2).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let slots = dir.path().join("slots");
+    std::fs::create_dir(&slots).unwrap();
+    let counts = dir.path().join("counts");
+    // Each job holds a slot (a directory) while it runs and records how many are held:
+    // a slot is given back before the process exits, so the count never overstates.
+    let script = format!(
+        "mkdir {s}/$PROCWARD_JOB_ID; ls {s} | wc -l >> {c}; sleep 0.3; rmdir {s}/$PROCWARD_JOB_ID",
+        s = slots.display(),
+        c = counts.display()
+    );
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let mut spec = sh(&script);
+        spec.group = "shared".into();
+        // Added through every host in turn.
+        ids.push(fleet[i % 3].engine.queue().add(spec).await.unwrap().id);
+    }
+    for id in &ids {
+        let job = tokio::time::timeout(Duration::from_secs(30), queue.wait(*id))
+            .await
+            .expect("every job ends")
+            .unwrap();
+        assert_eq!(job.state, JobState::Completed, "{job:?}");
+    }
+    let counts: Vec<u32> = std::fs::read_to_string(&counts)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert_eq!(counts.len(), 12, "each job ran once");
+    assert_eq!(
+        counts.iter().max(),
+        Some(&2),
+        "parallel 2 across hosts: {counts:?}"
+    );
+    let jobs = queue.list(JobFilter::default()).await.unwrap();
+    let ran_on: std::collections::BTreeSet<String> =
+        jobs.iter().filter_map(|j| j.host.clone()).collect();
+    assert!(ran_on.len() >= 2, "work spread over hosts: {ran_on:?}");
+    let seen = queue.hosts().await.unwrap();
+    let names: Vec<&str> = seen.iter().map(|h| h.host.as_str()).collect();
+    assert_eq!(names, ["h0", "h1", "h2"]);
+    assert!(seen.iter().all(|h| h.alive && h.pid == std::process::id()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cancel_reaches_the_host_running_the_job_and_ends_its_tree() {
+    let server = redis_or_skip!();
+    let fleet = hosts(&server, 2);
+    let (a, b) = (fleet[0].engine.queue(), fleet[1].engine.queue());
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("bg.pid");
+    let job = a
+        .add(sh(&format!(
+            "sleep 60 & echo $! > {}; wait",
+            pidfile.display()
+        )))
+        .await
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            a.get(job.id).await.unwrap().state == JobState::Running && pidfile.exists()
+        })
+        .await
+    );
+    let running = a.get(job.id).await.unwrap();
+    let runner = running.host.clone().expect("a host runs it");
+    // Cancel through the host that does not run it.
+    let other = if runner == "h0" { b } else { a };
+    let pid = running.attempts[0].pid;
+    let background: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let cancelled = tokio::time::timeout(Duration::from_secs(10), other.cancel(job.id))
+        .await
+        .expect("answered once the job ended there")
+        .unwrap();
+    assert_eq!(cancelled.state, JobState::Cancelled);
+    assert!(
+        eventually(Duration::from_secs(3), || async {
+            !alive(pid) && !alive(background)
+        })
+        .await
+    );
+    assert!(matches!(
+        other.cancel(job.id).await,
+        Err(EngineError::Refused(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_down_is_reported_and_a_restart_loses_and_duplicates_nothing() {
+    let mut server = redis_or_skip!();
+    let fleet = hosts(&server, 2);
+    let queue = fleet[0].engine.queue();
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let mut ids = Vec::new();
+    for _ in 0..16 {
+        let script = format!("echo $PROCWARD_JOB_ID >> {}; sleep 0.4", runs.display());
+        ids.push(queue.add(sh(&script)).await.unwrap().id);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.kill();
+    let refused = queue.list(JobFilter::default()).await;
+    match refused {
+        Err(EngineError::Unavailable(message)) => {
+            assert!(
+                message.contains("the job queue is unavailable: Redis at redis://127.0.0.1:"),
+                "{message}"
+            )
+        }
+        other => panic!("expected unavailable, got {other:?}"),
+    }
+    // Managed processes are not affected.
+    let supervisor = fleet[0].engine.supervisor();
+    assert!(supervisor.list().await.is_ok());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.restart();
+    for id in &ids {
+        let job = tokio::time::timeout(Duration::from_secs(30), queue.wait(*id))
+            .await
+            .expect("every job ends after the restart")
+            .unwrap();
+        assert_eq!(job.state, JobState::Completed, "{job:?}");
+        assert_eq!(job.attempts.len(), 1, "{job:?}");
+    }
+    let mut ran: Vec<u64> = std::fs::read_to_string(&runs)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    ran.sort_unstable();
+    assert_eq!(ran, ids, "each job ran exactly once");
+}
