@@ -19,7 +19,7 @@ run() {
 }
 
 run cargo test --workspace --no-fail-fast "$@"
-run scripts/with-redis.sh cargo test -p procward-daemon --test queue --no-fail-fast
+run scripts/with-redis.sh cargo test -p procward-daemon --test queue --test queue_schedules --no-fail-fast
 run cargo test --manifest-path desktop/Cargo.toml --no-fail-fast
 
 cargo build -p procward --quiet || exit 1

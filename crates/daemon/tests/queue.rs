@@ -176,6 +176,14 @@ async fn higher_priority_runs_first_within_a_group_limit() {
         spec
     };
     let blocker = queue.add(in_group("sleep 0.3", 0)).await.unwrap();
+    // The blocker holds the group's one slot before the others are queued (a queue on
+    // Redis starts it a moment after the add, not within it).
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            queue.get(blocker.id).await.unwrap().state == JobState::Running
+        })
+        .await
+    );
     let low = queue.add(in_group("true", 1)).await.unwrap();
     let high = queue.add(in_group("true", 9)).await.unwrap();
     let low = queue.wait(low.id).await.unwrap();
@@ -190,11 +198,12 @@ async fn a_delayed_job_waits_and_a_paused_group_starts_nothing() {
     let f = Fixture::new();
     let queue = f.engine.queue();
     let mut delayed = sh("true");
-    delayed.not_before_ms = Some(now_ms() + 400);
+    let not_before = now_ms() + 400;
+    delayed.not_before_ms = Some(not_before);
     let delayed = queue.add(delayed).await.unwrap();
     assert_eq!(delayed.state, JobState::Delayed);
     let done = queue.wait(delayed.id).await.unwrap();
-    assert!(done.attempts[0].started_ms >= delayed.created_ms + 400);
+    assert!(done.attempts[0].started_ms >= not_before);
 
     queue.pause(Some("default".into()), true).await.unwrap();
     let held = queue.add(sh("true")).await.unwrap();

@@ -28,6 +28,7 @@ mod events;
 pub mod fleet;
 mod link;
 mod orphans;
+mod schedules;
 mod scripts;
 mod worker;
 
@@ -180,14 +181,14 @@ impl Shared {
             Command::Groups(reply) => {
                 let _ = reply.send(self.link.groups().await);
             }
-            Command::AddSchedule(_, reply) => {
-                let _ = reply.send(Err(no_schedules()));
+            Command::AddSchedule(spec, reply) => {
+                let _ = reply.send(self.add_schedule(*spec).await);
             }
-            Command::RemoveSchedule(_, reply) => {
-                let _ = reply.send(Err(no_schedules()));
+            Command::RemoveSchedule(name, reply) => {
+                let _ = reply.send(self.remove_schedule(&name).await);
             }
             Command::Schedules(reply) => {
-                let _ = reply.send(Ok(Vec::new()));
+                let _ = reply.send(self.schedules().await);
             }
             // Limits the poll enforcer would hold: a Redis job's cgroup holds its limits
             // where the machine has cgroups; elsewhere they are not polled (yet).
@@ -462,12 +463,4 @@ fn refused_retry(id: u64, state: JobState) -> EngineError {
     EngineError::Refused(format!(
         "job {id} is {state}; only failed or cancelled jobs can be retried"
     ))
-}
-
-fn no_schedules() -> EngineError {
-    EngineError::Refused(
-        "schedules need the embedded queue for now; with [queue] backend = \"redis\" add \
-         jobs from cron or a schedule on one host"
-            .into(),
-    )
 }

@@ -32,6 +32,8 @@ pub(super) struct Scripts {
     pub groups: Script,
     /// Removes final jobs.
     pub forget: Script,
+    /// Adds, removes, fires (once across hosts) and updates schedules.
+    pub schedules: Script,
 }
 
 fn script(body: &str) -> Script {
@@ -52,6 +54,7 @@ impl Scripts {
             reap: script(include_str!("lua/reap.lua")),
             groups: script(include_str!("lua/groups.lua")),
             forget: script(include_str!("lua/forget.lua")),
+            schedules: script(include_str!("lua/schedules.lua")),
         }
     }
 }

@@ -67,8 +67,8 @@ pub(super) async fn run(shared: Arc<Shared>) {
     }
 }
 
-/// Queues delayed jobs whose time came and claims what may start here; answers when the
-/// next delayed job is due.
+/// Queues delayed jobs whose time came, fires due schedules and claims what may start
+/// here; answers when the next delayed job or schedule is due.
 async fn look(shared: &Arc<Shared>) -> Result<Option<u64>, crate::engine::error::EngineError> {
     let answer: Vec<String> = shared
         .link
@@ -76,13 +76,19 @@ async fn look(shared: &Arc<Shared>) -> Result<Option<u64>, crate::engine::error:
             s.arg(now_ms());
         })
         .await?;
-    let Some((due, open)) = answer.split_first() else {
+    let [due, fire, open @ ..] = answer.as_slice() else {
         return Ok(None);
     };
+    let parse = |at: &String| at.parse::<f64>().ok().map(|at| at as u64);
+    let (due, fire) = (parse(due), parse(fire));
+    if fire.is_some_and(|at| at <= now_ms()) {
+        shared.fire_due().await?;
+        shared.wake.notify_one();
+    }
     for group in open {
         claim(shared, group).await?;
     }
-    Ok(due.parse::<f64>().ok().map(|at| at as u64))
+    Ok([due, fire].into_iter().flatten().min())
 }
 
 /// Claims ready jobs of `group`, as many as this machine's `[limits]` let start now.

@@ -1,6 +1,7 @@
 -- ARGV: prefix, now
 -- Queues the delayed jobs whose time came; answers when the next one is due ('' for
--- none) and the groups where a job could start now.
+-- none), when the next schedule fires ('' for none) and the groups where a job could
+-- start now.
 local now = tonumber(ARGV[2])
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', key('delayed'), '-inf', now, 'LIMIT', 0, 500)) do
   redis.call('ZREM', key('delayed'), id)
@@ -12,7 +13,8 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', key('delayed'), '-inf', now, 'LI
   end
 end
 local next_due = redis.call('ZRANGE', key('delayed'), 0, 0, 'WITHSCORES')
-local out = {next_due[2] or ''}
+local next_fire = redis.call('ZRANGE', key('schedule_next'), 0, 0, 'WITHSCORES')
+local out = {next_due[2] or '', next_fire[2] or ''}
 local groups = redis.call('HGETALL', key('groups'))
 for i = 1, #groups, 2 do
   local g = cjson.decode(groups[i + 1])
