@@ -102,6 +102,9 @@ pub enum Command {
     Queue(queue::Args),
     /// Run a command as a queued job: its output printed live, its exit code returned.
     Run(queue::RunArgs),
+    /// The daemons sharing the job queue (with [queue] backend = "redis"): alive or gone,
+    /// version, load, CPUs, jobs running, last seen.
+    Hosts(queue::HostsArgs),
     /// Start the daemon at boot: write and enable a systemd unit (--user with linger, or --system).
     Startup(startup::Args),
     /// Undo `startup`: disable and remove the unit (managed processes keep running).

@@ -384,3 +384,9 @@ class QueueMethods:
     async def queue_groups(self) -> List[qu.QueueGroup]:
         """Every group (``default`` always exists): ``name``, ``parallel``, ``paused``."""
         return list((await self._queue.ListGroups(qu.ListGroupsRequest(), timeout=self.timeout)).groups)
+
+    async def queue_hosts(self) -> List[qu.QueueHost]:
+        """The daemons sharing the queue, by name (with the queue on Redis; else this one):
+        ``host``, ``version``, ``pid``, ``seen_ms``, ``load``, ``cpus``, ``jobs_running``,
+        ``alive`` (false: it stopped registering): the keys of `procward hosts --json`."""
+        return list((await self._queue.Hosts(qu.HostsRequest(), timeout=self.timeout)).hosts)

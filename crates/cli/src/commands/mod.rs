@@ -79,6 +79,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Token(args) => token::run(args, &ctx),
         Command::Queue(args) => queue::run(args, &ctx),
         Command::Run(args) => queue::run_shortcut(args, &ctx),
+        Command::Hosts(args) => queue::run_hosts(args, &ctx),
         Command::Startup(args) => startup::run(args, &ctx),
         Command::Unstartup(args) => startup::run_remove(args, &ctx),
         Command::Mcp(_) | Command::Shim(_) => unreachable!("handled above"),

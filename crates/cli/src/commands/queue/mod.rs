@@ -4,6 +4,7 @@
 
 mod add;
 mod control;
+mod hosts;
 mod schedule;
 mod view;
 
@@ -14,6 +15,7 @@ use tonic::transport::Channel;
 use super::Context;
 
 pub use add::{JobArgs, RunArgs};
+pub use hosts::{HostsArgs, run_hosts};
 
 const EXAMPLES: &str = "\
 Examples:

@@ -88,27 +88,45 @@ pub fn outcome(job: &Job) -> String {
     }
 }
 
+/// The jobs as rows; a HOST column is added when any of them has a host (the queue is
+/// shared on Redis), so the embedded queue's table stays as narrow as it was.
 fn table(jobs: &[Job]) -> Table {
-    let mut table = Table::new(&[
+    let with_host = jobs.iter().any(|j| j.host.is_some());
+    let mut headers = vec![
         ("ID", Align::Right),
         ("GROUP", Align::Left),
         ("STATE", Align::Left),
+    ];
+    if with_host {
+        headers.push(("HOST", Align::Left));
+    }
+    headers.extend([
         ("PRI", Align::Right),
         ("TRIES", Align::Right),
         ("LAST", Align::Left),
         ("COMMAND", Align::Left),
     ]);
+    let mut table = Table::new(&headers);
     for job in jobs {
         let tries = job.attempts.len() as u32 - job.retried_after;
-        table.tinted_row(vec![
+        let mut row = vec![
             (job.id.to_string(), Tint::Plain),
             (job.spec.group.clone(), Tint::Plain),
             (job.state.to_string(), tint(job.state)),
+        ];
+        if with_host {
+            row.push((
+                job.host.clone().unwrap_or_else(|| "-".to_owned()),
+                Tint::Plain,
+            ));
+        }
+        row.extend([
             (job.spec.priority.to_string(), Tint::Plain),
             (format!("{tries}/{}", job.spec.attempts), Tint::Plain),
             (outcome(job), Tint::Plain),
             (shell_words(&job.spec.command), Tint::Plain),
         ]);
+        table.tinted_row(row);
     }
     table
 }
@@ -241,4 +259,30 @@ pub fn run_show(args: ShowArgs, ctx: &Context) -> anyhow::Result<u8> {
         }
         Ok(crate::exit::OK)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use procward_core::queue::JobSpec;
+
+    use super::*;
+
+    fn header(jobs: &[Job]) -> String {
+        let mut out = Vec::new();
+        table(jobs).render(&mut out, None, false).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_host_column_only_when_a_job_has_a_host() {
+        let job = Job::new(1, JobSpec::new(vec!["true".into()]), 0);
+        assert!(!header(std::slice::from_ref(&job)).contains("HOST"));
+        let mut ran = Job::new(2, JobSpec::new(vec!["true".into()]), 0);
+        ran.host = Some("box-a".into());
+        let text = header(&[job, ran]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("HOST"), "{text}");
+        assert!(lines[1].contains(" - "), "{text}");
+        assert!(lines[2].contains("box-a"), "{text}");
+    }
 }

@@ -18,7 +18,7 @@ use crate::engine::Engine;
 use crate::engine::actor::entry::unix_ms;
 use crate::engine::logs::Lines;
 use crate::engine::queue::logs::JobLogsQuery;
-use crate::engine::queue::{CleanFilter, JobEvent, JobFilter, Queue};
+use crate::engine::queue::{CleanFilter, HostInfo, JobEvent, JobFilter, Queue};
 
 type Answer<T> = Result<Response<T>, Status>;
 type Streamed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
@@ -58,6 +58,39 @@ fn event_to_proto(event: &JobEvent) -> v1::JobEvent {
         attempt: event.attempt,
         exit_code: event.exit_code,
         reason: event.reason.clone(),
+    }
+}
+
+/// `Hosts` answers with the fleet view; the field names are HostInfo's, so the JSON a
+/// client prints from either is the same.
+impl From<&HostInfo> for v1::QueueHost {
+    fn from(info: &HostInfo) -> Self {
+        Self {
+            host: info.host.clone(),
+            version: info.version.clone(),
+            pid: info.pid,
+            seen_ms: info.seen_ms,
+            load: info.load,
+            cpus: info.cpus,
+            jobs_running: info.jobs_running,
+            alive: info.alive,
+        }
+    }
+}
+
+/// The CLI reads `Hosts` back into the engine's type (one model for its table and JSON).
+impl From<v1::QueueHost> for HostInfo {
+    fn from(host: v1::QueueHost) -> Self {
+        Self {
+            host: host.host,
+            version: host.version,
+            pid: host.pid,
+            seen_ms: host.seen_ms,
+            load: host.load,
+            cpus: host.cpus,
+            jobs_running: host.jobs_running,
+            alive: host.alive,
+        }
     }
 }
 
@@ -252,5 +285,12 @@ impl queue_server::Queue for QueueService {
             .await
             .map_err(engine_status)?;
         Ok(Response::new(schedule_to_proto(&schedule)))
+    }
+
+    async fn hosts(&self, _request: Request<v1::HostsRequest>) -> Answer<v1::HostsResponse> {
+        let hosts = self.queue().hosts().await.map_err(engine_status)?;
+        Ok(Response::new(v1::HostsResponse {
+            hosts: hosts.iter().map(v1::QueueHost::from).collect(),
+        }))
     }
 }
