@@ -172,3 +172,85 @@ fn a_killed_shim_fails_its_attempt_and_the_job_is_retried_exactly_once() {
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(runs_of(&runs), ["1", "2"], "retried exactly once");
 }
+
+#[test]
+fn hosts_and_list_all_hosts_show_every_daemon_and_who_went_quiet() {
+    let Some(server) = RedisServer::start() else {
+        return eprintln!("redis-server is not installed: skipped");
+    };
+    let prefix = unique("view");
+    let a = host(&server.url, &prefix, "a");
+    let b = host(&server.url, &prefix, "b");
+    for (d, name) in [(&a, "web-a"), (&b, "web-b")] {
+        d.cmd()
+            .args(["start", name, "--", "sleep", "600"])
+            .assert()
+            .success();
+    }
+    let rows = |d: &Daemon| -> Vec<(String, String, String)> {
+        let out = d
+            .cmd()
+            .args(["list", "--all-hosts", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut rows: Vec<_> = json(&out)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let s = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+                (s("host"), s("name"), s("state"))
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let both = [
+        ("a".to_owned(), "web-a".to_owned(), "running".to_owned()),
+        ("b".to_owned(), "web-b".to_owned(), "running".to_owned()),
+    ];
+    assert!(
+        wait_for(Duration::from_secs(15), || rows(&a) == both),
+        "a sees both hosts' processes: {:?}",
+        rows(&a)
+    );
+    let table = a.cmd().args(["list", "--all-hosts"]).output().unwrap();
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    assert!(
+        table.starts_with("HOST") && table.contains("web-b"),
+        "{table}"
+    );
+    let alive = |d: &Daemon| -> Vec<(String, bool)> {
+        let out = d.cmd().args(["hosts", "--json"]).output().unwrap();
+        json(&out)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["host"].as_str().unwrap().to_owned(),
+                    h["alive"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(alive(&a), [("a".to_owned(), true), ("b".to_owned(), true)]);
+    // b's daemon dies: after two leases without a registration it shows as gone, with
+    // what it last reported.
+    let daemon = b.daemon_pid();
+    kill(Pid::from_raw(daemon as i32), Signal::SIGKILL).unwrap();
+    assert!(
+        wait_for(Duration::from_secs(10), || alive(&a)
+            == [("a".to_owned(), true), ("b".to_owned(), false)]),
+        "{:?}",
+        alive(&a)
+    );
+    assert_eq!(rows(&a), both);
+    // Bring b's daemon back so its processes are stopped with the test.
+    b.cmd().args(["list"]).assert().success();
+}

@@ -135,16 +135,23 @@ pub fn run_signal(args: SignalArgs, ctx: &Context) -> anyhow::Result<u8> {
 /// Arguments of `procward list`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  procward list\n  procward list --json | jq '.[] | select(.state == \"failed\")'"
+    after_help = "Examples:\n  procward list\n  procward list --json | jq '.[] | select(.state == \"failed\")'\n  procward list --all-hosts          every host's processes (queue on Redis)"
 )]
 pub struct ListArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Every host's managed processes, with a HOST column (the daemons sharing the job
+    /// queue on Redis; see `procward hosts`).
+    #[arg(long)]
+    all_hosts: bool,
 }
 
 /// Runs `procward list`.
 pub fn run_list(args: ListArgs, ctx: &Context) -> anyhow::Result<u8> {
+    if args.all_hosts {
+        return super::queue::hosts::run_all_hosts_list(args.json, ctx);
+    }
     let output = Output::new(args.json, ctx.color);
     super::block_on(async move {
         let mut client = session().await?;

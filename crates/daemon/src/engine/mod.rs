@@ -145,6 +145,7 @@ impl Engine {
         tracing::info!(cgroups = %cgroups.describe(), "resource limits");
         let audit = Audit::open(audit::file::audit_path(home.root()));
         let limits = limits::Limits::new(config.spawn_limits, cgroups, gauge, audit.clone());
+        let shared_queue = matches!(config.queue.backend, queue::QueueBackend::Redis(_));
         let queue = queue::spawn(
             home.clone(),
             exe.clone(),
@@ -155,6 +156,9 @@ impl Engine {
         let commands = actor::spawn(home, exe, owned, records, limits.clone());
         let supervisor = Supervisor::new(commands, limits.clone());
         limits::poll::spawn(supervisor.clone(), queue.clone(), limits);
+        if shared_queue {
+            spawn_fleet_report(supervisor.clone(), queue.clone());
+        }
         Ok(Self::new(supervisor, queue, sampling).with_audit(audit))
     }
 
@@ -168,4 +172,37 @@ impl Engine {
     pub fn queue(&self) -> &queue::Queue {
         &self.queue
     }
+
+    /// The fleet view: every daemon sharing the queue, this one's managed processes read
+    /// now (the others' as they last registered).
+    pub async fn hosts(&self) -> Result<Vec<queue::HostInfo>, EngineError> {
+        let mut hosts = self.queue.hosts().await?;
+        let own = std::process::id();
+        if let Some(here) = hosts.iter_mut().find(|h| h.pid == own && h.alive) {
+            here.managed = self
+                .supervisor
+                .list_with_metrics()
+                .await?
+                .iter()
+                .map(queue::HostProcess::of)
+                .collect();
+        }
+        Ok(hosts)
+    }
+}
+
+/// How often a daemon on a shared queue tells it its managed processes.
+const FLEET_REPORT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Keeps the queue's registration of this host's managed processes current.
+fn spawn_fleet_report(supervisor: Supervisor, queue: queue::Queue) {
+    tokio::spawn(async move {
+        loop {
+            if let Ok(views) = supervisor.list_with_metrics().await {
+                let managed = views.iter().map(queue::HostProcess::of).collect();
+                queue.report_managed(managed).await;
+            }
+            tokio::time::sleep(FLEET_REPORT).await;
+        }
+    });
 }

@@ -24,19 +24,24 @@ pub struct HostsArgs {
     json: bool,
 }
 
+/// Every host of the fleet view, from the daemon.
+pub async fn fetch_hosts() -> anyhow::Result<Vec<HostInfo>> {
+    Ok(client()
+        .await?
+        .hosts(v1::HostsRequest {})
+        .await?
+        .into_inner()
+        .hosts
+        .into_iter()
+        .map(HostInfo::from)
+        .collect())
+}
+
 /// Runs `procward hosts`.
 pub fn run_hosts(args: HostsArgs, ctx: &Context) -> anyhow::Result<u8> {
     let output = Output::new(args.json, ctx.color);
     super::super::block_on(async move {
-        let hosts: Vec<HostInfo> = client()
-            .await?
-            .hosts(v1::HostsRequest {})
-            .await?
-            .into_inner()
-            .hosts
-            .into_iter()
-            .map(HostInfo::from)
-            .collect();
+        let hosts = fetch_hosts().await?;
         if output.json {
             ignore_broken_pipe(output.json(&hosts))?;
         } else {
@@ -78,6 +83,72 @@ fn table(hosts: &[HostInfo], now_ms: u64) -> Table {
     table
 }
 
+/// `procward list --all-hosts`: every host's managed processes, one row each, with its
+/// host (a host that stopped registering shows what it last reported).
+pub fn run_all_hosts_list(json: bool, ctx: &Context) -> anyhow::Result<u8> {
+    let output = Output::new(json, ctx.color);
+    super::super::block_on(async move {
+        let hosts = fetch_hosts().await?;
+        if output.json {
+            let rows: Vec<serde_json::Value> = hosts
+                .iter()
+                .flat_map(|h| {
+                    h.managed.iter().map(move |p| {
+                        let mut row = serde_json::to_value(p).unwrap_or_default();
+                        row["host"] = h.host.clone().into();
+                        row["host_alive"] = h.alive.into();
+                        row
+                    })
+                })
+                .collect();
+            ignore_broken_pipe(output.json(&rows))?;
+        } else {
+            ignore_broken_pipe(output.table(&processes_table(&hosts)))?;
+        }
+        Ok(crate::exit::OK)
+    })
+}
+
+fn processes_table(hosts: &[HostInfo]) -> Table {
+    let mut table = Table::new(&[
+        ("HOST", Align::Left),
+        ("NAME", Align::Left),
+        ("STATE", Align::Left),
+        ("PID", Align::Right),
+        ("RESTARTS", Align::Right),
+        ("UPTIME", Align::Right),
+        ("CPU", Align::Right),
+        ("MEM", Align::Right),
+    ]);
+    for host in hosts {
+        let tint = if host.alive { Tint::Plain } else { Tint::Red };
+        for p in &host.managed {
+            let running = p.pid.is_some();
+            table.tinted_row(vec![
+                (host.host.clone(), tint),
+                (p.name.clone(), Tint::Plain),
+                (p.state.clone(), Tint::Plain),
+                (
+                    p.pid.map_or_else(|| "-".into(), |pid| pid.to_string()),
+                    Tint::Plain,
+                ),
+                (p.restarts.to_string(), Tint::Plain),
+                (
+                    if running {
+                        format::duration(p.uptime_ms / 1000)
+                    } else {
+                        "-".into()
+                    },
+                    Tint::Plain,
+                ),
+                (format::percent(p.cpu_percent), Tint::Plain),
+                (format::bytes(p.memory_rss), Tint::Plain),
+            ]);
+        }
+    }
+    table
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +163,7 @@ mod tests {
             cpus: 8,
             jobs_running: 3,
             alive,
+            managed: Vec::new(),
         }
     }
 

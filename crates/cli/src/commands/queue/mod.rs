@@ -4,7 +4,7 @@
 
 mod add;
 mod control;
-mod hosts;
+pub mod hosts;
 mod schedule;
 mod view;
 

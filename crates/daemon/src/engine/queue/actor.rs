@@ -242,6 +242,8 @@ impl Actor {
                     running,
                 )]));
             }
+            // The embedded queue's host view reads the supervisor when asked.
+            Command::Managed(_) => {}
             Command::Polled(reply) => {
                 let _ = reply.send(self.polled());
             }

@@ -29,7 +29,7 @@ use super::error::EngineError;
 
 pub use actor::{QueueBackend, QueueConfig, spawn};
 pub use redis::RedisConfig;
-pub use redis::fleet::{HostInfo, host_name};
+pub use redis::fleet::{HostInfo, HostProcess, host_name};
 
 /// The grace period between SIGTERM and SIGKILL when a job is cancelled or times out.
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
@@ -165,6 +165,7 @@ pub(crate) enum Command {
     Schedules(oneshot::Sender<Result<Vec<Schedule>, EngineError>>),
     RemoveSchedule(String, oneshot::Sender<Result<Schedule, EngineError>>),
     Hosts(oneshot::Sender<Result<Vec<HostInfo>, EngineError>>),
+    Managed(Vec<HostProcess>),
     Polled(oneshot::Sender<Vec<limits::PolledJob>>),
     Breach(
         Box<limits::JobBreach>,
@@ -298,6 +299,12 @@ impl Queue {
     /// The daemons sharing this queue (with the embedded queue: this one), by name.
     pub async fn hosts(&self) -> Result<Vec<HostInfo>, EngineError> {
         self.ask(Command::Hosts).await?
+    }
+
+    /// Tells the queue this daemon's managed processes, for its registration in the
+    /// fleet view (the queue on Redis; the embedded one has no use for them).
+    pub async fn report_managed(&self, managed: Vec<HostProcess>) {
+        let _ = self.commands.send(Command::Managed(managed)).await;
     }
 
     /// Running attempts with a limit no cgroup holds here (for the poll enforcer).

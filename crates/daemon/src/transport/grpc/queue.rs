@@ -18,7 +18,7 @@ use crate::engine::Engine;
 use crate::engine::actor::entry::unix_ms;
 use crate::engine::logs::Lines;
 use crate::engine::queue::logs::JobLogsQuery;
-use crate::engine::queue::{CleanFilter, HostInfo, JobEvent, JobFilter, Queue};
+use crate::engine::queue::{CleanFilter, HostInfo, HostProcess, JobEvent, JobFilter, Queue};
 
 type Answer<T> = Result<Response<T>, Status>;
 type Streamed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
@@ -74,6 +74,19 @@ impl From<&HostInfo> for v1::QueueHost {
             cpus: info.cpus,
             jobs_running: info.jobs_running,
             alive: info.alive,
+            managed: info
+                .managed
+                .iter()
+                .map(|p| v1::HostProcess {
+                    name: p.name.clone(),
+                    state: p.state.clone(),
+                    pid: p.pid,
+                    restarts: p.restarts,
+                    uptime_ms: p.uptime_ms,
+                    cpu_percent: p.cpu_percent,
+                    memory_rss: p.memory_rss,
+                })
+                .collect(),
         }
     }
 }
@@ -90,6 +103,19 @@ impl From<v1::QueueHost> for HostInfo {
             cpus: host.cpus,
             jobs_running: host.jobs_running,
             alive: host.alive,
+            managed: host
+                .managed
+                .into_iter()
+                .map(|p| HostProcess {
+                    name: p.name,
+                    state: p.state,
+                    pid: p.pid,
+                    restarts: p.restarts,
+                    uptime_ms: p.uptime_ms,
+                    cpu_percent: p.cpu_percent,
+                    memory_rss: p.memory_rss,
+                })
+                .collect(),
         }
     }
 }
@@ -288,7 +314,7 @@ impl queue_server::Queue for QueueService {
     }
 
     async fn hosts(&self, _request: Request<v1::HostsRequest>) -> Answer<v1::HostsResponse> {
-        let hosts = self.queue().hosts().await.map_err(engine_status)?;
+        let hosts = self.engine.hosts().await.map_err(engine_status)?;
         Ok(Response::new(v1::HostsResponse {
             hosts: hosts.iter().map(v1::QueueHost::from).collect(),
         }))

@@ -34,6 +34,43 @@ pub struct HostInfo {
     /// Whether its registration is current (`false`: it stopped registering).
     #[serde(default)]
     pub alive: bool,
+    /// Its managed processes, as of its last registration (`procward list --all-hosts`).
+    #[serde(default)]
+    pub managed: Vec<HostProcess>,
+}
+
+/// A managed process as the fleet view shows it: enough to see what runs where.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostProcess {
+    /// Its name.
+    pub name: String,
+    /// Its state (`running`, `stopped`, ...).
+    pub state: String,
+    /// Its main process while it runs.
+    pub pid: Option<u32>,
+    /// Automatic restarts so far.
+    pub restarts: u32,
+    /// Milliseconds since the current run started.
+    pub uptime_ms: u64,
+    /// CPU (percent of one core).
+    pub cpu_percent: f32,
+    /// Resident memory of its main process, in bytes.
+    pub memory_rss: u64,
+}
+
+impl HostProcess {
+    /// The fleet view's summary of a managed process.
+    pub fn of(view: &procward_core::supervisor::view::ManagedView) -> Self {
+        Self {
+            name: view.spec.name.clone(),
+            state: view.state.to_string(),
+            pid: view.pid,
+            restarts: view.restarts,
+            uptime_ms: view.uptime_ms,
+            cpu_percent: view.cpu_percent,
+            memory_rss: view.memory_rss,
+        }
+    }
 }
 
 impl HostInfo {
@@ -49,6 +86,7 @@ impl HostInfo {
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
             jobs_running,
             alive: true,
+            managed: Vec::new(),
         }
     }
 }
@@ -65,7 +103,8 @@ pub fn host_name() -> String {
 /// Registers this host (errors are logged: the next renewal tries again).
 pub(super) async fn register(shared: &Shared) {
     let running = shared.local.lock().expect("local runs").len() as u32;
-    let info = HostInfo::here(&shared.host, running);
+    let mut info = HostInfo::here(&shared.host, running);
+    info.managed = shared.managed.lock().expect("managed").clone();
     let Ok(json) = serde_json::to_string(&info) else {
         return;
     };

@@ -99,6 +99,8 @@ struct Shared {
     local: Mutex<HashMap<u64, LocalRun>>,
     /// Work may start (a job became ready, a slot was freed): wakes the worker.
     wake: Notify,
+    /// This daemon's managed processes, for its registration.
+    managed: Mutex<Vec<fleet::HostProcess>>,
     /// Set once the `default` group and `[queue.group.*]` are in Redis.
     groups_made: tokio::sync::OnceCell<()>,
 }
@@ -132,6 +134,7 @@ pub(super) fn spawn(
         local: Mutex::default(),
         wake: Notify::new(),
         groups_made: tokio::sync::OnceCell::new(),
+        managed: Mutex::default(),
     });
     tokio::spawn(events::subscribe(shared.clone()));
     tokio::spawn(worker::run(shared.clone()));
@@ -150,6 +153,10 @@ pub(super) fn spawn(
 
 impl Shared {
     async fn handle(self: Arc<Self>, command: Command) {
+        if let Command::Managed(managed) = command {
+            *self.managed.lock().expect("managed") = managed;
+            return;
+        }
         // The groups are made once Redis first answers, whoever asks first.
         if let Err(e) = self.ensure_groups().await {
             return refuse(command, e);
@@ -195,6 +202,7 @@ impl Shared {
             Command::Hosts(reply) => {
                 let _ = reply.send(fleet::hosts(&self).await);
             }
+            Command::Managed(_) => {}
             Command::Polled(reply) => {
                 let _ = reply.send(Vec::new());
             }
@@ -438,6 +446,7 @@ fn refuse(command: Command, e: EngineError) {
         Command::AddSchedule(_, r) | Command::RemoveSchedule(_, r) => drop(r.send(Err(e))),
         Command::Schedules(r) => drop(r.send(Err(e))),
         Command::Hosts(r) => drop(r.send(Err(e))),
+        Command::Managed(_) => {}
         Command::Polled(r) => drop(r.send(Vec::new())),
         Command::Breach(_, r) => drop(r.send(Err(e))),
     }
