@@ -6,7 +6,7 @@
 # ([queue] backend = "redis", same url and prefix, [queue.group.default] parallel = 16),
 # plus one daemon `solo` on the embedded queue with the same limit, for comparison.
 # bench/fleet/driver.py measures:
-#   - N `true` jobs (default 1,000) added by gRPC into a paused queue, then resumed:
+#   - 3 rounds of N `true` jobs (default 1,000) added by gRPC into a paused queue, then resumed:
 #     jobs/s until the last ends and how they spread over hosts; the same through solo;
 #   - enqueue -> start latency (attempt 1 started_ms - created_ms), p50 and p95, of 50
 #     jobs added one at a time on an idle fleet (and on solo);
@@ -15,7 +15,7 @@
 #
 # Usage: bash bench/fleet.sh
 # Env:   PROCWARD=/path          use this binary instead of building one
-#        BENCH_JOBS=1000 BENCH_PARALLEL=16 BENCH_LATENCY_JOBS=50 BENCH_IDLE_SECS=20
+#        BENCH_JOBS=1000 BENCH_ROUNDS=3 BENCH_PARALLEL=16 BENCH_LATENCY_JOBS=50 BENCH_IDLE_SECS=20
 # Everything it starts (redis-server, the four daemons) is stopped by pid on exit;
 # only the daemons' own jobs (`true`) run.
 set -euo pipefail
@@ -128,7 +128,7 @@ parallel = $PARALLEL
 cat "$OUT/meta.env"
 
 "$VENV/bin/python" bench/fleet/driver.py --procward "$PROCWARD" --tmp "$TMP" --redis-port "$PORT" \
-  --parallel "$PARALLEL" --jobs "${BENCH_JOBS:-1000}" --latency-jobs "${BENCH_LATENCY_JOBS:-50}" \
+  --parallel "$PARALLEL" --jobs "${BENCH_JOBS:-1000}" --rounds "${BENCH_ROUNDS:-3}" --latency-jobs "${BENCH_LATENCY_JOBS:-50}" \
   --idle "${BENCH_IDLE_SECS:-20}" --out "$OUT"
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.env"
 python3 bench/fleet_report.py "$OUT" bench/RESULTS.md

@@ -29,18 +29,25 @@ def section(out: Path) -> str:
         f"`default` at parallel {par} held across hosts; `solo` is one daemon on the embedded queue at the same",
         f"parallel {par}. Jobs are `true`, added by the Python gRPC client through w1 (solo: through solo), 64",
         "calls in flight, into a paused queue; the clock runs from the resume to the last attempt's `ended_ms`.",
+        f"{len(ft['rounds'])} rounds of each, fleet and solo alternated; the table shows the median round.",
+        f"All of it (redis-server, the 3 fleet daemons, solo, the client) shares this machine's {meta.get('nproc')} CPUs, so",
+        "the fleet's figure is the cost of the queue living on Redis, not a scale-out: on separate hosts each",
+        "daemon would bring its own CPUs.",
         "",
         "| figure | fleet (3 × Redis) | solo (embedded) | fleet ÷ solo |",
         "| --- | ---: | ---: | ---: |",
         f"| {n:,} `true` jobs, resume to last end (s) | {ft['run_s']:.2f} | {st['run_s']:.2f} | {ft['run_s'] / st['run_s']:.2f}x |",
         f"| jobs/s | {ft['jobs_per_s']:.0f} | {st['jobs_per_s']:.0f} | {ft['jobs_per_s'] / st['jobs_per_s']:.2f}x |",
-        f"| adds/s (gRPC, into the paused queue) | {ft['adds_per_s']:.0f} | {st['adds_per_s']:.0f} | {ft['adds_per_s'] / st['adds_per_s']:.2f}x |",
+        f"| adds/s (gRPC, into the paused queue), median | {ft['adds_per_s_median']:.0f} | {st['adds_per_s_median']:.0f} | {ft['adds_per_s_median'] / st['adds_per_s_median']:.2f}x |",
         f"| enqueue → start p50, idle (ms) | {fl['p50_ms']:.0f} | {sl['p50_ms']:.0f} | |",
         f"| enqueue → start p95, idle (ms) | {fl['p95_ms']:.0f} | {sl['p95_ms']:.0f} | |",
         f"| Redis commands per idle second per worker | {idle['per_s_per_worker']:.2f} | — | |",
         "",
-        f"- Spread of the {n:,} jobs over hosts: {hosts(ft['by_host'])}; states {ft['states']},"
-        f" {ft['attempts']:,} attempts in all.",
+        "- Every round, resume to last end (s): fleet " + ", ".join(f"{x:.2f}" for x in ft["run_s_all"])
+        + "; solo " + ", ".join(f"{x:.2f}" for x in st["run_s_all"]) + ".",
+        f"- Spread over hosts, median round: {hosts(ft['by_host'])}; all rounds: {hosts(ft['by_host_all'])};"
+        f" states {ft['states_all']}; at most {ft['most_at_once_all']} running at one moment across the hosts"
+        f" (limit {par}; solo: {st['most_at_once_all']}; from the attempts' `started_ms`..`ended_ms`, 1 ms resolution).",
         f"- Latency: {fl['count']} jobs added one at a time through w1, each waited for, 50 ms apart;"
         f" attempt 1's `started_ms` − the job's `created_ms` (max {fl['max_ms']:.0f} ms fleet, {sl['max_ms']:.0f} ms solo);"
         f" started on {hosts(fl['by_host'])}.",

@@ -3,10 +3,12 @@
 bench/fleet.sh starts redis-server and the daemons (w1, w2, w3 on the Redis queue, one
 `solo` daemon on the embedded queue), each with its own home and TCP listener; this
 script only talks to them, through the Python gRPC client and the CLI:
-  throughput  N `true` jobs added by gRPC (64 calls in flight, through w1) into a paused
+  throughput  ROUNDS times (fleet and solo alternated; the median round is reported):
+              N `true` jobs added by gRPC (64 calls in flight, through w1) into a paused
               queue, then resumed: seconds from the resume to the last attempt's end
               (the jobs' own ended_ms), jobs/s, and how many each host ran (`host` in
-              `queue list --json`). The same through `solo` (embedded queue, same
+              `queue list --json`), and the most attempts running at one moment
+              (the group's limit must hold across hosts). The same through `solo` (embedded queue, same
               parallel limit), and the ratio;
   latency     50 jobs added one at a time by gRPC on an idle fleet, each waited for:
               attempt 1's started_ms - created_ms, p50 and p95 (also on `solo`);
@@ -28,6 +30,20 @@ from collections import Counter
 from pathlib import Path
 
 import procward
+
+
+def most_at_once(jobs) -> int:
+    """The most attempts running at the same moment (their started_ms..ended_ms)."""
+    edges = []
+    for j in jobs:
+        for a in j["attempts"]:
+            if a.get("started_ms") and a.get("ended_ms"):
+                edges += [(a["started_ms"], 1), (a["ended_ms"], -1)]
+    running = most = 0
+    for _, step in sorted(edges, key=lambda e: (e[0], e[1])):  # an end before a start at the same ms
+        running += step
+        most = max(most, running)
+    return most
 
 
 def pct(values, q):
@@ -113,6 +129,7 @@ async def throughput(adder: Daemon, lister: Daemon, n: int, in_flight: int = 64)
         "seen_done_s": seen_s,
         "states": dict(states),
         "attempts": sum(len(j["attempts"]) for j in jobs),
+        "most_at_once": most_at_once(jobs),
         "by_host": dict(sorted(Counter(j.get("host") or "-" for j in jobs).items())),
     }
 
@@ -166,14 +183,27 @@ async def main_async(a) -> dict:
     solo = Daemon(a.procward, a.tmp / "solo")
     redis = Redis(a.redis_port)
     r: dict = {"parallel": a.parallel}
-    print(f"fleet: {a.jobs} jobs through 3 daemons on Redis", flush=True)
-    r["fleet_throughput"] = await throughput(fleet[0], fleet[0], a.jobs)
-    print(json.dumps(r["fleet_throughput"]), flush=True)
-    print(f"solo: {a.jobs} jobs through one daemon, embedded queue", flush=True)
-    r["solo_throughput"] = await throughput(solo, solo, a.jobs)
-    print(json.dumps(r["solo_throughput"]), flush=True)
-    for d in (fleet[0], solo):
-        d.cli("queue", "clean")
+    rounds = {"fleet": [], "solo": []}
+    for n in range(a.rounds):  # alternated, so a busy moment of the machine hits both
+        for name, d in (("fleet", fleet[0]), ("solo", solo)):
+            print(f"{name}: round {n + 1}: {a.jobs} jobs", flush=True)
+            rounds[name].append(await throughput(d, d, a.jobs))
+            print(json.dumps(rounds[name][-1]), flush=True)
+            d.cli("queue", "clean")
+    for name in rounds:
+        rs = sorted(rounds[name], key=lambda x: x["run_s"])
+        hosts = Counter()
+        for x in rs:
+            hosts.update(x["by_host"])
+        r[f"{name}_throughput"] = {
+            **rs[len(rs) // 2],  # the median round
+            "rounds": rounds[name],
+            "run_s_all": [x["run_s"] for x in rounds[name]],
+            "adds_per_s_median": sorted(x["adds_per_s"] for x in rs)[len(rs) // 2],
+            "by_host_all": dict(sorted(hosts.items())),
+            "most_at_once_all": max(x["most_at_once"] for x in rs),
+            "states_all": dict(sum((Counter(x["states"]) for x in rs), Counter())),
+        }
     print(f"fleet: start latency, {a.latency_jobs} jobs one at a time", flush=True)
     r["fleet_latency"] = await latency(fleet[0], fleet[0], a.latency_jobs)
     print(json.dumps(r["fleet_latency"]), flush=True)
@@ -192,6 +222,7 @@ def main():
     p.add_argument("--redis-port", type=int, required=True)
     p.add_argument("--parallel", type=int, default=16)
     p.add_argument("--jobs", type=int, default=1000)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--latency-jobs", type=int, default=50)
     p.add_argument("--idle", type=float, default=20)
     p.add_argument("--out", type=Path, required=True)
