@@ -196,3 +196,64 @@ async fn redis_down_is_reported_and_a_restart_loses_and_duplicates_nothing() {
     ran.sort_unstable();
     assert_eq!(ran, ids, "each job ran exactly once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_jobs_output_is_followed_from_another_host() {
+    use procward_daemon::engine::logs::{Lines, LogStream};
+    use procward_daemon::engine::queue::logs::JobLogsQuery;
+    let server = redis_or_skip!();
+    let fleet = hosts(&server, 2);
+    let queue = fleet[0].engine.queue();
+    let job = queue
+        .add(sh(
+            "for i in 1 2 3; do echo line$i; sleep 0.2; done; echo oops >&2",
+        ))
+        .await
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            queue.get(job.id).await.unwrap().host.is_some()
+        })
+        .await
+    );
+    let runner = queue.get(job.id).await.unwrap().host.unwrap();
+    // Read through the host that does not run it.
+    let other = if runner == "h0" { &fleet[1] } else { &fleet[0] };
+    let query = |follow: bool| JobLogsQuery {
+        id: job.id,
+        attempt: None,
+        stdout: false,
+        stderr: false,
+        lines: Lines::All,
+        follow,
+    };
+    let collect = |mut rx: tokio::sync::mpsc::Receiver<procward_daemon::engine::logs::LogLine>| async move {
+        let mut lines = Vec::new();
+        while let Some(line) = rx.recv().await {
+            lines.push((
+                line.stream,
+                String::from_utf8_lossy(&line.line).into_owned(),
+            ));
+        }
+        lines
+    };
+    let followed = tokio::time::timeout(
+        Duration::from_secs(15),
+        collect(other.engine.job_logs(query(true)).await.unwrap()),
+    )
+    .await
+    .expect("the follow ends with the job");
+    let expected = [
+        (LogStream::Stdout, "line1".to_owned()),
+        (LogStream::Stdout, "line2".to_owned()),
+        (LogStream::Stdout, "line3".to_owned()),
+        (LogStream::Stderr, "oops".to_owned()),
+    ];
+    assert_eq!(followed, expected);
+    assert!(queue.get(job.id).await.unwrap().state.is_final());
+    // After the end: the tail, from either host.
+    for host in &fleet {
+        let tail = collect(host.engine.job_logs(query(false)).await.unwrap()).await;
+        assert_eq!(tail.len(), 4, "{tail:?}");
+    }
+}

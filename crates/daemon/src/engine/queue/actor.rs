@@ -186,6 +186,7 @@ pub fn spawn(
         commands,
         events,
         home: handle_home,
+        shared: false,
     })
 }
 
@@ -244,6 +245,12 @@ impl Actor {
             }
             // The embedded queue's host view reads the supervisor when asked.
             Command::Managed(_) => {}
+            // Logs are read from this home's files (see `logs`), never through the actor.
+            Command::Logs(_, reply) => {
+                let _ = reply.send(Err(EngineError::Internal(
+                    "the embedded queue's logs are read from its files".into(),
+                )));
+            }
             Command::Polled(reply) => {
                 let _ = reply.send(self.polled());
             }

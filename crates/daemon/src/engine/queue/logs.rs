@@ -37,6 +37,16 @@ impl Engine {
         let mut events = self.queue().subscribe();
         let job = self.queue().get(query.id).await?;
         let latest = job.last_attempt().map_or(0, |a| a.number);
+        // On a shared queue a job may run on any host: a follow, or an attempt whose
+        // files are not here, reads the copy of its output in Redis.
+        let here = self
+            .queue()
+            .home
+            .attempt_dir(query.id, query.attempt.unwrap_or(latest))
+            .exists();
+        if self.queue().is_shared() && (query.follow || !here) {
+            return self.queue().shared_logs(query).await;
+        }
         if let Some(n) = query.attempt
             && (n == 0 || n > latest)
         {

@@ -166,6 +166,10 @@ pub(crate) enum Command {
     RemoveSchedule(String, oneshot::Sender<Result<Schedule, EngineError>>),
     Hosts(oneshot::Sender<Result<Vec<HostInfo>, EngineError>>),
     Managed(Vec<HostProcess>),
+    Logs(
+        logs::JobLogsQuery,
+        oneshot::Sender<Result<mpsc::Receiver<crate::engine::logs::LogLine>, EngineError>>,
+    ),
     Polled(oneshot::Sender<Vec<limits::PolledJob>>),
     Breach(
         Box<limits::JobBreach>,
@@ -180,6 +184,8 @@ pub struct Queue {
     events: broadcast::Sender<JobEvent>,
     /// Where the attempts' logs are.
     home: crate::home::Home,
+    /// Whether the queue is shared with other daemons (on Redis).
+    shared: bool,
 }
 
 impl Queue {
@@ -299,6 +305,19 @@ impl Queue {
     /// The daemons sharing this queue (with the embedded queue: this one), by name.
     pub async fn hosts(&self) -> Result<Vec<HostInfo>, EngineError> {
         self.ask(Command::Hosts).await?
+    }
+
+    /// Whether other daemons share this queue (on Redis): a job may run on another host.
+    pub fn is_shared(&self) -> bool {
+        self.shared
+    }
+
+    /// A job's logs from the shared queue's copy of its output (a job on another host).
+    pub async fn shared_logs(
+        &self,
+        query: logs::JobLogsQuery,
+    ) -> Result<mpsc::Receiver<crate::engine::logs::LogLine>, EngineError> {
+        self.ask(|tx| Command::Logs(query, tx)).await?
     }
 
     /// Tells the queue this daemon's managed processes, for its registration in the

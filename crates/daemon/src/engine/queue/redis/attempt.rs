@@ -168,7 +168,7 @@ fn not_started(job: &mut Job, number: u32, message: String) -> Ended {
 }
 
 async fn run_attempt(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     job: &mut Job,
     token: u64,
     mut control: mpsc::UnboundedReceiver<Control>,
@@ -218,6 +218,8 @@ async fn run_attempt(
         "job started"
     );
     let mut lost = !report_started(shared, job, token, number).await;
+    let (shipped, ship_done) = tokio::sync::oneshot::channel();
+    let shipper = super::output::ship(shared, id, number, ship_done);
     let mut shim = launched.shim;
     let shim_pid = shim.id();
     let exited = tokio::task::spawn_blocking(move || shim.wait());
@@ -267,6 +269,9 @@ async fn run_attempt(
     }
     shared.owned.remove(shim_pid);
     super::orphans::forget(&shared.home, id);
+    // Every line is in the job's stream before its end is reported.
+    let _ = shipped.send(());
+    let _ = shipper.await;
     let status = shim::read_status(&dir.join("status.json")).ok().flatten();
     // Members left behind: a cancel, timeout or lost lease ends the whole tree; a lost
     // shim leaves a process nobody logs, so it is ended too.

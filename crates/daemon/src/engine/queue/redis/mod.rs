@@ -28,6 +28,7 @@ mod events;
 pub mod fleet;
 mod link;
 mod orphans;
+mod output;
 mod schedules;
 mod scripts;
 mod worker;
@@ -148,6 +149,7 @@ pub(super) fn spawn(
         commands,
         events,
         home,
+        shared: true,
     })
 }
 
@@ -203,6 +205,9 @@ impl Shared {
                 let _ = reply.send(fleet::hosts(&self).await);
             }
             Command::Managed(_) => {}
+            Command::Logs(query, reply) => {
+                let _ = reply.send(output::read(&self, query).await);
+            }
             Command::Polled(reply) => {
                 let _ = reply.send(Vec::new());
             }
@@ -447,6 +452,7 @@ fn refuse(command: Command, e: EngineError) {
         Command::Schedules(r) => drop(r.send(Err(e))),
         Command::Hosts(r) => drop(r.send(Err(e))),
         Command::Managed(_) => {}
+        Command::Logs(_, r) => drop(r.send(Err(e))),
         Command::Polled(r) => drop(r.send(Vec::new())),
         Command::Breach(_, r) => drop(r.send(Err(e))),
     }

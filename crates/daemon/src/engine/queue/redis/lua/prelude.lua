@@ -12,6 +12,8 @@
 --   P:delayed       zset: delayed jobs by the Unix millisecond they may start
 --   P:waiting:ID    set: queued jobs waiting for job ID to end
 --   P:completed     zset: completed jobs by when they ended (for keep_completed)
+--   P:out:ID        stream: the job's output lines (a attempt, s o/e, l line)
+--   P:schedules, P:schedule_next   schedules (see schedules.lua); P:host:NAME, P:hosts   the fleet view
 --   P:next_id, P:fence   counters: job ids, fencing tokens
 --   channels P:events (job events as JSON), P:wake (work may start),
 --            P:control:HOST (ids of jobs to cancel on HOST)
@@ -104,7 +106,7 @@ local function forget(ids)
   local removed = {}
   for _, id in ipairs(ids) do
     if FINAL[redis.call('HGET', job_key(id), 'state') or ''] then
-      redis.call('DEL', job_key(id), key('waiting', id))
+      redis.call('DEL', job_key(id), key('waiting', id), key('out', id))
       redis.call('ZREM', key('jobs'), id)
       redis.call('ZREM', key('completed'), id)
       removed[#removed + 1] = id
