@@ -1,14 +1,20 @@
 """The job queue over socket.io, driven by python-socketio: queue:add, job:join (output of
 every attempt and status messages, the final one with exitCode), queue:subscribe,
-queue:cancel of a running job, and bad input refused with nothing queued."""
+queue:cancel of a running job, bad input refused with nothing queued, and queue:hosts
+(this daemon alone, with the embedded queue)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import socket
+import subprocess
+import time
 
 import pytest
 
+from conftest import REPO
 from test_python_client import Session, connect
 
 pytestmark = pytest.mark.asyncio
@@ -137,4 +143,22 @@ async def test_bad_jobs_are_refused_and_nothing_is_queued(daemon, payload, words
     assert (await client.call("queue:list", {}))["jobs"] == []
     missing = await client.call("job:join", {"id": 12345})
     assert not missing["ok"] and "no job 12345" in missing["error"]
+    await client.disconnect()
+
+
+async def test_hosts_is_this_daemon_alone_with_the_embedded_queue(daemon):
+    binary = os.environ.get("PROCWARD_BIN") or str(REPO / "target" / "debug" / "procward")
+    env = {**os.environ, "PROCWARD_HOME": str(daemon.home), "XDG_CONFIG_HOME": str(daemon.home / "config")}
+    status = json.loads(subprocess.run([binary, "daemon", "status", "--json"], env=env, capture_output=True,
+                                       check=True, timeout=15).stdout)
+    client = await connect(daemon, daemon.token)
+    ack = await client.call("queue:hosts", {})
+    assert ack["ok"], ack
+    [host] = ack["hosts"]
+    assert host["alive"] is True and host["pid"] == status["pid"], (host, status)
+    assert host["host"] == socket.gethostname() and host["jobs_running"] == 0 and host["cpus"] >= 1, host
+    assert set(host) == {"host", "version", "pid", "seen_ms", "load", "cpus", "jobs_running", "alive"}, host
+    assert abs(host["seen_ms"] / 1000 - time.time()) < 60, host
+    refused = await client.call("queue:hosts", {"group": "default"})
+    assert not refused["ok"] and "unknown field" in refused["error"], refused
     await client.disconnect()

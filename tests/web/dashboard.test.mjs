@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { io } from 'socket.io-client';
 
+import { hostSteps } from './hosts.steps.mjs';
 import { SET, replicaSteps } from './replicas.steps.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -765,6 +766,8 @@ step('11-queue-open', async () => {
   await page.getByTestId('queue-command').fill('');
   await page.locator('[data-testid=toast-error] .toast-close').first().click();
 });
+
+hostSteps({ step, state, waitFor, procward: PROCWARD, procwardEnv, assertInside, shot });
 
 step('12-queue-add-running', async () => {
   const { page } = state;

@@ -1,5 +1,6 @@
-// The queue view's DOM: group rows, state chips and job rows, built from the daemon's
-// Job and QueueGroup messages (proto field names). Text is only ever set as text (h()).
+// The queue view's DOM: group rows, host rows, state chips and job rows, built from the
+// daemon's Job and QueueGroup messages (proto field names) and its hosts (queue:hosts,
+// HostInfo's field names). Text is only ever set as text (h()).
 
 import { commandText, formatDuration, h } from '../util.js';
 import { FINAL_STATES, attemptOutcome } from './job-output.js';
@@ -56,6 +57,30 @@ export function groupRow(group) {
       }, verb)));
 }
 
+/** "3s ago", "2m 5s ago" (`now`: the daemon's clock, Unix ms); "" when never seen. */
+export function seenAgo(seenMs, now) {
+  const seen = Number(seenMs);
+  if (!seen) return '';
+  return `${formatDuration(Math.max(0, now - seen) / 1000)} ago`;
+}
+
+/** One daemon on the queue (`now`: the daemon's clock, Unix ms). */
+export function hostRow(host, now) {
+  const load = Number(host.load);
+  return h('tr', { 'data-testid': 'queue-host-row', 'data-host': host.host, 'data-alive': String(Boolean(host.alive)) },
+    h('td', { class: 'name' }, host.host),
+    h('td', {},
+      h('span', {
+        class: `state ${host.alive ? 'state-running' : 'state-failed'}`, 'data-testid': 'queue-host-state',
+        title: host.alive ? 'registering' : 'stopped registering',
+      }, host.alive ? 'alive' : 'gone')),
+    h('td', { class: 'opt' }, host.version || ''),
+    h('td', { class: 'num', 'data-testid': 'queue-host-load' }, Number.isFinite(load) ? load.toFixed(2) : ''),
+    h('td', { class: 'num opt' }, host.cpus ?? ''),
+    h('td', { class: 'num', 'data-testid': 'queue-host-jobs' }, host.jobs_running ?? 0),
+    h('td', { class: 'opt', 'data-testid': 'queue-host-seen' }, seenAgo(host.seen_ms, now)));
+}
+
 /** "All N" and one chip per state with its count; the chosen one is pressed. */
 export function stateChips(jobs, filter) {
   const counts = { all: jobs.size };
@@ -68,8 +93,11 @@ export function stateChips(jobs, filter) {
     }, state === 'all' ? 'All' : state, ' ', h('span', { class: 'chip-count' }, counts[state] || 0)));
 }
 
-/** One job's row; `busy`: a cancel or retry of it is under way. */
-export function jobRow(job, { busy, selected, skew }) {
+/**
+ * One job's row; `busy`: a cancel or retry of it is under way; `showHost`: with a Host
+ * cell (some job of the list has one: the queue is shared).
+ */
+export function jobRow(job, { busy, selected, skew, showHost = false }) {
   const spec = job.spec || {};
   const command = commandText(spec);
   const button = (action, label, attrs = {}) =>
@@ -90,6 +118,7 @@ export function jobRow(job, { busy, selected, skew }) {
   h('td', { class: 'num opt', 'data-testid': 'queue-tries' }, tries(job)),
   h('td', { 'data-testid': 'queue-outcome' }, outcome(job, skew)),
   h('td', { class: 'name-cell opt' }, h('div', { class: 'cmd', title: command }, command)),
+  showHost ? h('td', { class: 'opt', 'data-testid': 'queue-host' }, job.host || '') : null,
   h('td', { class: 'actions' },
     button('output', 'Output', { 'aria-pressed': String(selected) }),
     CANCELLABLE.has(job.state) ? button('cancel', 'Cancel', { class: 'small danger', disabled: busy }) : null,

@@ -1,4 +1,5 @@
-// Job queue: groups (queue:groups, pause and resume), jobs by state (queue:list), kept live
+// Job queue: groups (queue:groups, pause and resume), the daemons sharing the queue
+// (queue:hosts, listed with the groups), jobs by state (queue:list), kept live
 // by queue:subscribe's `job` messages (the affected rows at once, a fresh list at most every
 // RELIST_MS however many events come), add (queue:add), cancel (queue:cancel, confirmed)
 // and retry (queue:retry), and the selected job's live output (./job-output.js).
@@ -6,7 +7,7 @@
 import { confirmDialog, report, toast } from '../ui.js';
 import { PolledView, byId, commandText, h } from '../util.js';
 import { JobOutput } from './job-output.js';
-import { groupRow, jobRow, patchChildren, stateChips } from './queue-rows.js';
+import { groupRow, hostRow, jobRow, patchChildren, stateChips } from './queue-rows.js';
 
 // Groups change without job events (another client pauses one): list now and then too.
 const REFRESH_MS = 5000;
@@ -20,6 +21,8 @@ export class QueueView extends PolledView {
     this.jobs = new Map(); // id -> Job (as listed, updated by events)
     this.recent = new Map(); // id -> {at, data}: the last event of each job, to replay on newer lists
     this.groups = [];
+    this.hosts = []; // the daemons on the queue (queue:hosts)
+    this.hostsError = null;
     this.filter = 'all';
     this.busy = new Set(); // ids with a cancel or retry under way
     this.skew = 0; // the daemon's clock minus ours (from message timestamps), in ms
@@ -94,6 +97,8 @@ export class QueueView extends PolledView {
     this.jobs = new Map();
     this.recent.clear();
     this.groups = [];
+    this.hosts = [];
+    this.hostsError = null;
     this.busy.clear();
     this.filter = 'all';
     clearTimeout(this.relistTimer);
@@ -160,12 +165,16 @@ export class QueueView extends PolledView {
     if (!this.conn.connected) return;
     const asked = performance.now();
     try {
-      const [list, groups] = await Promise.all([
+      const [list, groups, hosts] = await Promise.all([
         this.conn.call('queue:list', {}),
         this.conn.call('queue:groups', {}),
+        // A fleet view that fails (the shared queue unreachable) does not hide the jobs.
+        this.conn.call('queue:hosts', {}).catch((error) => ({ error: error.message })),
       ]);
       this.jobs = new Map((Array.isArray(list.jobs) ? list.jobs : []).map((job) => [job.id, job]));
       this.groups = Array.isArray(groups.groups) ? groups.groups : [];
+      this.hostsError = hosts.error || null;
+      if (!hosts.error) this.hosts = Array.isArray(hosts.hosts) ? hosts.hosts : [];
       this.error = null;
       // An event that came while the list was on its way is newer than the list.
       for (const [id, { at, data }] of this.recent) {
@@ -182,6 +191,7 @@ export class QueueView extends PolledView {
     clearTimeout(this.renderTimer);
     this.renderTimer = null;
     this.renderGroups();
+    this.renderHosts();
     patchChildren(byId('queue-chips'), stateChips(this.jobs, this.filter));
     this.renderJobs();
     this.output.update(this.jobs.get(this.output.id));
@@ -199,21 +209,39 @@ export class QueueView extends PolledView {
     patchChildren(byId('queue-groups-body'), this.groups.map(groupRow));
   }
 
+  renderHosts() {
+    const now = Date.now() + this.skew;
+    let rows = [...this.hosts]
+      .sort((a, b) => Number(Boolean(b.alive)) - Number(Boolean(a.alive)) || String(a.host).localeCompare(String(b.host)))
+      .map((host) => hostRow(host, now));
+    if (this.hostsError) {
+      rows = [h('tr', { class: 'empty' }, h('td', { colspan: 7, class: 'muted' }, `error: ${this.hostsError}`)), ...rows];
+    } else if (!rows.length) {
+      rows = [h('tr', { class: 'empty' }, h('td', { colspan: 7, class: 'muted' }, 'No hosts.'))];
+    }
+    patchChildren(byId('queue-hosts-body'), rows);
+  }
+
   renderJobs() {
     const jobs = [...this.jobs.values()]
       .filter((job) => this.filter === 'all' || job.state === this.filter)
       .sort((a, b) => b.id - a.id);
+    // The Host column, when the queue is shared: some job names the daemon that ran it.
+    const showHost = [...this.jobs.values()].some((job) => job.host);
+    byId('queue-host-col').hidden = !showHost;
+    const columns = showHost ? 9 : 8;
     if (!jobs.length) {
       let why = this.filter === 'all' ? 'No jobs. Add one above.' : `No ${this.filter} jobs.`;
       if (this.error) why = `error: ${this.error}`;
-      patchChildren(this.body, [h('tr', { class: 'empty' }, h('td', { colspan: 8, class: 'muted' }, why))]);
+      patchChildren(this.body, [h('tr', { class: 'empty' }, h('td', { colspan: columns, class: 'muted' }, why))]);
       return;
     }
-    const rows = jobs.slice(0, SHOWN_MAX).map((job) =>
-      jobRow(job, { busy: this.busy.has(job.id), selected: this.output.id === job.id, skew: this.skew }));
+    const rows = jobs.slice(0, SHOWN_MAX).map((job) => jobRow(job, {
+      busy: this.busy.has(job.id), selected: this.output.id === job.id, skew: this.skew, showHost,
+    }));
     if (jobs.length > SHOWN_MAX) {
       rows.push(h('tr', { class: 'empty' },
-        h('td', { colspan: 8, class: 'muted' }, `${jobs.length - SHOWN_MAX} older jobs not shown.`)));
+        h('td', { colspan: columns, class: 'muted' }, `${jobs.length - SHOWN_MAX} older jobs not shown.`)));
     }
     patchChildren(this.body, rows);
   }

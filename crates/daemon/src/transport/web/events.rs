@@ -109,6 +109,8 @@ events! {
     QueueRetry = "queue:retry" => queue::cancel_or_retry(ctx, payload, false).await;
     /// The queue's groups.
     QueueGroups = "queue:groups" => queue::groups(ctx, payload, None).await;
+    /// The daemons on the queue (just this one with the embedded queue).
+    QueueHosts = "queue:hosts" => queue::hosts(ctx, payload).await;
     /// Starts no new job in a group (or every group).
     QueuePause = "queue:pause" => queue::groups(ctx, payload, Some(true)).await;
     /// Starts jobs again in a group (or every group).

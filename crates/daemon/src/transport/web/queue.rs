@@ -1,7 +1,8 @@
-//! The job queue over socket.io: list, add, cancel, retry, groups, pause and resume as
-//! one engine call each; `queue:subscribe` for every job change as `job` messages; and
-//! `job:join` for one job's output and status as a session (`job:ID`), through the same
-//! `output`, `status` and `metrics` messages as any session.
+//! The job queue over socket.io: list, add, cancel, retry, groups, hosts (the fleet
+//! view), pause and resume as one engine call each; `queue:subscribe` for every job
+//! change as `job` messages; and `job:join` for one job's output and status as a
+//! session (`job:ID`), through the same `output`, `status` and `metrics` messages as
+//! any session.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -174,6 +175,18 @@ pub async fn groups(ctx: &Ctx, payload: Value, pause: Option<bool>) -> Answer {
         .map(|g| serde_json::to_value(group_to_proto(g)).unwrap_or(Value::Null))
         .collect();
     Ok(json!({"groups": groups}))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct NoArgs {}
+
+/// `queue:hosts`: the fleet view, each host with `HostInfo`'s field names (as
+/// `procward hosts --json` has them); with the embedded queue, just this daemon.
+pub async fn hosts(ctx: &Ctx, payload: Value) -> Answer {
+    let NoArgs {} = parse(payload)?;
+    let hosts = queue(ctx).hosts().await.map_err(err)?;
+    Ok(json!({"hosts": serde_json::to_value(hosts).map_err(|e| e.to_string())?}))
 }
 
 fn event_json(event: &crate::engine::queue::JobEvent) -> Value {
