@@ -102,6 +102,9 @@ pub struct QueueSection {
     /// With `backend = "redis"`: how long a job's lease lasts unrenewed before another
     /// host takes the job over, e.g. `"30s"` (1 s to 1 h; default 30 s).
     pub lease: Option<String>,
+    /// With `backend = "redis"` and a `rediss://` url: the PEM file of the CA that signed
+    /// the server's certificate (default: the system's trust store).
+    pub tls_ca: Option<std::path::PathBuf>,
 }
 
 /// `[queue.group.NAME]` section.
@@ -145,6 +148,7 @@ impl QueueSection {
                     ("prefix", self.prefix.is_some()),
                     ("host", self.host.is_some()),
                     ("lease", self.lease.is_some()),
+                    ("tls_ca", self.tls_ca.is_some()),
                 ] {
                     if set {
                         bail!("[queue] {key} is only read with backend = \"redis\"");
@@ -183,11 +187,17 @@ impl QueueSection {
                 {
                     bail!("[queue] lease: must be 1s to 1h");
                 }
+                if let Some(ca) = &self.tls_ca
+                    && !ca.is_file()
+                {
+                    bail!("[queue] tls_ca = {}: no such file", ca.display());
+                }
                 Ok(QueueBackend::Redis(RedisConfig {
                     url,
                     prefix,
                     host,
                     lease,
+                    tls_ca: self.tls_ca.clone(),
                 }))
             }
             Some(other) => bail!("[queue] backend = {other:?}: must be \"embedded\" or \"redis\""),

@@ -257,3 +257,143 @@ async fn a_jobs_output_is_followed_from_another_host() {
         assert_eq!(tail.len(), 4, "{tail:?}");
     }
 }
+
+/// A redis-server on TLS only, with a password, and the CA that signed its certificate
+/// (made with openssl); `None` when openssl or TLS support is missing.
+fn tls_redis(dir: &std::path::Path) -> Option<(KillOnDrop, u16)> {
+    let run = |args: &[&str]| {
+        std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    std::fs::write(dir.join("ext"), "subjectAltName=IP:127.0.0.1\n").ok()?;
+    let made = run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=procward test CA",
+    ]) && run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]) && run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
+    ]);
+    if !made {
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let child = std::process::Command::new("redis-server")
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+        ])
+        .args([
+            "--tls-cert-file",
+            "server.pem",
+            "--tls-key-file",
+            "server.key",
+        ])
+        .args(["--tls-ca-cert-file", "ca.pem", "--tls-auth-clients", "no"])
+        .args(["--requirepass", "s3cret", "--save", "", "--dir", "."])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    Some((KillOnDrop(child), port))
+}
+
+/// A child killed and reaped when the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_queue_works_over_tls_with_a_password_that_no_message_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_server, port)) = tls_redis(dir.path()) else {
+        return eprintln!("openssl or redis-server with TLS is missing: skipped");
+    };
+    let mut config = redis_config(
+        &format!("rediss://:s3cret@127.0.0.1:{port}/0"),
+        &unique("tls"),
+        "h0",
+    );
+    config.tls_ca = Some(dir.path().join("ca.pem"));
+    let f = Fixture::with_backend(|_| {}, QueueBackend::Redis(config));
+    let queue = f.engine.queue();
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            queue.groups().await.is_ok()
+        })
+        .await,
+        "the daemon reaches the server over TLS"
+    );
+    let job = queue.add(sh("echo over tls")).await.unwrap();
+    let job = tokio::time::timeout(Duration::from_secs(10), queue.wait(job.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.state, JobState::Completed);
+    // A wrong password is refused, and the message does not show the password.
+    let mut wrong = redis_config(
+        &format!("rediss://:wrong-pw@127.0.0.1:{port}/0"),
+        &unique("tls"),
+        "h1",
+    );
+    wrong.tls_ca = Some(dir.path().join("ca.pem"));
+    let g = Fixture::with_backend(|_| {}, QueueBackend::Redis(wrong));
+    match g.engine.queue().groups().await {
+        Err(EngineError::Unavailable(message)) => {
+            assert!(message.contains("rediss://:***@127.0.0.1"), "{message}");
+            assert!(!message.contains("wrong-pw"), "{message}");
+        }
+        other => panic!("expected unavailable, got {other:?}"),
+    }
+}

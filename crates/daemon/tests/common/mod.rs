@@ -32,6 +32,7 @@ pub fn redis_config(url: &str, prefix: &str, host: &str) -> RedisConfig {
         prefix: prefix.to_owned(),
         host: host.to_owned(),
         lease: Duration::from_secs(3),
+        tls_ca: None,
     }
 }
 

@@ -26,10 +26,30 @@ pub(super) struct Link {
 }
 
 impl Link {
-    /// A link to `url` (nothing is connected yet).
-    pub(super) fn new(url: &str, prefix: &str) -> Result<Self, EngineError> {
-        let client =
-            Client::open(url).map_err(|e| EngineError::Invalid(format!("[queue] url: {e}")))?;
+    /// A link to `url` (nothing is connected yet); with `tls_ca`, a `rediss://` server's
+    /// certificate is checked against that CA instead of the system's.
+    pub(super) fn new(
+        url: &str,
+        prefix: &str,
+        tls_ca: Option<&std::path::Path>,
+    ) -> Result<Self, EngineError> {
+        // rustls needs one crypto provider for the process; ring is the one the gRPC
+        // listener uses too. An error only says one is installed already.
+        let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+        let client = match tls_ca {
+            None => Client::open(url),
+            Some(path) => {
+                let root = std::fs::read(path).map_err(|e| {
+                    EngineError::Invalid(format!("[queue] tls_ca {}: {e}", path.display()))
+                })?;
+                let certificates = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(root),
+                };
+                Client::build_with_tls(url, certificates)
+            }
+        }
+        .map_err(|e| EngineError::Invalid(format!("[queue] url: {e}")))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(10)))

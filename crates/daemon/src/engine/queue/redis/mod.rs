@@ -61,6 +61,9 @@ pub struct RedisConfig {
     /// How long a job's lease lasts without renewal before another host may take the
     /// job over (default 30 s; renewed every third of it).
     pub lease: Duration,
+    /// PEM file of the CA that signed a `rediss://` server's certificate, when it is not
+    /// in the system's trust store.
+    pub tls_ca: Option<PathBuf>,
 }
 
 /// What a host's running attempt is told from outside.
@@ -116,7 +119,7 @@ pub(super) fn spawn(
     redis: RedisConfig,
     limits: Limits,
 ) -> Result<Queue, EngineError> {
-    let link = Link::new(&redis.url, &redis.prefix)?;
+    let link = Link::new(&redis.url, &redis.prefix, redis.tls_ca.as_deref())?;
     orphans::end_left_over(&home);
     tracing::info!(url = %link.shown_url, host = %redis.host, "job queue on Redis");
     let (events, _) = broadcast::channel(4096);
