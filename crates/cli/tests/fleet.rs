@@ -54,25 +54,11 @@ fn add(d: &Daemon, runs: &std::path::Path) -> u64 {
     json(&out)["id"].as_u64().unwrap()
 }
 
-fn show(d: &Daemon, id: u64) -> Value {
-    let out = d
-        .cmd()
-        .args(["queue", "show", &id.to_string(), "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    json(&out)
-}
-
 /// Waits until job `id` is in `state` (as `d` sees it); returns it.
 fn wait_state(d: &Daemon, id: u64, state: &str, within: Duration) -> Value {
     let mut last = Value::Null;
     let reached = wait_for(within, || {
-        last = show(d, id);
+        last = d.job(id);
         last["state"] == state
     });
     assert!(reached, "job {id} not {state}: {last:#}");
@@ -138,7 +124,7 @@ fn a_job_on_a_killed_daemon_is_retried_on_another_host_exactly_once() {
         wait_for(Duration::from_secs(5), || !is_running(first)),
         "the next daemon on a's home ended the attempt left running"
     );
-    assert_eq!(show(&a, id)["state"], "completed");
+    assert_eq!(a.job(id)["state"], "completed");
 }
 
 #[test]

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use common::daemon::Daemon;
 use common::{json, wait_for};
-use serde_json::Value;
 
 fn add(d: &Daemon, args: &[&str]) -> u64 {
     let out = d.cmd().args(["queue", "add"]).args(args).output().unwrap();
@@ -23,20 +22,6 @@ fn add(d: &Daemon, args: &[&str]) -> u64 {
         .trim()
         .parse()
         .expect("the job id")
-}
-
-fn show(d: &Daemon, id: u64) -> Value {
-    let out = d
-        .cmd()
-        .args(["queue", "show", &id.to_string(), "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    json(&out)
 }
 
 #[test]
@@ -57,7 +42,7 @@ fn add_list_show_logs_and_wait_through_the_cli() {
         .args(["queue", "wait", &id.to_string()])
         .assert()
         .success();
-    let job = show(&d, id);
+    let job = d.job(id);
     assert_eq!(job["state"], "completed");
     assert_eq!(job["spec"]["labels"]["team"], "web");
     assert_eq!(job["attempts"][0]["exit_code"], 0);
@@ -220,8 +205,7 @@ fn a_job_running_when_the_daemon_is_killed_is_readopted_not_run_twice() {
     let count = d.pw.dir().join("starts");
     let script = format!("echo start >> {}; sleep 1.5; echo done", count.display());
     let id = add(&d, &["--", "sh", "-c", &script]);
-    assert!(wait_for(Duration::from_secs(5), || show(&d, id)["state"]
-        == "running"));
+    assert!(wait_for(Duration::from_secs(5), || d.job(id)["state"] == "running"));
     let daemon = d.kill_9();
     // The next command starts a new daemon, which finds the job's shim again.
     let out = d
@@ -234,7 +218,7 @@ fn a_job_running_when_the_daemon_is_killed_is_readopted_not_run_twice() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let job = show(&d, id);
+    let job = d.job(id);
     assert_eq!(job["state"], "completed");
     assert_eq!(job["attempts"].as_array().unwrap().len(), 1, "{job}");
     assert_eq!(

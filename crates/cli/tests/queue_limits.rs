@@ -39,24 +39,15 @@ fn add(d: &Daemon, args: &[&str]) -> u64 {
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
-fn show(d: &Daemon, id: u64) -> Value {
-    json(
-        &d.cmd()
-            .args(["queue", "show", &id.to_string(), "--json"])
-            .output()
-            .unwrap(),
-    )
-}
-
 /// Waits until job `id` is final; its `queue show --json`.
 fn wait_final(d: &Daemon, id: u64, timeout: Duration) -> Value {
     let done = wait_for(timeout, || {
         matches!(
-            show(d, id)["state"].as_str(),
+            d.job(id)["state"].as_str(),
             Some("completed" | "failed" | "cancelled")
         )
     });
-    let job = show(d, id);
+    let job = d.job(id);
     assert!(done, "job {id} did not end: {job}");
     job
 }
@@ -64,12 +55,11 @@ fn wait_final(d: &Daemon, id: u64, timeout: Duration) -> Value {
 /// The pid of the running attempt of job `id`, once it runs.
 fn running_pid(d: &Daemon, id: u64) -> u32 {
     assert!(
-        wait_for(Duration::from_secs(10), || show(d, id)["state"]
-            == "running"),
+        wait_for(Duration::from_secs(10), || d.job(id)["state"] == "running"),
         "{}",
-        show(d, id)
+        d.job(id)
     );
-    let job = show(d, id);
+    let job = d.job(id);
     job["attempts"].as_array().unwrap().last().unwrap()["pid"]
         .as_u64()
         .unwrap() as u32
@@ -187,7 +177,7 @@ fn a_fork_loop_job_is_held_at_pids_max() {
     std::thread::sleep(Duration::from_millis(1500));
     let tree = tree_size(root);
     assert!((6..=12).contains(&tree), "the tree has {tree} processes");
-    assert_eq!(show(&d, id)["state"], "running");
+    assert_eq!(d.job(id)["state"], "running");
     d.cmd()
         .args(["queue", "cancel", &id.to_string()])
         .assert()
@@ -237,7 +227,7 @@ fn cancel_and_the_end_of_an_attempt_end_a_setsid_escapee() {
         wait_for(Duration::from_secs(10), || !is_running(escapee)),
         "the escapee {escapee} outlived cancel"
     );
-    assert_eq!(show(&d, id)["state"], "cancelled");
+    assert_eq!(d.job(id)["state"], "cancelled");
 
     // A job whose shell exits at once: its attempt is over, and so is the escapee.
     std::fs::remove_file(d.pw.dir().join("escapee.pid")).unwrap();

@@ -9,25 +9,10 @@ mod common;
 use std::time::Duration;
 
 use common::redis_server::RedisServer;
-use common::{Fixture, eventually, redis_config, unique};
-use procward_core::queue::{JobSpec, JobState};
+use common::{Fixture, alive, eventually, redis_config, sh, unique};
+use procward_core::queue::JobState;
 use procward_daemon::engine::EngineError;
 use procward_daemon::engine::queue::{JobFilter, QueueBackend};
-
-fn sh(script: &str) -> JobSpec {
-    JobSpec::new(vec!["sh".into(), "-c".into(), script.into()])
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z')
-    })
-}
 
 /// `n` engines on `server` under one prefix, named h0, h1, ...
 fn hosts(server: &RedisServer, n: usize) -> Vec<Fixture> {

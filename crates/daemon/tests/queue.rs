@@ -6,25 +6,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Fixture, eventually};
+use common::{Fixture, alive, eventually, sh};
 use procward_core::queue::{JobSpec, JobState, RetryBackoff};
 use procward_daemon::engine::EngineError;
 use procward_daemon::engine::queue::{CleanFilter, JobFilter};
-
-fn sh(script: &str) -> JobSpec {
-    JobSpec::new(vec!["sh".into(), "-c".into(), script.into()])
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z')
-    })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_job_is_retried_with_exponential_back_off_then_fails() {

@@ -41,6 +41,21 @@ impl Daemon {
         json(&out)
     }
 
+    /// `queue show ID --json`: one job with every attempt.
+    pub fn job(&self, id: u64) -> Value {
+        let out = self
+            .cmd()
+            .args(["queue", "show", &id.to_string(), "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "queue show {id}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json(&out)
+    }
+
     /// The `limits` line of `daemon status --json`: what this machine enforces and how.
     pub fn limits_line(&self) -> String {
         let out = self

@@ -122,6 +122,23 @@ impl Drop for Fixture {
     }
 }
 
+/// A job running `sh -c script`.
+pub fn sh(script: &str) -> procward_core::queue::JobSpec {
+    procward_core::queue::JobSpec::new(vec!["sh".into(), "-c".into(), script.into()])
+}
+
+/// Whether `pid` exists and is not a zombie.
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
 /// Polls `check` every 20 ms until it holds or `within` passes.
 pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
 where
