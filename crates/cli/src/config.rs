@@ -105,6 +105,9 @@ pub struct QueueSection {
     /// With `backend = "redis"` and a `rediss://` url: the PEM file of the CA that signed
     /// the server's certificate (default: the system's trust store).
     pub tls_ca: Option<std::path::PathBuf>,
+    /// With `backend = "redis"`: the groups whose jobs this host runs, e.g. `["gpu"]`
+    /// (default: every group).
+    pub serve: Option<Vec<String>>,
 }
 
 /// `[queue.group.NAME]` section.
@@ -149,6 +152,7 @@ impl QueueSection {
                     ("host", self.host.is_some()),
                     ("lease", self.lease.is_some()),
                     ("tls_ca", self.tls_ca.is_some()),
+                    ("serve", self.serve.is_some()),
                 ] {
                     if set {
                         bail!("[queue] {key} is only read with backend = \"redis\"");
@@ -192,12 +196,18 @@ impl QueueSection {
                 {
                     bail!("[queue] tls_ca = {}: no such file", ca.display());
                 }
+                let serve = self.serve.clone().unwrap_or_default();
+                for group in &serve {
+                    procward_core::supervisor::spec::validate_name(group)
+                        .with_context(|| format!("[queue] serve: {group:?}"))?;
+                }
                 Ok(QueueBackend::Redis(RedisConfig {
                     url,
                     prefix,
                     host,
                     lease,
                     tls_ca: self.tls_ca.clone(),
+                    serve,
                 }))
             }
             Some(other) => bail!("[queue] backend = {other:?}: must be \"embedded\" or \"redis\""),

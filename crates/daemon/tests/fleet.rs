@@ -382,3 +382,33 @@ async fn the_queue_works_over_tls_with_a_password_that_no_message_shows() {
         other => panic!("expected unavailable, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_host_runs_only_the_groups_it_serves() {
+    let server = redis_or_skip!();
+    let prefix = unique("serve");
+    let with_serve = |name: &str, serve: &[&str]| {
+        let mut config = redis_config(&server.url, &prefix, name);
+        config.serve = serve.iter().map(|g| (*g).to_owned()).collect();
+        Fixture::with_backend(|_| {}, QueueBackend::Redis(config))
+    };
+    let general = with_serve("general", &["default"]);
+    let gpu = with_serve("gpu-box", &["gpu"]);
+    let queue = general.engine.queue();
+    queue.put_group("gpu".into(), 4).await.unwrap();
+    let mut ids = Vec::new();
+    for group in ["gpu", "default", "gpu", "default"] {
+        let mut spec = sh("true");
+        spec.group = group.into();
+        ids.push((group, queue.add(spec).await.unwrap().id));
+    }
+    for (group, id) in ids {
+        let job = tokio::time::timeout(Duration::from_secs(10), queue.wait(id))
+            .await
+            .unwrap()
+            .unwrap();
+        let expected = if group == "gpu" { "gpu-box" } else { "general" };
+        assert_eq!(job.host.as_deref(), Some(expected), "{job:?}");
+    }
+    drop(gpu);
+}

@@ -33,6 +33,7 @@ pub fn redis_config(url: &str, prefix: &str, host: &str) -> RedisConfig {
         host: host.to_owned(),
         lease: Duration::from_secs(3),
         tls_ca: None,
+        serve: Vec::new(),
     }
 }
 

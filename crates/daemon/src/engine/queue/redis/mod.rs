@@ -64,6 +64,9 @@ pub struct RedisConfig {
     /// PEM file of the CA that signed a `rediss://` server's certificate, when it is not
     /// in the system's trust store.
     pub tls_ca: Option<PathBuf>,
+    /// The groups whose jobs this host runs (`[queue] serve`, e.g. only `gpu` on the GPU
+    /// machines); empty: every group. Any host still adds, lists and cancels any job.
+    pub serve: Vec<String>,
 }
 
 /// What a host's running attempt is told from outside.
@@ -92,6 +95,7 @@ struct Shared {
     config: QueueConfig,
     host: String,
     lease: Duration,
+    serve: Vec<String>,
     home: Home,
     exe: PathBuf,
     owned: OwnedChildren,
@@ -129,6 +133,7 @@ pub(super) fn spawn(
         config,
         host: redis.host,
         lease: redis.lease,
+        serve: redis.serve,
         home: home.clone(),
         exe,
         owned,

@@ -86,7 +86,9 @@ async fn look(shared: &Arc<Shared>) -> Result<Option<u64>, crate::engine::error:
         shared.wake.notify_one();
     }
     for group in open {
-        claim(shared, group).await?;
+        if shared.serve.is_empty() || shared.serve.contains(group) {
+            claim(shared, group).await?;
+        }
     }
     Ok([due, fire].into_iter().flatten().min())
 }
