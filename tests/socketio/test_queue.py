@@ -157,7 +157,8 @@ async def test_hosts_is_this_daemon_alone_with_the_embedded_queue(daemon):
     [host] = ack["hosts"]
     assert host["alive"] is True and host["pid"] == status["pid"], (host, status)
     assert host["host"] == socket.gethostname() and host["jobs_running"] == 0 and host["cpus"] >= 1, host
-    assert set(host) == {"host", "version", "pid", "seen_ms", "load", "cpus", "jobs_running", "alive"}, host
+    assert set(host) == {"host", "version", "pid", "seen_ms", "load", "cpus", "jobs_running", "alive", "managed"}, host
+    assert host["managed"] == [], host
     assert abs(host["seen_ms"] / 1000 - time.time()) < 60, host
     refused = await client.call("queue:hosts", {"group": "default"})
     assert not refused["ok"] and "unknown field" in refused["error"], refused

@@ -21,4 +21,5 @@ async def test_queue_hosts_lists_this_daemon_alive(daemon: Daemon, pw: procward.
     assert host.seen_ms > 0, host
     # the CLI's `procward hosts --json` keys, so a dict of it reads the same
     fields = [f.name for f in host.DESCRIPTOR.fields]
-    assert set(fields) == {"host", "version", "pid", "seen_ms", "load", "cpus", "jobs_running", "alive"}, fields
+    assert set(fields) == {"host", "version", "pid", "seen_ms", "load", "cpus", "jobs_running", "alive", "managed"}, fields
+    assert list(host.managed) == [], host

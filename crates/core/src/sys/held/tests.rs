@@ -105,6 +105,10 @@ fn held_one(held: &mut Held, pid: u32) -> Reading {
 
 #[test]
 fn past_the_cap_processes_are_read_by_path() {
+    // More processes than the cap, whatever else runs (a fresh PID namespace has few).
+    let mut sleepers: Vec<Child> = (0..6)
+        .map(|_| Command::new("sleep").arg("30").spawn().unwrap())
+        .collect();
     let pids = all_pids();
     let mut held = Held::with_max_open(3);
     for _ in 0..2 {
@@ -119,6 +123,10 @@ fn past_the_cap_processes_are_read_by_path() {
     let me = std::process::id();
     let mine = &refresh(&mut held, &[me])[&me];
     assert_eq!(mine.uid, Some(rustix::process::geteuid().as_raw()));
+    for sleeper in &mut sleepers {
+        let _ = sleeper.kill();
+        let _ = sleeper.wait();
+    }
 }
 
 #[test]

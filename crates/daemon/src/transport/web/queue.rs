@@ -182,10 +182,11 @@ pub async fn groups(ctx: &Ctx, payload: Value, pause: Option<bool>) -> Answer {
 struct NoArgs {}
 
 /// `queue:hosts`: the fleet view, each host with `HostInfo`'s field names (as
-/// `procward hosts --json` has them); with the embedded queue, just this daemon.
+/// `procward hosts --json` has them, with each host's `managed` processes); with the
+/// embedded queue, just this daemon.
 pub async fn hosts(ctx: &Ctx, payload: Value) -> Answer {
     let NoArgs {} = parse(payload)?;
-    let hosts = queue(ctx).hosts().await.map_err(err)?;
+    let hosts = ctx.state.engine.hosts().await.map_err(err)?;
     Ok(json!({"hosts": serde_json::to_value(hosts).map_err(|e| e.to_string())?}))
 }
 
