@@ -128,6 +128,57 @@ fn a_job_on_a_killed_daemon_is_retried_on_another_host_exactly_once() {
 }
 
 #[test]
+fn a_daemon_back_within_the_lease_readopts_its_running_attempt() {
+    let Some(server) = RedisServer::start() else {
+        return eprintln!("redis-server is not installed: skipped");
+    };
+    let a = host(&server.url, &unique("readopt"), "a");
+    let runs = a.pw.dir().join("runs");
+    let out = a
+        .cmd()
+        .args([
+            "queue",
+            "add",
+            "--json",
+            "--env",
+            &format!("RUNS={}", runs.display()),
+        ])
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "echo $PROCWARD_JOB_ATTEMPT >> \"$RUNS\"; sleep 3; echo done >> \"$RUNS\"",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = json(&out)["id"].as_u64().unwrap();
+    let running = wait_state(&a, id, "running", Duration::from_secs(10));
+    let pid = running["attempts"][0]["pid"].as_u64().unwrap() as u32;
+    let _cleanup = EndGroup(pid);
+    let daemon = a.daemon_pid();
+    kill(Pid::from_raw(daemon as i32), Signal::SIGKILL).unwrap();
+    assert!(wait_for(Duration::from_secs(5), || !is_running(daemon)));
+    // Back at once: the lease (2 s) is still a's, so the attempt goes on.
+    let done = wait_state(&a, id, "completed", Duration::from_secs(20));
+    assert_eq!(done["attempts"].as_array().unwrap().len(), 1, "{done:#}");
+    assert_eq!(
+        done["attempts"][0]["pid"].as_u64(),
+        Some(u64::from(pid)),
+        "{done:#}"
+    );
+    assert_eq!(
+        runs_of(&runs),
+        ["1", "done"],
+        "the attempt ran once, to its end"
+    );
+}
+
+#[test]
 fn a_killed_shim_fails_its_attempt_and_the_job_is_retried_exactly_once() {
     let Some(server) = RedisServer::start() else {
         return eprintln!("redis-server is not installed: skipped");

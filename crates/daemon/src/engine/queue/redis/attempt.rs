@@ -36,6 +36,16 @@ enum Ended {
 
 /// Runs the next attempt of `job`, claimed with `token`, in a task of its own.
 pub(super) fn start(shared: Arc<Shared>, job: Job, token: u64) {
+    run_in_task(shared, job, token, None);
+}
+
+/// Goes on with an attempt a previous daemon of this home started (its lease still
+/// this host's, with `token`): watched through its shim's pidfd, not run again.
+pub(super) fn readopt(shared: Arc<Shared>, job: Job, token: u64, running: Running) {
+    run_in_task(shared, job, token, Some(running));
+}
+
+fn run_in_task(shared: Arc<Shared>, job: Job, token: u64, adopted: Option<Running>) {
     let (control, rx) = mpsc::unbounded_channel();
     let run = LocalRun {
         token,
@@ -45,7 +55,13 @@ pub(super) fn start(shared: Arc<Shared>, job: Job, token: u64) {
     shared.local.lock().expect("local runs").insert(job.id, run);
     tokio::spawn(async move {
         let mut job = job;
-        let ended = run_attempt(&shared, &mut job, token, rx).await;
+        let ended = match adopted {
+            None => match launch(&shared, &mut job, token).await {
+                Ok(running) => supervise(&shared, &mut job, token, running, rx).await,
+                Err(ended) => ended,
+            },
+            Some(running) => supervise(&shared, &mut job, token, running, rx).await,
+        };
         shared.local.lock().expect("local runs").remove(&job.id);
         if let Ended::Exit {
             code,
@@ -167,16 +183,69 @@ fn not_started(job: &mut Job, number: u32, message: String) -> Ended {
     }
 }
 
-async fn run_attempt(
-    shared: &Arc<Shared>,
-    job: &mut Job,
-    token: u64,
-    mut control: mpsc::UnboundedReceiver<Control>,
-) -> Ended {
+/// A running attempt: its run (as noted for a next daemon), its shim, its unit.
+pub(super) struct Running {
+    /// Which attempt.
+    pub number: u32,
+    /// Its shim and process, identity included.
+    pub record: RunRecord,
+    /// Its shim, to wait for.
+    pub shim: Shim,
+    /// Its cgroup unit, where the machine has cgroups.
+    pub unit: Option<Unit>,
+    /// OOM kills the unit had counted before the attempt.
+    pub oom_seen: u64,
+}
+
+/// An attempt's shim: spawned here (a child to reap) or re-adopted from a previous
+/// daemon (watched through a pidfd).
+pub(super) enum Shim {
+    Child(std::process::Child),
+    Adopted(u32),
+}
+
+impl Shim {
+    fn pid(&self) -> u32 {
+        match self {
+            Shim::Child(child) => child.id(),
+            Shim::Adopted(pid) => *pid,
+        }
+    }
+
+    /// Returns once the shim has exited.
+    async fn exited(self) {
+        match self {
+            Shim::Child(mut child) => {
+                let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+            }
+            Shim::Adopted(pid) => {
+                let Some(pid) = rustix::process::Pid::from_raw(pid as i32) else {
+                    return;
+                };
+                let Ok(fd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
+                else {
+                    return; // already gone
+                };
+                // A pidfd turns readable when its process exits (a rare wait: a thread of
+                // its own is fine).
+                let _ = tokio::task::spawn_blocking(move || {
+                    use rustix::event::{PollFd, PollFlags, poll};
+                    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+                    while poll(&mut fds, None).is_err() {}
+                })
+                .await;
+            }
+        }
+    }
+}
+
+/// Launches the next attempt of `job` under a shim; `Err` with its end when it could not
+/// start.
+async fn launch(shared: &Arc<Shared>, job: &mut Job, token: u64) -> Result<Running, Ended> {
     let (id, number) = (job.id, job.attempts.len() as u32 + 1);
     let unit = match shared.limits.unit_for(&unit_name(id), &job.spec.limits) {
         Ok(unit) => unit,
-        Err(message) => return not_started(job, number, message),
+        Err(message) => return Err(not_started(job, number, message)),
     };
     let dir = shared.home.attempt_dir(id, number);
     let launch = launch_spec(&dir, id, number, &job.spec, unit.clone());
@@ -198,12 +267,11 @@ async fn run_attempt(
             if let Some(unit) = &unit {
                 let _ = unit.remove();
             }
-            return not_started(job, number, message);
+            return Err(not_started(job, number, message));
         }
     };
     let record = RunRecord::of_launched(&launched, spawned_ms);
-    super::orphans::note(&shared.home, id, &record);
-    let leader = record.child();
+    super::orphans::note(&shared.home, id, token, number, &record);
     job.state = JobState::Running;
     job.host = Some(shared.host.clone());
     job.attempts
@@ -217,14 +285,44 @@ async fn run_attempt(
         pid = launched.child_pid,
         "job started"
     );
+    Ok(Running {
+        number,
+        record,
+        shim: Shim::Child(launched.shim),
+        unit,
+        oom_seen,
+    })
+}
+
+/// Watches a running attempt to its end: its timeout, a cancel, a lost lease.
+async fn supervise(
+    shared: &Arc<Shared>,
+    job: &mut Job,
+    token: u64,
+    running: Running,
+    mut control: mpsc::UnboundedReceiver<Control>,
+) -> Ended {
+    let Running {
+        number,
+        record,
+        shim,
+        unit,
+        oom_seen,
+    } = running;
+    let id = job.id;
+    let dir = shared.home.attempt_dir(id, number);
+    let leader = record.child();
     let mut lost = !report_started(shared, job, token, number).await;
     let (shipped, ship_done) = tokio::sync::oneshot::channel();
     let shipper = super::output::ship(shared, id, number, ship_done);
-    let mut shim = launched.shim;
-    let shim_pid = shim.id();
-    let exited = tokio::task::spawn_blocking(move || shim.wait());
+    let shim_pid = shim.pid();
+    let exited = shim.exited();
     tokio::pin!(exited);
-    let timeout_at = job.spec.timeout.map(|t| tokio::time::Instant::now() + t);
+    // From the attempt's start: a re-adopted attempt has run a while already.
+    let timeout_at = job.spec.timeout.map(|t| {
+        let ran = Duration::from_millis(now_ms().saturating_sub(record.started_at_ms));
+        tokio::time::Instant::now() + t.saturating_sub(ran)
+    });
     let mut kill_at: Option<tokio::time::Instant> = None;
     let mut ending = job.cancel_requested;
     if lost {

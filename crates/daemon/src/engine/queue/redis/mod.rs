@@ -124,7 +124,6 @@ pub(super) fn spawn(
     limits: Limits,
 ) -> Result<Queue, EngineError> {
     let link = Link::new(&redis.url, &redis.prefix, redis.tls_ca.as_deref())?;
-    orphans::end_left_over(&home);
     tracing::info!(url = %link.shown_url, host = %redis.host, "job queue on Redis");
     let (events, _) = broadcast::channel(4096);
     let (commands, mut command_rx) = mpsc::channel(256);
@@ -145,6 +144,7 @@ pub(super) fn spawn(
         groups_made: tokio::sync::OnceCell::new(),
         managed: Mutex::default(),
     });
+    orphans::recover(&shared);
     tokio::spawn(events::subscribe(shared.clone()));
     tokio::spawn(worker::run(shared.clone()));
     tokio::spawn(async move {
