@@ -29,6 +29,8 @@ pub mod fleet;
 mod link;
 mod orphans;
 mod output;
+mod report;
+mod requests;
 mod schedules;
 mod scripts;
 mod worker;
@@ -38,11 +40,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use procward_core::queue::{DEFAULT_GROUP, Group, Job, JobSpec, JobState};
+use procward_core::queue::Job;
 use tokio::sync::{Notify, broadcast, mpsc};
 
-use super::actor::{QueueConfig, Reply, now_ms};
-use super::{CleanFilter, Command, JobEvent, JobFilter, Queue, check_group_spec, unknown_group};
+use super::actor::{QueueConfig, Reply};
+use super::{Command, JobEvent, Queue, unknown_group};
 use crate::engine::error::EngineError;
 use crate::engine::limits::Limits;
 use crate::engine::reaper::OwnedChildren;
@@ -207,8 +209,6 @@ impl Shared {
             Command::Schedules(reply) => {
                 let _ = reply.send(self.schedules().await);
             }
-            // Limits the poll enforcer would hold: a Redis job's cgroup holds its limits
-            // where the machine has cgroups; elsewhere they are not polled (yet).
             Command::Hosts(reply) => {
                 let _ = reply.send(fleet::hosts(&self).await);
             }
@@ -216,6 +216,8 @@ impl Shared {
             Command::Logs(query, reply) => {
                 let _ = reply.send(output::read(&self, query).await);
             }
+            // Limits the poll enforcer would hold: a Redis job's cgroup holds its limits
+            // where the machine has cgroups; elsewhere they are not polled (yet).
             Command::Polled(reply) => {
                 let _ = reply.send(Vec::new());
             }
@@ -223,227 +225,6 @@ impl Shared {
                 let _ = reply.send(Ok(()));
             }
         }
-    }
-
-    async fn add(&self, mut spec: JobSpec) -> Result<Job, EngineError> {
-        let now = now_ms();
-        spec.validate(now)
-            .map_err(|e| EngineError::Invalid(e.to_string()))?;
-        self.limits
-            .check_spec(&spec.limits)
-            .map_err(|e| EngineError::Refused(format!("limits: {e}")))?;
-        let groups = self.link.groups().await?;
-        if !groups.iter().any(|g| g.name == spec.group) {
-            return Err(unknown_group(
-                &spec.group,
-                groups.iter().map(|g| g.name.as_str()),
-            ));
-        }
-        spec.after.sort_unstable();
-        spec.after.dedup();
-        let after: Vec<String> = spec.after.iter().map(u64::to_string).collect();
-        let (after_any, priority, group) = (spec.after_any, spec.priority, spec.group.clone());
-        let mut job = Job::new(0, spec, now);
-        job.limit_status = self.limits.statuses(&job.spec.limits);
-        let body = to_json(&job)?;
-        let run_at = job.run_at_ms.map_or_else(String::new, |at| at.to_string());
-        let (status, detail): (String, String) = self
-            .link
-            .run(&self.link.scripts.add, |s| {
-                s.arg(now)
-                    .arg(&body)
-                    .arg(&group)
-                    .arg(priority)
-                    .arg(&run_at)
-                    .arg(after.join(" "))
-                    .arg(if after_any { "1" } else { "0" });
-            })
-            .await?;
-        match status.as_str() {
-            "ok" => self.link.job(detail.parse().unwrap_or(0)).await,
-            _ => Err(EngineError::Invalid(detail)),
-        }
-    }
-
-    async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>, EngineError> {
-        let mut jobs = self.link.jobs().await?;
-        jobs.retain(|j| filter.matches(j));
-        Ok(jobs)
-    }
-
-    async fn cancel(&self, id: u64, reply: Reply<Job>) {
-        let answer: Result<Vec<String>, EngineError> = self
-            .link
-            .run(&self.link.scripts.cancel, |s| {
-                s.arg(id).arg(now_ms());
-            })
-            .await;
-        let answer = match answer {
-            Ok(answer) => answer,
-            Err(e) => {
-                let _ = reply.send(Err(e));
-                return;
-            }
-        };
-        match answer.first().map(String::as_str) {
-            Some("done") => {
-                let _ = reply.send(self.link.job(id).await);
-            }
-            // Its host ends it; the answer comes with the job's final event.
-            Some("running") => self.wait(id, reply).await,
-            Some("final") => {
-                let state = answer.get(1).cloned().unwrap_or_default();
-                let _ = reply.send(Err(EngineError::Refused(format!(
-                    "job {id} is already {state}; nothing to cancel"
-                ))));
-            }
-            _ => {
-                let _ = reply.send(self.link.job(id).await);
-            }
-        }
-    }
-
-    async fn retry(&self, id: u64) -> Result<Job, EngineError> {
-        let mut job = self.link.job(id).await?;
-        if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
-            return Err(refused_retry(id, job.state));
-        }
-        job.retried_after = job.attempts.len() as u32;
-        job.cancel_requested = false;
-        job.stop_by_limit = false;
-        let body = to_json(&job)?;
-        let answer: Vec<String> = self
-            .link
-            .run(&self.link.scripts.retry, |s| {
-                s.arg(id).arg(&body).arg(now_ms());
-            })
-            .await?;
-        match (answer.first().map(String::as_str), answer.get(1)) {
-            (Some("ok"), _) => self.link.job(id).await,
-            (Some("state"), Some(state)) => {
-                Err(refused_retry(id, state.parse().unwrap_or(job.state)))
-            }
-            _ => self.link.job(id).await,
-        }
-    }
-
-    /// Answers `reply` once job `id` is final (at once when it is).
-    async fn wait(&self, id: u64, reply: Reply<Job>) {
-        self.waiters
-            .lock()
-            .expect("waiters")
-            .entry(id)
-            .or_default()
-            .push(reply);
-        // After registering: a final event from now on answers it too.
-        match self.link.job(id).await {
-            Ok(job) if !job.state.is_final() => {}
-            result => self.answer_waiters(id, result),
-        }
-    }
-
-    /// Answers everyone waiting for job `id` with `result`.
-    fn answer_waiters(&self, id: u64, result: Result<Job, EngineError>) {
-        let waiting = self.waiters.lock().expect("waiters").remove(&id);
-        for reply in waiting.unwrap_or_default() {
-            let copy = match &result {
-                Ok(job) => Ok(job.clone()),
-                Err(e) => Err(copy_error(e)),
-            };
-            let _ = reply.send(copy);
-        }
-    }
-
-    async fn pause(&self, group: Option<String>, pause: bool) -> Result<Vec<Group>, EngineError> {
-        let answer: Vec<String> = self
-            .link
-            .run(&self.link.scripts.groups, |s| {
-                s.arg("pause").arg(if pause { "1" } else { "0" });
-                if let Some(group) = &group {
-                    s.arg(group);
-                }
-            })
-            .await?;
-        match answer.split_first() {
-            Some((status, groups)) if status == "ok" => {
-                groups.iter().map(|g| link::decode_group(g)).collect()
-            }
-            _ => Err(EngineError::NotFound(format!(
-                "no group {:?}",
-                answer.get(1).cloned().unwrap_or_default()
-            ))),
-        }
-    }
-
-    async fn clean(&self, filter: CleanFilter) -> Result<Vec<u64>, EngineError> {
-        let now = now_ms();
-        let ids: Vec<u64> = self
-            .link
-            .jobs()
-            .await?
-            .iter()
-            .filter(|j| filter.selects(j, now))
-            .map(|j| j.id)
-            .collect();
-        if ids.is_empty() {
-            return Ok(ids);
-        }
-        let removed: Vec<u64> = self
-            .link
-            .run(&self.link.scripts.forget, |s| {
-                s.arg(&ids);
-            })
-            .await?;
-        self.remove_dirs(&removed);
-        Ok(removed)
-    }
-
-    /// Removes this host's logs of jobs that are gone from the queue.
-    fn remove_dirs(&self, ids: &[u64]) {
-        for id in ids {
-            let _ = std::fs::remove_dir_all(self.home.job_dir(*id));
-        }
-    }
-
-    /// Creates or resizes a group (`only_if_missing`: creates it only).
-    async fn put_group(&self, group: &Group, only_if_missing: bool) -> Result<Group, EngineError> {
-        check_group_spec(group)?;
-        let raw: String = self
-            .link
-            .run(&self.link.scripts.groups, |s| {
-                s.arg("put")
-                    .arg(&group.name)
-                    .arg(group.parallel)
-                    .arg(if only_if_missing { "1" } else { "0" });
-            })
-            .await?;
-        link::decode_group(&raw)
-    }
-
-    /// The `default` group and `[queue.group.*]` (made once, when Redis first answers).
-    async fn ensure_groups(&self) -> Result<(), EngineError> {
-        self.groups_made
-            .get_or_try_init(|| self.make_groups())
-            .await
-            .map(|_| ())
-    }
-
-    async fn make_groups(&self) -> Result<(), EngineError> {
-        let default = Group {
-            name: DEFAULT_GROUP.to_owned(),
-            parallel: self.config.default_parallel.max(1),
-            paused: false,
-        };
-        self.put_group(&default, true).await?;
-        for (name, parallel) in &self.config.groups {
-            let group = Group {
-                name: name.clone(),
-                parallel: *parallel,
-                paused: false,
-            };
-            self.put_group(&group, false).await?;
-        }
-        Ok(())
     }
 }
 
@@ -464,26 +245,4 @@ fn refuse(command: Command, e: EngineError) {
         Command::Polled(r) => drop(r.send(Vec::new())),
         Command::Breach(_, r) => drop(r.send(Err(e))),
     }
-}
-
-/// The same refusal for another waiter (an engine error is not `Clone`: it may carry the
-/// core's error, which a queue request never does).
-fn copy_error(e: &EngineError) -> EngineError {
-    match e {
-        EngineError::Invalid(m) => EngineError::Invalid(m.clone()),
-        EngineError::NotFound(m) => EngineError::NotFound(m.clone()),
-        EngineError::Refused(m) => EngineError::Refused(m.clone()),
-        EngineError::Unavailable(m) => EngineError::Unavailable(m.clone()),
-        other => EngineError::Internal(other.to_string()),
-    }
-}
-
-fn to_json(job: &Job) -> Result<String, EngineError> {
-    serde_json::to_string(job).map_err(|e| EngineError::Internal(format!("job: {e}")))
-}
-
-fn refused_retry(id: u64, state: JobState) -> EngineError {
-    EngineError::Refused(format!(
-        "job {id} is {state}; only failed or cancelled jobs can be retried"
-    ))
 }

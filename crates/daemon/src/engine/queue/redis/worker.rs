@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use procward_core::resources::Spawn;
 
-use super::{Control, Shared, attempt};
+use super::{Control, Shared, attempt, report};
 use crate::engine::queue::actor::now_ms;
 
 /// How often an idle worker looks for work without being woken.
@@ -198,7 +198,7 @@ async fn take_over(shared: &Arc<Shared>) -> Result<(), crate::engine::error::Eng
         .await?;
     for (id, token, old_host, body, state) in taken {
         tracing::warn!(id, old_host, "a job's lease expired; taking it over");
-        attempt::take_over(shared.clone(), id, token, &old_host, &body, &state).await;
+        report::take_over(shared.clone(), id, token, &old_host, &body, &state).await;
     }
     Ok(())
 }
