@@ -17,6 +17,8 @@ const PATIENCE: Duration = Duration::from_secs(20);
 /// A private tmux server running `procward top` in one 120×40 pane.
 struct Tmux {
     socket: PathBuf,
+    /// Where the pane's shell writes procward's exit status.
+    status: PathBuf,
 }
 
 impl Tmux {
@@ -27,14 +29,17 @@ impl Tmux {
         }
         let dir = daemon.pw.dir();
         let socket = dir.join("tmux.sock");
-        let tmux = Self { socket };
+        let status = dir.join("top.status");
+        let tmux = Self { socket, status };
         let env = |k: &str, v: &std::path::Path| format!("{k}={}", v.display());
-        // `exec` so the pane's process is procward itself (its PID is the pane's).
+        // The pane's shell writes procward's exit status down: tmux's own
+        // `pane_dead_status` was seen empty on a dead pane (in CI's PID namespace).
         let command = format!(
-            "exec env {} {} NO_COLOR=1 {} top --refresh 300ms",
+            "env {} {} NO_COLOR=1 {} top --refresh 300ms; echo $? > {}",
             env("PROCWARD_HOME", &dir.join("home")),
             env("XDG_CONFIG_HOME", &dir.join("config")),
             env!("CARGO_BIN_EXE_procward"),
+            tmux.status.display(),
         );
         tmux.run(&[
             "-f",
@@ -140,7 +145,16 @@ fn top_manages_kills_by_port_refuses_itself_and_quits_cleanly() {
         return;
     };
     tmux.wait_for("1 Processes");
-    let top_pid: u32 = tmux.format("#{pane_pid}").parse().unwrap();
+    // procward is the pane shell's child (`env` execs it).
+    let shell: u32 = tmux.format("#{pane_pid}").parse().unwrap();
+    let children = format!("/proc/{shell}/task/{shell}/children");
+    let top_pid: u32 = std::fs::read_to_string(&children)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .expect("procward top runs under the pane's shell")
+        .parse()
+        .unwrap();
 
     // Managed: the process, its log following, then a stop from the TUI.
     tmux.keys(&["2"]);
@@ -190,21 +204,14 @@ fn top_manages_kills_by_port_refuses_itself_and_quits_cleanly() {
 
     // q quits with status 0; the terminal is back: no alternate screen, no mouse mode.
     tmux.keys(&["q"]);
-    // tmux marks the pane dead when the pty closes, and records the exit status only
-    // once it has reaped the child: wait for either the status or a signal.
-    let ended = || tmux.format("#{pane_dead_status}#{pane_dead_signal}");
     assert!(
         wait_for(PATIENCE, || tmux.format("#{pane_dead}") == "1"
-            && !ended().is_empty()),
+            && tmux.status.exists()),
         "top did not quit:\n{}",
         tmux.screen()
     );
-    assert_eq!(
-        tmux.format("#{pane_dead_status}"),
-        "0",
-        "signal: {}",
-        ended()
-    );
+    let status = std::fs::read_to_string(&tmux.status).unwrap();
+    assert_eq!(status.trim(), "0", "procward top's exit status");
     assert_eq!(tmux.format("#{alternate_on}"), "0");
     assert_eq!(tmux.format("#{mouse_any_flag}"), "0");
     assert!(!tmux.screen().contains("1 Processes"), "{}", tmux.screen());
