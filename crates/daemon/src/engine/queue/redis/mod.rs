@@ -44,7 +44,7 @@ use procward_core::queue::Job;
 use tokio::sync::{Notify, broadcast, mpsc};
 
 use super::actor::{QueueConfig, Reply};
-use super::{Command, JobEvent, Queue, unknown_group};
+use super::{Command, JobEvent, Queue};
 use crate::engine::error::EngineError;
 use crate::engine::limits::Limits;
 use crate::engine::reaper::OwnedChildren;

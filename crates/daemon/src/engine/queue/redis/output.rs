@@ -213,7 +213,9 @@ async fn has_ended(mut con: redis::aio::ConnectionManager, job_key: &str) -> boo
     let state: redis::RedisResult<Option<String>> = con.hget(job_key, "state").await;
     match state {
         Ok(None) => true,
-        Ok(Some(state)) => matches!(state.as_str(), "completed" | "failed" | "cancelled"),
+        Ok(Some(state)) => state
+            .parse::<procward_core::queue::JobState>()
+            .is_ok_and(|s| s.is_final()),
         Err(_) => false,
     }
 }

@@ -10,20 +10,27 @@ use crate::engine::queue::actor::{Reply, now_ms};
 use crate::engine::queue::{CleanFilter, JobFilter, check_group_spec, unknown_group};
 
 impl Shared {
-    pub(super) async fn add(&self, mut spec: JobSpec) -> Result<Job, EngineError> {
-        let now = now_ms();
-        spec.validate(now)
-            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+    /// What a job (or a schedule's job) must pass beyond its own spec, as on the embedded
+    /// queue: limits this machine can hold, and a group that exists.
+    pub(super) async fn check_job(&self, spec: &JobSpec) -> Result<(), EngineError> {
         self.limits
             .check_spec(&spec.limits)
             .map_err(|e| EngineError::Refused(format!("limits: {e}")))?;
         let groups = self.link.groups().await?;
-        if !groups.iter().any(|g| g.name == spec.group) {
-            return Err(unknown_group(
-                &spec.group,
-                groups.iter().map(|g| g.name.as_str()),
-            ));
+        if groups.iter().any(|g| g.name == spec.group) {
+            return Ok(());
         }
+        Err(unknown_group(
+            &spec.group,
+            groups.iter().map(|g| g.name.as_str()),
+        ))
+    }
+
+    pub(super) async fn add(&self, mut spec: JobSpec) -> Result<Job, EngineError> {
+        let now = now_ms();
+        spec.validate(now)
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        self.check_job(&spec).await?;
         spec.after.sort_unstable();
         spec.after.dedup();
         let after: Vec<String> = spec.after.iter().map(u64::to_string).collect();

@@ -22,16 +22,7 @@ impl Shared {
         let now = now_ms();
         spec.validate(now)
             .map_err(|e| EngineError::Invalid(e.to_string()))?;
-        self.limits
-            .check_spec(&spec.job.limits)
-            .map_err(|e| EngineError::Refused(format!("limits: {e}")))?;
-        let groups = self.link.groups().await?;
-        if !groups.iter().any(|g| g.name == spec.job.group) {
-            return Err(super::unknown_group(
-                &spec.job.group,
-                groups.iter().map(|g| g.name.as_str()),
-            ));
-        }
+        self.check_job(&spec.job).await?;
         let schedule = Schedule::new(spec, now);
         let json = to_json(&schedule)?;
         let added: u8 = self
