@@ -30,7 +30,7 @@ unset PROCWARD_CONFIG PROCWARD_HOME
 
 # --- build, redis-server and the Python client ---------------------------------------
 if [ -z "${PROCWARD:-}" ]; then
-  cargo build --release -p procward
+  "$ROOT/scripts/release.sh"
   PROCWARD="${CARGO_TARGET_DIR:-$ROOT/target}/release/procward"
 fi
 [ -x "$PROCWARD" ] || { echo "no procward binary at $PROCWARD" >&2; exit 1; }

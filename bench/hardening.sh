@@ -28,7 +28,7 @@ OUT="bench/out/hardening"
 mkdir -p "$OUT"
 rm -f "$OUT"/*.json "$OUT"/meta.env
 
-cargo build --release -p procward
+"$ROOT/scripts/release.sh"
 PW="$ROOT/target/release/procward"
 VENV="bench/.peers/pyenv"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"

@@ -27,7 +27,7 @@ WARMUP="${BENCH_WARMUP:-30}"
 TARGET="${BENCH_TARGET_PROCS:-100}"
 
 # --- build and the Python SDK -----------------------------------------------------
-cargo build --release -p procward
+"$ROOT/scripts/release.sh"
 PW="$ROOT/target/release/procward"
 VENV="target/pyenv"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"

@@ -36,7 +36,7 @@ peer=()
 [ -x "$PUEUE" ] && [ -x "$PUEUED" ] && peer=(--pueue "$PUEUE" --pueued "$PUEUED")
 
 if [ -z "${PROCWARD:-}" ]; then
-  cargo build --release -p procward
+  "$ROOT/scripts/release.sh"
   PROCWARD="${CARGO_TARGET_DIR:-$ROOT/target}/release/procward"
 fi
 [ -x "$PROCWARD" ] || { echo "no procward binary at $PROCWARD" >&2; exit 1; }

@@ -22,7 +22,7 @@ OUT="bench/out/reload"
 mkdir -p "$OUT"
 
 if [ -z "${PROCWARD:-}" ]; then
-  cargo build --release -p procward
+  "$ROOT/scripts/release.sh"
   PROCWARD="${CARGO_TARGET_DIR:-$ROOT/target}/release/procward"
 fi
 

@@ -48,7 +48,7 @@ command -v procs >/dev/null && HAVE_PROCS=1
 
 # --- build --------------------------------------------------------------------
 if [ -z "${PROCWARD:-}" ]; then
-  cargo build --release -p procward
+  "$ROOT/scripts/release.sh"
   PROCWARD="${CARGO_TARGET_DIR:-$ROOT/target}/release/procward"
 fi
 [ -x "$PROCWARD" ] || { echo "no procward binary at $PROCWARD" >&2; exit 1; }

@@ -14,7 +14,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 OUT="bench/out/stream"
 mkdir -p "$OUT"
-cargo build --release -p procward
+"$ROOT/scripts/release.sh"
 npm ci --prefix bench/stream --no-audit --no-fund --silent
 PW="$ROOT/target/release/procward"
 HOME_DIR="$(mktemp -d /tmp/procward-bench-stream.XXXXXX)"

@@ -131,7 +131,7 @@ want supervisord && [ -z "$SV_BIN" ] && note "skipped_supervisord=supervisor is 
 
 # --- build procward -------------------------------------------------------------
 if [ -z "${PROCWARD:-}" ]; then
-  cargo build --release -p procward --bins
+  "$ROOT/scripts/release.sh"
   PROCWARD="${CARGO_TARGET_DIR:-$ROOT/target}/release/procward"
 fi
 [ -x "$PROCWARD" ] || { echo "no procward binary at $PROCWARD" >&2; exit 1; }

@@ -33,7 +33,7 @@ command -v tmux >/dev/null || { echo "bench/top.sh needs tmux (apt-get install t
 if [ -n "${BENCH_BIN:-}" ]; then
   BIN="$BENCH_BIN"
 else
-  cargo build --release -p procward --bin procward
+  "$ROOT/scripts/release.sh"
   BIN="$ROOT/target/release/procward"
 fi
 WORK="$(mktemp -d)"

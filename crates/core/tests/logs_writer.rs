@@ -230,3 +230,34 @@ fn a_live_file_emptied_under_the_writer_rotates_at_its_new_size() {
         "no NUL bytes, whole lines, rotated at the emptied file's size"
     );
 }
+
+/// A stream that printed nothing owes no fsync at its end; one that printed anything
+/// (even a partial line still pending, or the newline `open` adds after a torn last line)
+/// does, so `finish` leaves its bytes on disk.
+#[test]
+fn only_a_written_log_needs_a_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("quiet.log");
+    let quiet = RotatingWriter::open(&path, 1 << 20, 3).unwrap();
+    assert!(!quiet.needs_sync());
+    quiet.finish().unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"");
+
+    let mut partial = RotatingWriter::open(&path, 1 << 20, 3).unwrap();
+    partial.write(b"no newline yet").unwrap();
+    assert!(partial.needs_sync(), "a pending partial line is written by finish");
+    partial.finish().unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"no newline yet\n");
+
+    let mut whole = RotatingWriter::open(&path, 1 << 20, 3).unwrap();
+    assert!(!whole.needs_sync(), "the file ends with a newline: nothing to repair");
+    whole.write(b"a line\n").unwrap();
+    assert!(whole.needs_sync());
+    whole.finish().unwrap();
+
+    fs::write(&path, b"torn").unwrap();
+    let repaired = RotatingWriter::open(&path, 1 << 20, 3).unwrap();
+    assert!(repaired.needs_sync(), "open added a newline after the torn line");
+    repaired.finish().unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"torn\n");
+}

@@ -71,6 +71,9 @@ pub struct RotatingWriter {
     written: u64,
     /// What write errors cost, and the outage in progress.
     loss: Loss,
+    /// Something was written to (or cut from) the file since `open`: whether
+    /// [`RotatingWriter::finish`] owes it an fsync.
+    touched: bool,
 }
 
 impl RotatingWriter {
@@ -98,6 +101,7 @@ impl RotatingWriter {
             line_start: 0,
             written: 0,
             loss: Loss::default(),
+            touched: false,
         };
         if writer.size > 0 {
             let mut last = [0u8; 1];
@@ -209,12 +213,22 @@ impl RotatingWriter {
 
     /// Ends the stream: writes a pending partial line followed by a newline (the last
     /// words of a process must not be lost), the marker of a drop not yet marked (if the
-    /// disk has room again), and fsyncs the file.
+    /// disk has room again), and fsyncs the file if anything was written to it: a stream
+    /// that stayed silent (most short jobs' stderr) costs no disk flush.
     pub fn finish(mut self) -> io::Result<()> {
         let ended = self.terminate_line();
         self.retry_marker();
         ended?;
-        self.file.sync_all()
+        if self.touched {
+            self.file.sync_all()?;
+        }
+        Ok(())
+    }
+
+    /// Whether [`RotatingWriter::finish`] will fsync: something was written since `open`,
+    /// or a partial line is still to be written.
+    pub fn needs_sync(&self) -> bool {
+        self.touched || self.mid_line || !self.pending.is_empty() || self.loss.unmarked > 0
     }
 
     /// Writes the pending partial line (or ends a spilled long line) with a newline.
@@ -296,6 +310,7 @@ impl RotatingWriter {
             .map(|p| IoSlice::new(p))
             .collect();
         let mut slices = &mut slices[..];
+        self.touched |= !slices.is_empty();
         while !slices.is_empty() {
             let error = match self.file.write_vectored(slices) {
                 Ok(0) => io::ErrorKind::WriteZero.into(),

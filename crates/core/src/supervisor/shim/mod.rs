@@ -303,7 +303,7 @@ impl Reserved {
     }
 
     /// [`stage`] into the reserved bytes: `bytes` padded with spaces (JSON readers skip
-    /// them), written over the reservation and fsynced.
+    /// them), written over the reservation and flushed (`fdatasync`).
     fn stage(self, bytes: &[u8]) -> io::Result<PathBuf> {
         if bytes.len() > RESERVED_SIZE {
             return Err(io::Error::other("record larger than its reservation"));
@@ -311,7 +311,8 @@ impl Reserved {
         let mut padded = bytes.to_vec();
         padded.resize(RESERVED_SIZE, b' ');
         self.file.write_all_at(&padded, 0)?;
-        self.file.sync_all()?;
+        // Same size as reserved, blocks already allocated: only the data needs flushing.
+        self.file.sync_data()?;
         Ok(self.tmp)
     }
 }

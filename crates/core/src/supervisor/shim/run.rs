@@ -304,9 +304,11 @@ fn wait_ready(streams: &[Stream; 2], pidfd: Option<&OwnedFd>, wait: Option<Durat
 }
 
 /// Finishes both logs and writes the exit record (into the staging file `reserved` at
-/// start, when there is one). The three fsyncs run at once so the filesystem journal can
-/// commit them together; the record becomes visible (the rename) only after the logs are
-/// complete and on disk.
+/// start, when there is one). The fsyncs of the logs that were written to run in threads
+/// beside the record's, so the filesystem can commit them together; a silent stream
+/// (most short jobs' stderr, both streams of a `true`) is closed without a thread or a
+/// flush. The record becomes visible (the rename) only after the logs are complete and on
+/// disk.
 fn record_exit(
     file: &Path,
     status: ExitStatus,
@@ -320,22 +322,35 @@ fn record_exit(
         signal,
         ended_at_ms,
     })?;
+    let (written, silent): (Vec<_>, Vec<_>) =
+        logs.into_iter().partition(RotatingWriter::needs_sync);
+    silent.into_iter().for_each(|log| finish_log(log.path().to_owned(), log.finish()));
     let staged = std::thread::scope(|scope| {
-        let finishing = logs.map(|log| scope.spawn(move || (log.path().to_owned(), log.finish())));
+        let finishing: Vec<_> = written
+            .into_iter()
+            .map(|log| scope.spawn(move || (log.path().to_owned(), log.finish())))
+            .collect();
         let staged = match reserved {
             Some(reserved) => reserved.stage(&json),
             None => stage(file, &json, 0o640),
         };
         let staged = staged.or_else(|_| stage(file, &json, 0o640));
         for finished in finishing {
-            if let Ok((path, Err(e))) = finished.join() {
-                let path = path.display();
-                let _ = writeln!(io::stderr(), "procward shim: cannot finish {path}: {e}");
+            if let Ok((path, result)) = finished.join() {
+                finish_log(path, result);
             }
         }
         staged
     })?;
     commit(&staged, file)
+}
+
+/// Says on stderr (the daemon keeps it) that a log could not be finished.
+fn finish_log(path: PathBuf, result: io::Result<()>) {
+    if let Err(e) = result {
+        let path = path.display();
+        let _ = writeln!(io::stderr(), "procward shim: cannot finish {path}: {e}");
+    }
 }
 
 /// Blocks the signals a shim must survive: terminal hangup and interrupt (it has no
