@@ -245,19 +245,28 @@ fn only_a_written_log_needs_a_flush() {
 
     let mut partial = RotatingWriter::open(&path, 1 << 20, 3).unwrap();
     partial.write(b"no newline yet").unwrap();
-    assert!(partial.needs_sync(), "a pending partial line is written by finish");
+    assert!(
+        partial.needs_sync(),
+        "a pending partial line is written by finish"
+    );
     partial.finish().unwrap();
     assert_eq!(fs::read(&path).unwrap(), b"no newline yet\n");
 
     let mut whole = RotatingWriter::open(&path, 1 << 20, 3).unwrap();
-    assert!(!whole.needs_sync(), "the file ends with a newline: nothing to repair");
+    assert!(
+        !whole.needs_sync(),
+        "the file ends with a newline: nothing to repair"
+    );
     whole.write(b"a line\n").unwrap();
     assert!(whole.needs_sync());
     whole.finish().unwrap();
 
     fs::write(&path, b"torn").unwrap();
     let repaired = RotatingWriter::open(&path, 1 << 20, 3).unwrap();
-    assert!(repaired.needs_sync(), "open added a newline after the torn line");
+    assert!(
+        repaired.needs_sync(),
+        "open added a newline after the torn line"
+    );
     repaired.finish().unwrap();
     assert_eq!(fs::read(&path).unwrap(), b"torn\n");
 }

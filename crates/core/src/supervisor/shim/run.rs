@@ -324,7 +324,9 @@ fn record_exit(
     })?;
     let (written, silent): (Vec<_>, Vec<_>) =
         logs.into_iter().partition(RotatingWriter::needs_sync);
-    silent.into_iter().for_each(|log| finish_log(log.path().to_owned(), log.finish()));
+    silent
+        .into_iter()
+        .for_each(|log| finish_log(log.path().to_owned(), log.finish()));
     let staged = std::thread::scope(|scope| {
         let finishing: Vec<_> = written
             .into_iter()
