@@ -8,6 +8,7 @@ use crate::commands::{
     audit, completions, daemon, import, info, kill, logs, managed, mcp, ports, process, ps, queue,
     replicas, shim, start, startup, token, top, up,
 };
+use crate::lazy_args::Lazy;
 use crate::output::ColorChoice;
 
 const EXAMPLES: &str = "\
@@ -44,72 +45,72 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List OS processes with CPU, memory, threads and uptime.
-    Ps(ps::Args),
+    Ps(Lazy<ps::Args>),
     /// Show machine figures: CPU, memory, disks, temperatures, load, uptime.
-    Info(info::Args),
+    Info(Lazy<info::Args>),
     /// List listening TCP and bound UDP sockets with their processes.
-    Ports(ports::Args),
+    Ports(Lazy<ports::Args>),
     /// Signal processes safely: SIGTERM, then SIGKILL after a grace period.
-    Kill(kill::Args),
+    Kill(Lazy<kill::Args>),
     /// Terminal UI: processes with CPU bars, managed processes with logs, ports, queue.
-    Top(top::Args),
+    Top(Lazy<top::Args>),
     /// Tool form for orchestrators: `process list`, `process kill --pid N` (JSON when piped).
-    Process(process::Args),
+    Process(Lazy<process::Args>),
     /// Print a shell completion script.
-    Completions(completions::Args),
+    Completions(Lazy<completions::Args>),
     /// Run the daemon (foreground, --detach), or `daemon status` / `daemon stop`.
-    Daemon(daemon::Args),
+    Daemon(Lazy<daemon::Args>),
     /// Register a managed process and start it.
-    Start(Box<start::Args>),
+    Start(Lazy<Box<start::Args>>),
     /// Stop managed processes (stop signal to the group, SIGKILL after the timeout).
-    Stop(managed::NamesArgs),
+    Stop(Lazy<managed::NamesArgs>),
     /// Restart managed processes.
-    Restart(managed::NamesArgs),
+    Restart(Lazy<managed::NamesArgs>),
     /// Restart without downtime: start a new instance, wait until it is ready, then stop
     /// the old one (replicas one at a time).
-    Reload(replicas::ReloadArgs),
+    Reload(Lazy<replicas::ReloadArgs>),
     /// Set the number of replicas of a managed process.
-    Scale(replicas::ScaleArgs),
+    Scale(Lazy<replicas::ScaleArgs>),
     /// Stop managed processes and forget them.
-    Delete(managed::NamesArgs),
+    Delete(Lazy<managed::NamesArgs>),
     /// Pause managed processes (SIGSTOP to the group).
-    Pause(managed::NamesArgs),
+    Pause(Lazy<managed::NamesArgs>),
     /// Resume paused processes (SIGCONT to the group).
-    Resume(managed::NamesArgs),
+    Resume(Lazy<managed::NamesArgs>),
     /// Send a signal to a managed process's group.
-    Signal(managed::SignalArgs),
+    Signal(Lazy<managed::SignalArgs>),
     /// List managed processes.
-    List(managed::ListArgs),
+    List(Lazy<managed::ListArgs>),
     /// Everything about one managed process.
-    Status(managed::StatusArgs),
+    Status(Lazy<managed::StatusArgs>),
     /// Show (and follow) a managed process's output.
-    Logs(logs::Args),
+    Logs(Lazy<logs::Args>),
     /// Empty managed processes' logs while they keep running.
-    Flush(logs::FlushArgs),
+    Flush(Lazy<logs::FlushArgs>),
     /// Show the audit log: every kill, stop, restart, delete, signal and queue cancel.
-    Audit(audit::Args),
+    Audit(Lazy<audit::Args>),
     /// Start the processes of a procward.toml in dependency order.
-    Up(up::Args),
+    Up(Lazy<up::Args>),
     /// Stop the processes of a procward.toml, dependents first.
-    Down(up::Args),
+    Down(Lazy<up::Args>),
     /// Convert a pm2 ecosystem file or a process-compose.yaml into a procward.toml.
-    Import(import::Args),
+    Import(Lazy<import::Args>),
     /// Serve MCP on stdio: procward as a safe process tool for AI assistants.
-    Mcp(mcp::Args),
+    Mcp(Lazy<mcp::Args>),
     /// Print (or --rotate) the bearer token for the daemon's TCP listener.
-    Token(token::Args),
+    Token(Lazy<token::Args>),
     /// The job queue: add, list, show, logs, cancel, retry, wait, pause, clean, groups.
-    Queue(queue::Args),
+    Queue(Lazy<queue::Args>),
     /// Run a command as a queued job: its output printed live, its exit code returned.
-    Run(queue::RunArgs),
+    Run(Lazy<queue::RunArgs>),
     /// The daemons sharing the job queue (with [queue] backend = "redis"): alive or gone,
     /// version, load, CPUs, jobs running, last seen.
-    Hosts(queue::HostsArgs),
+    Hosts(Lazy<queue::HostsArgs>),
     /// Start the daemon at boot: write and enable a systemd unit (--user with linger, or --system).
-    Startup(startup::Args),
+    Startup(Lazy<startup::Args>),
     /// Undo `startup`: disable and remove the unit (managed processes keep running).
-    Unstartup(startup::RemoveArgs),
+    Unstartup(Lazy<startup::RemoveArgs>),
     /// Internal: the per-process shim started by the daemon.
     #[command(hide = true)]
-    Shim(shim::Args),
+    Shim(Lazy<shim::Args>),
 }

@@ -17,6 +17,7 @@ mod client;
 mod commands;
 mod config;
 mod exit;
+mod lazy_args;
 mod output;
 mod parse;
 mod server_exe;

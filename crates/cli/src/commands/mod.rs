@@ -41,7 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     // The shim is the daemon's helper, not a user command: it reads no config file (one
     // read less on every start, and a broken config cannot stop a process from starting).
     let command = match cli.command {
-        Command::Shim(args) => return shim::run(args),
+        Command::Shim(args) => return shim::run(args.into_inner()),
         Command::Daemon(args) if args.serves() => return crate::server_exe::exec_self_args(),
         Command::Mcp(_) => return crate::server_exe::exec_self_args(),
         command => command,
@@ -51,37 +51,45 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         config: Config::load(cli.config.as_deref())?,
     };
     match command {
-        Command::Ps(args) => ps::run(args, &ctx),
-        Command::Info(args) => info::run(args, &ctx),
-        Command::Ports(args) => ports::run(args, &ctx),
-        Command::Kill(args) => kill::run(args, &ctx),
-        Command::Top(args) => top::run(args, &ctx),
-        Command::Process(args) => process::run(args, &ctx),
-        Command::Completions(args) => completions::run(args),
-        Command::Daemon(args) => daemon::run(args, &ctx),
-        Command::Start(args) => start::run(*args, &ctx),
-        Command::Stop(args) => managed::run_action(managed::Action::Stop, args, &ctx),
-        Command::Restart(args) => managed::run_action(managed::Action::Restart, args, &ctx),
-        Command::Reload(args) => replicas::run_reload(args, &ctx),
-        Command::Scale(args) => replicas::run_scale(args, &ctx),
-        Command::Delete(args) => managed::run_action(managed::Action::Delete, args, &ctx),
-        Command::Pause(args) => managed::run_action(managed::Action::Pause, args, &ctx),
-        Command::Resume(args) => managed::run_action(managed::Action::Resume, args, &ctx),
-        Command::Signal(args) => managed::run_signal(args, &ctx),
-        Command::List(args) => managed::run_list(args, &ctx),
-        Command::Status(args) => managed::run_status(args, &ctx),
-        Command::Logs(args) => logs::run(args, &ctx),
-        Command::Flush(args) => logs::run_flush(args, &ctx),
-        Command::Audit(args) => audit::run(args, &ctx),
-        Command::Up(args) => up::run_up(args, &ctx),
-        Command::Down(args) => up::run_down(args, &ctx),
-        Command::Import(args) => import::run(args, &ctx),
-        Command::Token(args) => token::run(args, &ctx),
-        Command::Queue(args) => queue::run(args, &ctx),
-        Command::Run(args) => queue::run_shortcut(args, &ctx),
-        Command::Hosts(args) => queue::run_hosts(args, &ctx),
-        Command::Startup(args) => startup::run(args, &ctx),
-        Command::Unstartup(args) => startup::run_remove(args, &ctx),
+        Command::Ps(args) => ps::run(args.into_inner(), &ctx),
+        Command::Info(args) => info::run(args.into_inner(), &ctx),
+        Command::Ports(args) => ports::run(args.into_inner(), &ctx),
+        Command::Kill(args) => kill::run(args.into_inner(), &ctx),
+        Command::Top(args) => top::run(args.into_inner(), &ctx),
+        Command::Process(args) => process::run(args.into_inner(), &ctx),
+        Command::Completions(args) => completions::run(args.into_inner()),
+        Command::Daemon(args) => daemon::run(args.into_inner(), &ctx),
+        Command::Start(args) => start::run(*args.into_inner(), &ctx),
+        Command::Stop(args) => managed::run_action(managed::Action::Stop, args.into_inner(), &ctx),
+        Command::Restart(args) => {
+            managed::run_action(managed::Action::Restart, args.into_inner(), &ctx)
+        }
+        Command::Reload(args) => replicas::run_reload(args.into_inner(), &ctx),
+        Command::Scale(args) => replicas::run_scale(args.into_inner(), &ctx),
+        Command::Delete(args) => {
+            managed::run_action(managed::Action::Delete, args.into_inner(), &ctx)
+        }
+        Command::Pause(args) => {
+            managed::run_action(managed::Action::Pause, args.into_inner(), &ctx)
+        }
+        Command::Resume(args) => {
+            managed::run_action(managed::Action::Resume, args.into_inner(), &ctx)
+        }
+        Command::Signal(args) => managed::run_signal(args.into_inner(), &ctx),
+        Command::List(args) => managed::run_list(args.into_inner(), &ctx),
+        Command::Status(args) => managed::run_status(args.into_inner(), &ctx),
+        Command::Logs(args) => logs::run(args.into_inner(), &ctx),
+        Command::Flush(args) => logs::run_flush(args.into_inner(), &ctx),
+        Command::Audit(args) => audit::run(args.into_inner(), &ctx),
+        Command::Up(args) => up::run_up(args.into_inner(), &ctx),
+        Command::Down(args) => up::run_down(args.into_inner(), &ctx),
+        Command::Import(args) => import::run(args.into_inner(), &ctx),
+        Command::Token(args) => token::run(args.into_inner(), &ctx),
+        Command::Queue(args) => queue::run(args.into_inner(), &ctx),
+        Command::Run(args) => queue::run_shortcut(args.into_inner(), &ctx),
+        Command::Hosts(args) => queue::run_hosts(args.into_inner(), &ctx),
+        Command::Startup(args) => startup::run(args.into_inner(), &ctx),
+        Command::Unstartup(args) => startup::run_remove(args.into_inner(), &ctx),
         Command::Mcp(_) | Command::Shim(_) => unreachable!("handled above"),
     }
 }
@@ -90,7 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 /// command is the client's.
 pub fn run_server(cli: Cli) -> anyhow::Result<u8> {
     let command = match cli.command {
-        Command::Shim(args) => return shim::run(args),
+        Command::Shim(args) => return shim::run(args.into_inner()),
         command => command,
     };
     let ctx = Context {
@@ -98,8 +106,8 @@ pub fn run_server(cli: Cli) -> anyhow::Result<u8> {
         config: Config::load(cli.config.as_deref())?,
     };
     match command {
-        Command::Daemon(args) if args.serves() => serve::run(args, &ctx),
-        Command::Mcp(args) => mcp::run(args, &ctx),
+        Command::Daemon(args) if args.serves() => serve::run(args.into_inner(), &ctx),
+        Command::Mcp(args) => mcp::run(args.into_inner(), &ctx),
         _ => Err(procward_core::Error::InvalidArgument(
             "procwardd runs only `daemon`, `mcp` and `shim`; the other commands are procward's"
                 .into(),

@@ -13,6 +13,7 @@ use procward_proto::v1::queue_client::QueueClient;
 use tonic::transport::Channel;
 
 use super::Context;
+use crate::lazy_args::Lazy;
 
 pub use add::{JobArgs, RunArgs};
 pub use hosts::{HostsArgs, run_hosts};
@@ -43,29 +44,29 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum QueueCommand {
     /// Queue a job; prints its id.
-    Add(Box<JobArgs>),
+    Add(Lazy<Box<JobArgs>>),
     /// Jobs as a table (or JSON).
-    List(view::ListArgs),
+    List(Lazy<view::ListArgs>),
     /// One job with every attempt.
-    Show(view::ShowArgs),
+    Show(Lazy<view::ShowArgs>),
     /// A job's output (the latest attempt; -f follows every attempt until it ends).
-    Logs(control::LogsArgs),
+    Logs(Lazy<control::LogsArgs>),
     /// Cancel jobs: a running one gets SIGTERM to its whole tree, SIGKILL after 5 s.
-    Cancel(control::IdsArgs),
+    Cancel(Lazy<control::IdsArgs>),
     /// Queue failed or cancelled jobs again, with their full attempts.
-    Retry(control::IdsArgs),
+    Retry(Lazy<control::IdsArgs>),
     /// Wait until jobs end; the exit code is the first failed job's.
-    Wait(control::IdsArgs),
+    Wait(Lazy<control::IdsArgs>),
     /// Start no new job in a group (or every group); running jobs go on.
-    Pause(control::GroupArgs),
+    Pause(Lazy<control::GroupArgs>),
     /// Start jobs again in a group (or every group).
-    Resume(control::GroupArgs),
+    Resume(Lazy<control::GroupArgs>),
     /// Remove ended jobs and their logs.
-    Clean(control::CleanArgs),
+    Clean(Lazy<control::CleanArgs>),
     /// Concurrency groups.
-    Group(control::GroupCommandArgs),
+    Group(Lazy<control::GroupCommandArgs>),
     /// Jobs queued on a timetable (cron or interval).
-    Schedule(schedule::Args),
+    Schedule(Lazy<schedule::Args>),
 }
 
 /// A client of the home's queue, starting the daemon if needed.
@@ -78,18 +79,22 @@ async fn client() -> anyhow::Result<QueueClient<Channel>> {
 /// Runs `procward queue ...`.
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
     match args.command {
-        QueueCommand::Add(args) => add::run_add(*args, ctx),
-        QueueCommand::List(args) => view::run_list(args, ctx),
-        QueueCommand::Show(args) => view::run_show(args, ctx),
-        QueueCommand::Logs(args) => control::run_logs(args, ctx),
-        QueueCommand::Cancel(args) => control::run_each(control::Each::Cancel, args, ctx),
-        QueueCommand::Retry(args) => control::run_each(control::Each::Retry, args, ctx),
-        QueueCommand::Wait(args) => control::run_wait(args, ctx),
-        QueueCommand::Pause(args) => control::run_pause(args, true, ctx),
-        QueueCommand::Resume(args) => control::run_pause(args, false, ctx),
-        QueueCommand::Clean(args) => control::run_clean(args, ctx),
-        QueueCommand::Group(args) => control::run_group(args, ctx),
-        QueueCommand::Schedule(args) => schedule::run(args, ctx),
+        QueueCommand::Add(args) => add::run_add(*args.into_inner(), ctx),
+        QueueCommand::List(args) => view::run_list(args.into_inner(), ctx),
+        QueueCommand::Show(args) => view::run_show(args.into_inner(), ctx),
+        QueueCommand::Logs(args) => control::run_logs(args.into_inner(), ctx),
+        QueueCommand::Cancel(args) => {
+            control::run_each(control::Each::Cancel, args.into_inner(), ctx)
+        }
+        QueueCommand::Retry(args) => {
+            control::run_each(control::Each::Retry, args.into_inner(), ctx)
+        }
+        QueueCommand::Wait(args) => control::run_wait(args.into_inner(), ctx),
+        QueueCommand::Pause(args) => control::run_pause(args.into_inner(), true, ctx),
+        QueueCommand::Resume(args) => control::run_pause(args.into_inner(), false, ctx),
+        QueueCommand::Clean(args) => control::run_clean(args.into_inner(), ctx),
+        QueueCommand::Group(args) => control::run_group(args.into_inner(), ctx),
+        QueueCommand::Schedule(args) => schedule::run(args.into_inner(), ctx),
     }
 }
 
