@@ -8,6 +8,7 @@
 //! completions and `debug_assert` still build all of them).
 
 use std::ops::Deref;
+use std::cell::Cell;
 
 use clap::{ArgMatches, Args, Command, Error, FromArgMatches};
 
@@ -54,11 +55,56 @@ impl<T: Args> Args for Lazy<T> {
     }
 
     fn augment_args(cmd: Command) -> Command {
-        cmd.defer(T::augment_args)
+        if EAGER.get() {
+            return T::augment_args(cmd);
+        }
+        cmd.defer(build::<T>)
     }
 
     fn augment_args_for_update(cmd: Command) -> Command {
-        cmd.defer(T::augment_args_for_update)
+        if EAGER.get() {
+            return T::augment_args_for_update(cmd);
+        }
+        cmd.defer(build_for_update::<T>)
+    }
+}
+
+thread_local! {
+    /// Set by [`eager`]: build every command at once, as clap would without [`Lazy`]. Per
+    /// thread: the CLI parses on its main thread, and tests run side by side.
+    static EAGER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// From now on (on this thread), command trees are built whole: for shell completions, whose generator
+/// copies the tree of `help <command> <subcommand>` before it builds each command, so a
+/// deferred command's subcommands would be missing from it.
+pub fn eager() {
+    EAGER.set(true);
+}
+
+/// The deferred part: `T`'s arguments, keeping the summary the command's own variant gave
+/// it. Without deferral the derive applies the variant's doc comment after `T`'s; a
+/// deferred `T` comes last, so its struct doc would otherwise replace it.
+fn build<T: Args>(cmd: Command) -> Command {
+    keep_summary(cmd, T::augment_args)
+}
+
+/// [`build`] for `augment_args_for_update`.
+fn build_for_update<T: Args>(cmd: Command) -> Command {
+    keep_summary(cmd, T::augment_args_for_update)
+}
+
+fn keep_summary(cmd: Command, augment: fn(Command) -> Command) -> Command {
+    let about = cmd.get_about().cloned();
+    let long_about = cmd.get_long_about().cloned();
+    let cmd = augment(cmd);
+    let Some(about) = about else {
+        return cmd;
+    };
+    let cmd = cmd.about(about);
+    match long_about {
+        Some(long_about) => cmd.long_about(long_about),
+        None => cmd.long_about(None::<&'static str>),
     }
 }
 
@@ -103,6 +149,13 @@ mod tests {
         let top = Cli::command().render_help().to_string();
         assert!(top.contains("The job queue: add, list, show"), "{top}");
         assert!(top.contains("Run a command as a queued job"), "{top}");
+        let queue = Cli::try_parse_from(["procward", "queue", "--help"]).unwrap_err();
+        let queue = queue.to_string();
+        assert!(queue.starts_with("The job queue: add, list"), "{queue}");
+        assert!(queue.contains("Queue a job; prints its id"), "{queue}");
+        let add = Cli::try_parse_from(["procward", "queue", "add", "--help"]).unwrap_err();
+        let add = add.to_string();
+        assert!(add.starts_with("Queue a job; prints its id"), "{add}");
         let error = Cli::try_parse_from(["procward", "start", "--help"]).unwrap_err();
         let start_help = error.to_string();
         assert!(start_help.contains("Examples:"), "{start_help}");
@@ -110,5 +163,26 @@ mod tests {
         // Bad input in a deferred command is still refused by clap.
         let error = Cli::try_parse_from(["procward", "queue", "add", "--priority", "x"]);
         assert!(error.is_err());
+    }
+
+    #[test]
+    fn completions_cover_the_help_tree_of_every_command() {
+        super::eager();
+        let mut script = Vec::new();
+        clap_complete::generate(
+            clap_complete::Shell::Bash,
+            &mut Cli::command(),
+            "procward",
+            &mut script,
+        );
+        let script = String::from_utf8(script).unwrap();
+        assert!(
+            script.contains("procward__subcmd__help__subcmd__queue__subcmd__add"),
+            "help queue add is missing from the completions"
+        );
+        assert!(
+            script.contains("--after-any"),
+            "queue add's flags are missing"
+        );
     }
 }

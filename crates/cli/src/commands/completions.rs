@@ -18,6 +18,8 @@ pub struct Args {
 
 /// Prints the completion script.
 pub fn run(args: Args) -> anyhow::Result<u8> {
+    // Every command whole, or `help <command> <subcommand>` would miss the subcommands.
+    crate::lazy_args::eager();
     clap_complete::generate(
         args.shell,
         &mut Cli::command(),
