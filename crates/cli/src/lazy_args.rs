@@ -7,8 +7,8 @@
 //! them to [`clap::Command::defer`], so clap builds only the command it enters (help,
 //! completions and `debug_assert` still build all of them).
 
-use std::ops::Deref;
 use std::cell::Cell;
+use std::ops::Deref;
 
 use clap::{ArgMatches, Args, Command, Error, FromArgMatches};
 
