@@ -2,8 +2,9 @@
 //!
 //! Why: clap's derive builds the whole command tree (every command, every argument, with
 //! their help) on each call before it parses anything. With some forty commands that was
-//! about 140 of the 200 page faults and a fifth of the CPU of a `procward queue add`, paid
-//! again by every call a script makes. Wrapping each command's arguments in [`Lazy`] hands
+//! half the page faults of `procward --version` and a third of the client's CPU in a
+//! `procward queue add` (bench/RESULTS.md, "Issue 11, fourth pass"), paid again by every
+//! call a script makes. Wrapping each command's arguments in [`Lazy`] hands
 //! them to [`clap::Command::defer`], so clap builds only the command it enters (help,
 //! completions and `debug_assert` still build all of them).
 
