@@ -141,6 +141,26 @@ pub(crate) fn unknown_group<'a>(group: &str, known: impl Iterator<Item = &'a str
     ))
 }
 
+/// Whether a job in `state` may be queued again: only a failed or cancelled one.
+pub(crate) fn check_retryable(id: u64, state: JobState) -> Result<(), EngineError> {
+    match state {
+        JobState::Failed | JobState::Cancelled => Ok(()),
+        state => Err(refused_retry(id, state)),
+    }
+}
+
+/// The refusal of a retry of job `id`, which is `state` (neither failed nor cancelled).
+pub(crate) fn refused_retry(id: u64, state: JobState) -> EngineError {
+    EngineError::Refused(format!(
+        "job {id} is {state}; only failed or cancelled jobs can be retried"
+    ))
+}
+
+/// The refusal of a cancel of job `id`, which already ended as `state`.
+pub(crate) fn nothing_to_cancel(id: u64, state: impl std::fmt::Display) -> EngineError {
+    EngineError::Refused(format!("job {id} is already {state}; nothing to cancel"))
+}
+
 /// A request to the queue actor.
 #[derive(Debug)]
 pub(crate) enum Command {

@@ -4,7 +4,9 @@
 use procward_core::queue::{Group, Job, JobSpec, JobState};
 
 use super::actor::{Actor, Reply, now_ms, store_error};
-use super::{CleanFilter, JobFilter, check_group_spec, unknown_group};
+use super::{
+    CleanFilter, JobFilter, check_group_spec, check_retryable, nothing_to_cancel, unknown_group,
+};
 use crate::engine::error::EngineError;
 
 impl Actor {
@@ -83,9 +85,7 @@ impl Actor {
                 self.end_running(id, "cancelled");
             }
             state => {
-                let _ = reply.send(Err(EngineError::Refused(format!(
-                    "job {id} is already {state}; nothing to cancel"
-                ))));
+                let _ = reply.send(Err(nothing_to_cancel(id, state)));
             }
         }
     }
@@ -93,12 +93,7 @@ impl Actor {
     pub(super) fn retry(&mut self, id: u64) -> Result<Job, EngineError> {
         self.job(id)?;
         let job = self.jobs.get_mut(&id).expect("checked above");
-        if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
-            return Err(EngineError::Refused(format!(
-                "job {id} is {}; only failed or cancelled jobs can be retried",
-                job.state
-            )));
-        }
+        check_retryable(id, job.state)?;
         job.state = JobState::Queued;
         job.retried_after = job.attempts.len() as u32;
         job.cancel_requested = false;

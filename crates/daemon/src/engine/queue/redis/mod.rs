@@ -228,6 +228,11 @@ impl Shared {
     }
 }
 
+/// `value` (a job or a schedule, named by `what` in the error) as the JSON kept in Redis.
+fn to_json(what: &str, value: &impl serde::Serialize) -> Result<String, EngineError> {
+    serde_json::to_string(value).map_err(|e| EngineError::Internal(format!("{what}: {e}")))
+}
+
 /// Answers `command` with `e` (Redis could not be reached to make the groups).
 fn refuse(command: Command, e: EngineError) {
     match command {

@@ -2,12 +2,15 @@
 //! wait, pause and resume, clean, groups. Each is one script (or a read) against Redis;
 //! the checks are the embedded queue's, with the same words.
 
-use procward_core::queue::{DEFAULT_GROUP, Group, Job, JobSpec, JobState};
+use procward_core::queue::{DEFAULT_GROUP, Group, Job, JobSpec};
 
-use super::{Shared, link};
+use super::{Shared, link, to_json};
 use crate::engine::error::EngineError;
 use crate::engine::queue::actor::{Reply, now_ms};
-use crate::engine::queue::{CleanFilter, JobFilter, check_group_spec, unknown_group};
+use crate::engine::queue::{
+    CleanFilter, JobFilter, check_group_spec, check_retryable, nothing_to_cancel, refused_retry,
+    unknown_group,
+};
 
 impl Shared {
     /// What a job (or a schedule's job) must pass beyond its own spec, as on the embedded
@@ -37,7 +40,7 @@ impl Shared {
         let (after_any, priority, group) = (spec.after_any, spec.priority, spec.group.clone());
         let mut job = Job::new(0, spec, now);
         job.limit_status = self.limits.statuses(&job.spec.limits);
-        let body = to_json(&job)?;
+        let body = to_json("job", &job)?;
         let run_at = job.run_at_ms.map_or_else(String::new, |at| at.to_string());
         let (status, detail): (String, String) = self
             .link
@@ -85,9 +88,7 @@ impl Shared {
             Some("running") => self.wait(id, reply).await,
             Some("final") => {
                 let state = answer.get(1).cloned().unwrap_or_default();
-                let _ = reply.send(Err(EngineError::Refused(format!(
-                    "job {id} is already {state}; nothing to cancel"
-                ))));
+                let _ = reply.send(Err(nothing_to_cancel(id, state)));
             }
             _ => {
                 let _ = reply.send(self.link.job(id).await);
@@ -97,13 +98,11 @@ impl Shared {
 
     pub(super) async fn retry(&self, id: u64) -> Result<Job, EngineError> {
         let mut job = self.link.job(id).await?;
-        if !matches!(job.state, JobState::Failed | JobState::Cancelled) {
-            return Err(refused_retry(id, job.state));
-        }
+        check_retryable(id, job.state)?;
         job.retried_after = job.attempts.len() as u32;
         job.cancel_requested = false;
         job.stop_by_limit = false;
-        let body = to_json(&job)?;
+        let body = to_json("job", &job)?;
         let answer: Vec<String> = self
             .link
             .run(&self.link.scripts.retry, |s| {
@@ -257,14 +256,4 @@ fn copy_error(e: &EngineError) -> EngineError {
         EngineError::Unavailable(m) => EngineError::Unavailable(m.clone()),
         other => EngineError::Internal(other.to_string()),
     }
-}
-
-fn to_json(job: &Job) -> Result<String, EngineError> {
-    serde_json::to_string(job).map_err(|e| EngineError::Internal(format!("job: {e}")))
-}
-
-fn refused_retry(id: u64, state: JobState) -> EngineError {
-    EngineError::Refused(format!(
-        "job {id} is {state}; only failed or cancelled jobs can be retried"
-    ))
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use procward_core::queue::{Schedule, ScheduleSpec};
 use redis::AsyncCommands;
 
-use super::Shared;
+use super::{Shared, to_json};
 use crate::engine::error::EngineError;
 use crate::engine::queue::actor::now_ms;
 
@@ -24,7 +24,7 @@ impl Shared {
             .map_err(|e| EngineError::Invalid(e.to_string()))?;
         self.check_job(&spec.job).await?;
         let schedule = Schedule::new(spec, now);
-        let json = to_json(&schedule)?;
+        let json = to_json("schedule", &schedule)?;
         let added: u8 = self
             .link
             .run(&self.link.scripts.schedules, |s| {
@@ -94,7 +94,7 @@ impl Shared {
             if fire && busy {
                 schedule.skipped += 1;
             }
-            let json = to_json(&schedule)?;
+            let json = to_json("schedule", &schedule)?;
             let won: u8 = self
                 .link
                 .run(&self.link.scripts.schedules, |s| {
@@ -117,7 +117,7 @@ impl Shared {
                 Ok(job) => {
                     schedule.last_job = Some(job.id);
                     schedule.last_fire_ms = Some(now_ms());
-                    let json = to_json(&schedule)?;
+                    let json = to_json("schedule", &schedule)?;
                     let _: u8 = self
                         .link
                         .run(&self.link.scripts.schedules, |s| {
@@ -134,10 +134,6 @@ impl Shared {
 
 fn next_arg(next_ms: Option<u64>) -> String {
     next_ms.map_or_else(String::new, |at| at.to_string())
-}
-
-fn to_json(schedule: &Schedule) -> Result<String, EngineError> {
-    serde_json::to_string(schedule).map_err(|e| EngineError::Internal(format!("schedule: {e}")))
 }
 
 fn decode(json: &str) -> Result<Schedule, EngineError> {
