@@ -11,10 +11,11 @@
 # `+crt-static` there cargo would also apply them to proc-macro crates, which then fail
 # to build. `cargo rustc` passes them to each binary's own final compile and link only.
 #
-# procwardd is also linked with its hot functions first and together
-# (crates/cli/procwardd.order, made by scripts/symbol-order.sh): the kernel maps code 64
-# KiB at a time around each function run, so an idle daemon with its start-up and idle
-# code spread over 17 MB held 12.5 MB of RSS, and 5.6 MB with it packed.
+# The daemon and the shim are also linked with their hot functions first and together
+# (crates/cli/link-order/BIN.order, made by scripts/symbol-order.sh): the kernel maps code
+# 64 KiB at a time around each function run, so an idle daemon with its start-up and idle
+# code spread over 17 MB held 12.5 MB of RSS, and 5.9 MB with it packed (a shim: 1.5 MB,
+# then 1.2 MB).
 #
 # Usage: scripts/release.sh [--install [DIR]]
 set -euo pipefail
@@ -23,32 +24,38 @@ cd "$ROOT"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 STATIC=(-C target-feature=+crt-static -C relocation-model=static)
 
-ORDER="$ROOT/crates/cli/procwardd.order"
-MAP="$TARGET_DIR/release/procwardd.map"
-ORDERED=()
-if [ -f "$ORDER" ]; then
+# The link flags that put BIN's hot functions first, when it has an order file.
+ordered() {
+  local bin=$1 order="$ROOT/crates/cli/link-order/$1.order"
+  [ -f "$order" ] || return 0
   # Named by its content: cargo relinks when the order changes (it does not watch files
   # named only in flags).
-  linked="$TARGET_DIR/release/procwardd-$(sha256sum "$ORDER" | cut -c1-12).order"
+  local linked
+  linked="$TARGET_DIR/release/$bin-$(sha256sum "$order" | cut -c1-12).order"
   mkdir -p "$TARGET_DIR/release"
-  cp "$ORDER" "$linked"
-  ORDERED=(-C "link-arg=-Wl,--symbol-ordering-file=$linked" -C link-arg=-Wl,--no-warn-symbol-ordering
-    -C "link-arg=-Wl,-Map=$MAP" -C link-arg=-Wl,--no-demangle)
-fi
+  cp "$order" "$linked"
+  printf '%s\n' -C "link-arg=-Wl,--symbol-ordering-file=$linked" \
+    -C link-arg=-Wl,--no-warn-symbol-ordering \
+    -C "link-arg=-Wl,-Map=$TARGET_DIR/release/$bin.map" -C link-arg=-Wl,--no-demangle
+}
 
-for bin in procward procward-shim procwardd; do
-  extra=()
-  if [ "$bin" = procwardd ]; then extra=("${ORDERED[@]}"); fi
-  cargo rustc --release --locked -p procward --bin "$bin" -- "${STATIC[@]}" "${extra[@]}"
-done
-
-# The order names mangled symbols, which a Rust or dependency upgrade renames: say so
-# when most of them no longer exist (the binary still works, only larger when idle).
-[ -f "$ORDER" ] && awk 'NR == FNR { if ($0 !~ /^#/ && NF) { want[$1] = 1; total++ } next }
+# An order names mangled symbols, which a Rust or dependency upgrade renames: say so when
+# most of them no longer exist (the binary still works, only with more pages touched).
+check_order() {
+  local bin=$1 order="$ROOT/crates/cli/link-order/$1.order"
+  [ -f "$order" ] || return 0
+  awk -v bin="$bin" 'NR == FNR { if ($0 !~ /^#/ && NF) { want[$1] = 1; total++ } next }
      ($NF in want) && !($NF in found) { found[$NF] = 1; n++ }
      END { if (n < total * 0.8)
-             printf "warning: only %d of the %d functions in crates/cli/procwardd.order exist; regenerate it with scripts/symbol-order.sh\n", n, total > "/dev/stderr" }' \
-  "$ORDER" "$MAP"
+             printf "warning: only %d of the %d functions in crates/cli/link-order/%s.order exist; regenerate it with scripts/symbol-order.sh\n", n, total, bin > "/dev/stderr" }' \
+    "$order" "$TARGET_DIR/release/$bin.map"
+}
+
+for bin in procward procward-shim procwardd; do
+  mapfile -t extra < <(ordered "$bin")
+  cargo rustc --release --locked -p procward --bin "$bin" -- "${STATIC[@]}" "${extra[@]}"
+  check_order "$bin"
+done
 
 if [ "${1:-}" = "--install" ]; then
   dest="${2:-${CARGO_HOME:-$HOME/.cargo}/bin}"
