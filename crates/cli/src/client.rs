@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use procward_daemon::Home;
+use procward_daemon::{Home, lock::DaemonLock};
 use procward_proto::v1::supervisor_client::SupervisorClient;
 use tonic::transport::Channel;
 
@@ -37,8 +37,7 @@ pub async fn connect_channel(home: &Home, autostart: bool) -> anyhow::Result<Cha
             home.root().display()
         );
     }
-    spawn_daemon(home, &[])?;
-    wait_for(&socket).await
+    spawn_daemon(home, &[])?.wait(home).await
 }
 
 /// A channel to the daemon of `home` when one is running; `None` (never an error, never a
@@ -75,11 +74,15 @@ async fn try_connect(socket: &Path) -> anyhow::Result<Channel> {
 }
 
 /// Starts `procwardd daemon --detached-child` for `home`, fully detached from this
-/// terminal (it makes itself a session leader and logs to its own file).
-pub fn spawn_daemon(home: &Home, extra: &[std::ffi::OsString]) -> anyhow::Result<u32> {
+/// terminal (it makes itself a session leader and logs to its own file). It tells on a
+/// pipe when it accepts connections, or why it cannot start: see [`Starting::wait`].
+pub fn spawn_daemon(home: &Home, extra: &[std::ffi::OsString]) -> anyhow::Result<Starting> {
     let exe = crate::server_exe::path()?;
+    // The daemon's stdout: it says `ready` there (then points stdout at /dev/null).
+    let (reader, writer) =
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).context("cannot make a pipe")?;
     let child = Command::new(exe)
-        .args(["daemon", "--detached-child"])
+        .args(["daemon", "--detached-child", "--report-ready"])
         .args(extra)
         .args(
             crate::config::explicit_path()
@@ -89,9 +92,72 @@ pub fn spawn_daemon(home: &Home, extra: &[std::ffi::OsString]) -> anyhow::Result
         )
         .env("PROCWARD_HOME", home.root())
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::from(writer))
         .stderr(Stdio::null())
         .spawn()
         .context("cannot start the procward daemon")?;
-    Ok(child.id())
+    Ok(Starting {
+        pid: child.id(),
+        ready: reader,
+    })
+}
+
+/// A daemon [`spawn_daemon`] started, not known to be ready yet.
+pub struct Starting {
+    /// Its pid.
+    pub pid: u32,
+    /// The reading end of its stdout (`--report-ready`).
+    ready: std::os::fd::OwnedFd,
+}
+
+impl Starting {
+    /// Waits until the daemon says it accepts connections (no polling of the socket), then
+    /// connects. A daemon that cannot start says why, and that is the error at once,
+    /// instead of a timeout; unless another daemon won the home's lock meanwhile (two
+    /// commands starting one at the same moment), which is then the one connected to.
+    pub async fn wait(self, home: &Home) -> anyhow::Result<Channel> {
+        let socket = home.socket();
+        let pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(self.ready)
+            .context("cannot read the daemon's start-up pipe")?;
+        let said = tokio::time::timeout(START_PATIENCE, first_line(pipe)).await;
+        let said = match said {
+            Ok(Ok(line)) => line,
+            Ok(Err(e)) => return Err(e).context("cannot read the daemon's start-up pipe"),
+            Err(_) => bail!(
+                "the daemon did not open {} within {} s (see {})",
+                socket.display(),
+                START_PATIENCE.as_secs(),
+                home.daemon_log().display()
+            ),
+        };
+        if said == "ready" {
+            return wait_for(&socket).await;
+        }
+        if DaemonLock::holder(&home.lock_file()).is_some_and(|pid| pid != self.pid) {
+            return wait_for(&socket).await;
+        }
+        match said.strip_prefix("error: ") {
+            Some(why) => bail!("the daemon could not start: {why}"),
+            None => bail!(
+                "the daemon exited as it started (see {})",
+                home.daemon_log().display()
+            ),
+        }
+    }
+}
+
+/// The first line `pipe` carries, without its newline; empty when it closes first.
+async fn first_line(mut pipe: tokio::net::unix::pipe::Receiver) -> std::io::Result<String> {
+    use tokio::io::AsyncReadExt as _;
+    let mut said = Vec::new();
+    let mut buf = [0u8; 512];
+    loop {
+        let n = pipe.read(&mut buf).await?;
+        said.extend_from_slice(&buf[..n]);
+        if n == 0 || said.contains(&b'\n') || said.len() > 64 * 1024 {
+            break;
+        }
+    }
+    let line = said.split(|&b| b == b'\n').next().unwrap_or_default();
+    Ok(String::from_utf8_lossy(line).into_owned())
 }

@@ -25,6 +25,24 @@ pub fn for_kind(kind: ErrorKind) -> u8 {
     }
 }
 
+/// An error reaching `main` as one line: its causes `: `-separated, without repeating a
+/// cause that the message before it already ends with (errors such as the daemon's
+/// `cannot listen on ADDR: Address already in use` print their source themselves).
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.ends_with(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 /// The exit code for an error reaching `main`.
 pub fn for_error(error: &anyhow::Error) -> ExitCode {
     let code = error.chain().find_map(|cause| {
@@ -61,4 +79,27 @@ pub fn worst(a: u8, b: u8) -> u8 {
         _ => 4,
     };
     if rank(a) >= rank(b) { a } else { b }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot listen on 127.0.0.1:1: {source}")]
+    struct Listen {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn describe_names_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::AddrInUse, "Address already in use");
+        let error = anyhow::Error::new(Listen { source: io }).context("the daemon could not start");
+        assert_eq!(
+            describe(&error),
+            "the daemon could not start: cannot listen on 127.0.0.1:1: Address already in use"
+        );
+        let plain = anyhow::anyhow!("no such job").context("queue show 7");
+        assert_eq!(describe(&plain), "queue show 7: no such job");
+    }
 }

@@ -44,7 +44,7 @@ fn main_with(run: fn(cli::Cli) -> anyhow::Result<u8>) -> ExitCode {
         Err(error) => {
             match error.downcast_ref::<tonic::Status>() {
                 Some(status) => eprintln!("procward: {}", status.message()),
-                None => eprintln!("procward: {error:#}"),
+                None => eprintln!("procward: {}", exit::describe(&error)),
             }
             exit::for_error(&error)
         }

@@ -171,3 +171,53 @@ fn one_daemon_per_home_with_a_private_socket() {
     d.cmd().args(["daemon", "stop"]).assert().success();
     d.cmd().args(["daemon", "status"]).assert().code(1);
 }
+
+#[test]
+fn a_daemon_that_cannot_start_says_why_to_the_command_that_started_it() {
+    // The port is taken, which only the detached daemon finds out (when it binds): its
+    // reason reaches `--detach` through the start-up pipe, not a wait for the socket.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let d = Daemon::new();
+    let out = d
+        .cmd()
+        .args(["daemon", "--detach", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the daemon could not start")
+            && stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    d.cmd().args(["daemon", "status"]).assert().code(1);
+}
+
+#[test]
+fn commands_starting_the_daemon_at_the_same_moment_share_one() {
+    let d = Daemon::new();
+    let lists: Vec<_> = (0..4)
+        .map(|_| {
+            d.pw.std_cmd()
+                .args(["list", "--json"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for list in lists {
+        let out = list.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(json(&out), serde_json::json!([]));
+    }
+    let daemon = d.daemon_pid();
+    assert!(is_running(daemon));
+    d.cmd().args(["daemon", "stop"]).assert().success();
+}

@@ -3,6 +3,7 @@
 //! `Shutdown` call.
 
 use std::fs::Permissions;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -25,7 +26,7 @@ use crate::transport::grpc::supervisor::SupervisorService;
 use crate::transport::http::{HostPolicy, TcpLimits, TlsFiles};
 
 /// How to run a daemon.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DaemonOptions {
     /// Its state folder.
     pub home: Home,
@@ -49,6 +50,10 @@ pub struct DaemonOptions {
     pub allowed_origins: Vec<String>,
     /// The engine's settings: `[queue]` and `[limits]` in procward.toml.
     pub engine: crate::engine::EngineConfig,
+    /// Told `ready` once the Unix socket accepts connections, so whoever started the
+    /// daemon (`procward daemon --detach`) need not poll the socket; closed unwritten when
+    /// the daemon fails first.
+    pub ready: Option<std::fs::File>,
 }
 
 /// Why a daemon could not run.
@@ -123,6 +128,10 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
         UnixListener::bind(&socket).map_err(io(format!("cannot bind {}", socket.display())))?;
     std::fs::set_permissions(&socket, Permissions::from_mode(0o600))
         .map_err(io("cannot protect the socket"))?;
+    if let Some(mut ready) = options.ready {
+        // A starter that stopped waiting has closed its end: then nobody needs telling.
+        let _ = ready.write_all(b"ready\n");
+    }
 
     let shutdown = Arc::new(Notify::new());
     let mut supervisor_service =

@@ -42,6 +42,10 @@ pub struct Args {
     /// Internal: the background process started by --detach or by another command.
     #[arg(long, hide = true)]
     pub(super) detached_child: bool,
+    /// Internal: stdout is a pipe to the command that started this daemon, told `ready`
+    /// once the socket accepts connections, or why the daemon could not start.
+    #[arg(long, hide = true, requires = "detached_child")]
+    pub(super) report_ready: bool,
     /// Also serve gRPC on this TCP address (port 0 picks a free one; see tcp.json in the
     /// home). Every call must send `authorization: Bearer $(procward token)`.
     #[arg(long, value_name = "ADDR:PORT")]
@@ -156,8 +160,9 @@ async fn detach(home: &Home, args: &Args) -> anyhow::Result<u8> {
     for origin in &args.allow_origins {
         extra.extend(["--allow-origin".into(), origin.into()]);
     }
-    let pid = client::spawn_daemon(home, &extra)?;
-    client::wait_for(&home.socket()).await?;
+    let starting = client::spawn_daemon(home, &extra)?;
+    let pid = starting.pid;
+    starting.wait(home).await?;
     println!(
         "procward daemon started (pid {pid}, home {})",
         home.root().display()

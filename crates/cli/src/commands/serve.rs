@@ -3,7 +3,7 @@
 //! `procward` client never links this (it execs `procwardd`), which keeps the client small
 //! and fast to start.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -15,8 +15,32 @@ use super::Context;
 use super::daemon::{Args, connection_timeout};
 use crate::config::DaemonConfig;
 
-/// Runs the daemon in the foreground until it is stopped.
+/// Runs the daemon in the foreground until it is stopped. With `--report-ready`, whoever
+/// started it hears `ready` on this process's stdout once it accepts connections, or
+/// `error: WHY` when it cannot start.
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
+    let mut report = args.report_ready.then(report_pipe).transpose()?;
+    let ready = report.as_ref().map(std::fs::File::try_clone).transpose()?;
+    let result = start(args, ctx, ready);
+    if let (Err(e), Some(report)) = (&result, report.as_mut()) {
+        // Nobody may be listening any more (the starter gave up): nothing more to do.
+        let _ = writeln!(report, "error: {}", crate::exit::describe(e));
+    }
+    result
+}
+
+/// Takes stdout, the pipe to the starter, as a close-on-exec file of its own and points
+/// stdout at /dev/null: no shim or managed process can hold the pipe open, so the starter
+/// sees it close when this daemon dies before it is ready.
+fn report_pipe() -> anyhow::Result<std::fs::File> {
+    use std::os::fd::AsFd as _;
+    let pipe = std::io::stdout().as_fd().try_clone_to_owned()?;
+    let null = std::fs::File::options().write(true).open("/dev/null")?;
+    rustix::stdio::dup2_stdout(&null)?;
+    Ok(std::fs::File::from(pipe))
+}
+
+fn start(args: Args, ctx: &Context, ready: Option<std::fs::File>) -> anyhow::Result<u8> {
     let home = Home::from_env()?;
     let (listen, tls) = listener(&args, &ctx.config.daemon)?;
     let mcp = super::mcp::policy(false, None, &ctx.config.mcp)?;
@@ -26,7 +50,15 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<u8> {
         spawn_limits: ctx.config.limits.daemon_config()?,
         ..Default::default()
     };
-    serve(home, args.detached_child, listen, tls, mcp, tcp, engine)
+    serve(
+        home,
+        args.detached_child,
+        (listen, tls),
+        mcp,
+        tcp,
+        engine,
+        ready,
+    )
 }
 
 /// The TCP listener and TLS files: flags first, then the config file.
@@ -125,11 +157,11 @@ fn shim_exe(exe: std::path::PathBuf) -> std::path::PathBuf {
 fn serve(
     home: Home,
     detached: bool,
-    listen: Option<SocketAddr>,
-    tls: Option<TlsFiles>,
+    (listen, tls): (Option<SocketAddr>, Option<TlsFiles>),
     mcp: procward_mcp::Policy,
     tcp: TcpOptions,
     engine: procward_daemon::engine::EngineConfig,
+    ready: Option<std::fs::File>,
 ) -> anyhow::Result<u8> {
     if detached {
         // A session of its own: no terminal hang-up or job-control signal reaches it.
@@ -147,6 +179,7 @@ fn serve(
         allowed_hosts: tcp.allowed_hosts,
         allowed_origins: tcp.allowed_origins,
         engine,
+        ready,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
