@@ -18,7 +18,7 @@ pub fn path() -> anyhow::Result<PathBuf> {
     let daemon = exe.with_file_name(DAEMON_EXE);
     if !daemon.is_file() {
         anyhow::bail!(
-            "cannot find {} beside {}: install both binaries (cargo install --path crates/cli)",
+            "cannot find {} beside {}: install the binaries together (scripts/release.sh --install)",
             DAEMON_EXE,
             exe.display()
         );
