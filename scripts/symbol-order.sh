@@ -7,16 +7,16 @@
 # around every function it has run. With the functions of start-up, the idle loop and
 # common requests linked side by side, the idle daemon measured 5.9 MB instead of
 # 12.5 MB, and a shim 1.2 MB instead of 1.5 MB (bench/RESULTS.md). The CLI is left as it
-# is: its calls took fewer page faults ordered, but no less time. The names are mangled
-# symbols, which change with the Rust toolchain and with dependency
-# versions: release.sh warns when most of them are gone.
+# is: with an order its calls took fewer page faults, but no less time. The names are
+# mangled symbols, which change with the Rust toolchain and with dependency versions:
+# release.sh warns when most of them are gone.
 #
 # How: unstripped static builds run under valgrind's callgrind (every function run,
 # exhaustively): the daemon through start-up and idle, and every shim of a workload
-# (starts, logs, restarts, stops, queued jobs). The daemon's part of that
-# workload runs natively under `perf record` (sampled), because valgrind 3.19 lacks
-# pidfd_open, which the daemon's supervision needs. Needs valgrind and perf
-# (apt-get install valgrind linux-perf); takes about seven minutes.
+# (starts, logs, restarts, stops, queued jobs). The daemon's part of that workload runs
+# natively under `perf record` (sampled), because valgrind 3.19 lacks pidfd_open, which
+# the daemon's supervision needs. Needs valgrind and perf (apt-get install valgrind
+# linux-perf); takes three to seven minutes.
 #
 # Usage: scripts/symbol-order.sh
 set -euo pipefail
