@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from procs import DEVNULL, wait_gone
+from procs import DEVNULL, reap, wait_gone
 from measure import run, timed
 from tools import Tool
 
@@ -165,11 +165,7 @@ files = {t}/conf.d/*.conf
     def stop_daemon(self):
         if self.daemon_proc and self.daemon_proc.poll() is None:
             self.daemon_proc.terminate()
-            try:
-                self.daemon_proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.daemon_proc.kill()
-                self.daemon_proc.wait()
+            reap(self.daemon_proc)
         self.daemon_proc = None
 
     def _conf(self, name, argv, restart=None, stop_timeout=None, numprocs=1):
@@ -270,11 +266,7 @@ daemon: {{}}
     def stop_daemon(self):
         if self.daemon_proc and self.daemon_proc.poll() is None:
             run(self.cli + ["shutdown"], check=False)
-            try:
-                self.daemon_proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.daemon_proc.kill()
-                self.daemon_proc.wait()
+            reap(self.daemon_proc)
         self.daemon_proc = None
 
     def start_lines(self, name, argv, **opt):

@@ -126,6 +126,15 @@ def wait_gone(pid: int, timeout: float = 10.0) -> bool:
     return False
 
 
+def reap(proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Waits for a daemon this run started and was asked to stop; SIGKILL after timeout."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def kill_by_pidfd(pid: int, marker: bytes | None, start: int | None = None) -> bool:
     """SIGKILL pid through a pidfd, only if it still carries the marker (or start time)."""
     try:
