@@ -25,9 +25,10 @@ pub fn for_kind(kind: ErrorKind) -> u8 {
     }
 }
 
-/// An error reaching `main` as one line: its causes `: `-separated, without repeating a
-/// cause that the message before it already ends with (errors such as the daemon's
-/// `cannot listen on ADDR: Address already in use` print their source themselves).
+/// An error as one line for a person (at `main`, in the TUI): its causes `: `-separated,
+/// without repeating a cause that the message before it already ends with (errors such as
+/// the daemon's `cannot listen on ADDR: Address already in use` print their source
+/// themselves).
 pub fn describe(error: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in error.chain() {

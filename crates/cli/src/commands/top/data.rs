@@ -286,7 +286,7 @@ pub fn kill(
                     })
                     .collect::<Vec<_>>()
                     .join("; "),
-                Err(e) => format!("{e:#}"),
+                Err(e) => crate::exit::describe(&e),
             };
             let _ = tx.send(Event::Notice(text));
             let _ = resample.send(Collect::Now);
