@@ -74,7 +74,15 @@ fn a_set_scales_answers_to_its_name_and_tells_each_replica_its_index() {
     )
     .len()
         == 2));
-    assert!(d.logs("web:1", 5).iter().any(|l| l.contains("instance 1")));
+    // Ready means the port accepts; the line printed just after listen() may still be
+    // on its way to the log file.
+    assert!(wait_for(Duration::from_secs(10), || d
+        .logs("web:1", 5)
+        .iter()
+        .any(|l| l.contains("instance 1"))));
+    assert!(wait_for(Duration::from_secs(10), || !d
+        .logs("web:0", 5)
+        .is_empty()));
     // The set's logs: every replica's lines, each naming its replica.
     let all = d.cmd().args(["logs", "web"]).output().unwrap();
     let text = String::from_utf8_lossy(&all.stdout);
