@@ -1,17 +1,22 @@
-//! Test-only stand-in for `procward shim <launch.json>`: the shim tests run it before (and
-//! independently of) the CLI's hidden subcommand, which calls the same function.
+//! Test-only stand-in for `procward shim <launch.json>` and `procward shim --spawner`: the
+//! shim tests run it before (and independently of) the CLI's hidden subcommand, which
+//! calls the same functions.
 
 use std::path::Path;
 
+use procward_core::supervisor::shim;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let [_, command, launch_file] = args.as_slice() else {
-        eprintln!("usage: shim shim <launch.json>");
-        std::process::exit(2);
+    let code = match args.as_slice() {
+        [_, command, flag] if command == "shim" && flag == shim::spawner::SPAWNER_FLAG => {
+            shim::spawner::serve()
+        }
+        [_, command, launch_file] if command == "shim" => shim::run(Path::new(launch_file)),
+        _ => {
+            eprintln!("usage: shim shim <launch.json> | shim shim --spawner");
+            2
+        }
     };
-    if command != "shim" {
-        eprintln!("usage: shim shim <launch.json>");
-        std::process::exit(2);
-    }
-    std::process::exit(procward_core::supervisor::shim::run(Path::new(launch_file)));
+    std::process::exit(code);
 }

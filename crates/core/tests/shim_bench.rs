@@ -71,7 +71,14 @@ fn seq_2m_lines_through_the_shim_vs_straight_to_a_file() {
         let started = Instant::now();
         let mut launched = launch(&shim_exe(), &spec, &dir.path().join("launch.json")).unwrap();
         reported.push(started.elapsed());
-        assert!(launched.shim.wait().unwrap().success());
+        assert!(
+            launched
+                .shim
+                .wait()
+                .unwrap()
+                .expect("the shim is our child")
+                .success()
+        );
         shimmed.push(started.elapsed());
         assert_eq!(
             read_status(&spec.status_file).unwrap().unwrap().exit_code,

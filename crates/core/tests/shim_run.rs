@@ -79,7 +79,14 @@ impl Running {
     /// Waits for the exit record, then for the shim to exit 0.
     fn wait(&mut self) -> ExitRecord {
         let record = wait_status(&self.spec.status_file, Duration::from_secs(30));
-        assert!(self.launched.shim.wait().unwrap().success());
+        assert!(
+            self.launched
+                .shim
+                .wait()
+                .unwrap()
+                .expect("the shim is our child")
+                .success()
+        );
         record
     }
 }

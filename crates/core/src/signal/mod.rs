@@ -8,7 +8,7 @@
 
 mod elevate;
 pub mod group;
-mod handle;
+pub(crate) mod handle;
 mod kill;
 mod name;
 mod target;

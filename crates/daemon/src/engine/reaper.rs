@@ -4,20 +4,36 @@
 //!
 //! Only processes the daemon did not spawn itself are reaped here: shims and health-check
 //! commands are waited for by their owners, which need their exit status.
+//!
+//! Shims are started here too ([`OwnedChildren::spawn_shim`]): forked by the shim
+//! spawner (see `procward_core::supervisor::shim::spawner`), which reaps them itself, or
+//! executed as the daemon's own children when the spawner cannot be used.
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::Child;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::Pid;
-use procward_core::supervisor::shim::{self, LaunchSpec};
+use procward_core::supervisor::shim::{self, LaunchError, LaunchSpec, ShimProcess, Spawner};
 use tokio::signal::unix::{SignalKind, signal};
 
-/// PIDs whose exit status belongs to someone else (shims, health checks).
+/// After the shim spawner failed, how long shims are executed directly before a new
+/// spawner is tried.
+const SPAWNER_RETRY: Duration = Duration::from_secs(10);
+
+/// PIDs whose exit status belongs to someone else (shims, health checks), and the shim
+/// spawner.
 #[derive(Debug, Clone, Default)]
-pub struct OwnedChildren(Arc<Mutex<HashSet<u32>>>);
+pub struct OwnedChildren(Arc<Mutex<HashSet<u32>>>, Arc<Mutex<SpawnerSlot>>);
+
+/// The shim spawner, once started; when it last failed.
+#[derive(Debug, Default)]
+struct SpawnerSlot {
+    spawner: Option<Spawner>,
+    failed_at: Option<Instant>,
+}
 
 impl OwnedChildren {
     /// Spawns a child whose status its owner will collect. The reaper is held off while
@@ -32,14 +48,20 @@ impl OwnedChildren {
         Ok(child)
     }
 
-    /// Spawns a process shim for `launch` (see [`shim::spawn`]) with the reaper held off
-    /// across the fork; the error is in the words a user is shown.
+    /// Starts a process shim for `launch`: forked by the shim spawner (started from `exe`
+    /// on first use), else executed (see [`shim::spawn`]) with the reaper held off across
+    /// the fork. The error is in the words a user is shown.
     pub fn spawn_shim(
         &self,
         exe: &Path,
         launch: &LaunchSpec,
         launch_file: &Path,
-    ) -> Result<Child, String> {
+    ) -> Result<ShimProcess, String> {
+        match self.spawn_forked(exe, launch, launch_file) {
+            Some(Ok(shim)) => return Ok(shim),
+            Some(Err(e)) => return Err(e.to_string()),
+            None => {}
+        }
         self.spawn(|| match shim::spawn(exe, launch, launch_file) {
             Ok(shim) => {
                 let pid = shim.id();
@@ -48,6 +70,43 @@ impl OwnedChildren {
             Err(e) => Ok((Err(e.to_string()), 0)),
         })
         .unwrap_or_else(|e| Err(e.to_string()))
+    }
+
+    /// The shim forked by the spawner; `None` when the spawner cannot be used (then it is
+    /// dropped, and tried again after [`SPAWNER_RETRY`]).
+    fn spawn_forked(
+        &self,
+        exe: &Path,
+        launch: &LaunchSpec,
+        launch_file: &Path,
+    ) -> Option<Result<ShimProcess, LaunchError>> {
+        let mut slot = self.1.lock().expect("shim spawner lock");
+        if slot.spawner.is_none() {
+            if slot
+                .failed_at
+                .is_some_and(|at| at.elapsed() < SPAWNER_RETRY)
+            {
+                return None;
+            }
+            match Spawner::start(exe) {
+                Ok(spawner) => slot.spawner = Some(spawner),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot start the shim spawner; executing shims");
+                    slot.failed_at = Some(Instant::now());
+                    return None;
+                }
+            }
+        }
+        let spawner = slot.spawner.as_ref()?;
+        match shim::spawn_forked(spawner, launch, launch_file) {
+            Err(LaunchError::Shim(e)) => {
+                tracing::warn!(error = %e, "the shim spawner failed; executing shims");
+                slot.spawner = None;
+                slot.failed_at = Some(Instant::now());
+                None
+            }
+            other => Some(other),
+        }
     }
 
     /// The owner has reaped `pid`.

@@ -18,7 +18,7 @@ use std::time::Duration;
 use procward_core::supervisor::shim::{ExitRecord, Launched};
 use procward_core::supervisor::spec::ProcessSpec;
 use procward_core::supervisor::state::RestartTracker;
-use procward_core::sys::process::{Instance, identify, start_ticks_of, start_time_of};
+use procward_core::sys::process::{Instance, identify};
 use serde::{Deserialize, Serialize};
 
 mod queue;
@@ -52,22 +52,33 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    /// The run a shim has just reported started, at `started_at_ms`: the child's exact
-    /// start time is read only when it is still the shim's own child, so a recycled pid
-    /// cannot pass.
+    /// The run a shim has just reported started, at `started_at_ms`. Identities are
+    /// exact: the child's start ticks as its shim read them before it could reap it (else
+    /// read here only while it is still the shim's child, so a recycled pid cannot pass),
+    /// and the shim's as the spawner read them (else read here: a shim that is this
+    /// daemon's child keeps its pid until reaped).
     pub fn of_launched(launched: &Launched, started_at_ms: u64) -> Self {
         let shim_pid = launched.shim.id();
-        let child_start_ticks = identify(launched.child_pid)
-            .ok()
-            .filter(|child| child.ppid == shim_pid)
-            .map(|child| child.start_ticks);
+        let child_start_ticks = launched.child_start_ticks.or_else(|| {
+            identify(launched.child_pid)
+                .ok()
+                .filter(|child| child.ppid == shim_pid)
+                .map(|child| child.start_ticks)
+        });
+        let (shim_start_time, shim_start_ticks) = match launched.shim.identity() {
+            Some((time, ticks)) => (time, Some(ticks)),
+            None => match identify(shim_pid) {
+                Ok(shim) => (shim.start_time, Some(shim.start_ticks)),
+                Err(_) => (0, None),
+            },
+        };
         Self {
             child_pid: launched.child_pid,
             child_start_time: launched.child_start_time,
             shim_pid,
-            shim_start_time: start_time_of(shim_pid).unwrap_or(0),
+            shim_start_time,
             child_start_ticks,
-            shim_start_ticks: start_ticks_of(shim_pid),
+            shim_start_ticks,
             started_at_ms,
             boot_id: procward_core::sys::boot_id().map(str::to_owned),
         }

@@ -49,9 +49,13 @@ use crate::logs::writer::RotatingWriter;
 
 mod child;
 mod log_state;
+mod process;
 mod run;
+pub mod spawner;
 pub use log_state::{LOG_STATE_FILE, LogState, read_log_state};
+pub use process::ShimProcess;
 pub use run::run;
+pub use spawner::Spawner;
 
 /// How long [`launch`] waits for the shim's report before giving up on it.
 const REPORT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -104,13 +108,16 @@ pub struct ExitRecord {
 /// A process started under a shim.
 #[derive(Debug)]
 pub struct Launched {
-    /// The shim itself: the daemon's child, to be reaped when it exits.
-    pub shim: Child,
+    /// The shim itself: the daemon's child (to be reaped when it exits) or the spawner's.
+    pub shim: ShimProcess,
     /// The managed process (the shim's child, leader of its own process group).
     pub child_pid: u32,
     /// Its start time in Unix seconds: with the pid, what identifies it after a daemon
     /// restart (a recycled pid has a different start time).
     pub child_start_time: u64,
+    /// Its start time in clock ticks since boot, read by the shim before it could reap
+    /// the child (the exact identity); `None` from a shim that did not say.
+    pub child_start_ticks: Option<u64>,
 }
 
 /// Why [`launch`] did not start the process.
@@ -140,6 +147,8 @@ enum Report {
     Started {
         child_pid: u32,
         child_start_time: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        child_start_ticks: Option<u64>,
     },
     Failed {
         error: String,
@@ -155,31 +164,52 @@ pub fn launch(exe: &Path, launch: &LaunchSpec, file: &Path) -> Result<Launched, 
     await_report(spawn(exe, launch, file)?)
 }
 
-/// The first half of [`launch`]: writes `file` and spawns the shim, without waiting for
+/// The first half of [`launch`]: writes `file` and executes the shim, without waiting for
 /// its report. A caller that must hold a lock across the fork (so a reaper cannot take
 /// the shim's exit status) holds it for this part only.
-pub fn spawn(exe: &Path, launch: &LaunchSpec, file: &Path) -> Result<Child, LaunchError> {
-    let io_error = |context: String| move |source| LaunchError::Io { context, source };
-    let json = serde_json::to_vec(launch).map_err(io::Error::other);
-    // Read once by the shim right after this and never again: no fsync is owed, which
-    // keeps two disk flushes off every start.
-    json.and_then(|json| write_private(file, &json))
-        .map_err(io_error(format!("cannot write {}", file.display())))?;
+pub fn spawn(exe: &Path, launch: &LaunchSpec, file: &Path) -> Result<ShimProcess, LaunchError> {
+    write_launch_file(launch, file)?;
     let mut shim = Command::new(exe);
     shim.arg("shim")
         .arg(file)
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
     shim.spawn()
-        .map_err(io_error(format!("cannot run {}", exe.display())))
+        .map(ShimProcess::child)
+        .map_err(|source| LaunchError::Io {
+            context: format!("cannot run {}", exe.display()),
+            source,
+        })
+}
+
+/// [`spawn`] through a running [`Spawner`]: the shim is forked rather than executed. An
+/// error means the spawner is unusable; the launch file is written either way.
+pub fn spawn_forked(
+    spawner: &Spawner,
+    launch: &LaunchSpec,
+    file: &Path,
+) -> Result<ShimProcess, LaunchError> {
+    write_launch_file(launch, file)?;
+    spawner.spawn(file)
+}
+
+/// Writes `launch` to `file` (mode 0600) for the shim.
+fn write_launch_file(launch: &LaunchSpec, file: &Path) -> Result<(), LaunchError> {
+    let json = serde_json::to_vec(launch).map_err(io::Error::other);
+    // Read once by the shim right after this and never again: no fsync is owed, which
+    // keeps two disk flushes off every start.
+    json.and_then(|json| write_private(file, &json))
+        .map_err(|source| LaunchError::Io {
+            context: format!("cannot write {}", file.display()),
+            source,
+        })
 }
 
 /// The second half of [`launch`]: waits (at most 30 s) for the shim
 /// `spawn` started to report its child's pid, or why it could not start it.
-pub fn await_report(mut shim: Child) -> Result<Launched, LaunchError> {
+pub fn await_report(mut shim: ShimProcess) -> Result<Launched, LaunchError> {
     let line = shim
-        .stdout
-        .take()
+        .take_report()
         .map(|out| read_line_within(out, REPORT_TIMEOUT));
     let report = match line {
         Some(Ok(line)) => serde_json::from_slice(&line).map_err(|e| e.to_string()),
@@ -190,17 +220,19 @@ pub fn await_report(mut shim: Child) -> Result<Launched, LaunchError> {
         Ok(Report::Started {
             child_pid,
             child_start_time,
+            child_start_ticks,
         }) => Ok(Launched {
             shim,
             child_pid,
             child_start_time,
+            child_start_ticks,
         }),
         Ok(Report::Failed { error }) => {
             let _ = shim.wait();
             Err(LaunchError::Spawn(error))
         }
         Err(message) => {
-            let _ = shim.kill();
+            shim.kill();
             let _ = shim.wait();
             Err(LaunchError::Shim(message))
         }

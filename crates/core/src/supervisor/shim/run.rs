@@ -35,11 +35,12 @@ pub fn run(launch_file: &Path) -> i32 {
     };
     let child_pid = child.id();
     // Not reaped yet, so its /proc entry is there even if it already exited.
-    let child_start_time = crate::sys::process::identify(child_pid).map_or(0, |id| id.start_time);
+    let identity = crate::sys::process::identify(child_pid).ok();
     report(
         &Report::Started {
             child_pid,
-            child_start_time,
+            child_start_time: identity.as_ref().map_or(0, |id| id.start_time),
+            child_start_ticks: identity.map(|id| id.start_ticks),
         },
         0,
     );

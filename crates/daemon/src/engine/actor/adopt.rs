@@ -145,7 +145,7 @@ impl Actor {
         &mut self,
         name: &str,
         record: crate::engine::registry::RunRecord,
-        shim: Option<std::process::Child>,
+        shim: Option<procward_core::supervisor::shim::ShimProcess>,
     ) -> u64 {
         let Some(entry) = self.entries.get_mut(name) else {
             return 0;

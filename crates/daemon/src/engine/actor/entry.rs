@@ -20,7 +20,7 @@ pub struct Run {
     /// What the registry remembers of it.
     pub record: RunRecord,
     /// The shim as our child, when this daemon started it (not after re-adoption).
-    pub shim: Option<std::process::Child>,
+    pub shim: Option<procward_core::supervisor::shim::ShimProcess>,
     /// Run its health and readiness checks.
     pub checkers: Vec<JoinHandle<()>>,
     /// Restarts the spec asks for: its `watch` files, its `cron_restart`.

@@ -4,14 +4,13 @@
 //! (SIGTERM, SIGKILL after [`KILL_GRACE`]); a restarted daemon re-adopts running
 //! attempts by their shim's pid and start time instead of running them again.
 
-use std::process::Child;
 use std::time::Duration;
 
 use procward_core::Signal;
 use procward_core::cgroup::Unit;
 use procward_core::queue::{AfterAttempt, Attempt, JobState};
 use procward_core::signal::group;
-use procward_core::supervisor::shim::{self, LaunchSpec, Launched};
+use procward_core::supervisor::shim::{self, LaunchSpec, Launched, ShimProcess};
 use procward_core::supervisor::spec::LogLimits;
 
 use super::KILL_GRACE;
@@ -25,8 +24,9 @@ pub(crate) struct Running {
     pub attempt: u32,
     /// Its shim and process, as stored for re-adoption; `None` until the shim reports.
     pub record: Option<RunRecord>,
-    /// The shim, when this daemon spawned it (to be reaped); `None` after re-adoption.
-    pub shim: Option<Child>,
+    /// The shim, when this daemon started it (to be reaped when it is the daemon's
+    /// child); `None` after re-adoption.
+    pub shim: Option<ShimProcess>,
     /// When the shim was spawned (Unix milliseconds): the attempt's start, which its end
     /// (the shim's own clock) can never precede.
     pub spawned_ms: u64,

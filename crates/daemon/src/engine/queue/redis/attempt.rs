@@ -12,7 +12,8 @@ use procward_core::Signal;
 use procward_core::cgroup::Unit;
 use procward_core::queue::{Attempt, Job, JobState};
 use procward_core::signal::group;
-use procward_core::supervisor::shim;
+use procward_core::supervisor::shim::{self, ShimProcess};
+use procward_core::sys::process::Instance;
 use tokio::sync::mpsc;
 
 use super::report::{random, report, report_started};
@@ -105,35 +106,40 @@ pub(super) struct Running {
     pub oom_seen: u64,
 }
 
-/// An attempt's shim: spawned here (a child to reap) or re-adopted from a previous
-/// daemon (watched through a pidfd).
+/// An attempt's shim: started here (this daemon's child to reap, or the spawner's) or
+/// re-adopted from a previous daemon (watched through a pidfd).
 pub(super) enum Shim {
-    Child(std::process::Child),
+    Started(ShimProcess),
     Adopted(u32),
 }
 
 impl Shim {
     fn pid(&self) -> u32 {
         match self {
-            Shim::Child(child) => child.id(),
+            Shim::Started(shim) => shim.id(),
             Shim::Adopted(pid) => *pid,
         }
     }
 
-    /// Returns once the shim has exited.
-    async fn exited(self) {
+    /// Returns once the shim (`recorded`: its PID and start time) has exited.
+    async fn exited(self, recorded: Instance) {
         match self {
-            Shim::Child(mut child) => {
-                let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+            Shim::Started(mut shim) if shim.is_child() => {
+                let _ = tokio::task::spawn_blocking(move || shim.wait()).await;
             }
-            Shim::Adopted(pid) => {
-                let Some(pid) = rustix::process::Pid::from_raw(pid as i32) else {
+            Shim::Started(_) | Shim::Adopted(_) => {
+                let Some(pid) = rustix::process::Pid::from_raw(recorded.pid as i32) else {
                     return;
                 };
                 let Ok(fd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
                 else {
                     return; // already gone
                 };
+                // Checked after opening: the pidfd now pins the process the start time
+                // names (its PID may have been reused since the shim exited).
+                if !recorded.is_alive() {
+                    return;
+                }
                 // A pidfd turns readable when its process exits (a rare wait: a thread of
                 // its own is fine).
                 let _ = tokio::task::spawn_blocking(move || {
@@ -196,7 +202,7 @@ async fn launch(shared: &Arc<Shared>, job: &mut Job, token: u64) -> Result<Runni
     Ok(Running {
         number,
         record,
-        shim: Shim::Child(launched.shim),
+        shim: Shim::Started(launched.shim),
         unit,
         oom_seen,
     })
@@ -224,7 +230,7 @@ async fn supervise(
     let (shipped, ship_done) = tokio::sync::oneshot::channel();
     let shipper = super::output::ship(shared, id, number, ship_done);
     let shim_pid = shim.pid();
-    let exited = shim.exited();
+    let exited = shim.exited(record.shim());
     tokio::pin!(exited);
     // From the attempt's start: a re-adopted attempt has run a while already.
     let timeout_at = job.spec.timeout.map(|t| {

@@ -1,0 +1,297 @@
+//! The shim spawner: one small single-threaded process, started by the daemon at its
+//! first launch, that forks every shim instead of the daemon executing the shim binary
+//! for each start.
+//!
+//! Why: every start and every job attempt runs under its own shim. Executing the shim
+//! binary costs its loader, its runtime's start and a fresh address space each time, about
+//! half a millisecond of CPU on a small VM; a fork of this process (a few hundred KiB
+//! resident, one thread) costs a fraction of that and the forked shim starts with the
+//! launch file's parser already warm. The daemon cannot fork itself for this: it is
+//! multi-threaded (only async-signal-safe code may run in such a child) and large.
+//!
+//! Protocol, over a `SOCK_SEQPACKET` socket pair (the spawner's end is its stdin):
+//! * the daemon sends the launch file's path, with the write end of a fresh report pipe
+//!   attached (`SCM_RIGHTS`);
+//! * the spawner forks; the child becomes the shim exactly as `EXE shim LAUNCH_FILE`
+//!   would (stdin `/dev/null`, stdout the report pipe, [`super::run`]);
+//! * the spawner answers `PID START_TIME START_TICKS`, the shim's identity read before
+//!   the spawner could reap it (so a recycled PID cannot be taken for the shim), or
+//!   `error: WHY`.
+//!
+//! The spawner reaps its children as they exit (a `signalfd` for `SIGCHLD`) and exits when
+//! the daemon's end closes. Shims do not need it after the fork: they outlive it, as they
+//! outlive the daemon. When it cannot be started or dies, the daemon executes shims
+//! directly again ([`super::spawn`]).
+//!
+//! `unsafe` here: `fork` itself, and closing in the child the two descriptors it must not
+//! keep. Both are sound because the spawner has one thread.
+#![allow(unsafe_code)]
+
+use std::io::{IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, fork};
+use rustix::event::{PollFd, PollFlags, poll};
+use rustix::net::{
+    AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
+    SendAncillaryMessage, SendFlags, SocketFlags, SocketType, recvmsg, sendmsg, socketpair,
+};
+
+use super::{LaunchError, ShimProcess};
+
+/// The argument that makes the shim binary a spawner: `EXE shim --spawner`.
+pub const SPAWNER_FLAG: &str = "--spawner";
+/// How long the daemon waits for the spawner's answer to one request.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest launch file path or answer carried in one message.
+const MESSAGE_MAX: usize = 4096;
+
+/// The daemon's side: a running spawner and the daemon's end of its socket.
+#[derive(Debug)]
+pub struct Spawner {
+    socket: OwnedFd,
+    /// The spawner process. It exits by itself when `socket` closes (the daemon's reaper
+    /// collects it), so it is never waited for here.
+    process: Child,
+}
+
+impl Spawner {
+    /// Starts `exe shim --spawner` with its end of a new socket pair as stdin.
+    pub fn start(exe: &Path) -> Result<Self, LaunchError> {
+        let io_error = |context: &str| {
+            let context = context.to_string();
+            move |source: std::io::Error| LaunchError::Io { context, source }
+        };
+        let (ours, theirs) = socketpair(
+            AddressFamily::UNIX,
+            SocketType::SEQPACKET,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .map_err(|e| io_error("cannot create the spawner's socket")(e.into()))?;
+        let process = Command::new(exe)
+            .args(["shim", SPAWNER_FLAG])
+            .stdin(Stdio::from(theirs))
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(io_error(&format!("cannot run {}", exe.display())))?;
+        Ok(Self {
+            socket: ours,
+            process,
+        })
+    }
+
+    /// The spawner's PID.
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
+    /// Has the spawner fork a shim for `launch_file`, which reports on a new pipe; the
+    /// error means the spawner is unusable (the caller falls back to executing the shim).
+    pub fn spawn(&self, launch_file: &Path) -> Result<ShimProcess, LaunchError> {
+        let shim_error = |what: String| LaunchError::Shim(format!("spawner: {what}"));
+        let (report, report_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .map_err(|e| shim_error(format!("cannot create a pipe: {e}")))?;
+        let path = launch_file.as_os_str().as_bytes();
+        let fds = [report_write.as_fd()];
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        control.push(SendAncillaryMessage::ScmRights(&fds));
+        sendmsg(
+            &self.socket,
+            &[IoSlice::new(path)],
+            &mut control,
+            SendFlags::NOSIGNAL,
+        )
+        .map_err(|e| shim_error(format!("cannot send a request: {e}")))?;
+        drop(report_write);
+        let answer = self.answer().map_err(shim_error)?;
+        let (pid, start_time, start_ticks) = parse_answer(&answer).map_err(shim_error)?;
+        Ok(ShimProcess::forked(
+            pid,
+            start_time,
+            start_ticks,
+            report.into(),
+        ))
+    }
+
+    /// The spawner's answer to the request just sent, within [`ANSWER_TIMEOUT`].
+    fn answer(&self) -> Result<String, String> {
+        let mut fds = [PollFd::new(&self.socket, PollFlags::IN)];
+        let timeout = rustix::event::Timespec::try_from(ANSWER_TIMEOUT).ok();
+        match poll(&mut fds, timeout.as_ref()) {
+            Ok(0) => return Err("no answer in 5 s".into()),
+            Ok(_) => {}
+            Err(e) => return Err(format!("cannot wait for the answer: {e}")),
+        }
+        let mut buf = [0u8; MESSAGE_MAX];
+        let n = rustix::net::recv(&self.socket, &mut buf, RecvFlags::DONTWAIT)
+            .map_err(|e| format!("cannot read the answer: {e}"))?
+            .0;
+        if n == 0 {
+            return Err("exited".into());
+        }
+        Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+    }
+}
+
+/// `PID START_TIME START_TICKS`, or the spawner's `error: WHY`.
+fn parse_answer(answer: &str) -> Result<(u32, u64, u64), String> {
+    if let Some(why) = answer.strip_prefix("error: ") {
+        return Err(why.to_string());
+    }
+    let mut fields = answer.split(' ');
+    let mut next = || fields.next().and_then(|f| f.parse::<u64>().ok());
+    match (next(), next(), next()) {
+        (Some(pid), Some(time), Some(ticks)) if pid > 0 && pid <= i32::MAX as u64 => {
+            Ok((pid as u32, time, ticks))
+        }
+        _ => Err(format!("bad answer {answer:?}")),
+    }
+}
+
+/// The spawner's main (`EXE shim --spawner`, stdin its end of the daemon's socket):
+/// serves fork requests until the daemon's end closes. Returns its exit code.
+pub fn serve() -> i32 {
+    // Signals aimed at the daemon's terminal or group must not end it, as for a shim.
+    let _ = rustix::process::setsid();
+    let mut blocked = SigSet::from_iter([
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGPIPE,
+        Signal::SIGCHLD,
+    ]);
+    if sigprocmask(SigmaskHow::SIG_BLOCK, Some(&blocked), None).is_err() {
+        return 1;
+    }
+    blocked.clear();
+    blocked.add(Signal::SIGCHLD);
+    let Ok(children) =
+        SignalFd::with_flags(&blocked, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+    else {
+        return 1;
+    };
+    // The socket moves off fd 0 to a close-on-exec descriptor; fd 0 becomes /dev/null.
+    let Ok(socket) = rustix::io::fcntl_dupfd_cloexec(std::io::stdin(), 3) else {
+        return 1;
+    };
+    if let Ok(null) = std::fs::File::open("/dev/null") {
+        let _ = rustix::stdio::dup2_stdin(&null);
+    }
+    loop {
+        let mut fds = [
+            PollFd::new(&socket, PollFlags::IN),
+            PollFd::new(&children, PollFlags::IN),
+        ];
+        match poll(&mut fds, None) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return 1,
+        }
+        let (request, exited) = (!fds[0].revents().is_empty(), !fds[1].revents().is_empty());
+        if exited {
+            while let Ok(Some(_)) = children.read_signal() {}
+            reap();
+        }
+        if request && !serve_one(&socket, &children) {
+            return 0;
+        }
+    }
+}
+
+/// Reaps every child that has exited.
+fn reap() {
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Takes one request and answers it; `false` once the daemon's end is closed.
+fn serve_one(socket: &OwnedFd, children: &SignalFd) -> bool {
+    let mut buf = [0u8; MESSAGE_MAX];
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = RecvAncillaryBuffer::new(&mut space);
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let received = recvmsg(socket, &mut iov, &mut control, RecvFlags::CMSG_CLOEXEC);
+    let length = match received {
+        Ok(msg) if msg.bytes == 0 => return false,
+        Ok(msg) => msg.bytes,
+        Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => return true,
+        Err(_) => return false,
+    };
+    let mut report = None;
+    for message in control.drain() {
+        if let RecvAncillaryMessage::ScmRights(fds) = message {
+            // Only the first descriptor is ours to use; extra ones are closed on drop.
+            report = report.or(fds.into_iter().next());
+        }
+    }
+    let path = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&buf[..length]));
+    let answer = match report {
+        None => "error: no report pipe came with the request".to_string(),
+        Some(report) => fork_shim(&path, report, socket, children),
+    };
+    let _ = rustix::net::send(socket, answer.as_bytes(), SendFlags::NOSIGNAL);
+    true
+}
+
+/// Forks the shim for `launch_file`, reporting on `report`; the answer for the daemon.
+fn fork_shim(launch_file: &Path, report: OwnedFd, socket: &OwnedFd, children: &SignalFd) -> String {
+    // SAFETY: this process has a single thread (the spawner starts none), so the child
+    // may run any code, allocation included, as after a fork of any one-threaded program.
+    match unsafe { fork() } {
+        Err(e) => format!("error: cannot fork: {e}"),
+        Ok(ForkResult::Child) => {
+            // SAFETY: in the child, these descriptors are its own copies and nothing in
+            // it uses them again: the shim must not hold the spawner's socket (the
+            // daemon would not see the spawner exit) or its signalfd.
+            unsafe {
+                libc::close(socket.as_raw_fd());
+                libc::close(children.as_raw_fd());
+            }
+            let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+            let _ = rustix::stdio::dup2_stdout(&report);
+            drop(report);
+            std::process::exit(super::run(launch_file))
+        }
+        Ok(ForkResult::Parent { child }) => {
+            drop(report);
+            let pid = child.as_raw() as u32;
+            // Not reaped before this answer is sent: the PID is still this child's.
+            match crate::sys::process::identify(pid) {
+                Ok(id) => format!("{pid} {} {}", id.start_time, id.start_ticks),
+                Err(e) => format!("error: cannot read the shim's identity: {e}"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_answer;
+
+    #[test]
+    fn answers_parse_and_bad_ones_are_refused() {
+        assert_eq!(
+            parse_answer("42 1700000000 12345"),
+            Ok((42, 1_700_000_000, 12345))
+        );
+        assert_eq!(
+            parse_answer("error: cannot fork: EAGAIN"),
+            Err("cannot fork: EAGAIN".into())
+        );
+        for bad in ["", "0 1 2", "42 1", "-1 2 3", "4294967295 1 2", "x y z"] {
+            assert!(parse_answer(bad).is_err(), "{bad:?}");
+        }
+    }
+}

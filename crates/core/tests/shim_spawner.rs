@@ -1,0 +1,196 @@
+//! The shim spawner end to end, with real processes: shims forked by it report and record
+//! exits as executed ones do, are its children (reaped by it, never left as zombies),
+//! carry an exact identity, outlive it, and a dead or wrong spawner is an error the
+//! daemon can fall back from.
+//!
+//! The spawner runs as `target/<profile>/examples/shim --spawner`
+//! (crates/core/examples/shim.rs), which `cargo test` builds along with the tests.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use procward_core::supervisor::shim::{
+    LaunchError, LaunchSpec, Launched, Spawner, await_report, read_status, spawn_forked,
+};
+use procward_core::sys::process::identify;
+use tempfile::TempDir;
+
+fn shim_exe() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/shim_spawner-HASH -> target/<profile>/examples/shim
+    let shim = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/shim");
+    assert!(shim.exists(), "{} is missing", shim.display());
+    shim
+}
+
+fn spec(dir: &Path, argv: &[&str]) -> LaunchSpec {
+    let env = BTreeMap::from([(
+        "PATH".to_string(),
+        std::env::var("PATH").unwrap_or_default(),
+    )]);
+    LaunchSpec {
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        env,
+        cwd: Some(dir.to_path_buf()),
+        stdout_log: dir.join("out.log"),
+        stderr_log: dir.join("err.log"),
+        max_bytes: 1 << 20,
+        max_files: 2,
+        timestamps: false,
+        status_file: dir.join("status.json"),
+        cgroup: None,
+    }
+}
+
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        sleep(Duration::from_millis(10));
+    }
+    done()
+}
+
+/// The spawner, ended (its socket closed) and reaped however the test ends.
+struct Started(Option<Spawner>);
+
+impl Started {
+    fn new(exe: &Path) -> Self {
+        Self(Some(Spawner::start(exe).unwrap()))
+    }
+
+    fn get(&self) -> &Spawner {
+        self.0.as_ref().unwrap()
+    }
+
+    fn launch(&self, dir: &Path, argv: &[&str]) -> Result<Launched, LaunchError> {
+        let file = dir.join("launch.json");
+        await_report(spawn_forked(self.get(), &spec(dir, argv), &file)?)
+    }
+
+    /// Closes the socket and reaps the spawner; its exit code.
+    fn end(&mut self) -> Option<i32> {
+        let spawner = self.0.take()?;
+        let pid = Pid::from_raw(spawner.pid() as i32);
+        drop(spawner);
+        match waitpid(pid, None) {
+            Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => Some(code),
+            _ => None,
+        }
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+#[test]
+fn forked_shims_report_record_exits_and_are_reaped_by_the_spawner() {
+    let mut spawner = Started::new(&shim_exe());
+    let spawner_pid = spawner.get().pid();
+    let tmp = TempDir::new().unwrap();
+    for round in 0..3 {
+        let dir = tmp.path().join(format!("run{round}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut launched = spawner
+            .launch(
+                &dir,
+                &["sh", "-c", "echo out $0; echo err >&2; exit 3", "x"],
+            )
+            .unwrap();
+        let shim = launched.shim.id();
+        assert!(!launched.shim.is_child(), "forked by the spawner");
+        // The identities the spawner and the shim read are the kernel's.
+        let (time, ticks) = launched.shim.identity().expect("the spawner's reading");
+        if let Ok(now) = identify(shim) {
+            assert_eq!(
+                (now.start_time, now.start_ticks, now.ppid),
+                (time, ticks, spawner_pid)
+            );
+        }
+        assert!(launched.child_start_ticks.is_some());
+        assert_eq!(launched.shim.wait().unwrap(), None, "not ours to reap");
+        let status = dir.join("status.json");
+        assert!(wait_until(Duration::from_secs(10), || status.exists()));
+        let record = read_status(&status).unwrap().unwrap();
+        assert_eq!((record.exit_code, record.signal), (Some(3), None));
+        assert_eq!(
+            std::fs::read_to_string(dir.join("out.log")).unwrap(),
+            "out x\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("err.log")).unwrap(),
+            "err\n"
+        );
+        // Reaped by the spawner: gone from /proc, not left a zombie.
+        assert!(
+            wait_until(Duration::from_secs(10), || identify(shim).is_err()),
+            "shim {shim} was not reaped"
+        );
+    }
+    assert_eq!(spawner.end(), Some(0), "exits when the daemon's end closes");
+}
+
+#[test]
+fn a_spawn_error_comes_through_the_forked_shim() {
+    let spawner = Started::new(&shim_exe());
+    let tmp = TempDir::new().unwrap();
+    let error = spawner
+        .launch(tmp.path(), &["no-such-command-procward-test"])
+        .unwrap_err();
+    assert!(
+        matches!(&error, LaunchError::Spawn(m) if m.contains("command not found")),
+        "{error}"
+    );
+    // The spawner goes on serving.
+    let dir = tmp.path().join("next");
+    std::fs::create_dir_all(&dir).unwrap();
+    spawner.launch(&dir, &["true"]).unwrap();
+}
+
+#[test]
+fn shims_outlive_the_spawner_and_a_dead_spawner_is_an_error() {
+    let mut spawner = Started::new(&shim_exe());
+    let tmp = TempDir::new().unwrap();
+    let launched = spawner.launch(tmp.path(), &["sleep", "30"]).unwrap();
+    let (shim, child) = (launched.shim.id(), launched.child_pid);
+    let spawner_pid = spawner.get().pid();
+    kill(Pid::from_raw(spawner_pid as i32), Signal::SIGKILL).unwrap();
+    let error = spawner
+        .launch(tmp.path(), &["true"])
+        .expect_err("the spawner is dead");
+    assert!(matches!(error, LaunchError::Shim(_)), "{error}");
+    spawner.end();
+    sleep(Duration::from_millis(100));
+    assert!(
+        identify(shim).is_ok() && identify(child).is_ok(),
+        "the shim lives on"
+    );
+    killpg(Pid::from_raw(child as i32), Signal::SIGKILL).unwrap();
+    let status = tmp.path().join("status.json");
+    assert!(wait_until(Duration::from_secs(10), || status.exists()));
+    let record = read_status(&status).unwrap().unwrap();
+    assert_eq!(record.signal, Some(9));
+}
+
+#[test]
+fn a_program_that_is_no_spawner_is_an_error() {
+    let spawner = Started::new(Path::new("/bin/true"));
+    let tmp = TempDir::new().unwrap();
+    let error = spawner.launch(tmp.path(), &["true"]).unwrap_err();
+    assert!(matches!(error, LaunchError::Shim(_)), "{error}");
+}
