@@ -194,3 +194,35 @@ fn a_program_that_is_no_spawner_is_an_error() {
     let error = spawner.launch(tmp.path(), &["true"]).unwrap_err();
     assert!(matches!(error, LaunchError::Shim(_)), "{error}");
 }
+
+/// A signal the daemon (so the spawner) ignores, as under `nohup`, is at its default in
+/// the process: the spawner reads the ignored set once for all the shims it forks.
+#[test]
+#[allow(unsafe_code)]
+fn an_ignored_signal_reaches_the_process_at_its_default() {
+    use nix::sys::signal::{SigHandler, signal};
+    // SAFETY: SIG_IGN and SIG_DFL are no handlers; only inherited by the spawner started
+    // in between (other tests' children may inherit it too, which they do not check).
+    let old = unsafe { signal(Signal::SIGHUP, SigHandler::SigIgn) }.unwrap();
+    let spawner = Spawner::start(&shim_exe());
+    unsafe { signal(Signal::SIGHUP, old) }.unwrap();
+    let spawner = Started(Some(spawner.unwrap()));
+    let tmp = TempDir::new().unwrap();
+    let script = "grep SigIgn /proc/self/status; grep SigIgn /proc/$PPID/status";
+    spawner.launch(tmp.path(), &["sh", "-c", script]).unwrap();
+    let status = tmp.path().join("status.json");
+    assert!(wait_until(Duration::from_secs(10), || status.exists()));
+    let out = std::fs::read_to_string(tmp.path().join("out.log")).unwrap();
+    let masks: Vec<u64> = out
+        .lines()
+        .filter_map(|l| l.split_once("SigIgn:\t"))
+        .filter_map(|(_, mask)| u64::from_str_radix(mask.trim(), 16).ok())
+        .collect();
+    assert_eq!(masks.len(), 2, "{out}");
+    assert_eq!(masks[1] & 1, 1, "the shim inherited SIGHUP ignored: {out}");
+    assert_eq!(
+        masks[0] & 1,
+        0,
+        "the process has SIGHUP at its default: {out}"
+    );
+}

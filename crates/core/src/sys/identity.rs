@@ -77,9 +77,22 @@ pub struct Instance {
 impl Instance {
     /// Whether the PID still belongs to this instance (by ticks when recorded, and seconds).
     pub fn is_alive(&self) -> bool {
-        identify(self.pid)
-            .is_ok_and(|now| now.check(Some(self.start_time), self.start_ticks).is_ok())
+        start_of(self.pid).is_some_and(|(time, ticks)| {
+            time == self.start_time && self.start_ticks.is_none_or(|recorded| recorded == ticks)
+        })
     }
+}
+
+/// When the process holding `pid` now started, as (Unix seconds, clock ticks since boot),
+/// read straight from `/proc/PID/stat` (one open and one read: the check on every launch
+/// and watch, where [`identify`] would also read the owner and walk `procfs`'s layers);
+/// `None` when no such process exists.
+pub fn start_of(pid: u32) -> Option<(u64, u64)> {
+    let mut buf = [0u8; 4096];
+    let file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let n = std::io::Read::read(&mut &file, &mut buf).ok()?;
+    let ticks = super::stat_line::StatLine::parse(&buf[..n])?.starttime;
+    Some((Clock::get().start_time(ticks), ticks))
 }
 
 /// How [`Error::ProcessChanged`] names a start time in clock ticks since boot.
@@ -181,6 +194,19 @@ mod tests {
         assert_eq!(Clock::get().start_time(me.start_ticks), me.start_time);
         assert!(me.check(Some(me.start_time), Some(me.start_ticks)).is_ok());
         assert!(me.check(None, None).is_ok());
+        assert_eq!(start_of(me.pid), Some((me.start_time, me.start_ticks)));
+        let instance = Instance {
+            pid: me.pid,
+            start_time: me.start_time,
+            start_ticks: Some(me.start_ticks),
+        };
+        assert!(instance.is_alive());
+        let later = Instance {
+            start_ticks: Some(me.start_ticks + 1),
+            ..instance
+        };
+        assert!(!later.is_alive(), "another instance of the pid");
+        assert_eq!(start_of(i32::MAX as u32), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::held::{Held, command_line, uid_of};
 use super::identity::Clock;
 pub use super::identity::{
-    Identity, Instance, START_TICKS, START_TIME, identify, is_owned_by_current_user,
+    Identity, Instance, START_TICKS, START_TIME, identify, is_owned_by_current_user, start_of,
     start_ticks_of, start_time_of,
 };
 use super::stat_line::StatLine;

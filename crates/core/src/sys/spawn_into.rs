@@ -232,9 +232,25 @@ unsafe fn fail(status: libc::c_int) -> ! {
     }
 }
 
+/// The ignored signals as [`remember_ignored_signals`] found them, when it was called.
+static IGNORED: std::sync::OnceLock<Vec<libc::c_int>> = std::sync::OnceLock::new();
+
+/// Reads which signals this process ignores once and for all, for every later [`spawn`]
+/// of this process and of the processes it forks (the shim spawner calls it before it
+/// serves: each shim it forks would otherwise ask the kernel 62 times). Only for a process
+/// that never changes which signals it ignores afterwards.
+pub fn remember_ignored_signals() {
+    IGNORED.get_or_init(query_ignored_signals);
+}
+
 /// The signals this process ignores (execve keeps ignored signals ignored; handlers
 /// are reset by the kernel anyway).
 fn ignored_signals() -> Vec<libc::c_int> {
+    IGNORED.get().cloned().unwrap_or_else(query_ignored_signals)
+}
+
+/// Asks the kernel which signals this process ignores.
+fn query_ignored_signals() -> Vec<libc::c_int> {
     (1..=libc::SIGRTMAX())
         .filter(|&signal| signal != libc::SIGKILL && signal != libc::SIGSTOP)
         .filter(|&signal| {

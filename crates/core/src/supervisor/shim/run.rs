@@ -35,12 +35,12 @@ pub fn run(launch_file: &Path) -> i32 {
     };
     let child_pid = child.id();
     // Not reaped yet, so its /proc entry is there even if it already exited.
-    let identity = crate::sys::process::identify(child_pid).ok();
+    let start = crate::sys::process::start_of(child_pid);
     report(
         &Report::Started {
             child_pid,
-            child_start_time: identity.as_ref().map_or(0, |id| id.start_time),
-            child_start_ticks: identity.map(|id| id.start_ticks),
+            child_start_time: start.map_or(0, |(time, _)| time),
+            child_start_ticks: start.map(|(_, ticks)| ticks),
         },
         0,
     );

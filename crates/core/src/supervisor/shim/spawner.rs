@@ -180,6 +180,12 @@ pub fn serve() -> i32 {
         return 1;
     };
     // The socket moves off fd 0 to a close-on-exec descriptor; fd 0 becomes /dev/null.
+    // Read once here rather than in every shim (see `remember_ignored_signals`); the
+    // dispositions do not change from here on, in the spawner or in a shim.
+    crate::sys::spawn_into::remember_ignored_signals();
+    // Likewise the boot time and tick rate that turn start ticks into times (read once
+    // per process, on first use).
+    let _ = crate::sys::process::start_of(std::process::id());
     let Ok(socket) = rustix::io::fcntl_dupfd_cloexec(std::io::stdin(), 3) else {
         return 1;
     };
@@ -268,9 +274,9 @@ fn fork_shim(launch_file: &Path, report: OwnedFd, socket: &OwnedFd, children: &S
             drop(report);
             let pid = child.as_raw() as u32;
             // Not reaped before this answer is sent: the PID is still this child's.
-            match crate::sys::process::identify(pid) {
-                Ok(id) => format!("{pid} {} {}", id.start_time, id.start_ticks),
-                Err(e) => format!("error: cannot read the shim's identity: {e}"),
+            match crate::sys::process::start_of(pid) {
+                Some((time, ticks)) => format!("{pid} {time} {ticks}"),
+                None => format!("error: cannot read the start time of the shim (pid {pid})"),
             }
         }
     }
