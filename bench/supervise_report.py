@@ -182,11 +182,11 @@ def section(meta: dict, ref: dict, res: dict[str, dict]) -> str:
               f"daemon RSS idle under 10 MB: {fmt(mb(v('idle', 'daemon_rss_kb')))} MB."),
         check(lt(mb(at50.get("daemon_rss_kb")), 15),
               f"daemon RSS with 50 managed under 15 MB: {fmt(mb(at50.get('daemon_rss_kb')))} MB "
-              f"(the 50 shims add {fmt(mb(at50.get('helpers_rss_kb')))} MB RSS, "
+              f"(the shim spawner and the 50 shims add {fmt(mb(at50.get('helpers_rss_kb')))} MB RSS, "
               f"{fmt(mb(at50.get('helpers_pss_kb')))} MB PSS)."),
         check(lt(mb(at1000.get("daemon_rss_kb")), 100),
               f"daemon RSS with 1,000 managed under 100 MB: {fmt(mb(at1000.get('daemon_rss_kb')))} MB "
-              f"(the 1,000 shims add {fmt(mb(at1000.get('helpers_rss_kb')))} MB RSS, "
+              f"(the shim spawner and the 1,000 shims add {fmt(mb(at1000.get('helpers_rss_kb')))} MB RSS, "
               f"{fmt(mb(at1000.get('helpers_pss_kb')))} MB PSS; daemon + shims PSS "
               f"{fmt(mb((at1000.get('daemon_pss_kb') or 0) + (at1000.get('helpers_pss_kb') or 0)))} MB)."),
         check(lt(v("starts50", "median_s"), 0.15),

@@ -92,9 +92,13 @@ class Procward(Tool):
         self._pid = None
 
     def helpers(self):
-        """The shims: children of the daemon running `procward-shim shim` (or `procward shim`)."""
+        """procward's processes besides the daemon: the shim spawner (`procward-shim shim
+        --spawner`, a child of the daemon) and the shims, forked by the spawner (so its
+        children, with its command line) or executed by the daemon (its children)."""
         cm = children_map()
-        return [c for c in cm.get(self._pid, []) if "shim" in cmdline(c)[1:2]]
+        own = [c for c in cm.get(self._pid, []) if "shim" in cmdline(c)[1:2]]
+        forked = [s for c in own if "--spawner" in cmdline(c) for s in cm.get(c, [])]
+        return own + forked
 
     def start_lines(self, name, argv, restart=None, stop_timeout=None):
         cmd = [self.bin, "start", name]
