@@ -2,27 +2,21 @@
 //! assertions are flaky; the benchmark suite tracks the targets). Run with
 //! `cargo test --release -p procward-core --test shim_bench -- --ignored --nocapture`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::shim_exe;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use procward_core::supervisor::shim::{LaunchSpec, launch, read_status};
 
 const LINES: &str = "2000000";
 const RUNS: usize = 9;
-
-fn shim_exe() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/shim")
-}
 
 fn spec(dir: &Path, argv: &[&str]) -> LaunchSpec {
     LaunchSpec {

@@ -4,14 +4,17 @@
 //! The shim runs as `target/<profile>/examples/shim` (crates/core/examples/shim.rs), which
 //! `cargo test` builds along with the tests.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use common::shim_exe;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use procward_core::logs::writer::rotated_path;
@@ -19,24 +22,6 @@ use procward_core::supervisor::shim::{
     ExitRecord, LaunchError, LaunchSpec, Launched, launch, read_status,
 };
 use tempfile::TempDir;
-
-fn shim_exe() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/shim_run-HASH -> target/<profile>/examples/shim
-    let shim = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/shim");
-    assert!(
-        shim.exists(),
-        "{} is missing: build it with `cargo build -p procward-core --example shim` \
-         (a plain `cargo test` builds it)",
-        shim.display()
-    );
-    shim
-}
 
 fn spec(dir: &Path, argv: &[&str]) -> LaunchSpec {
     let env = BTreeMap::from([

@@ -6,11 +6,14 @@
 //! The spawner runs as `target/<profile>/examples/shim --spawner`
 //! (crates/core/examples/shim.rs), which `cargo test` builds along with the tests.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use common::shim_exe;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
@@ -19,19 +22,6 @@ use procward_core::supervisor::shim::{
 };
 use procward_core::sys::process::identify;
 use tempfile::TempDir;
-
-fn shim_exe() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/shim_spawner-HASH -> target/<profile>/examples/shim
-    let shim = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/shim");
-    assert!(shim.exists(), "{} is missing", shim.display());
-    shim
-}
 
 fn spec(dir: &Path, argv: &[&str]) -> LaunchSpec {
     let env = BTreeMap::from([(
