@@ -120,47 +120,35 @@ impl Actor {
         let number = job.attempts.len() as u32 + 1;
         let dir = self.home.attempt_dir(id, number);
         let launch = launch_spec(&dir, id, number, &job.spec, unit.clone());
-        let exe = self.exe.clone();
-        let spawned = self
-            .owned
-            .spawn_shim(&exe, &launch, &dir.join("launch.json"));
-        // The job stays queued (its slot taken) until the shim reports its child
-        // running: `running` in a job's state always comes with the process's pid.
-        let started_ms = now_ms();
+        let (exe, owned, internal) = (self.exe.clone(), self.owned.clone(), self.internal.clone());
+        let launch_file = dir.join("launch.json");
+        // The launch (the launch file, the shim's fork) and the wait for the shim's report
+        // of its child's pid (or why it could not start it) run off the actor, so starts
+        // and requests do not queue behind them. The job stays queued (its slot taken)
+        // until the report: `running` in a job's state always comes with the process's pid.
+        tokio::task::spawn_blocking(move || {
+            let launched = owned
+                .spawn_shim(&exe, &launch, &launch_file)
+                .and_then(|shim| shim::await_report(shim).map_err(|e| e.to_string()));
+            let _ = internal.send(Internal::Reported {
+                id,
+                attempt: number,
+                launched: Box::new(launched),
+            });
+        });
         let group_name = job.spec.group.clone();
-        match spawned {
-            Ok(shim) => {
-                // The shim reports its child's pid (or why it could not start it) on a
-                // pipe; that wait runs off the actor, so starts do not queue behind it.
-                let internal = self.internal.clone();
-                tokio::task::spawn_blocking(move || {
-                    let launched = shim::await_report(shim).map_err(|e| e.to_string());
-                    let _ = internal.send(Internal::Reported {
-                        id,
-                        attempt: number,
-                        launched: Box::new(launched),
-                    });
-                });
-                self.running.insert(
-                    id,
-                    Running {
-                        attempt: number,
-                        record: None,
-                        shim: None,
-                        spawned_ms: started_ms,
-                        oom_seen: unit.as_ref().map_or(0, Unit::oom_kills),
-                        unit,
-                    },
-                );
-                self.slot_taken(&group_name);
-            }
-            Err(message) => {
-                if let Some(unit) = unit {
-                    let _ = unit.remove();
-                }
-                self.not_started(id, message, started_ms)
-            }
-        }
+        self.running.insert(
+            id,
+            Running {
+                attempt: number,
+                record: None,
+                shim: None,
+                spawned_ms: now_ms(),
+                oom_seen: unit.as_ref().map_or(0, Unit::oom_kills),
+                unit,
+            },
+        );
+        self.slot_taken(&group_name);
     }
 
     /// The attempt's program could not be started: a failed attempt (exit 127).
@@ -200,9 +188,6 @@ impl Actor {
         };
         let started_ms = self.running.get(&id).map_or_else(now_ms, |r| r.spawned_ms);
         let record = RunRecord::of_launched(&launched, started_ms);
-        if let Err(e) = self.store.put_run(id, &record) {
-            tracing::error!(id, error = %e, "cannot save the job's run");
-        }
         self.watcher
             .watch(record.shim(), &id.to_string(), attempt.into());
         let Some(job) = self.jobs.get_mut(&id) else {
@@ -223,7 +208,14 @@ impl Actor {
             self.arm_timeout(id, attempt, timeout);
         }
         tracing::info!(id, attempt, pid = launched.child_pid, "job started");
-        self.save(id);
+        // The run (for re-adoption) and the job, running, saved together.
+        if let (Some(job), Some(record)) = (
+            self.jobs.get(&id),
+            self.running.get(&id).and_then(|r| r.record.as_ref()),
+        ) && let Err(e) = self.store.start_run(job, record)
+        {
+            tracing::error!(id, error = %e, "cannot save the job's run");
+        }
         self.emit(id);
         if cancel {
             self.end_running(id, "cancelled");

@@ -160,11 +160,16 @@ impl Store {
 
     /// Saves a changed job.
     pub fn update(&self, job: &Job) -> Result<(), StoreError> {
-        let body = serde_json::to_string(job)?;
-        self.db()?.execute(
-            "UPDATE jobs SET state = ?2, body = ?3 WHERE id = ?1",
-            params![job.id as i64, job.state.as_str(), body],
-        )?;
+        update_job(self.db()?, job)
+    }
+
+    /// Records an attempt that started: its run (see [`Self::put_run`]) and the job, in
+    /// one transaction.
+    pub fn start_run(&mut self, job: &Job, run: &RunRecord) -> Result<(), StoreError> {
+        let tx = self.db_mut()?.transaction()?;
+        put_run(&tx, job.id, run)?;
+        update_job(&tx, job)?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -211,20 +216,35 @@ impl Store {
     /// Remembers the running attempt's shim and process, so a restarted daemon finds
     /// them again instead of running the job twice.
     pub fn put_run(&self, id: u64, run: &RunRecord) -> Result<(), StoreError> {
-        self.db()?.execute(
-            "INSERT INTO runs (job_id, body) VALUES (?1, ?2)
-             ON CONFLICT(job_id) DO UPDATE SET body = excluded.body",
-            params![id as i64, serde_json::to_string(run)?],
-        )?;
-        Ok(())
+        put_run(self.db()?, id, run)
     }
 
     /// The run has ended.
     pub fn delete_run(&self, id: u64) -> Result<(), StoreError> {
         self.db()?
-            .execute("DELETE FROM runs WHERE job_id = ?1", params![id as i64])?;
+            .prepare_cached("DELETE FROM runs WHERE job_id = ?1")?
+            .execute(params![id as i64])?;
         Ok(())
     }
+}
+
+/// Saves a changed job (its statement parsed once per connection: a job changes state
+/// several times per attempt).
+fn update_job(db: &Connection, job: &Job) -> Result<(), StoreError> {
+    let body = serde_json::to_string(job)?;
+    db.prepare_cached("UPDATE jobs SET state = ?2, body = ?3 WHERE id = ?1")?
+        .execute(params![job.id as i64, job.state.as_str(), body])?;
+    Ok(())
+}
+
+/// Saves the run of job `id`.
+fn put_run(db: &Connection, id: u64, run: &RunRecord) -> Result<(), StoreError> {
+    db.prepare_cached(
+        "INSERT INTO runs (job_id, body) VALUES (?1, ?2)
+         ON CONFLICT(job_id) DO UPDATE SET body = excluded.body",
+    )?
+    .execute(params![id as i64, serde_json::to_string(run)?])?;
+    Ok(())
 }
 
 #[cfg(test)]
