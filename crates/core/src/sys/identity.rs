@@ -119,14 +119,14 @@ pub fn identify(pid: u32) -> Result<Identity> {
 /// The kernel start time (Unix seconds) of `pid`, or `None` when no such process exists.
 /// Coarse: prefer [`start_ticks_of`] to tell one instance of a PID from the next.
 pub fn start_time_of(pid: u32) -> Option<u64> {
-    identify(pid).ok().map(|identity| identity.start_time)
+    start_of(pid).map(|(time, _)| time)
 }
 
 /// The kernel start time of `pid` in clock ticks since boot (`USER_HZ`, 1/100 s), or
 /// `None` when no such process exists. With the PID it identifies one process instance
 /// across PID reuse.
 pub fn start_ticks_of(pid: u32) -> Option<u64> {
-    identify(pid).ok().map(|identity| identity.start_ticks)
+    start_of(pid).map(|(_, ticks)| ticks)
 }
 
 /// Whether the process runs as the caller's effective user (so a plain kill may work).

@@ -18,7 +18,7 @@ use std::time::Duration;
 use procward_core::supervisor::shim::{ExitRecord, Launched};
 use procward_core::supervisor::spec::ProcessSpec;
 use procward_core::supervisor::state::RestartTracker;
-use procward_core::sys::process::{Instance, identify};
+use procward_core::sys::process::{Instance, identify, start_of};
 use serde::{Deserialize, Serialize};
 
 mod queue;
@@ -65,20 +65,14 @@ impl RunRecord {
                 .filter(|child| child.ppid == shim_pid)
                 .map(|child| child.start_ticks)
         });
-        let (shim_start_time, shim_start_ticks) = match launched.shim.identity() {
-            Some((time, ticks)) => (time, Some(ticks)),
-            None => match identify(shim_pid) {
-                Ok(shim) => (shim.start_time, Some(shim.start_ticks)),
-                Err(_) => (0, None),
-            },
-        };
+        let shim_start = launched.shim.identity().or_else(|| start_of(shim_pid));
         Self {
             child_pid: launched.child_pid,
             child_start_time: launched.child_start_time,
             shim_pid,
-            shim_start_time,
+            shim_start_time: shim_start.map_or(0, |(time, _)| time),
             child_start_ticks,
-            shim_start_ticks,
+            shim_start_ticks: shim_start.map(|(_, ticks)| ticks),
             started_at_ms,
             boot_id: procward_core::sys::boot_id().map(str::to_owned),
         }

@@ -66,23 +66,21 @@ pub struct Spawner {
 impl Spawner {
     /// Starts `exe shim --spawner` with its end of a new socket pair as stdin.
     pub fn start(exe: &Path) -> Result<Self, LaunchError> {
-        let io_error = |context: &str| {
-            let context = context.to_string();
-            move |source: std::io::Error| LaunchError::Io { context, source }
-        };
+        let io_error = |context: String| move |source| LaunchError::Io { context, source };
         let (ours, theirs) = socketpair(
             AddressFamily::UNIX,
             SocketType::SEQPACKET,
             SocketFlags::CLOEXEC,
             None,
         )
-        .map_err(|e| io_error("cannot create the spawner's socket")(e.into()))?;
+        .map_err(std::io::Error::from)
+        .map_err(io_error("cannot create the spawner's socket".into()))?;
         let process = Command::new(exe)
             .args(["shim", SPAWNER_FLAG])
             .stdin(Stdio::from(theirs))
             .stdout(Stdio::null())
             .spawn()
-            .map_err(io_error(&format!("cannot run {}", exe.display())))?;
+            .map_err(io_error(format!("cannot run {}", exe.display())))?;
         Ok(Self {
             socket: ours,
             process,
@@ -125,12 +123,17 @@ impl Spawner {
 
     /// The spawner's answer to the request just sent, within [`ANSWER_TIMEOUT`].
     fn answer(&self) -> Result<String, String> {
-        let mut fds = [PollFd::new(&self.socket, PollFlags::IN)];
-        let timeout = rustix::event::Timespec::try_from(ANSWER_TIMEOUT).ok();
-        match poll(&mut fds, timeout.as_ref()) {
-            Ok(0) => return Err("no answer in 5 s".into()),
-            Ok(_) => {}
-            Err(e) => return Err(format!("cannot wait for the answer: {e}")),
+        let deadline = std::time::Instant::now() + ANSWER_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let mut fds = [PollFd::new(&self.socket, PollFlags::IN)];
+            match poll(&mut fds, Some(&super::timespec(left))) {
+                Ok(0) => return Err("no answer in 5 s".into()),
+                Ok(_) => break,
+                // A signal to this thread is no fault of the spawner's.
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(format!("cannot wait for the answer: {e}")),
+            }
         }
         let mut buf = [0u8; MESSAGE_MAX];
         let n = rustix::net::recv(&self.socket, &mut buf, RecvFlags::DONTWAIT)
@@ -163,7 +166,7 @@ fn parse_answer(answer: &str) -> Result<(u32, u64, u64), String> {
 pub fn serve() -> i32 {
     // Signals aimed at the daemon's terminal or group must not end it, as for a shim.
     let _ = rustix::process::setsid();
-    let mut blocked = SigSet::from_iter([
+    let blocked = SigSet::from_iter([
         Signal::SIGHUP,
         Signal::SIGINT,
         Signal::SIGPIPE,
@@ -172,20 +175,18 @@ pub fn serve() -> i32 {
     if sigprocmask(SigmaskHow::SIG_BLOCK, Some(&blocked), None).is_err() {
         return 1;
     }
-    blocked.clear();
-    blocked.add(Signal::SIGCHLD);
-    let Ok(children) =
-        SignalFd::with_flags(&blocked, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-    else {
+    let exits = SigSet::from_iter([Signal::SIGCHLD]);
+    let flags = SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK;
+    let Ok(children) = SignalFd::with_flags(&exits, flags) else {
         return 1;
     };
-    // The socket moves off fd 0 to a close-on-exec descriptor; fd 0 becomes /dev/null.
     // Read once here rather than in every shim (see `remember_ignored_signals`); the
     // dispositions do not change from here on, in the spawner or in a shim.
     crate::sys::spawn_into::remember_ignored_signals();
     // Likewise the boot time and tick rate that turn start ticks into times (read once
     // per process, on first use).
     let _ = crate::sys::process::start_of(std::process::id());
+    // The socket moves off fd 0 to a close-on-exec descriptor; fd 0 becomes /dev/null.
     let Ok(socket) = rustix::io::fcntl_dupfd_cloexec(std::io::stdin(), 3) else {
         return 1;
     };
