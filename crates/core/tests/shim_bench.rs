@@ -1,37 +1,22 @@
 //! Throughput and footprint of the shim, as figures to read rather than assertions (timed
 //! assertions are flaky; the benchmark suite tracks the targets). Run with
-//! `cargo test --release -p procward-core --test shim_bench -- --ignored --nocapture`.
+//! `cargo build --release -p procward-core --example shim` (a test filter builds no
+//! examples), then `cargo test --release -p procward-core --test shim_bench -- --ignored
+//! --nocapture`.
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs::File;
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::shim_exe;
+use common::{shim_exe, spec};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use procward_core::supervisor::shim::{LaunchSpec, launch, read_status};
+use procward_core::supervisor::shim::{launch, read_status};
 
 const LINES: &str = "2000000";
 const RUNS: usize = 9;
-
-fn spec(dir: &Path, argv: &[&str]) -> LaunchSpec {
-    LaunchSpec {
-        argv: argv.iter().map(|s| s.to_string()).collect(),
-        env: BTreeMap::from([("PATH".into(), std::env::var("PATH").unwrap_or_default())]),
-        cwd: None,
-        stdout_log: dir.join("out.log"),
-        stderr_log: dir.join("err.log"),
-        max_bytes: 10 << 20,
-        max_files: 5,
-        timestamps: false,
-        status_file: dir.join("status.json"),
-        cgroup: None,
-    }
-}
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -86,7 +71,7 @@ fn seq_2m_lines_through_the_shim_vs_straight_to_a_file() {
             expected += (hi - lo + 1) * (digits + 1);
         }
         // 14.9 MB in 10 MB files: one rotation, both files complete.
-        let rotated = std::fs::metadata(dir.path().join("out.log.1")).map_or(0, |m| m.len());
+        let rotated = std::fs::metadata(dir.path().join("logs/out.log.1")).map_or(0, |m| m.len());
         assert_eq!(logged + rotated, expected);
     }
     let (direct, shimmed, reported) = (median(direct), median(shimmed), median(reported));

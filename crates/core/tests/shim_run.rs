@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -14,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::shim_exe;
+use common::{shim_exe, spec};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use procward_core::logs::writer::rotated_path;
@@ -22,28 +21,6 @@ use procward_core::supervisor::shim::{
     ExitRecord, LaunchError, LaunchSpec, Launched, launch, read_status,
 };
 use tempfile::TempDir;
-
-fn spec(dir: &Path, argv: &[&str]) -> LaunchSpec {
-    let env = BTreeMap::from([
-        (
-            "PATH".to_string(),
-            std::env::var("PATH").unwrap_or_default(),
-        ),
-        ("PROCWARD_TEST".to_string(), "yes".to_string()),
-    ]);
-    LaunchSpec {
-        argv: argv.iter().map(|s| s.to_string()).collect(),
-        env,
-        cwd: Some(dir.to_path_buf()),
-        stdout_log: dir.join("logs/out.log"),
-        stderr_log: dir.join("logs/err.log"),
-        max_bytes: 10 << 20,
-        max_files: 5,
-        timestamps: false,
-        status_file: dir.join("status.json"),
-        cgroup: None,
-    }
-}
 
 /// Kills the child's process group and reaps the shim, however the test ends.
 struct Running {

@@ -8,39 +8,19 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::shim_exe;
+use common::{shim_exe, spec};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use procward_core::supervisor::shim::{
-    LaunchError, LaunchSpec, Launched, Spawner, await_report, read_status, spawn_forked,
+    LaunchError, Launched, Spawner, await_report, read_status, spawn_forked,
 };
 use procward_core::sys::process::identify;
 use tempfile::TempDir;
-
-fn spec(dir: &Path, argv: &[&str]) -> LaunchSpec {
-    let env = BTreeMap::from([(
-        "PATH".to_string(),
-        std::env::var("PATH").unwrap_or_default(),
-    )]);
-    LaunchSpec {
-        argv: argv.iter().map(|s| s.to_string()).collect(),
-        env,
-        cwd: Some(dir.to_path_buf()),
-        stdout_log: dir.join("out.log"),
-        stderr_log: dir.join("err.log"),
-        max_bytes: 1 << 20,
-        max_files: 2,
-        timestamps: false,
-        status_file: dir.join("status.json"),
-        cgroup: None,
-    }
-}
 
 fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
@@ -119,11 +99,11 @@ fn forked_shims_report_record_exits_and_are_reaped_by_the_spawner() {
         let record = read_status(&status).unwrap().unwrap();
         assert_eq!((record.exit_code, record.signal), (Some(3), None));
         assert_eq!(
-            std::fs::read_to_string(dir.join("out.log")).unwrap(),
+            std::fs::read_to_string(dir.join("logs/out.log")).unwrap(),
             "out x\n"
         );
         assert_eq!(
-            std::fs::read_to_string(dir.join("err.log")).unwrap(),
+            std::fs::read_to_string(dir.join("logs/err.log")).unwrap(),
             "err\n"
         );
         // Reaped by the spawner: gone from /proc, not left a zombie.
@@ -202,7 +182,7 @@ fn an_ignored_signal_reaches_the_process_at_its_default() {
     spawner.launch(tmp.path(), &["sh", "-c", script]).unwrap();
     let status = tmp.path().join("status.json");
     assert!(wait_until(Duration::from_secs(10), || status.exists()));
-    let out = std::fs::read_to_string(tmp.path().join("out.log")).unwrap();
+    let out = std::fs::read_to_string(tmp.path().join("logs/out.log")).unwrap();
     let masks: Vec<u64> = out
         .lines()
         .filter_map(|l| l.split_once("SigIgn:\t"))

@@ -1,6 +1,9 @@
 //! What the shim tests share.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use procward_core::supervisor::shim::LaunchSpec;
 
 /// The shim the tests run: `target/<profile>/examples/shim` (crates/core/examples/shim.rs),
 /// which a plain `cargo test` builds along with the tests.
@@ -20,4 +23,28 @@ pub fn shim_exe() -> PathBuf {
         shim.display()
     );
     shim
+}
+
+/// What the tests launch: `argv` in `dir`, logs in `dir/logs`, the exit record in
+/// `dir/status.json`, the test's `PATH` and `PROCWARD_TEST=yes`.
+pub fn spec(dir: &Path, argv: &[&str]) -> LaunchSpec {
+    let env = BTreeMap::from([
+        (
+            "PATH".to_string(),
+            std::env::var("PATH").unwrap_or_default(),
+        ),
+        ("PROCWARD_TEST".to_string(), "yes".to_string()),
+    ]);
+    LaunchSpec {
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        env,
+        cwd: Some(dir.to_path_buf()),
+        stdout_log: dir.join("logs/out.log"),
+        stderr_log: dir.join("logs/err.log"),
+        max_bytes: 10 << 20,
+        max_files: 5,
+        timestamps: false,
+        status_file: dir.join("status.json"),
+        cgroup: None,
+    }
 }
