@@ -131,9 +131,14 @@ impl Home {
         format!("procward-{hash:08x}")
     }
 
+    /// Where every job's folder is.
+    pub fn jobs_dir(&self) -> PathBuf {
+        self.root.join("jobs")
+    }
+
     /// Every file of one job (its attempts' logs and exit records).
     pub fn job_dir(&self, id: u64) -> PathBuf {
-        self.root.join("jobs").join(id.to_string())
+        self.jobs_dir().join(id.to_string())
     }
 
     /// One attempt's launch file, logs (`stdout.log`, `stderr.log`) and exit record.

@@ -1,8 +1,10 @@
 //! What runs on the machine: processes, system-wide figures and listening ports.
 //!
 //! Everything here reads `/proc` (through the `procfs` crate), asks `sysinfo` or, for
-//! ports, the kernel's sock_diag netlink interface, and never changes anything.
+//! ports, the kernel's sock_diag netlink interface, and never changes anything (but the
+//! priority of the daemon's own housekeeping thread, [`background`]).
 
+pub mod background;
 mod held;
 mod identity;
 pub mod listening;

@@ -10,7 +10,7 @@
 //! the parent's blocked signals blocked in the child (the shim blocks SIGHUP, SIGINT and
 //! SIGPIPE to survive them), where a managed process must start with an empty mask.
 //!
-//! This is the one place in procward with `unsafe`: the raw `clone3` system call and the
+//! This is procward's main place with `unsafe` (`sys::background` has two plain calls): the raw `clone3` system call and the
 //! child's few system calls between it and `execve`. Everything the child needs (C
 //! strings, pointer arrays, descriptors) is prepared before the clone; the child only
 //! calls async-signal-safe functions and never returns into Rust code.

@@ -12,6 +12,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::run::Running;
 use super::store::{Store, StoreError};
+use super::trash::Trash;
 use super::{Command, JobEvent, Queue};
 use crate::engine::actor::entry::unix_ms;
 use crate::engine::error::EngineError;
@@ -116,6 +117,8 @@ pub(crate) struct Actor {
     pub(super) limits: Limits,
     /// A [`Internal::Recheck`] is on its way (jobs are held by a limit).
     pub(super) recheck_pending: bool,
+    /// Deletes forgotten jobs' folders off the actor.
+    pub(super) trash: Trash,
 }
 
 /// Now, in Unix milliseconds.
@@ -169,6 +172,7 @@ pub fn spawn(
         schedules: BTreeMap::new(),
         limits,
         recheck_pending: false,
+        trash: Trash::start(handle_home.jobs_dir()),
     };
     actor.restore(loaded, &config)?;
     tokio::spawn(async move {

@@ -18,6 +18,7 @@ mod restore;
 mod run;
 mod schedules;
 pub mod store;
+pub(crate) mod trash;
 
 use std::time::Duration;
 

@@ -153,7 +153,7 @@ impl Actor {
         for id in ids {
             self.jobs.remove(id);
             self.dependents.remove(id);
-            let _ = std::fs::remove_dir_all(self.home.job_dir(*id));
+            self.trash.discard(&self.home.job_dir(*id));
         }
         self.completed.retain(|id| !ids.contains(id));
         Ok(())

@@ -113,6 +113,8 @@ struct Shared {
     managed: Mutex<Vec<fleet::HostProcess>>,
     /// Set once the `default` group and `[queue.group.*]` are in Redis.
     groups_made: tokio::sync::OnceCell<()>,
+    /// Deletes this host's files of jobs gone from the queue, off the request's path.
+    trash: super::trash::Trash,
 }
 
 /// Starts the queue on Redis: its subscriber, its worker and the handle's task. Redis
@@ -145,6 +147,7 @@ pub(super) fn spawn(
         wake: Notify::new(),
         groups_made: tokio::sync::OnceCell::new(),
         managed: Mutex::default(),
+        trash: super::trash::Trash::start(home.jobs_dir()),
     });
     orphans::recover(&shared);
     tokio::spawn(events::subscribe(shared.clone()));

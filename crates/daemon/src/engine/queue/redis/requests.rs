@@ -196,7 +196,7 @@ impl Shared {
     /// Removes this host's logs of jobs that are gone from the queue.
     pub(super) fn remove_dirs(&self, ids: &[u64]) {
         for id in ids {
-            let _ = std::fs::remove_dir_all(self.home.job_dir(*id));
+            self.trash.discard(&self.home.job_dir(*id));
         }
     }
 
