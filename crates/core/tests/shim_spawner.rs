@@ -93,6 +93,10 @@ fn forked_shims_report_record_exits_and_are_reaped_by_the_spawner() {
             );
         }
         assert!(launched.child_start_ticks.is_some());
+        assert!(
+            !dir.join("launch.json").exists(),
+            "the spec went in the request"
+        );
         assert_eq!(launched.shim.wait().unwrap(), None, "not ours to reap");
         let status = dir.join("status.json");
         assert!(wait_until(Duration::from_secs(10), || status.exists()));
@@ -113,6 +117,35 @@ fn forked_shims_report_record_exits_and_are_reaped_by_the_spawner() {
         );
     }
     assert_eq!(spawner.end(), Some(0), "exits when the daemon's end closes");
+}
+
+#[test]
+fn a_launch_spec_too_large_for_a_request_goes_through_a_launch_file() {
+    let spawner = Started::new(&shim_exe());
+    let dir = TempDir::new().unwrap();
+    let mut spec = spec(dir.path(), &["sh", "-c", "printf %s \"$BIG\" | wc -c"]);
+    let big = "x".repeat(spawner_inline_max());
+    spec.env.insert("BIG".into(), big);
+    let file = dir.path().join("launch.json");
+    let mut launched = await_report(spawn_forked(spawner.get(), &spec, &file).unwrap()).unwrap();
+    assert!(
+        file.exists(),
+        "too large for a request: written to the file"
+    );
+    assert_eq!(launched.shim.wait().unwrap(), None, "not ours to reap");
+    let status = dir.path().join("status.json");
+    assert!(wait_until(Duration::from_secs(10), || status.exists()));
+    assert_eq!(read_status(&status).unwrap().unwrap().exit_code, Some(0));
+    let out = std::fs::read_to_string(dir.path().join("logs/out.log")).unwrap();
+    assert_eq!(
+        out.trim(),
+        spawner_inline_max().to_string(),
+        "the whole variable"
+    );
+}
+
+fn spawner_inline_max() -> usize {
+    procward_core::supervisor::shim::spawner::INLINE_MAX
 }
 
 #[test]

@@ -7,7 +7,8 @@
 //! Letting children write to log files directly avoids the first problem but loses
 //! rotation at line boundaries, the last partial line and the exit code. Instead every
 //! managed process runs under `procward shim <launch.json>` (the same binary, re-executed
-//! with a hidden subcommand, calling [`run`]):
+//! with a hidden subcommand, calling [`run`]), or under the same code forked by the
+//! [`Spawner`] with the launch spec in its request:
 //!
 //! * the shim calls `setsid()`, so signals aimed at the daemon's process group or session
 //!   (a terminal's Ctrl-C, a service manager's group kill) never reach it, and blocks
@@ -182,15 +183,28 @@ pub fn spawn(exe: &Path, launch: &LaunchSpec, file: &Path) -> Result<ShimProcess
         })
 }
 
-/// [`spawn`] through a running [`Spawner`]: the shim is forked rather than executed. An
-/// error means the spawner is unusable; the launch file is written either way.
+/// [`spawn`] through a running [`Spawner`]: the shim is forked rather than executed, and
+/// its launch spec goes in the request (`file` is written only for a spec too large for
+/// one, or when the spawner fails: the caller then executes the shim with `file`). An
+/// error means the spawner is unusable.
 pub fn spawn_forked(
     spawner: &Spawner,
     launch: &LaunchSpec,
     file: &Path,
 ) -> Result<ShimProcess, LaunchError> {
-    write_launch_file(launch, file)?;
-    spawner.spawn(file)
+    let json = serde_json::to_vec(launch).map_err(|e| LaunchError::Io {
+        context: "cannot encode the launch spec".into(),
+        source: io::Error::other(e),
+    })?;
+    if json.len() <= spawner::INLINE_MAX {
+        return spawner.spawn(spawner::Launch::Inline(&json));
+    }
+    let file = std::path::absolute(file).map_err(|source| LaunchError::Io {
+        context: format!("cannot resolve {}", file.display()),
+        source,
+    })?;
+    write_launch_file(launch, &file)?;
+    spawner.spawn(spawner::Launch::File(&file))
 }
 
 /// Writes `launch` to `file` (mode 0600) for the shim.

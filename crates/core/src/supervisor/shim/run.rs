@@ -19,16 +19,27 @@ const PIPE_SIZE: usize = 1024 * 1024;
 /// file is written, 127 if the child could not be started, 1 if the status could not be
 /// recorded.
 pub fn run(launch_file: &Path) -> i32 {
-    // Fails only if we already lead a group, which also keeps group signals away.
-    let _ = rustix::process::setsid();
-    block_signals();
     let file = launch_file.display();
     let spec = fs::read(launch_file)
         .map_err(|e| format!("cannot read launch file {file}: {e}"))
-        .and_then(|bytes| {
-            let spec = serde_json::from_slice::<LaunchSpec>(&bytes);
-            spec.map_err(|e| format!("invalid launch file {file}: {e}"))
-        });
+        .and_then(|bytes| parse_spec(&bytes, &format!("launch file {file}")));
+    run_spec(spec)
+}
+
+/// [`run`] for a shim forked by the spawner with its launch spec in the request (no
+/// launch file to create, write and read on every start).
+pub(super) fn run_inline(json: &[u8]) -> i32 {
+    run_spec(parse_spec(json, "launch spec"))
+}
+
+fn parse_spec(json: &[u8], what: &str) -> Result<LaunchSpec, String> {
+    serde_json::from_slice::<LaunchSpec>(json).map_err(|e| format!("invalid {what}: {e}"))
+}
+
+fn run_spec(spec: Result<LaunchSpec, String>) -> i32 {
+    // Fails only if we already lead a group, which also keeps group signals away.
+    let _ = rustix::process::setsid();
+    block_signals();
     let (spec, mut child, streams) = match spec.and_then(start) {
         Ok(started) => started,
         Err(error) => return report(&Report::Failed { error }, 127),

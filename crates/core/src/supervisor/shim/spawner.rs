@@ -10,8 +10,9 @@
 //! multi-threaded (only async-signal-safe code may run in such a child) and large.
 //!
 //! Protocol, over a `SOCK_SEQPACKET` socket pair (the spawner's end is its stdin):
-//! * the daemon sends the launch file's path, with the write end of a fresh report pipe
-//!   attached (`SCM_RIGHTS`);
+//! * the daemon sends the launch spec itself (JSON, up to [`INLINE_MAX`] bytes: no launch
+//!   file is written) or, for a larger one, the launch file's absolute path, with the
+//!   write end of a fresh report pipe attached (`SCM_RIGHTS`);
 //! * the spawner forks; the child becomes the shim exactly as `EXE shim LAUNCH_FILE`
 //!   would (stdin `/dev/null`, stdout the report pipe, [`super::run`]);
 //! * the spawner answers `PID START_TIME START_TICKS`, the shim's identity read before
@@ -51,8 +52,13 @@ use super::{LaunchError, ShimProcess};
 pub const SPAWNER_FLAG: &str = "--spawner";
 /// How long the daemon waits for the spawner's answer to one request.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
-/// Longest launch file path or answer carried in one message.
-const MESSAGE_MAX: usize = 4096;
+/// Longest answer carried in one message.
+const ANSWER_MAX: usize = 4096;
+/// Longest launch spec sent in the request itself; a larger one (a huge environment)
+/// goes through a launch file. Well under the socket's default buffer (208 KiB).
+pub const INLINE_MAX: usize = 60 * 1024;
+/// Room for one request: a launch spec or a path, and a byte more to see one too long.
+const REQUEST_MAX: usize = INLINE_MAX + 1;
 
 /// The daemon's side: a running spawner and the daemon's end of its socket.
 #[derive(Debug)]
@@ -92,20 +98,24 @@ impl Spawner {
         self.process.id()
     }
 
-    /// Has the spawner fork a shim for `launch_file`, which reports on a new pipe; the
-    /// error means the spawner is unusable (the caller falls back to executing the shim).
-    pub fn spawn(&self, launch_file: &Path) -> Result<ShimProcess, LaunchError> {
+    /// Has the spawner fork a shim for `launch`, which reports on a new pipe; the error
+    /// means the spawner is unusable (the caller falls back to executing the shim).
+    pub fn spawn(&self, launch: Launch<'_>) -> Result<ShimProcess, LaunchError> {
         let shim_error = |what: String| LaunchError::Shim(format!("spawner: {what}"));
+        let request = match launch {
+            Launch::Inline(json) if json.len() <= INLINE_MAX && json.first() == Some(&b'{') => json,
+            Launch::File(path) if path.is_absolute() => path.as_os_str().as_bytes(),
+            _ => return Err(shim_error("a launch spec it cannot take".into())),
+        };
         let (report, report_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
             .map_err(|e| shim_error(format!("cannot create a pipe: {e}")))?;
-        let path = launch_file.as_os_str().as_bytes();
         let fds = [report_write.as_fd()];
         let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
         let mut control = SendAncillaryBuffer::new(&mut space);
         control.push(SendAncillaryMessage::ScmRights(&fds));
         sendmsg(
             &self.socket,
-            &[IoSlice::new(path)],
+            &[IoSlice::new(request)],
             &mut control,
             SendFlags::NOSIGNAL,
         )
@@ -135,7 +145,7 @@ impl Spawner {
                 Err(e) => return Err(format!("cannot wait for the answer: {e}")),
             }
         }
-        let mut buf = [0u8; MESSAGE_MAX];
+        let mut buf = [0u8; ANSWER_MAX];
         let n = rustix::net::recv(&self.socket, &mut buf, RecvFlags::DONTWAIT)
             .map_err(|e| format!("cannot read the answer: {e}"))?
             .0;
@@ -144,6 +154,15 @@ impl Spawner {
         }
         Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
     }
+}
+
+/// What a shim is launched from.
+#[derive(Debug, Clone, Copy)]
+pub enum Launch<'a> {
+    /// The launch spec's JSON, at most [`INLINE_MAX`] bytes.
+    Inline(&'a [u8]),
+    /// A launch file, by its absolute path.
+    File(&'a Path),
 }
 
 /// `PID START_TIME START_TICKS`, or the spawner's `error: WHY`.
@@ -193,6 +212,7 @@ pub fn serve() -> i32 {
     if let Ok(null) = std::fs::File::open("/dev/null") {
         let _ = rustix::stdio::dup2_stdin(&null);
     }
+    let mut request = vec![0u8; REQUEST_MAX];
     loop {
         let mut fds = [
             PollFd::new(&socket, PollFlags::IN),
@@ -202,12 +222,12 @@ pub fn serve() -> i32 {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(_) => return 1,
         }
-        let (request, exited) = (!fds[0].revents().is_empty(), !fds[1].revents().is_empty());
+        let (request_ready, exited) = (!fds[0].revents().is_empty(), !fds[1].revents().is_empty());
         if exited {
             while let Ok(Some(_)) = children.read_signal() {}
             reap();
         }
-        if request && !serve_one(&socket, &children) {
+        if request_ready && !serve_one(&socket, &children, &mut request) {
             return 0;
         }
     }
@@ -224,11 +244,10 @@ fn reap() {
 }
 
 /// Takes one request and answers it; `false` once the daemon's end is closed.
-fn serve_one(socket: &OwnedFd, children: &SignalFd) -> bool {
-    let mut buf = [0u8; MESSAGE_MAX];
+fn serve_one(socket: &OwnedFd, children: &SignalFd, buf: &mut [u8]) -> bool {
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     let mut control = RecvAncillaryBuffer::new(&mut space);
-    let mut iov = [IoSliceMut::new(&mut buf)];
+    let mut iov = [IoSliceMut::new(buf)];
     let received = recvmsg(socket, &mut iov, &mut control, RecvFlags::CMSG_CLOEXEC);
     let length = match received {
         Ok(msg) if msg.bytes == 0 => return false,
@@ -243,17 +262,25 @@ fn serve_one(socket: &OwnedFd, children: &SignalFd) -> bool {
             report = report.or(fds.into_iter().next());
         }
     }
-    let path = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&buf[..length]));
+    let request = &buf[..length];
     let answer = match report {
         None => "error: no report pipe came with the request".to_string(),
-        Some(report) => fork_shim(&path, report, socket, children),
+        // Never cut short: a request fills at most INLINE_MAX of the buffer's bytes.
+        Some(_) if length > INLINE_MAX => "error: request too long".to_string(),
+        Some(report) if request.first() == Some(&b'{') => {
+            fork_shim(Launch::Inline(request), report, socket, children)
+        }
+        Some(report) => {
+            let path = Path::new(std::ffi::OsStr::from_bytes(request));
+            fork_shim(Launch::File(path), report, socket, children)
+        }
     };
     let _ = rustix::net::send(socket, answer.as_bytes(), SendFlags::NOSIGNAL);
     true
 }
 
-/// Forks the shim for `launch_file`, reporting on `report`; the answer for the daemon.
-fn fork_shim(launch_file: &Path, report: OwnedFd, socket: &OwnedFd, children: &SignalFd) -> String {
+/// Forks the shim for `launch`, reporting on `report`; the answer for the daemon.
+fn fork_shim(launch: Launch<'_>, report: OwnedFd, socket: &OwnedFd, children: &SignalFd) -> String {
     // SAFETY: this process has a single thread (the spawner starts none), so the child
     // may run any code, allocation included, as after a fork of any one-threaded program.
     match unsafe { fork() } {
@@ -269,7 +296,10 @@ fn fork_shim(launch_file: &Path, report: OwnedFd, socket: &OwnedFd, children: &S
             let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
             let _ = rustix::stdio::dup2_stdout(&report);
             drop(report);
-            std::process::exit(super::run(launch_file))
+            std::process::exit(match launch {
+                Launch::Inline(json) => super::run::run_inline(json),
+                Launch::File(path) => super::run(path),
+            })
         }
         Ok(ForkResult::Parent { child }) => {
             drop(report);
