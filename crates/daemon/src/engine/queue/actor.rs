@@ -172,7 +172,7 @@ pub fn spawn(
         schedules: BTreeMap::new(),
         limits,
         recheck_pending: false,
-        trash: Trash::start(handle_home.jobs_dir()),
+        trash: Trash::new(&handle_home.jobs_dir()),
     };
     actor.restore(loaded, &config)?;
     tokio::spawn(async move {

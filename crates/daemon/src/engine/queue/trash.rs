@@ -1,19 +1,22 @@
 //! Removing forgotten jobs' folders off the queue's path. A job trimmed by
 //! `keep_completed` or `queue clean` leaves the queue at once (its row, its place in
-//! memory) and its folder is renamed out of sight (`jobs/.trash-ID`) in the same call;
-//! deleting the files is left to one thread at idle CPU and disk priority, once the
+//! memory) and its folder is moved out of sight (`jobs/.trash/ID`, a rename) in the same
+//! call; deleting the files is left to one thread at idle CPU and disk priority, once the
 //! queue is quiet. Deleting costs a burst of short jobs more than running them: each
 //! attempt's files are freed inodes, and on ext4 without a journal every new inode is
 //! then allocated past the recently freed ones (`recently_deleted`), so a burst deleting
 //! as it goes (1,000 `true` jobs with `keep_completed = 100`) took 2.6 s instead of 1.6 s.
-//! Whatever a stopped daemon had not deleted yet is deleted after its next start.
+//!
+//! The thread starts with the first discard, or at the daemon's start when an earlier
+//! daemon left trash, so an idle daemon does not carry it (a thread with its own malloc
+//! arena costs about 1 MB of RSS).
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
-/// Prefix of a folder waiting to be deleted, beside the live jobs' folders.
-const TRASH_PREFIX: &str = ".trash-";
+/// The trash folder, among the jobs' folders (a name no job id takes).
+const TRASH_DIR: &str = ".trash";
 /// How long without a discard before the trash is emptied.
 const QUIET: Duration = Duration::from_secs(1);
 /// How many folders may wait (their files use disk until deleted).
@@ -23,56 +26,84 @@ const MAX_WAIT: Duration = Duration::from_secs(30);
 
 /// The queue's side of the deleting thread.
 pub(crate) struct Trash {
-    /// Where the jobs' folders are (`$PROCWARD_HOME/jobs`).
-    jobs_dir: PathBuf,
-    /// To the deleting thread; `None` when it could not be started (deletes inline).
-    deleter: Option<mpsc::Sender<PathBuf>>,
+    /// `$PROCWARD_HOME/jobs/.trash`.
+    dir: PathBuf,
+    /// To the deleting thread, once started; `None` inside when it could not be started
+    /// (then folders are deleted inline).
+    deleter: OnceLock<Option<mpsc::Sender<PathBuf>>>,
 }
 
 impl Trash {
-    /// Starts the deleting thread, which first deletes what an earlier daemon left in
-    /// `jobs_dir`'s trash.
-    pub(crate) fn start(jobs_dir: PathBuf) -> Self {
-        let (tx, rx) = mpsc::channel::<PathBuf>();
-        let leftovers = jobs_dir.clone();
-        let started = std::thread::Builder::new()
-            .name("job-trash".into())
-            .spawn(move || {
-                if let Err(e) = procward_core::sys::background::lower_this_thread_to_idle() {
-                    tracing::debug!(error = %e, "job trash runs at normal priority");
-                }
-                empty_when_quiet(&rx, left_in(&leftovers));
-            });
-        let deleter = match started {
-            Ok(_) => Some(tx),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot start the job trash; deleting inline");
-                None
-            }
+    /// The trash of the jobs' folders in `jobs_dir`; starts the deleting thread now only
+    /// when an earlier daemon left something in it.
+    pub(crate) fn new(jobs_dir: &Path) -> Self {
+        let trash = Self {
+            dir: jobs_dir.join(TRASH_DIR),
+            deleter: OnceLock::new(),
         };
-        Self { jobs_dir, deleter }
+        if std::fs::read_dir(&trash.dir).is_ok_and(|mut entries| entries.next().is_some()) {
+            trash.deleter();
+        }
+        trash
     }
 
     /// Takes `job_dir` out of sight now (a rename) and has it deleted later; deletes it
-    /// at once when it cannot be renamed or there is no deleting thread. A folder that
+    /// at once when it cannot be moved or there is no deleting thread. A folder that
     /// does not exist (a job that never ran here) is no error.
     pub(crate) fn discard(&self, job_dir: &Path) {
         let Some(name) = job_dir.file_name() else {
             return;
         };
-        let mut trashed = std::ffi::OsString::from(TRASH_PREFIX);
-        trashed.push(name);
-        let trashed = self.jobs_dir.join(trashed);
-        match (&self.deleter, std::fs::rename(job_dir, &trashed)) {
-            (Some(deleter), Ok(())) => {
+        let trashed = self.dir.join(name);
+        let mut moved = std::fs::rename(job_dir, &trashed);
+        if moved
+            .as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            if !job_dir.exists() {
+                return;
+            }
+            // The first discard: the trash folder is made once.
+            let _ = std::fs::create_dir(&self.dir);
+            moved = std::fs::rename(job_dir, &trashed);
+        }
+        match (moved, self.deleter()) {
+            (Ok(()), Some(deleter)) => {
                 if let Err(mpsc::SendError(dir)) = deleter.send(trashed) {
                     delete(&dir);
                 }
             }
-            (None, Ok(())) => delete(&trashed),
-            (_, Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
-            (_, Err(_)) => delete(job_dir),
+            (Ok(()), None) => delete(&trashed),
+            (Err(_), _) => delete(job_dir),
         }
+    }
+
+    /// The deleting thread's sender, the thread started on first use.
+    fn deleter(&self) -> Option<&mpsc::Sender<PathBuf>> {
+        self.deleter
+            .get_or_init(|| {
+                let (tx, rx) = mpsc::channel::<PathBuf>();
+                let dir = self.dir.clone();
+                let started =
+                    std::thread::Builder::new()
+                        .name("job-trash".into())
+                        .spawn(move || {
+                            let lowered =
+                                procward_core::sys::background::lower_this_thread_to_idle();
+                            if let Err(e) = lowered {
+                                tracing::debug!(error = %e, "job trash runs at normal priority");
+                            }
+                            empty_when_quiet(&rx, left_in(&dir));
+                        });
+                match started {
+                    Ok(_) => Some(tx),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot start the job trash; deleting inline");
+                        None
+                    }
+                }
+            })
+            .as_ref()
     }
 }
 
@@ -103,20 +134,13 @@ fn empty_when_quiet(rx: &mpsc::Receiver<PathBuf>, mut pending: Vec<PathBuf>) {
     }
 }
 
-/// The trash an earlier daemon left in `jobs_dir`.
-fn left_in(jobs_dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(jobs_dir) else {
+/// What is in the trash folder now (left by an earlier daemon, or just discarded: a
+/// folder deleted twice is no error).
+fn left_in(trash: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(trash) else {
         return Vec::new();
     };
-    entries
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .as_encoded_bytes()
-                .starts_with(TRASH_PREFIX.as_bytes())
-        })
-        .map(|e| e.path())
-        .collect()
+    entries.flatten().map(|e| e.path()).collect()
 }
 
 fn delete(dir: &Path) {
@@ -152,12 +176,16 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let jobs = home.path().join("jobs");
         let (one, two) = (job(&jobs, 1), job(&jobs, 2));
-        let trash = Trash::start(jobs.clone());
+        let trash = Trash::new(&jobs);
+        assert!(
+            trash.deleter.get().is_none(),
+            "no thread before the first discard"
+        );
         trash.discard(&one);
         assert!(!one.exists(), "out of sight when discard returns");
         trash.discard(&jobs.join("3")); // never existed: nothing to do
         let deadline = Instant::now() + Duration::from_secs(10);
-        while names(&jobs) != ["2"] {
+        while names(&jobs) != [".trash", "2"] || !names(&jobs.join(TRASH_DIR)).is_empty() {
             assert!(Instant::now() < deadline, "still there: {:?}", names(&jobs));
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -169,11 +197,12 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let jobs = home.path().join("jobs");
         let left = job(&jobs, 7);
-        std::fs::rename(&left, jobs.join(".trash-7")).unwrap();
+        std::fs::create_dir(jobs.join(TRASH_DIR)).unwrap();
+        std::fs::rename(&left, jobs.join(TRASH_DIR).join("7")).unwrap();
         job(&jobs, 8);
-        let _trash = Trash::start(jobs.clone());
+        let _trash = Trash::new(&jobs);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while names(&jobs) != ["8"] {
+        while names(&jobs) != [".trash", "8"] || !names(&jobs.join(TRASH_DIR)).is_empty() {
             assert!(Instant::now() < deadline, "still there: {:?}", names(&jobs));
             std::thread::sleep(Duration::from_millis(10));
         }

@@ -147,7 +147,7 @@ pub(super) fn spawn(
         wake: Notify::new(),
         groups_made: tokio::sync::OnceCell::new(),
         managed: Mutex::default(),
-        trash: super::trash::Trash::start(home.jobs_dir()),
+        trash: super::trash::Trash::new(&home.jobs_dir()),
     });
     orphans::recover(&shared);
     tokio::spawn(events::subscribe(shared.clone()));
