@@ -478,10 +478,16 @@ impl Actor {
     }
 
     /// Writes a changed job to the store; a failure is logged (the job goes on).
-    pub(super) fn save(&self, id: u64) {
-        if let Some(job) = self.jobs.get(&id)
-            && let Err(e) = self.store.update(job)
-        {
+    pub(super) fn save(&mut self, id: u64) {
+        let Some(job) = self.jobs.get(&id) else {
+            return;
+        };
+        // A job that is not running has no run: an attempt that ended loses its row here.
+        let saved = match job.state {
+            JobState::Running => self.store.update(job),
+            _ => self.store.end_run(job),
+        };
+        if let Err(e) = saved {
             tracing::error!(id, error = %e, "cannot save job");
         }
     }

@@ -245,9 +245,7 @@ impl Actor {
             let _ = shim.wait();
             self.owned.remove(record.shim_pid);
         }
-        if let Err(e) = self.store.delete_run(id) {
-            tracing::error!(id, error = %e, "cannot forget the job's run");
-        }
+        // The run's row goes with the job's next save (`Actor::save`, not running).
         let status = shim::read_status(&self.home.attempt_dir(id, attempt).join("status.json"))
             .ok()
             .flatten();

@@ -219,11 +219,16 @@ impl Store {
         put_run(self.db()?, id, run)
     }
 
-    /// The run has ended.
-    pub fn delete_run(&self, id: u64) -> Result<(), StoreError> {
-        self.db()?
-            .prepare_cached("DELETE FROM runs WHERE job_id = ?1")?
-            .execute(params![id as i64])?;
+    /// Saves a job that is not running and forgets its run, if it had one, in one
+    /// transaction: an attempt's end costs one commit, and a crash before it leaves the
+    /// run to be re-adopted (its shim's exit record read) rather than a running job
+    /// without a run.
+    pub fn end_run(&mut self, job: &Job) -> Result<(), StoreError> {
+        let tx = self.db_mut()?.transaction()?;
+        tx.prepare_cached("DELETE FROM runs WHERE job_id = ?1")?
+            .execute(params![job.id as i64])?;
+        update_job(&tx, job)?;
+        tx.commit()?;
         Ok(())
     }
 }
