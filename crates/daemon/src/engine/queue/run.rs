@@ -4,6 +4,7 @@
 //! (SIGTERM, SIGKILL after [`KILL_GRACE`]); a restarted daemon re-adopts running
 //! attempts by their shim's pid and start time instead of running them again.
 
+use std::cmp::Reverse;
 use std::time::Duration;
 
 use procward_core::Signal;
@@ -304,6 +305,49 @@ impl Actor {
                 self.admit(id);
             }
             (state, reason, _) => self.set_final(id, state, reason),
+        }
+    }
+
+    /// Moves a job to a final state, answers its waiters and lets its dependents go on
+    /// (or fail with it).
+    pub(super) fn set_final(&mut self, id: u64, state: JobState, reason: String) {
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        debug_assert!(
+            job.state.can_transition_to(state),
+            "{} -> {state}",
+            job.state
+        );
+        if let Some(ready) = self.ready.get_mut(&job.spec.group) {
+            ready.remove(&(Reverse(job.spec.priority), id));
+        }
+        job.state = state;
+        job.reason = reason;
+        job.run_at_ms = None;
+        self.save(id);
+        self.emit(id);
+        for waiter in self.waiters.remove(&id).unwrap_or_default() {
+            let _ = waiter.send(Ok(self.jobs[&id].clone()));
+        }
+        for dependent in self.dependents.get(&id).cloned().unwrap_or_default() {
+            if self
+                .jobs
+                .get(&dependent)
+                .is_some_and(|d| d.state == JobState::Queued)
+            {
+                self.admit(dependent);
+            }
+        }
+        if state == JobState::Completed {
+            self.completed.push_back(id);
+            let excess = self.completed.len().saturating_sub(self.keep_completed);
+            let old: Vec<u64> = self.completed.iter().take(excess).copied().collect();
+            if !old.is_empty()
+                && let Err(e) = self.forget(&old)
+            {
+                tracing::warn!(error = %e, "cannot remove old completed jobs");
+            }
         }
     }
 
