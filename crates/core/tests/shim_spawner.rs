@@ -1,7 +1,8 @@
 //! The shim spawner end to end, with real processes: shims forked by it report and record
 //! exits as executed ones do, are its children (reaped by it, never left as zombies),
 //! carry an exact identity, outlive it, and a dead or wrong spawner is an error the
-//! daemon can fall back from.
+//! daemon can fall back from. A job's shim hands its exit back on its report channel and
+//! writes the status file only when nobody answers.
 //!
 //! The spawner runs as `target/<profile>/examples/shim --spawner`
 //! (crates/core/examples/shim.rs), which `cargo test` builds along with the tests.
@@ -17,7 +18,8 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use procward_core::supervisor::shim::{
-    LaunchError, Launched, Spawner, await_report, read_status, spawn_forked,
+    ChannelEvent, HandedOver, LaunchError, Launched, Spawner, await_report,
+    await_report_with_channel, read_status, receive, spawn_forked,
 };
 use procward_core::sys::process::identify;
 use tempfile::TempDir;
@@ -228,4 +230,66 @@ fn an_ignored_signal_reaches_the_process_at_its_default() {
         0,
         "the process has SIGHUP at its default: {out}"
     );
+}
+
+/// Launches `sh -c "echo out; exit 3"` under a shim that hands its exit over, and waits
+/// until the exit comes on its channel; the handed-over record, unanswered yet.
+fn handed_over(spawner: &Started, dir: &Path) -> (u32, HandedOver) {
+    let mut spec = spec(dir, &["sh", "-c", "echo out; exit 3"]);
+    spec.hand_over_exit = true;
+    spec.no_log_state = true;
+    let shim = spawn_forked(spawner.get(), &spec, &dir.join("launch.json")).unwrap();
+    let (launched, channel) = await_report_with_channel(shim).unwrap();
+    let mut channel = Some(channel.expect("the spawner's report channel is a socket"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        match receive(channel.take().unwrap()) {
+            (ChannelEvent::Exit(handed_over), _) => return (launched.shim.id(), handed_over),
+            (ChannelEvent::Nothing, Some(fd)) => channel = Some(fd),
+            (event, _) => panic!("the shim closed its channel: {event:?}"),
+        }
+        sleep(Duration::from_millis(10));
+    }
+    panic!("no exit handed over in 10 s");
+}
+
+#[test]
+fn a_shim_that_hands_its_exit_over_writes_no_file_once_the_daemon_has_it() {
+    let spawner = Started::new(&shim_exe());
+    let dir = TempDir::new().unwrap();
+    let (shim, handed_over) = handed_over(&spawner, dir.path());
+    assert_eq!(
+        (handed_over.record.exit_code, handed_over.record.signal),
+        (Some(3), None)
+    );
+    // The logs are complete before the exit is handed over.
+    let out = std::fs::read_to_string(dir.path().join("logs/out.log")).unwrap();
+    assert_eq!(out, "out\n");
+    // The shim waits for the answer before it exits.
+    sleep(Duration::from_millis(100));
+    assert!(identify(shim).is_ok(), "shim {shim} exited unanswered");
+    handed_over.acknowledge();
+    assert!(
+        wait_until(Duration::from_secs(10), || identify(shim).is_err()),
+        "shim {shim} did not exit once answered"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(left, ["logs"], "no status, staging or log state file");
+}
+
+#[test]
+fn a_shim_whose_daemon_does_not_answer_writes_the_status_file() {
+    let spawner = Started::new(&shim_exe());
+    let dir = TempDir::new().unwrap();
+    let (shim, handed_over) = handed_over(&spawner, dir.path());
+    // The daemon died before saving: its end of the channel closes unanswered.
+    drop(handed_over);
+    let status = dir.path().join("status.json");
+    assert!(wait_until(Duration::from_secs(10), || status.exists()));
+    let record = read_status(&status).unwrap().unwrap();
+    assert_eq!((record.exit_code, record.signal), (Some(3), None));
+    assert!(wait_until(Duration::from_secs(10), || identify(shim).is_err()));
 }

@@ -48,6 +48,37 @@ async fn a_failing_job_is_retried_with_exponential_back_off_then_fails() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_leaves_only_the_logs_it_wrote() {
+    let f = Fixture::new();
+    let shared = std::env::var("PROCWARD_TEST_REDIS_URL").is_ok_and(|url| !url.is_empty());
+    let job = f.engine.queue().add(sh("echo out")).await.unwrap();
+    let quiet = f.engine.queue().add(sh("exit 0")).await.unwrap();
+    for id in [job.id, quiet.id] {
+        let done = f.engine.queue().wait(id).await.unwrap();
+        assert_eq!(done.state, JobState::Completed, "{done:?}");
+    }
+    let files = |id: u64| -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(f.home.attempt_dir(id, 1)) else {
+            return Vec::new();
+        };
+        let mut files: Vec<String> = dir
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        files.sort();
+        files
+    };
+    if shared {
+        // On Redis the shim records the exit in its status file, as a managed one does.
+        assert_eq!(files(job.id), ["status.json", "stderr.log", "stdout.log"]);
+    } else {
+        // The shim handed its exit to the daemon, which saved it: no status file; the
+        // silent stderr made no file, and a silent job no folder at all.
+        assert_eq!(files(job.id), ["stdout.log"]);
+        assert!(!f.home.attempt_dir(quiet.id, 1).exists());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_that_succeeds_on_its_second_attempt_completes() {
     let f = Fixture::new();
     let marker = f.home.root().join("marker");

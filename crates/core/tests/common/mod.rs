@@ -46,5 +46,8 @@ pub fn spec(dir: &Path, argv: &[&str]) -> LaunchSpec {
         timestamps: false,
         status_file: dir.join("status.json"),
         cgroup: None,
+        hand_over_exit: false,
+        no_log_state: false,
+        lazy_logs: false,
     }
 }

@@ -4,12 +4,17 @@
 //! A pidfd turns readable when its process exits. The watcher then sends [`Exited`] for
 //! the run it was registered with, converted into its owner's event type (the
 //! supervisor actor's and the job queue's each have their own watcher).
+//!
+//! A job's shim is watched through its report channel instead ([`ExitWatcher::watch_channel`]):
+//! the channel turns readable when the shim hands its exit record over (or closes when
+//! it is gone), and the record comes with the event.
 
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use procward_core::supervisor::shim::{self, ChannelEvent, HandedOver};
 use procward_core::sys::process::Instance;
 use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
 use rustix::process::{Pid, PidfdFlags, pidfd_open};
@@ -17,17 +22,23 @@ use tokio::sync::mpsc::UnboundedSender;
 
 /// A watched process exited: the run `generation` of `name` (a process name, or a job id
 /// for the queue) has ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Exited {
     /// What the process was registered under.
     pub name: String,
     /// Which run of it.
     pub generation: u64,
+    /// The exit record, when a shim watched through its channel handed it over (to be
+    /// acknowledged once saved); `None`: read its status file.
+    pub handed_over: Option<HandedOver>,
 }
 
-/// One registration: the pidfd (kept open while registered) and the run it belongs to.
+/// One registration: the descriptor (kept open while registered) and the run it belongs
+/// to.
 struct Watched {
-    pidfd: OwnedFd,
+    fd: OwnedFd,
+    /// `fd` is a shim's report channel rather than a pidfd.
+    channel: bool,
     name: String,
     generation: u64,
 }
@@ -75,6 +86,7 @@ impl<E: From<Exited> + Send + 'static> ExitWatcher<E> {
             let _ = self.events.send(E::from(Exited {
                 name: name.to_owned(),
                 generation,
+                handed_over: None,
             }));
         };
         let Some(pidfd) =
@@ -86,27 +98,42 @@ impl<E: From<Exited> + Send + 'static> ExitWatcher<E> {
         if !process.is_alive() {
             return exited();
         }
-        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
-        let mut watched = self.watched.lock().expect("watch table");
-        if epoll::add(
-            &*self.epoll,
-            &pidfd,
-            EventData::new_u64(token),
-            EventFlags::IN,
-        )
-        .is_err()
-        {
-            drop(watched);
-            return exited();
+        if self.register(pidfd, false, name, generation).is_err() {
+            exited();
         }
-        watched.insert(
-            token,
-            Watched {
-                pidfd,
+    }
+
+    /// Reports the end of run `generation` of `name` when its shim hands the exit over on
+    /// `channel` (from [`shim::await_report_with_channel`]), or closes it.
+    pub fn watch_channel(&self, channel: OwnedFd, name: &str, generation: u64) {
+        if self.register(channel, true, name, generation).is_err() {
+            let _ = self.events.send(E::from(Exited {
                 name: name.to_owned(),
                 generation,
-            },
-        );
+                handed_over: None,
+            }));
+        }
+    }
+
+    fn register(
+        &self,
+        fd: OwnedFd,
+        channel: bool,
+        name: &str,
+        generation: u64,
+    ) -> std::io::Result<()> {
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let mut watched = self.watched.lock().expect("watch table");
+        epoll::add(&*self.epoll, &fd, EventData::new_u64(token), EventFlags::IN)?;
+        let name = name.to_owned();
+        let entry = Watched {
+            fd,
+            channel,
+            name,
+            generation,
+        };
+        watched.insert(token, entry);
+        Ok(())
     }
 
     fn run(self) {
@@ -124,13 +151,32 @@ impl<E: From<Exited> + Send + 'static> ExitWatcher<E> {
             }
             for event in &ready {
                 let token = event.data.u64();
-                let Some(done) = self.watched.lock().expect("watch table").remove(&token) else {
+                let mut watched = self.watched.lock().expect("watch table");
+                let Some(done) = watched.remove(&token) else {
                     continue;
                 };
-                let _ = epoll::delete(&*self.epoll, &done.pidfd);
+                let _ = epoll::delete(&*self.epoll, &done.fd);
+                let handed_over = match done.channel {
+                    false => None,
+                    true => match shim::receive(done.fd) {
+                        (ChannelEvent::Nothing, Some(fd)) => {
+                            // Not yet: watched again under the same token.
+                            let again = EventData::new_u64(token);
+                            if epoll::add(&*self.epoll, &fd, again, EventFlags::IN).is_ok() {
+                                watched.insert(token, Watched { fd, ..done });
+                                continue;
+                            }
+                            None
+                        }
+                        (ChannelEvent::Exit(handed_over), _) => Some(handed_over),
+                        _ => None,
+                    },
+                };
+                drop(watched);
                 let exited = Exited {
                     name: done.name,
                     generation: done.generation,
+                    handed_over,
                 };
                 if self.events.send(E::from(exited)).is_err() {
                     return; // the actor is gone

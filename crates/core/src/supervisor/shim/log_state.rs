@@ -77,11 +77,21 @@ impl LogStateFile {
         state
     }
 
+    /// No file: losses are not reported (for a caller that never reads them).
+    pub fn none() -> Self {
+        Self {
+            file: None,
+            earlier: 0,
+            last: LogState::default(),
+        }
+    }
+
     /// Records the logs' losses if they changed since the last call.
-    pub fn update(&mut self, logs: [&RotatingWriter; 2]) {
-        let error = logs.iter().find_map(|log| log.failing()).unwrap_or("");
+    pub fn update(&mut self, logs: [Option<&RotatingWriter>; 2]) {
+        let logs = logs.into_iter().flatten();
+        let error = logs.clone().find_map(|log| log.failing()).unwrap_or("");
         let now = LogState {
-            dropped_bytes: self.earlier + logs.iter().map(|l| l.dropped_bytes()).sum::<u64>(),
+            dropped_bytes: self.earlier + logs.map(|l| l.dropped_bytes()).sum::<u64>(),
             error: error.chars().take(MAX_ERROR).collect(),
         };
         if now != self.last {
@@ -133,7 +143,7 @@ mod tests {
         assert_eq!(fs::metadata(&path).unwrap().len(), SIZE as u64);
         let out = RotatingWriter::open(&dir.path().join("out.log"), 1 << 20, 2).unwrap();
         let err = RotatingWriter::open(&dir.path().join("err.log"), 1 << 20, 2).unwrap();
-        state.update([&out, &err]);
+        state.update([Some(&out), Some(&err)]);
         assert_eq!(read_log_state(&path), Some(fresh));
         assert_eq!(fs::metadata(&path).unwrap().len(), SIZE as u64);
     }

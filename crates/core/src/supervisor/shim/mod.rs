@@ -19,7 +19,8 @@
 //!   inside its cgroup when the unit is cgroup v2 (`clone3(CLONE_INTO_CGROUP)`);
 //! * it reports `{"child_pid":N,"child_start_time":T}` (or `{"error":"..."}`) as one JSON
 //!   line on its stdout, then points its stdout at `/dev/null` and never talks to the
-//!   daemon again: it works the same whether the daemon lives or not;
+//!   daemon again: it works the same whether the daemon lives or not (a job's shim keeps
+//!   the channel to hand its exit back, see `exit_channel.rs`);
 //! * it copies the pipes into [`RotatingWriter`]s, reaps the child when its pidfd says it
 //!   exited, drains what is left, and writes an [`ExitRecord`] atomically to the status
 //!   file;
@@ -49,10 +50,13 @@ use serde::{Deserialize, Serialize};
 use crate::logs::writer::RotatingWriter;
 
 mod child;
+mod exit_channel;
 mod log_state;
 mod process;
 mod run;
 pub mod spawner;
+mod stream;
+pub use exit_channel::{ChannelEvent, HandedOver, receive};
 pub use log_state::{LOG_STATE_FILE, LogState, read_log_state};
 pub use process::ShimProcess;
 pub use run::run;
@@ -92,6 +96,20 @@ pub struct LaunchSpec {
     /// v2), or the shim joins it just before spawning and leaves it right after (v1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<crate::cgroup::Unit>,
+    /// Hand the exit record to the daemon on the report channel (a socket) and write the
+    /// status file only if the daemon does not acknowledge it (see [`HandedOver`]). The
+    /// job queue asks for it: it saves the record in its own store anyway, and a job's
+    /// exit then costs no file, no fsync and no read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hand_over_exit: bool,
+    /// Keep no [`LOG_STATE_FILE`] (for a caller that never reads it: the job queue).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_log_state: bool,
+    /// Create each log file (and its folder) at its stream's first output rather than at
+    /// start: a silent stream leaves no file. For readers that take a missing log as an
+    /// empty one (the job queue's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lazy_logs: bool,
 }
 
 /// How a managed process ended, as recorded by its shim (which stayed its parent even if
@@ -221,9 +239,26 @@ fn write_launch_file(launch: &LaunchSpec, file: &Path) -> Result<(), LaunchError
 
 /// The second half of [`launch`]: waits (at most 30 s) for the shim
 /// `spawn` started to report its child's pid, or why it could not start it.
-pub fn await_report(mut shim: ShimProcess) -> Result<Launched, LaunchError> {
-    let line = shim
-        .take_report()
+pub fn await_report(shim: ShimProcess) -> Result<Launched, LaunchError> {
+    await_report_keeping(shim, false).map(|(launched, _)| launched)
+}
+
+/// [`await_report`] for a shim that hands its exit over ([`LaunchSpec::hand_over_exit`]):
+/// also returns the report channel, to be watched for the exit ([`receive`]); `None`
+/// when the shim reports on a pipe (executed directly, it writes the status file).
+pub fn await_report_with_channel(
+    shim: ShimProcess,
+) -> Result<(Launched, Option<OwnedFd>), LaunchError> {
+    await_report_keeping(shim, true)
+}
+
+fn await_report_keeping(
+    mut shim: ShimProcess,
+    keep: bool,
+) -> Result<(Launched, Option<OwnedFd>), LaunchError> {
+    let mut channel = shim.take_report();
+    let line = channel
+        .as_mut()
         .map(|out| read_line_within(out, REPORT_TIMEOUT));
     let report = match line {
         Some(Ok(line)) => serde_json::from_slice(&line).map_err(|e| e.to_string()),
@@ -235,12 +270,19 @@ pub fn await_report(mut shim: ShimProcess) -> Result<Launched, LaunchError> {
             child_pid,
             child_start_time,
             child_start_ticks,
-        }) => Ok(Launched {
-            shim,
-            child_pid,
-            child_start_time,
-            child_start_ticks,
-        }),
+        }) => {
+            let channel = channel
+                .filter(|_| keep)
+                .map(OwnedFd::from)
+                .filter(exit_channel::is_socket);
+            let launched = Launched {
+                shim,
+                child_pid,
+                child_start_time,
+                child_start_ticks,
+            };
+            Ok((launched, channel))
+        }
         Ok(Report::Failed { error }) => {
             let _ = shim.wait();
             Err(LaunchError::Spawn(error))

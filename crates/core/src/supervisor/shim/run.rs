@@ -2,9 +2,10 @@
 //! record how it ended.
 
 use super::child::Running;
+use super::exit_channel::ExitChannel;
 use super::log_state::LogStateFile;
+use super::stream::{Log, Stream};
 use super::*;
-use crate::logs::stamp::LineStamper;
 use crate::sys::spawn_into::{self, SpawnError, SpawnRequest};
 
 /// While a log owes a marker line (output was dropped), how often the shim tries to write
@@ -45,6 +46,8 @@ fn run_spec(spec: Result<LaunchSpec, String>) -> i32 {
         Err(error) => return report(&Report::Failed { error }, 127),
     };
     let child_pid = child.id();
+    // Kept before `report` points stdout at /dev/null.
+    let channel = spec.hand_over_exit.then(ExitChannel::keep_stdout).flatten();
     // Not reaped yet, so its /proc entry is there even if it already exited.
     let start = crate::sys::process::start_of(child_pid);
     report(
@@ -56,12 +59,19 @@ fn run_spec(spec: Result<LaunchSpec, String>) -> i32 {
         0,
     );
 
-    let log_state = LogStateFile::open(&spec.status_file.with_file_name(LOG_STATE_FILE));
+    let log_state = match spec.no_log_state {
+        true => LogStateFile::none(),
+        false => LogStateFile::open(&spec.status_file.with_file_name(LOG_STATE_FILE)),
+    };
     // Taken now, while the disk may still have room: the exit must be recorded even if
-    // it fills up meanwhile.
-    let reserved = Reserved::new(&spec.status_file, 0o640).ok();
+    // it fills up meanwhile. A shim that hands its exit to the daemon writes the file
+    // only when the daemon is gone, and takes that chance.
+    let reserved = match channel {
+        Some(_) => None,
+        None => Reserved::new(&spec.status_file, 0o640).ok(),
+    };
     let (status, logs) = capture(&mut child, streams, log_state);
-    if let Err(e) = record_exit(&spec.status_file, status, logs, reserved) {
+    if let Err(e) = record_exit(&spec.status_file, status, logs, reserved, channel) {
         let path = spec.status_file.display();
         let _ = writeln!(io::stderr(), "procward shim: cannot write {path}: {e}");
         return 1;
@@ -69,58 +79,10 @@ fn run_spec(spec: Result<LaunchSpec, String>) -> i32 {
     0
 }
 
-/// One captured stream: the pipe (until EOF) and its log.
-struct Stream {
-    pipe: Option<File>,
-    log: RotatingWriter,
-    failed: bool,
-    /// Set when lines are timestamped (`logs.timestamps`).
-    stamper: Option<LineStamper>,
-}
-
-impl Stream {
-    fn new(pipe: Option<impl Into<OwnedFd>>, log: RotatingWriter, timestamps: bool) -> Self {
-        let pipe = pipe.map(|pipe| File::from(pipe.into()));
-        Self {
-            pipe,
-            log,
-            failed: false,
-            stamper: timestamps.then(LineStamper::default),
-        }
-    }
-
-    /// One read from a ready pipe into the log; `true` if data came.
-    fn pump(&mut self, buf: &mut [u8]) -> bool {
-        let Some(pipe) = &mut self.pipe else {
-            return false;
-        };
-        match pipe.read(buf) {
-            Ok(0) => self.pipe = None,
-            Ok(n) => {
-                // A failing disk must not block the child: say so once, keep draining.
-                let chunk = match &mut self.stamper {
-                    Some(stamper) => stamper.stamp(&buf[..n], std::time::SystemTime::now()),
-                    None => &buf[..n],
-                };
-                if let Err(e) = self.log.write(chunk)
-                    && !std::mem::replace(&mut self.failed, true)
-                {
-                    let path = self.log.path().display();
-                    let _ = writeln!(io::stderr(), "procward shim: cannot write {path}: {e}");
-                }
-                return true;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => self.pipe = None,
-        }
-        false
-    }
-}
-
 /// Opens the logs and spawns the child; the error is the user-facing message.
 fn start(spec: LaunchSpec) -> Result<(LaunchSpec, Running, [Stream; 2]), String> {
     let open = |path: &Path| {
-        let log = RotatingWriter::open(path, spec.max_bytes, spec.max_files);
+        let log = Log::new(path.into(), spec.max_bytes, spec.max_files, spec.lazy_logs);
         log.map_err(|e| format!("cannot open log file {}: {e}", path.display()))
     };
     let (out_log, err_log) = (open(&spec.stdout_log)?, open(&spec.stderr_log)?);
@@ -153,8 +115,8 @@ fn start(spec: LaunchSpec) -> Result<(LaunchSpec, Running, [Stream; 2]), String>
         // instead of waking it every 64 KiB. The kernel's per-user limit may refuse it.
         let _ = rustix::pipe::fcntl_setpipe_size(pipe, PIPE_SIZE);
     }
-    let out = Stream::new(Some(stdout), out_log, spec.timestamps);
-    let err = Stream::new(Some(stderr), err_log, spec.timestamps);
+    let out = Stream::new(stdout, out_log, spec.timestamps);
+    let err = Stream::new(stderr, err_log, spec.timestamps);
     Ok((spec, child, [out, err]))
 }
 
@@ -248,7 +210,7 @@ fn capture(
     child: &mut Running,
     mut streams: [Stream; 2],
     mut log_state: LogStateFile,
-) -> (ExitStatus, [RotatingWriter; 2]) {
+) -> (ExitStatus, [Option<RotatingWriter>; 2]) {
     // Without pidfds (kernels before 5.3) the child is checked every 100 ms instead.
     let pidfd =
         Pid::from_raw(child.id() as i32).and_then(|pid| pidfd_open(pid, PidfdFlags::empty()).ok());
@@ -256,18 +218,18 @@ fn capture(
     let mut exited = None;
     let mut idle_until = Instant::now();
     loop {
-        let open = streams.iter().any(|s| s.pipe.is_some());
+        let open = streams.iter().any(|s| s.pipe().is_some());
         if let Some(status) = exited
             && (!open || Instant::now() >= idle_until)
         {
-            return (status, streams.map(|s| s.log));
+            return (status, streams.map(Stream::into_writer));
         }
         let mut timeout = match (exited, &pidfd) {
             (Some(_), _) => Some(idle_until.saturating_duration_since(Instant::now())),
             (None, None) => Some(Duration::from_millis(100)),
             (None, Some(_)) => None,
         };
-        let owing = streams.iter().any(|s| s.log.failing().is_some());
+        let owing = streams.iter().any(Stream::owes_marker);
         if owing {
             // A quiet stream's marker must not wait for its next line.
             timeout = Some(timeout.map_or(MARKER_RETRY, |t| t.min(MARKER_RETRY)));
@@ -281,10 +243,10 @@ fn capture(
         }
         if owing {
             for stream in &mut streams {
-                stream.log.retry_marker();
+                stream.retry_marker();
             }
         }
-        log_state.update([&streams[0].log, &streams[1].log]);
+        log_state.update([streams[0].writer(), streams[1].writer()]);
         if exited.is_none()
             && (ready[2] || pidfd.is_none())
             && let Ok(Some(status)) = child.try_wait()
@@ -297,7 +259,7 @@ fn capture(
 
 /// Polls the open pipes and the pidfd: which are ready, `[stdout, stderr, pidfd]`.
 fn wait_ready(streams: &[Stream; 2], pidfd: Option<&OwnedFd>, wait: Option<Duration>) -> [bool; 3] {
-    let pipes = streams.iter().map(|s| s.pipe.as_ref().map(AsFd::as_fd));
+    let pipes = streams.iter().map(Stream::pipe);
     let fds = pipes.chain([pidfd.map(AsFd::as_fd)]).enumerate();
     let (slots, mut fds): (Vec<_>, Vec<_>) = fds
         .filter_map(|(slot, fd)| Some((slot, PollFd::from_borrowed_fd(fd?, PollFlags::IN))))
@@ -315,7 +277,8 @@ fn wait_ready(streams: &[Stream; 2], pidfd: Option<&OwnedFd>, wait: Option<Durat
     ready
 }
 
-/// Finishes both logs and writes the exit record (into the staging file `reserved` at
+/// Finishes both logs and records the exit: handed over on `channel` when the daemon
+/// takes it, else written to the status file (into the staging file `reserved` at
 /// start, when there is one). The fsyncs of the logs that were written to run in threads
 /// beside the record's, so the filesystem can commit them together; a silent stream
 /// (most short jobs' stderr, both streams of a `true`) is closed without a thread or a
@@ -324,21 +287,33 @@ fn wait_ready(streams: &[Stream; 2], pidfd: Option<&OwnedFd>, wait: Option<Durat
 fn record_exit(
     file: &Path,
     status: ExitStatus,
-    logs: [RotatingWriter; 2],
+    logs: [Option<RotatingWriter>; 2],
     reserved: Option<Reserved>,
+    channel: Option<ExitChannel>,
 ) -> io::Result<()> {
-    let ended_at_ms = crate::sys::unix_ms(SystemTime::now());
-    let (exit_code, signal) = (status.code(), status.signal());
-    let json = serde_json::to_vec(&ExitRecord {
-        exit_code,
-        signal,
-        ended_at_ms,
-    })?;
-    let (written, silent): (Vec<_>, Vec<_>) =
-        logs.into_iter().partition(RotatingWriter::needs_sync);
+    let record = ExitRecord {
+        exit_code: status.code(),
+        signal: status.signal(),
+        ended_at_ms: crate::sys::unix_ms(SystemTime::now()),
+    };
+    let json = serde_json::to_vec(&record)?;
+    let (written, silent): (Vec<_>, Vec<_>) = logs
+        .into_iter()
+        .flatten()
+        .partition(RotatingWriter::needs_sync);
     silent
         .into_iter()
         .for_each(|log| finish_log(log.path().to_owned(), log.finish()));
+    if let Some(channel) = channel {
+        // The logs are on disk before the daemon saves the run as ended.
+        for log in written {
+            finish_log(log.path().to_owned(), log.finish());
+        }
+        if channel.hand_over(&record) {
+            return Ok(());
+        }
+        return commit(&stage(file, &json, 0o640)?, file);
+    }
     let staged = std::thread::scope(|scope| {
         let finishing: Vec<_> = written
             .into_iter()

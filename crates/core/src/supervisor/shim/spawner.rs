@@ -12,9 +12,11 @@
 //! Protocol, over a `SOCK_SEQPACKET` socket pair (the spawner's end is its stdin):
 //! * the daemon sends the launch spec itself (JSON, up to [`INLINE_MAX`] bytes: no launch
 //!   file is written) or, for a larger one, the launch file's absolute path, with the
-//!   write end of a fresh report pipe attached (`SCM_RIGHTS`);
+//!   shim's end of a fresh report channel attached (`SCM_RIGHTS`; a `SOCK_SEQPACKET`
+//!   socket pair, on which a job's shim may later hand its exit back, see
+//!   `exit_channel.rs`);
 //! * the spawner forks; the child becomes the shim exactly as `EXE shim LAUNCH_FILE`
-//!   would (stdin `/dev/null`, stdout the report pipe, [`super::run`]);
+//!   would (stdin `/dev/null`, stdout the report channel, [`super::run`]);
 //! * the spawner answers `PID START_TIME START_TICKS`, the shim's identity read before
 //!   the spawner could reap it (so a recycled PID cannot be taken for the shim), or
 //!   `error: WHY`.
@@ -107,8 +109,15 @@ impl Spawner {
             Launch::File(path) if path.is_absolute() => path.as_os_str().as_bytes(),
             _ => return Err(shim_error("a launch spec it cannot take".into())),
         };
-        let (report, report_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-            .map_err(|e| shim_error(format!("cannot create a pipe: {e}")))?;
+        // A socket rather than a pipe: the shim may hand its exit back on it (see
+        // `exit_channel`), one message per write.
+        let (report, report_write) = socketpair(
+            AddressFamily::UNIX,
+            SocketType::SEQPACKET,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .map_err(|e| shim_error(format!("cannot create the report channel: {e}")))?;
         let fds = [report_write.as_fd()];
         let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
         let mut control = SendAncillaryBuffer::new(&mut space);

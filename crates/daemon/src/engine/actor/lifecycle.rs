@@ -97,6 +97,9 @@ impl Actor {
             timestamps: entry.spec.logs.timestamps,
             status_file,
             cgroup: unit,
+            hand_over_exit: false,
+            no_log_state: false,
+            lazy_logs: false,
         };
         // The reaper is held off only across the fork (so it cannot take the shim's exit
         // status); the wait for the shim's report runs with it free, and off the

@@ -4,10 +4,12 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use procward_core::queue::{Group, Job, JobState, Schedule};
+use procward_core::supervisor::shim::{HandedOver, Launched};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::run::Running;
@@ -59,13 +61,19 @@ impl Default for QueueConfig {
 /// Events the actor sends itself from the exit watcher and timers.
 #[derive(Debug)]
 pub(crate) enum Internal {
-    /// The attempt's shim exited.
-    Exited { id: u64, attempt: u32 },
-    /// The attempt's shim reported its child started (or why not).
+    /// The attempt's shim exited, or handed its exit record over (to be acknowledged once
+    /// saved).
+    Exited {
+        id: u64,
+        attempt: u32,
+        handed_over: Option<HandedOver>,
+    },
+    /// The attempt's shim reported its child started (or why not), with the channel its
+    /// exit will come on.
     Reported {
         id: u64,
         attempt: u32,
-        launched: Box<Result<procward_core::supervisor::shim::Launched, String>>,
+        launched: Box<Result<(Launched, Option<OwnedFd>), String>>,
     },
     /// A delayed job's time may have come.
     Due { id: u64 },
@@ -84,6 +92,7 @@ impl From<Exited> for Internal {
         Internal::Exited {
             id: exited.name.parse().unwrap_or(0),
             attempt: exited.generation as u32,
+            handed_over: exited.handed_over,
         }
     }
 }
@@ -119,6 +128,9 @@ pub(crate) struct Actor {
     pub(super) recheck_pending: bool,
     /// Deletes forgotten jobs' folders off the actor.
     pub(super) trash: Trash,
+    /// Saves that failed so far: a shim's handed-over exit is acknowledged only if none
+    /// failed meanwhile (else the shim writes its status file too).
+    pub(super) failed_saves: u64,
 }
 
 /// Now, in Unix milliseconds.
@@ -173,6 +185,7 @@ pub fn spawn(
         limits,
         recheck_pending: false,
         trash: Trash::new(&handle_home.jobs_dir()),
+        failed_saves: 0,
     };
     actor.restore(loaded, &config)?;
     tokio::spawn(async move {
@@ -266,7 +279,11 @@ impl Actor {
 
     fn handle_internal(&mut self, event: Internal) {
         match event {
-            Internal::Exited { id, attempt } => self.on_exit(id, attempt),
+            Internal::Exited {
+                id,
+                attempt,
+                handed_over,
+            } => self.on_exit(id, attempt, handed_over),
             Internal::Reported {
                 id,
                 attempt,
@@ -445,6 +462,7 @@ impl Actor {
             _ => self.store.end_run(job),
         };
         if let Err(e) = saved {
+            self.failed_saves += 1;
             tracing::error!(id, error = %e, "cannot save job");
         }
     }

@@ -11,8 +11,9 @@ use procward_core::Signal;
 use procward_core::cgroup::Unit;
 use procward_core::queue::{AfterAttempt, Attempt, JobState};
 use procward_core::signal::group;
-use procward_core::supervisor::shim::{self, LaunchSpec, Launched, ShimProcess};
+use procward_core::supervisor::shim::{self, HandedOver, LaunchSpec, Launched, ShimProcess};
 use procward_core::supervisor::spec::LogLimits;
+use std::os::fd::OwnedFd;
 
 use super::KILL_GRACE;
 use super::actor::{Actor, Internal, now_ms};
@@ -51,7 +52,7 @@ pub(super) fn launch_spec(
     spec: &procward_core::queue::JobSpec,
     unit: Option<Unit>,
 ) -> LaunchSpec {
-    let _ = std::fs::create_dir_all(dir);
+    // No folder is made here: the shim makes it with the first file it writes.
     let mut env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     env.extend(spec.env.clone());
     env.insert("PROCWARD_JOB_ID".into(), id.to_string());
@@ -68,6 +69,10 @@ pub(super) fn launch_spec(
         timestamps: false,
         status_file: dir.join("status.json"),
         cgroup: unit,
+        hand_over_exit: false,
+        // Neither backend reads a job's log state.
+        no_log_state: true,
+        lazy_logs: false,
     }
 }
 
@@ -120,7 +125,12 @@ impl Actor {
         };
         let number = job.attempts.len() as u32 + 1;
         let dir = self.home.attempt_dir(id, number);
-        let launch = launch_spec(&dir, id, number, &job.spec, unit.clone());
+        let mut launch = launch_spec(&dir, id, number, &job.spec, unit.clone());
+        // The exit comes back on the shim's report channel and goes into the store; the
+        // status file is written only if this daemon is gone by then.
+        launch.hand_over_exit = true;
+        // A silent attempt (a `true`) then leaves no file and no folder to delete.
+        launch.lazy_logs = true;
         let (exe, owned, internal) = (self.exe.clone(), self.owned.clone(), self.internal.clone());
         let launch_file = dir.join("launch.json");
         // The launch (the launch file, the shim's fork) and the wait for the shim's report
@@ -130,7 +140,7 @@ impl Actor {
         tokio::task::spawn_blocking(move || {
             let launched = owned
                 .spawn_shim(&exe, &launch, &launch_file)
-                .and_then(|shim| shim::await_report(shim).map_err(|e| e.to_string()));
+                .and_then(|shim| shim::await_report_with_channel(shim).map_err(|e| e.to_string()));
             let _ = internal.send(Internal::Reported {
                 id,
                 attempt: number,
@@ -170,12 +180,12 @@ impl Actor {
         &mut self,
         id: u64,
         attempt: u32,
-        launched: Result<Launched, String>,
+        launched: Result<(Launched, Option<OwnedFd>), String>,
     ) {
         if self.running.get(&id).is_none_or(|r| r.attempt != attempt) {
             return;
         }
-        let launched = match launched {
+        let (launched, channel) = match launched {
             Ok(launched) => launched,
             Err(message) => {
                 if let Some(run) = self.running.remove(&id) {
@@ -189,8 +199,14 @@ impl Actor {
         };
         let started_ms = self.running.get(&id).map_or_else(now_ms, |r| r.spawned_ms);
         let record = RunRecord::of_launched(&launched, started_ms);
-        self.watcher
-            .watch(record.shim(), &id.to_string(), attempt.into());
+        match channel {
+            Some(channel) => self
+                .watcher
+                .watch_channel(channel, &id.to_string(), attempt.into()),
+            None => self
+                .watcher
+                .watch(record.shim(), &id.to_string(), attempt.into()),
+        }
         let Some(job) = self.jobs.get_mut(&id) else {
             return;
         };
@@ -231,8 +247,10 @@ impl Actor {
         });
     }
 
-    /// The attempt's shim exited: read how the process ended and decide what follows.
-    pub(super) fn on_exit(&mut self, id: u64, attempt: u32) {
+    /// The attempt's shim exited or handed its exit over: read how the process ended
+    /// (from `handed_over`, else the status file) and decide what follows. A handed-over
+    /// record is acknowledged once the job's next state is saved.
+    pub(super) fn on_exit(&mut self, id: u64, attempt: u32, handed_over: Option<HandedOver>) {
         if self.running.get(&id).is_none_or(|r| r.attempt != attempt) {
             return;
         }
@@ -247,9 +265,13 @@ impl Actor {
             self.owned.remove(record.shim_pid);
         }
         // The run's row goes with the job's next save (`Actor::save`, not running).
-        let status = shim::read_status(&self.home.attempt_dir(id, attempt).join("status.json"))
-            .ok()
-            .flatten();
+        let status = match &handed_over {
+            Some(handed_over) => Some(handed_over.record),
+            None => {
+                let file = self.home.attempt_dir(id, attempt).join("status.json");
+                shim::read_status(&file).ok().flatten()
+            }
+        };
         let Some(group_name) = self.jobs.get(&id).map(|j| j.spec.group.clone()) else {
             return;
         };
@@ -276,7 +298,11 @@ impl Actor {
             Some(s) => (s.exit_code, s.signal, s.ended_at_ms),
             None => (None, None, now_ms()),
         };
+        let failed_saves = self.failed_saves;
         self.finish(id, code, signal, ended);
+        if let Some(handed_over) = handed_over.filter(|_| self.failed_saves == failed_saves) {
+            handed_over.acknowledge();
+        }
     }
 
     /// Records the end of the running attempt and moves the job on: completed, delayed
