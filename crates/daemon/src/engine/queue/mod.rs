@@ -10,6 +10,7 @@
 //! twice ([`run`]).
 
 mod actor;
+mod attempt;
 pub mod limits;
 pub mod logs;
 mod redis;

@@ -20,8 +20,8 @@ use super::report::{random, report, report_started};
 use super::{Control, LocalRun, Shared};
 use crate::engine::queue::KILL_GRACE;
 use crate::engine::queue::actor::now_ms;
+use crate::engine::queue::attempt::{NOT_STARTED, launch_spec, next_state};
 use crate::engine::queue::limits::unit_name;
-use crate::engine::queue::run::{NOT_STARTED, launch_spec, next_state};
 use crate::engine::registry::RunRecord;
 
 /// How an attempt ended here.

@@ -9,7 +9,7 @@ use procward_core::queue::{Job, JobState};
 
 use super::Shared;
 use crate::engine::queue::actor::now_ms;
-use crate::engine::queue::run::next_state;
+use crate::engine::queue::attempt::next_state;
 
 /// A job whose lease expired on `old_host`, taken over here with `token`: its attempt
 /// there (if it had started) ended unknown, and the job moves on per its attempts.
