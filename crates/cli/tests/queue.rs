@@ -71,6 +71,19 @@ fn add_list_show_logs_and_wait_through_the_cli() {
         Some(7),
         "wait returns the job's exit code"
     );
+    // Several ids: waited for together, reported in the order given, and the exit code
+    // is the first failed job's.
+    let slow = add(&d, &["--", "sh", "-c", "sleep 0.3"]);
+    let wait = d
+        .cmd()
+        .args(["queue", "wait", &slow.to_string(), &failing.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(wait.status.code(), Some(7));
+    let out = String::from_utf8_lossy(&wait.stdout);
+    let order: Vec<&str> = out.lines().filter_map(|l| l.split(':').next()).collect();
+    assert_eq!(order, [slow.to_string(), failing.to_string()], "{out}");
+    assert!(out.starts_with(&format!("{slow}: completed")), "{out}");
     let list = d
         .cmd()
         .args(["queue", "list", "--state", "failed", "--json"])

@@ -66,11 +66,22 @@ pub fn run_each(action: Each, args: IdsArgs, ctx: &Context) -> anyhow::Result<u8
 pub fn run_wait(args: IdsArgs, ctx: &Context) -> anyhow::Result<u8> {
     let output = Output::new(args.json, ctx.color);
     super::super::block_on(async move {
-        let mut queue = client().await?;
+        let queue = client().await?;
         let mut code = crate::exit::OK;
         let mut jobs = Vec::new();
-        for id in args.ids {
-            let job = queue.wait(v1::JobRequest { id }).await?.into_inner();
+        // All waits go out at once over the one connection (a wait for a job that has
+        // already ended answers at once; one round trip each, in turn, made waiting for
+        // 1,000 ended jobs take 0.18 s), and are read in the order given.
+        let waits: Vec<_> = args
+            .ids
+            .into_iter()
+            .map(|id| {
+                let mut queue = queue.clone();
+                tokio::spawn(async move { queue.wait(v1::JobRequest { id }).await })
+            })
+            .collect();
+        for wait in waits {
+            let job = wait.await??.into_inner();
             let job = job_from_proto(job).map_err(anyhow::Error::msg)?;
             if job.state != procward_core::queue::JobState::Completed && code == crate::exit::OK {
                 code = exit_code_of(job.exit_code()).max(1);
