@@ -26,7 +26,6 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use rustix::event::{PollFd, PollFlags, poll};
 use rustix::net::{RecvFlags, SendFlags, recv, send};
 
 use super::ExitRecord;
@@ -61,21 +60,14 @@ impl ExitChannel {
         if send(&self.0, &line, SendFlags::NOSIGNAL) != Ok(line.len()) {
             return false;
         }
-        let deadline = Instant::now() + ACK_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            let mut fds = [PollFd::new(&self.0, PollFlags::IN)];
-            match poll(&mut fds, Some(&super::timespec(left))) {
-                Ok(0) | Err(rustix::io::Errno::INTR) => continue,
-                Ok(_) => {}
-                Err(_) => return false,
-            }
-            let mut answer = [0u8; 1];
-            return matches!(recv(&self.0, &mut answer, RecvFlags::DONTWAIT), Ok((1, _)) if answer[0] == ACK);
+        if !matches!(
+            super::readable_by(&self.0, Instant::now() + ACK_TIMEOUT),
+            Ok(true)
+        ) {
+            return false;
         }
+        let mut answer = [0u8; 1];
+        matches!(recv(&self.0, &mut answer, RecvFlags::DONTWAIT), Ok((1, _)) if answer[0] == ACK)
     }
 }
 

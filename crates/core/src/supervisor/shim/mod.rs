@@ -314,17 +314,8 @@ fn read_line_within(mut out: impl Read + AsFd, timeout: Duration) -> io::Result<
     let (mut line, mut buf) = (Vec::new(), [0u8; 4096]);
     let fail = |kind, message: &str| Err(io::Error::new(kind, message.to_string()));
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        if !readable_by(&out, deadline)? {
             return fail(io::ErrorKind::TimedOut, "silent for 30 s");
-        }
-        match poll(
-            &mut [PollFd::new(&out, PollFlags::IN)],
-            Some(&timespec(left)),
-        ) {
-            Ok(0) | Err(rustix::io::Errno::INTR) => continue,
-            Ok(_) => {}
-            Err(e) => return Err(e.into()),
         }
         let n = out.read(&mut buf)?;
         if n == 0 {
@@ -336,6 +327,22 @@ fn read_line_within(mut out: impl Read + AsFd, timeout: Duration) -> io::Result<
             return Ok(line);
         } else if line.len() > READ_SIZE {
             return fail(io::ErrorKind::InvalidData, "report too long");
+        }
+    }
+}
+
+/// Waits until `fd` is readable (data or EOF): `false` once `deadline` has passed first.
+/// A signal interrupting the wait is no reason to give up.
+fn readable_by(fd: &impl AsFd, deadline: Instant) -> io::Result<bool> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        match poll(&mut [PollFd::new(fd, PollFlags::IN)], Some(&timespec(left))) {
+            Ok(0) | Err(rustix::io::Errno::INTR) => continue,
+            Ok(_) => return Ok(true),
+            Err(e) => return Err(e.into()),
         }
     }
 }

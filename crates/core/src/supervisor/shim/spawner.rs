@@ -143,16 +143,10 @@ impl Spawner {
     /// The spawner's answer to the request just sent, within [`ANSWER_TIMEOUT`].
     fn answer(&self) -> Result<String, String> {
         let deadline = std::time::Instant::now() + ANSWER_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let mut fds = [PollFd::new(&self.socket, PollFlags::IN)];
-            match poll(&mut fds, Some(&super::timespec(left))) {
-                Ok(0) => return Err("no answer in 5 s".into()),
-                Ok(_) => break,
-                // A signal to this thread is no fault of the spawner's.
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => return Err(format!("cannot wait for the answer: {e}")),
-            }
+        match super::readable_by(&self.socket, deadline) {
+            Ok(true) => {}
+            Ok(false) => return Err("no answer in 5 s".into()),
+            Err(e) => return Err(format!("cannot wait for the answer: {e}")),
         }
         let mut buf = [0u8; ANSWER_MAX];
         let n = rustix::net::recv(&self.socket, &mut buf, RecvFlags::DONTWAIT)
