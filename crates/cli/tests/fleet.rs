@@ -65,13 +65,6 @@ fn wait_state(d: &Daemon, id: u64, state: &str, within: Duration) -> Value {
     last
 }
 
-/// SIGKILL to `d`'s daemon; returns once it is gone.
-fn kill_daemon(d: &Daemon) {
-    let daemon = d.daemon_pid();
-    kill(Pid::from_raw(daemon as i32), Signal::SIGKILL).unwrap();
-    assert!(wait_for(Duration::from_secs(5), || !is_running(daemon)));
-}
-
 fn runs_of(path: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -114,7 +107,7 @@ fn a_job_on_a_killed_daemon_is_retried_on_another_host_exactly_once() {
     assert_eq!(running["host"], "a");
     let first = running["attempts"][0]["pid"].as_u64().unwrap() as u32;
     let _cleanup = EndGroup(first);
-    kill_daemon(&a);
+    a.kill_9();
     // b comes up, finds the lease expired, takes the job over and runs attempt 2.
     let done = wait_state(&b, id, "completed", Duration::from_secs(20));
     assert_eq!(done["host"], "b", "{done:#}");
@@ -165,7 +158,7 @@ fn a_daemon_back_within_the_lease_readopts_its_running_attempt() {
     let running = wait_state(&a, id, "running", Duration::from_secs(10));
     let pid = running["attempts"][0]["pid"].as_u64().unwrap() as u32;
     let _cleanup = EndGroup(pid);
-    kill_daemon(&a);
+    a.kill_9();
     // Back at once: the lease (2 s) is still a's, so the attempt goes on.
     let done = wait_state(&a, id, "completed", Duration::from_secs(20));
     assert_eq!(done["attempts"].as_array().unwrap().len(), 1, "{done:#}");
@@ -282,7 +275,7 @@ fn hosts_and_list_all_hosts_show_every_daemon_and_who_went_quiet() {
     assert_eq!(alive(&a), [("a".to_owned(), true), ("b".to_owned(), true)]);
     // b's daemon dies: after two leases without a registration it shows as gone, with
     // what it last reported.
-    kill_daemon(&b);
+    b.kill_9();
     assert!(
         wait_for(Duration::from_secs(10), || alive(&a)
             == [("a".to_owned(), true), ("b".to_owned(), false)]),

@@ -66,12 +66,7 @@ fn restart_policy_applies_to_a_process_that_exits_while_the_daemon_is_down() {
         ])
         .assert()
         .success();
-    let daemon = d.daemon_pid();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
+    d.kill_9();
     std::thread::sleep(Duration::from_millis(900));
     assert!(wait_for(
         Duration::from_secs(5),

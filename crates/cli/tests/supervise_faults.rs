@@ -8,8 +8,6 @@ use std::time::Duration;
 
 use common::daemon::{Daemon, group_members};
 use common::{is_running, json, wait_for};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 
 /// A managed process that ignores SIGTERM (only SIGKILL ends it) and says when it does.
 const STUBBORN: [&str; 3] = [
@@ -86,7 +84,6 @@ fn a_stop_interrupted_by_a_daemon_crash_is_finished_by_the_next_daemon() {
     let pid = status["pid"].as_u64().expect("pid") as u32;
     assert!(wait_for(Duration::from_secs(10), || d.logs("stubborn", 1)
         == ["ready"]));
-    let daemon = d.daemon_pid();
     // `procward stop` waits for the stop timeout, since SIGTERM is ignored.
     let mut stop = std::process::Command::new(assert_cmd::cargo::cargo_bin("procward"))
         .args(["stop", "stubborn"])
@@ -98,8 +95,7 @@ fn a_stop_interrupted_by_a_daemon_crash_is_finished_by_the_next_daemon() {
         .spawn()
         .unwrap();
     d.wait_state("stubborn", "stopping", Duration::from_secs(10));
-    kill(Pid::from_raw(daemon as i32), Signal::SIGKILL).unwrap();
-    assert!(wait_for(Duration::from_secs(5), || !is_running(daemon)));
+    d.kill_9();
     let _ = stop.wait();
     assert!(
         is_running(pid),
