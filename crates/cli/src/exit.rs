@@ -28,11 +28,15 @@ pub fn for_kind(kind: ErrorKind) -> u8 {
 /// An error as one line for a person (at `main`, in the TUI): its causes `: `-separated,
 /// without repeating a cause that the message before it already ends with (errors such as
 /// the daemon's `cannot listen on ADDR: Address already in use` print their source
-/// themselves).
+/// themselves). A daemon's answer counts by its message alone, and what broke a call on
+/// the way (the daemon gone mid-call: `transport error: connection reset by peer`) is kept.
 pub fn describe(error: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in error.chain() {
-        let part = cause.to_string();
+        let part = match cause.downcast_ref::<tonic::Status>() {
+            Some(status) => status.message().to_owned(),
+            None => cause.to_string(),
+        };
         if text.ends_with(&part) {
             continue;
         }
@@ -102,5 +106,26 @@ mod tests {
         );
         let plain = anyhow::anyhow!("no such job").context("queue show 7");
         assert_eq!(describe(&plain), "queue show 7: no such job");
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("transport error")]
+    struct Transport {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn describe_gives_a_status_by_its_message_and_keeps_what_broke_the_call() {
+        let answer = anyhow::Error::new(tonic::Status::not_found("no such job: 7"));
+        assert_eq!(describe(&answer), "no such job: 7");
+        let reset = std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "connection reset by peer",
+        );
+        let broken = tonic::Status::from_error(Box::new(Transport { source: reset }));
+        assert_eq!(
+            describe(&anyhow::Error::new(broken)),
+            "transport error: connection reset by peer"
+        );
     }
 }

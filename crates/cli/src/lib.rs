@@ -42,10 +42,7 @@ fn main_with(run: fn(cli::Cli) -> anyhow::Result<u8>) -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            match error.downcast_ref::<tonic::Status>() {
-                Some(status) => eprintln!("procward: {}", status.message()),
-                None => eprintln!("procward: {}", exit::describe(&error)),
-            }
+            eprintln!("procward: {}", exit::describe(&error));
             exit::for_error(&error)
         }
     }
