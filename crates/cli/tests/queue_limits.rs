@@ -241,6 +241,67 @@ fn cancel_and_the_end_of_an_attempt_end_a_setsid_escapee() {
     );
 }
 
+/// The cgroup v2 directory `pid` is in (from `/proc/PID/cgroup` and the v2 mount).
+fn v2_cgroup_of(pid: u32) -> Option<std::path::PathBuf> {
+    let own = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let path = own.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let point = mountinfo
+        .lines()
+        .find(|l| l.contains(" - cgroup2 "))?
+        .split(' ')
+        .nth(4)?;
+    Some(std::path::Path::new(point).join(path.trim_start_matches('/')))
+}
+
+#[test]
+fn a_readopted_attempt_in_a_kept_unit_still_ends_its_escapee_and_stop_removes_kept_units() {
+    let (d, limits) = daemon();
+    if !limits.contains("cgroup2 at") {
+        return eprintln!("no cgroup v2 tracking on this machine ({limits})");
+    }
+    // A first job's unit is kept when it ends; the next job runs in it again.
+    let first = add(&d, &["--", "true"]);
+    assert_eq!(
+        wait_final(&d, first, Duration::from_secs(10))["state"],
+        "completed"
+    );
+    let script = "setsid sh -c 'echo $$ > escapee.pid; exec sleep 600' & sleep 600";
+    let (id, escapee) = escapee_job(&d, script);
+    let unit = v2_cgroup_of(escapee).expect("the escapee's cgroup");
+    let name = unit.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("run@"), "a kept unit: {}", unit.display());
+
+    // The next daemon finds the attempt's unit by the name its record kept, so the
+    // cancel ends the escapee too.
+    d.kill_9();
+    d.cmd()
+        .args(["queue", "cancel", &id.to_string()])
+        .assert()
+        .success();
+    assert!(
+        wait_for(Duration::from_secs(10), || !is_running(escapee)),
+        "the escapee {escapee} outlived the cancel of its re-adopted attempt"
+    );
+    assert_eq!(d.job(id)["state"], "cancelled");
+
+    // A stopped daemon leaves no kept unit behind.
+    d.cmd().args(["daemon", "stop"]).assert().success();
+    let namespace = unit.parent().unwrap();
+    let left: Vec<String> = std::fs::read_dir(namespace)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("run@"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "kept units left in {}: {left:?}",
+        namespace.display()
+    );
+}
+
 #[test]
 fn without_cgroups_a_hard_limit_needs_best_effort_and_is_then_polled() {
     let d = Daemon::new();

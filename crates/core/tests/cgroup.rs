@@ -1,11 +1,11 @@
 //! The cgroup backend on this machine, with real processes: probing, placing a child
 //! before it execs, killing a tree with a setsid escapee, memory and pids limits held by
-//! the kernel, and cgroups turned off. Each test has its own namespace, removed at the end.
+//! the kernel, spare units kept for reuse, and cgroups turned off. Each test has its own namespace, removed at the end.
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use procward_core::cgroup::{Cgroups, Controller, Unit, UnitLimits};
+use procward_core::cgroup::{Cgroups, Controller, Spares, Unit, UnitLimits};
 
 /// A namespace of this test's own, removed (with its units) when dropped.
 struct Namespace {
@@ -215,4 +215,59 @@ fn a_fork_loop_is_held_by_pids_max() {
     unit.kill().unwrap();
     let _ = child.wait();
     assert!(wait_for(Duration::from_secs(5), || !unit.is_populated()));
+}
+
+#[test]
+fn spare_units_are_kept_reused_swept_by_the_next_owner_and_cleared() {
+    let mut ns = Namespace::new("spares");
+    let spares = Spares::new(&ns.cgroups);
+    let Some(first) = spares.take(&UnitLimits::default()) else {
+        return eprintln!("no cgroup v2 here: {}", ns.cgroups.describe());
+    };
+    let first = first.expect("a spare unit");
+    ns.units.push(first.clone());
+    assert_eq!(first.name, "run@0");
+    assert!(first.tracking_dir().is_dir());
+    let limited = UnitLimits {
+        pids_max: Some(5),
+        ..UnitLimits::default()
+    };
+    assert!(
+        spares.take(&limited).is_none(),
+        "a limit needs a unit of its own"
+    );
+
+    // A run in it ends; the empty unit is kept, and the next run gets it again.
+    let mut child = spawn_in(&first, "sleep", &["30"]);
+    first.kill().unwrap();
+    let _ = child.wait();
+    assert!(wait_for(Duration::from_secs(2), || !first.is_populated()));
+    spares.give_back(&first).unwrap();
+    assert!(first.tracking_dir().is_dir(), "kept, not removed");
+    let again = spares.take(&UnitLimits::default()).unwrap().unwrap();
+    assert_eq!(again, first);
+    let second = spares.take(&UnitLimits::default()).unwrap().unwrap();
+    ns.units.push(second.clone());
+    assert_eq!(second.name, "run@1", "one out already: a new one");
+
+    // A daemon killed with a run in `first` and `second` kept: the next one sweeps the
+    // empty unit, leaves the one with a process in it, and numbers on past both.
+    let mut running = spawn_in(&first, "sleep", &["30"]);
+    spares.give_back(&second).unwrap();
+    drop(spares);
+    let next = Spares::new(&ns.cgroups);
+    assert!(!second.tracking_dir().exists(), "the empty spare was swept");
+    assert_eq!(first.pids(), [running.id()], "the unit in use stays");
+    let third = next.take(&UnitLimits::default()).unwrap().unwrap();
+    ns.units.push(third.clone());
+    assert_eq!(third.name, "run@2");
+
+    // A unit given back with a process still in it is not kept: it is removed, which
+    // cannot happen while the process is there.
+    assert!(next.give_back(&first).is_err());
+    first.kill().unwrap();
+    let _ = running.wait();
+    next.give_back(&third).unwrap();
+    next.clear();
+    assert!(!third.tracking_dir().exists(), "cleared with the daemon");
 }

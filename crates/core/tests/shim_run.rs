@@ -171,6 +171,44 @@ fn the_child_gets_exactly_the_given_environment_cwd_and_a_clean_signal_mask() {
 }
 
 #[test]
+fn an_inheriting_spec_gives_the_child_the_shims_environment_with_its_additions_on_top() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = spec(dir.path(), &["sh", "-c", "env"]);
+    spec.inherit_env = true;
+    spec.env = [("PROCWARD_TEST", "added"), ("PATH", "/usr/bin:/bin")]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into();
+    let mut running = Running::start(&dir, spec);
+    assert_eq!(running.wait().exit_code, Some(0));
+    let out = fs::read_to_string(dir.path().join("logs/out.log")).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.contains(&"PROCWARD_TEST=added"), "{out}");
+    assert!(
+        lines.contains(&"PATH=/usr/bin:/bin"),
+        "an addition wins: {out}"
+    );
+    // Everything else of the launcher's (the daemon's) environment is there, unchanged,
+    // except what sh sets itself.
+    let mut inherited = 0;
+    for (key, value) in std::env::vars() {
+        if ["PATH", "PROCWARD_TEST", "PWD", "SHLVL", "_", "OLDPWD"].contains(&key.as_str())
+            || value.contains('\n')
+        {
+            continue;
+        }
+        assert!(
+            lines.contains(&format!("{key}={value}").as_str()),
+            "{key} missing: {out}"
+        );
+        inherited += 1;
+    }
+    assert!(
+        inherited > 0,
+        "the test's environment has variables of its own"
+    );
+}
+
+#[test]
 fn every_line_of_both_streams_arrives_once_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let script = "seq 1 200000 & seq 1 50000 >&2; wait";

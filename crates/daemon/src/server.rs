@@ -181,6 +181,8 @@ pub async fn run(options: DaemonOptions) -> Result<(), DaemonError> {
         None => unix.await,
     };
     let _ = supervisor.shutdown().await;
+    // Kept empty cgroups go with the daemon (the next one would sweep them anyway).
+    supervisor.limits().clear_spares();
     let _ = std::fs::remove_file(&socket);
     let _ = std::fs::remove_file(home.tcp_info());
     result?;

@@ -50,6 +50,7 @@ fn old_run(pid: u32) -> RunRecord {
         shim_start_ticks: Some(1),
         started_at_ms: 1_600_000_000_000,
         boot_id: Some("00000000-0000-0000-0000-000000000000".into()),
+        unit: None,
     }
 }
 

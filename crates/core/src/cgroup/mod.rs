@@ -15,12 +15,14 @@
 
 mod files;
 mod probe;
+mod spares;
 mod unit;
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use spares::Spares;
 pub use unit::{Placement, Unit, UnitLimits};
 
 /// A resource controller procward sets limits with.

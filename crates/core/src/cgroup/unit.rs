@@ -153,6 +153,27 @@ impl Unit {
         Ok(())
     }
 
+    /// [`Unit::make`] for a unit that must be new (a spare): `Ok(false)`, and nothing
+    /// written, when its directory exists already.
+    pub(super) fn make_new(&self, limits: &UnitLimits) -> Result<bool, CgroupError> {
+        let dir = self.tracking_dir();
+        if let Some(base) = dir.parent() {
+            files::make_dir(base)?;
+        }
+        match std::fs::create_dir(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+            Err(source) => {
+                return Err(CgroupError::Io {
+                    path: dir.to_owned(),
+                    source,
+                });
+            }
+        }
+        self.make(limits)?;
+        Ok(true)
+    }
+
     /// Moves the calling process into the unit, in every hierarchy. Its children inherit
     /// the unit: the shim joins, spawns the child, then [`Unit::leave`]s.
     pub fn join(&self) -> Result<Placement, CgroupError> {

@@ -49,5 +49,6 @@ pub fn spec(dir: &Path, argv: &[&str]) -> LaunchSpec {
         hand_over_exit: false,
         no_log_state: false,
         lazy_logs: false,
+        inherit_env: false,
     }
 }

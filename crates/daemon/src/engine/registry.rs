@@ -49,6 +49,10 @@ pub struct RunRecord {
     /// `None` in records written before boots were told apart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot_id: Option<String>,
+    /// The cgroup unit the run is in, when its name does not follow from the run's owner:
+    /// a job attempt in a kept unit (`run@N`, see `procward_core::cgroup::Spares`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 impl RunRecord {
@@ -75,6 +79,7 @@ impl RunRecord {
             shim_start_ticks: shim_start.map(|(_, ticks)| ticks),
             started_at_ms,
             boot_id: procward_core::sys::boot_id().map(str::to_owned),
+            unit: None,
         }
     }
 
@@ -269,6 +274,7 @@ mod tests {
                 shim_start_ticks: Some(4_100),
                 started_at_ms: 1_700_000_000_000,
                 boot_id: Some("b0b0".into()),
+                unit: None,
             }),
             last_exit: None,
             reason: String::new(),

@@ -76,7 +76,8 @@ const READ_SIZE: usize = 64 * 1024;
 pub struct LaunchSpec {
     /// Program and arguments; the program is looked up in the `PATH` of `env`.
     pub argv: Vec<String>,
-    /// The child's whole environment: nothing of the daemon's or the shim's leaks in.
+    /// The child's whole environment: nothing of the daemon's or the shim's leaks in;
+    /// with [`LaunchSpec::inherit_env`], only what is added to the shim's own.
     pub env: BTreeMap<String, String>,
     /// Working directory; `None` keeps the shim's.
     pub cwd: Option<PathBuf>,
@@ -111,6 +112,28 @@ pub struct LaunchSpec {
     /// empty one (the job queue's).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lazy_logs: bool,
+    /// `env` holds only additions to the shim's own environment, which is the daemon's
+    /// passed down unchanged (the spawner and an executed shim both inherit it). The
+    /// daemon then copies, serialises and drops no environment per start, and the shim
+    /// parses none: the spec shrinks to the command and its own variables.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inherit_env: bool,
+}
+
+impl LaunchSpec {
+    /// Makes `env` the child's whole environment: the shim's own plus the additions,
+    /// when the spec inherits (variables that are not UTF-8 are left out, as the daemon
+    /// left them out when it copied its environment into the spec).
+    fn resolve_env(&mut self) {
+        if !std::mem::take(&mut self.inherit_env) {
+            return;
+        }
+        let mut env: BTreeMap<String, String> = std::env::vars_os()
+            .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)))
+            .collect();
+        env.append(&mut self.env);
+        self.env = env;
+    }
 }
 
 /// How a managed process ended, as recorded by its shim (which stayed its parent even if

@@ -34,7 +34,10 @@ pub(super) fn run_inline(json: &[u8]) -> i32 {
 }
 
 fn parse_spec(json: &[u8], what: &str) -> Result<LaunchSpec, String> {
-    serde_json::from_slice::<LaunchSpec>(json).map_err(|e| format!("invalid {what}: {e}"))
+    let mut spec =
+        serde_json::from_slice::<LaunchSpec>(json).map_err(|e| format!("invalid {what}: {e}"))?;
+    spec.resolve_env();
+    Ok(spec)
 }
 
 fn run_spec(spec: Result<LaunchSpec, String>) -> i32 {
@@ -214,7 +217,7 @@ fn capture(
     // Without pidfds (kernels before 5.3) the child is checked every 100 ms instead.
     let pidfd =
         Pid::from_raw(child.id() as i32).and_then(|pid| pidfd_open(pid, PidfdFlags::empty()).ok());
-    let mut buf = vec![0u8; READ_SIZE];
+    let mut buf = Vec::with_capacity(READ_SIZE);
     let mut exited = None;
     let mut idle_until = Instant::now();
     loop {

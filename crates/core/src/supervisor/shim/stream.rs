@@ -6,7 +6,7 @@
 //! file), and leaves none to delete.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 
@@ -114,12 +114,15 @@ impl Stream {
         }
     }
 
-    /// One read from a ready pipe into the log; `true` if data came.
-    pub fn pump(&mut self, buf: &mut [u8]) -> bool {
+    /// One read from a ready pipe into the log; `true` if data came. `buf` is read into
+    /// its spare capacity, so it is never zeroed: a silent child's shim touches none of
+    /// it.
+    pub fn pump(&mut self, buf: &mut Vec<u8>) -> bool {
         let Some(pipe) = &mut self.pipe else {
             return false;
         };
-        match pipe.read(buf) {
+        buf.clear();
+        match rustix::io::read(&*pipe, rustix::buffer::spare_capacity(buf)) {
             Ok(0) => self.pipe = None,
             Ok(n) => {
                 // A failing disk must not block the child: say so once, keep draining.
@@ -135,7 +138,7 @@ impl Stream {
                 }
                 return true;
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(rustix::io::Errno::INTR) => {}
             Err(_) => self.pipe = None,
         }
         false

@@ -81,7 +81,8 @@ impl Actor {
         };
         entry.oom_kills_seen = unit.as_ref().map_or(0, Unit::oom_kills);
         entry.unit = unit.clone();
-        let mut env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+        // Additions only: the shim starts from the daemon's environment (`inherit_env`).
+        let mut env = std::collections::BTreeMap::new();
         if let Some(index) = replica::instance_of(&entry.spec) {
             env.insert(replica::INSTANCE_ENV.into(), index.to_string());
         }
@@ -100,6 +101,7 @@ impl Actor {
             hand_over_exit: false,
             no_log_state: false,
             lazy_logs: false,
+            inherit_env: true,
         };
         // The reaper is held off only across the fork (so it cannot take the shim's exit
         // status); the wait for the shim's report runs with it free, and off the

@@ -10,7 +10,7 @@ pub mod gauge;
 pub mod poll;
 
 use crate::engine::audit::{Audit, Caller, Interface, Outcome, Target};
-use procward_core::cgroup::{Cgroups, Controller, Unit, UnitLimits};
+use procward_core::cgroup::{CgroupError, Cgroups, Controller, Spares, Unit, UnitLimits};
 use procward_core::resources::BreachAction;
 use procward_core::resources::{
     Enforcement, LimitExceeded, LimitKind, Load, ResourceLimits, Spawn, SpawnLimits,
@@ -59,6 +59,8 @@ pub struct Limits {
     spawn: SpawnLimits,
     capability: Capability,
     cgroups: Cgroups,
+    /// Empty units kept for the job attempts that need no limit.
+    spares: Spares,
     gauge: Gauge,
     audit: Audit,
 }
@@ -71,6 +73,7 @@ impl Limits {
         Self {
             spawn,
             capability: Capability::of(&cgroups),
+            spares: Spares::new(&cgroups),
             cgroups,
             gauge,
             audit,
@@ -102,6 +105,34 @@ impl Limits {
         &self.cgroups
     }
 
+    /// [`Limits::unit_for`] for a job's attempt: one without a limit gets a kept empty
+    /// unit ([`Spares`]: no cgroup made and removed per attempt), whose name the attempt's
+    /// record keeps; one with limits gets a unit named `name`.
+    pub fn attempt_unit(
+        &self,
+        name: &str,
+        limits: &ResourceLimits,
+    ) -> Result<Option<Unit>, String> {
+        match self.spares.take(&unit_limits(limits)) {
+            Some(Ok(unit)) => Ok(Some(unit)),
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "no spare unit; making one by name");
+                self.unit_for(name, limits)
+            }
+            None => self.unit_for(name, limits),
+        }
+    }
+
+    /// After a run: a spare unit goes back to the spares, any other is removed.
+    pub fn release_unit(&self, unit: &Unit) -> Result<(), CgroupError> {
+        self.spares.give_back(unit)
+    }
+
+    /// Removes the spare units (the daemon is stopping).
+    pub fn clear_spares(&self) {
+        self.spares.clear();
+    }
+
     /// The cgroup unit for a run of a process named `name` with `limits`: `Ok(None)` when
     /// this machine has no cgroups; an error only when a limit that needs the unit could
     /// not be set (a process without limits runs without a unit instead, with a warning).
@@ -109,13 +140,7 @@ impl Limits {
         if !self.cgroups.tracks() {
             return Ok(None);
         }
-        let wanted = UnitLimits {
-            memory_max: limits.memory_max,
-            memory_high: limits.memory_high,
-            cpu_max_percent: limits.cpu_max,
-            pids_max: limits.pids_max,
-        };
-        match self.cgroups.create(name, &wanted) {
+        match self.cgroups.create(name, &unit_limits(limits)) {
             Ok(unit) => Ok(Some(unit)),
             Err(e)
                 if limits
@@ -208,5 +233,15 @@ impl Limits {
             jobs: if what == Spawn::Job { running } else { 0 },
         };
         self.spawn.check(what, &load)
+    }
+}
+
+/// What of `limits` a cgroup unit holds.
+fn unit_limits(limits: &ResourceLimits) -> UnitLimits {
+    UnitLimits {
+        memory_max: limits.memory_max,
+        memory_high: limits.memory_high,
+        cpu_max_percent: limits.cpu_max,
+        pids_max: limits.pids_max,
     }
 }

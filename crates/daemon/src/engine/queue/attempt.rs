@@ -24,8 +24,8 @@ pub(super) fn launch_spec(
     unit: Option<Unit>,
 ) -> LaunchSpec {
     // No folder is made here: the shim makes it with the first file it writes.
-    let mut env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
-    env.extend(spec.env.clone());
+    // Additions only: the shim starts from the daemon's environment (`inherit_env`).
+    let mut env = spec.env.clone();
     env.insert("PROCWARD_JOB_ID".into(), id.to_string());
     env.insert("PROCWARD_JOB_ATTEMPT".into(), number.to_string());
     let limits = LogLimits::default();
@@ -44,6 +44,7 @@ pub(super) fn launch_spec(
         // Neither backend reads a job's log state.
         no_log_state: true,
         lazy_logs: false,
+        inherit_env: true,
     }
 }
 

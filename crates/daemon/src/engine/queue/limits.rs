@@ -51,16 +51,17 @@ pub(super) fn unit_name(id: u64) -> String {
 }
 
 impl Actor {
-    /// The unit the next attempt of job `id` runs in (`None` without cgroups here); an
-    /// error when a limit the kernel should hold cannot be set.
+    /// The unit the next attempt of job `id` runs in (`None` without cgroups here): a
+    /// kept empty one without limits, else `job@ID`; an error when a limit the kernel
+    /// should hold cannot be set.
     pub(super) fn attempt_unit(&self, id: u64) -> Option<Result<Option<Unit>, String>> {
         let job = self.jobs.get(&id)?;
-        Some(self.limits.unit_for(&unit_name(id), &job.spec.limits))
+        Some(self.limits.attempt_unit(&unit_name(id), &job.spec.limits))
     }
 
     /// At the end of an attempt: an OOM kill in its unit becomes a breach of `memory_max`,
     /// whatever is left in the unit (a `setsid` escapee, a background child) is killed,
-    /// and the unit is removed.
+    /// and the unit is removed (or kept for the next attempt, when it is a spare).
     pub(super) fn close_unit(&mut self, id: u64, run: &Running) {
         let Some(unit) = &run.unit else {
             return;
@@ -83,7 +84,7 @@ impl Actor {
                 tracing::warn!(id, error = %e, "cannot kill the rest of the job's unit");
             }
         }
-        if let Err(e) = unit.remove() {
+        if let Err(e) = self.limits.release_unit(unit) {
             tracing::warn!(id, error = %e, "cannot remove the job's cgroup");
         }
     }

@@ -107,6 +107,7 @@ impl Actor {
             );
         }
         tracing::info!(id, pid = record.child_pid, "job re-adopted");
+        let unit = (record.unit.clone()).unwrap_or_else(|| super::limits::unit_name(id));
         self.running.insert(
             id,
             Running {
@@ -114,7 +115,7 @@ impl Actor {
                 spawned_ms: record.started_at_ms,
                 record: Some(record),
                 shim: None,
-                unit: self.limits.cgroups().open(&super::limits::unit_name(id)),
+                unit: self.limits.cgroups().open(&unit),
                 oom_seen: 0,
             },
         );

@@ -124,8 +124,12 @@ impl Actor {
                 return self.not_started(id, message, now_ms());
             }
         };
-        let started_ms = self.running.get(&id).map_or_else(now_ms, |r| r.spawned_ms);
-        let record = RunRecord::of_launched(&launched, started_ms);
+        let run = self.running.get(&id);
+        let started_ms = run.map_or_else(now_ms, |r| r.spawned_ms);
+        let mut record = RunRecord::of_launched(&launched, started_ms);
+        // A kept unit's name says nothing of the job: a daemon re-adopting the attempt
+        // finds it by this.
+        record.unit = run.and_then(|r| r.unit.as_ref()).map(|u| u.name.clone());
         match channel {
             Some(channel) => self
                 .watcher

@@ -287,6 +287,7 @@ mod tests {
                 shim_start_ticks: Some(4),
                 started_at_ms: 3,
                 boot_id: None,
+                unit: Some("run@3".into()),
             };
             store.put_run(7, &run).unwrap();
         }
@@ -297,6 +298,11 @@ mod tests {
         assert_eq!(loaded.groups[0].parallel, 2);
         assert_eq!(loaded.runs[0].0, 7);
         assert_eq!(loaded.runs[0].1.child_pid, 10);
+        assert_eq!(
+            loaded.runs[0].1.unit.as_deref(),
+            Some("run@3"),
+            "the kept unit"
+        );
     }
 
     #[test]
