@@ -242,7 +242,7 @@ fn spare_units_are_kept_reused_swept_by_the_next_owner_and_cleared() {
     first.kill().unwrap();
     let _ = child.wait();
     assert!(wait_for(Duration::from_secs(2), || !first.is_populated()));
-    spares.give_back(&first).unwrap();
+    spares.give_back(&first, !first.is_populated()).unwrap();
     assert!(first.tracking_dir().is_dir(), "kept, not removed");
     let again = spares.take(&UnitLimits::default()).unwrap().unwrap();
     assert_eq!(again, first);
@@ -253,7 +253,7 @@ fn spare_units_are_kept_reused_swept_by_the_next_owner_and_cleared() {
     // A daemon killed with a run in `first` and `second` kept: the next one sweeps the
     // empty unit, leaves the one with a process in it, and numbers on past both.
     let mut running = spawn_in(&first, "sleep", &["30"]);
-    spares.give_back(&second).unwrap();
+    spares.give_back(&second, true).unwrap();
     drop(spares);
     let next = Spares::new(&ns.cgroups);
     assert!(!second.tracking_dir().exists(), "the empty spare was swept");
@@ -264,10 +264,10 @@ fn spare_units_are_kept_reused_swept_by_the_next_owner_and_cleared() {
 
     // A unit given back with a process still in it is not kept: it is removed, which
     // cannot happen while the process is there.
-    assert!(next.give_back(&first).is_err());
+    assert!(next.give_back(&first, false).is_err());
     first.kill().unwrap();
     let _ = running.wait();
-    next.give_back(&third).unwrap();
+    next.give_back(&third, true).unwrap();
     next.clear();
     assert!(!third.tracking_dir().exists(), "cleared with the daemon");
 }

@@ -87,8 +87,10 @@ impl Spares {
 
     /// Takes back a unit after its run: a spare that is empty is kept for the next run
     /// (up to [`KEEP`]); any other unit, or one still holding processes, is removed.
-    pub fn give_back(&self, unit: &Unit) -> Result<(), CgroupError> {
-        if self.is_spare(unit) && !unit.is_populated() {
+    /// `empty` is what the caller has just read of the unit (it reads `cgroup.procs` to
+    /// know whether anything is left to kill): a unit nothing was in cannot fill again.
+    pub fn give_back(&self, unit: &Unit, empty: bool) -> Result<(), CgroupError> {
+        if empty && self.is_spare(unit) {
             let mut kept = self.0.lock().expect("spare units lock");
             if kept.free.len() < KEEP && !kept.free.contains(unit) {
                 kept.free.push(unit.clone());

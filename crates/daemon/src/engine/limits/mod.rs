@@ -123,9 +123,10 @@ impl Limits {
         }
     }
 
-    /// After a run: a spare unit goes back to the spares, any other is removed.
-    pub fn release_unit(&self, unit: &Unit) -> Result<(), CgroupError> {
-        self.spares.give_back(unit)
+    /// After a run: a spare unit that was `empty` goes back to the spares, any other is
+    /// removed.
+    pub fn release_unit(&self, unit: &Unit, empty: bool) -> Result<(), CgroupError> {
+        self.spares.give_back(unit, empty)
     }
 
     /// Removes the spare units (the daemon is stopping).

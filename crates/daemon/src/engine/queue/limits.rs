@@ -78,13 +78,14 @@ impl Actor {
             let note = format!("memory_max {max}: the kernel ended the tree, out of memory");
             self.breached(id, LimitKind::MemoryMax, &note, action);
         }
-        if !unit.pids().is_empty() {
-            tracing::info!(id, pids = ?unit.pids(), "killing what the attempt left behind");
+        let left = unit.pids();
+        if !left.is_empty() {
+            tracing::info!(id, pids = ?left, "killing what the attempt left behind");
             if let Err(e) = unit.kill() {
                 tracing::warn!(id, error = %e, "cannot kill the rest of the job's unit");
             }
         }
-        if let Err(e) = self.limits.release_unit(unit) {
+        if let Err(e) = self.limits.release_unit(unit, left.is_empty()) {
             tracing::warn!(id, error = %e, "cannot remove the job's cgroup");
         }
     }
