@@ -20,6 +20,7 @@ fn run(program: &str, args: &[&str], cwd: Option<&Path>) -> Result<Spawned, Spaw
         program,
         args: &args,
         env: &env,
+        inherit_env: false,
         cwd,
         cgroup: None,
     })
@@ -126,6 +127,7 @@ fn a_child_is_created_inside_the_cgroup_it_is_given() {
         program: "sh",
         args: &args,
         env: &env,
+        inherit_env: false,
         cwd: None,
         cgroup: Some(cgroup.as_fd()),
     });

@@ -54,8 +54,12 @@ pub struct SpawnRequest<'a> {
     pub program: &'a str,
     /// Arguments after the program name.
     pub args: &'a [String],
-    /// The child's whole environment.
+    /// The child's whole environment; with `inherit_env`, what is added to (or replaced
+    /// in) this process's own.
     pub env: &'a BTreeMap<String, String>,
+    /// Start from this process's environment: its entries are passed to `execve` as they
+    /// are, without a copy (the shim's environment is the daemon's).
+    pub inherit_env: bool,
     /// The working directory, if not the caller's.
     pub cwd: Option<&'a Path>,
     /// The cgroup v2 directory the child is created in; `None`: the caller's cgroups.
@@ -88,7 +92,7 @@ pub enum SpawnError {
 pub fn spawn(request: &SpawnRequest<'_>) -> Result<Spawned, SpawnError> {
     let failed = SpawnError::Failed;
     let c = |bytes: &[u8]| CString::new(bytes).map_err(|e| failed(io::Error::other(e)));
-    let program = resolve(request.program, request.env)
+    let program = resolve(request.program, request.env, request.inherit_env)
         .ok_or_else(|| failed(io::Error::from_raw_os_error(libc::ENOENT)))?;
     let program = c(program.as_os_str().as_bytes())?;
     let mut argv = vec![c(request.program.as_bytes())?];
@@ -104,7 +108,12 @@ pub fn spawn(request: &SpawnRequest<'_>) -> Result<Spawned, SpawnError> {
         .map(|cwd| c(cwd.as_os_str().as_bytes()))
         .transpose()?;
     let argv_ptrs = null_terminated(&argv);
-    let envp_ptrs = null_terminated(&envp);
+    let mut envp_ptrs = null_terminated(&envp);
+    if request.inherit_env {
+        envp_ptrs.pop();
+        envp_ptrs.extend(inherited(request.env));
+        envp_ptrs.push(std::ptr::null());
+    }
     let ignored = ignored_signals();
 
     let null = File::open("/dev/null").map_err(failed)?;
@@ -351,16 +360,45 @@ fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
         .collect()
 }
 
+/// This process's own environment entries (`KEY=value`, borrowed from the C library's
+/// `environ`), but for those `replaced` sets anew.
+fn inherited(replaced: &BTreeMap<String, String>) -> Vec<*const libc::c_char> {
+    unsafe extern "C" {
+        static environ: *const *const libc::c_char;
+    }
+    let mut entries = Vec::new();
+    // SAFETY: `environ` is a null-terminated array of NUL-terminated strings. Nothing
+    // changes the environment meanwhile: Rust's `set_var` is `unsafe` for that reason,
+    // and procward never calls it (the shim, the one caller, is single-threaded). The
+    // entries are used by `execve` before this function's caller returns.
+    unsafe {
+        let mut entry = environ;
+        while !entry.is_null() && !(*entry).is_null() {
+            let text = std::ffi::CStr::from_ptr(*entry).to_bytes();
+            let key = text.split(|b| *b == b'=').next().unwrap_or(text);
+            if !std::str::from_utf8(key).is_ok_and(|key| replaced.contains_key(key)) {
+                entries.push(*entry);
+            }
+            entry = entry.add(1);
+        }
+    }
+    entries
+}
+
 /// `program` itself when it names a path, else the first executable file called
-/// `program` in the `PATH` of `env`.
-fn resolve(program: &str, env: &BTreeMap<String, String>) -> Option<PathBuf> {
+/// `program` in the `PATH` of `env` (or, inheriting, of this process's environment).
+fn resolve(program: &str, env: &BTreeMap<String, String>, inherit: bool) -> Option<PathBuf> {
     if program.contains('/') {
         return Some(PathBuf::from(program));
     }
-    let path = env
-        .get("PATH")
-        .map_or("/usr/local/bin:/usr/bin:/bin", String::as_str);
-    super::find_on_path(program, OsStr::new(path))
+    let own = inherit.then(|| std::env::var_os("PATH")).flatten();
+    let path = match env.get("PATH") {
+        Some(path) => OsStr::new(path.as_str()),
+        None => own
+            .as_deref()
+            .unwrap_or(OsStr::new("/usr/local/bin:/usr/bin:/bin")),
+    };
+    super::find_on_path(program, path)
 }
 
 /// Opens `dir` for [`SpawnRequest::cgroup`].

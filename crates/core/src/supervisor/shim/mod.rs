@@ -120,22 +120,6 @@ pub struct LaunchSpec {
     pub inherit_env: bool,
 }
 
-impl LaunchSpec {
-    /// Makes `env` the child's whole environment: the shim's own plus the additions,
-    /// when the spec inherits (variables that are not UTF-8 are left out, as the daemon
-    /// left them out when it copied its environment into the spec).
-    fn resolve_env(&mut self) {
-        if !std::mem::take(&mut self.inherit_env) {
-            return;
-        }
-        let mut env: BTreeMap<String, String> = std::env::vars_os()
-            .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)))
-            .collect();
-        env.append(&mut self.env);
-        self.env = env;
-    }
-}
-
 /// How a managed process ended, as recorded by its shim (which stayed its parent even if
 /// the daemon did not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -34,10 +34,7 @@ pub(super) fn run_inline(json: &[u8]) -> i32 {
 }
 
 fn parse_spec(json: &[u8], what: &str) -> Result<LaunchSpec, String> {
-    let mut spec =
-        serde_json::from_slice::<LaunchSpec>(json).map_err(|e| format!("invalid {what}: {e}"))?;
-    spec.resolve_env();
-    Ok(spec)
+    serde_json::from_slice::<LaunchSpec>(json).map_err(|e| format!("invalid {what}: {e}"))
 }
 
 fn run_spec(spec: Result<LaunchSpec, String>) -> i32 {
@@ -138,6 +135,7 @@ fn spawn(spec: &LaunchSpec, program: &str, args: &[String]) -> io::Result<Spawn>
         program,
         args,
         env: &spec.env,
+        inherit_env: spec.inherit_env,
         cwd: spec.cwd.as_deref(),
         cgroup: None,
     };
@@ -174,11 +172,10 @@ fn spawn(spec: &LaunchSpec, program: &str, args: &[String]) -> io::Result<Spawn>
 /// signals blocked in the child).
 fn spawn_std(spec: &LaunchSpec, program: &str, args: &[String]) -> io::Result<Child> {
     let mut command = Command::new(program);
-    command
-        .args(args)
-        .env_clear()
-        .envs(&spec.env)
-        .process_group(0);
+    if !spec.inherit_env {
+        command.env_clear();
+    }
+    command.args(args).envs(&spec.env).process_group(0);
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
