@@ -131,6 +131,8 @@ pub(crate) struct Actor {
     /// Saves that failed so far: a shim's handed-over exit is acknowledged only if none
     /// failed meanwhile (else the shim writes its status file too).
     pub(super) failed_saves: u64,
+    /// Exits handed over in the current batch of events, acknowledged once it commits.
+    pub(super) pending_acks: Vec<HandedOver>,
 }
 
 /// Now, in Unix milliseconds.
@@ -186,6 +188,7 @@ pub fn spawn(
         recheck_pending: false,
         trash: Trash::new(&handle_home.jobs_dir()),
         failed_saves: 0,
+        pending_acks: Vec::new(),
     };
     actor.restore(loaded, &config)?;
     tokio::spawn(async move {
@@ -193,7 +196,7 @@ pub fn spawn(
         loop {
             tokio::select! {
                 Some(command) = command_rx.recv() => actor.handle(command),
-                Some(event) = internal_rx.recv() => actor.handle_internal(event),
+                Some(event) = internal_rx.recv() => actor.handle_batch(event, &mut internal_rx),
                 else => break,
             }
             actor.schedule();
@@ -277,7 +280,7 @@ impl Actor {
         }
     }
 
-    fn handle_internal(&mut self, event: Internal) {
+    pub(super) fn handle_internal(&mut self, event: Internal) {
         match event {
             Internal::Exited {
                 id,
@@ -448,22 +451,6 @@ impl Actor {
     pub(super) fn slot_freed(&mut self, group: &str) {
         if let Some(n) = self.running_count.get_mut(group) {
             *n = n.saturating_sub(1);
-        }
-    }
-
-    /// Writes a changed job to the store; a failure is logged (the job goes on).
-    pub(super) fn save(&mut self, id: u64) {
-        let Some(job) = self.jobs.get(&id) else {
-            return;
-        };
-        // A job that is not running has no run: an attempt that ended loses its row here.
-        let saved = match job.state {
-            JobState::Running => self.store.update(job),
-            _ => self.store.end_run(job),
-        };
-        if let Err(e) = saved {
-            self.failed_saves += 1;
-            tracing::error!(id, error = %e, "cannot save job");
         }
     }
 

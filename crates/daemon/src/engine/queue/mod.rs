@@ -13,6 +13,7 @@ mod actor;
 mod attempt;
 pub mod limits;
 pub mod logs;
+mod persist;
 mod redis;
 mod requests;
 mod restore;

@@ -229,11 +229,9 @@ impl Actor {
             Some(s) => (s.exit_code, s.signal, s.ended_at_ms),
             None => (None, None, now_ms()),
         };
-        let failed_saves = self.failed_saves;
         self.finish(id, code, signal, ended);
-        if let Some(handed_over) = handed_over.filter(|_| self.failed_saves == failed_saves) {
-            handed_over.acknowledge();
-        }
+        // Acknowledged once the batch this event is in commits (`Actor::commit_batch`).
+        self.pending_acks.extend(handed_over);
     }
 
     /// Records the end of the running attempt and moves the job on: completed, delayed

@@ -7,9 +7,11 @@
 //!
 //! Durability: `synchronous = NORMAL` in WAL mode, so a commit is safe against a crash
 //! of the daemon (`kill -9`) at once and against power loss from the next checkpoint
-//! on; an add costs no fsync.
+//! on; an add costs no fsync. A burst of job events (exits, starts) is written in one
+//! transaction ([`Store::begin_batch`]): the queue acknowledges an exit to its shim only
+//! after that commit.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::path::{Path, PathBuf};
 
 use procward_core::queue::{Group, Job, Schedule};
@@ -34,6 +36,18 @@ pub enum StoreError {
 pub struct Store {
     path: PathBuf,
     db: OnceCell<Connection>,
+    batch: Cell<Batch>,
+}
+
+/// Whether writes are being gathered into one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Batch {
+    /// Each write commits on its own.
+    Off,
+    /// A batch is asked for; its transaction begins with its first write.
+    Wanted,
+    /// The batch's transaction is open.
+    Open,
 }
 
 /// What [`Store::load`] finds.
@@ -78,6 +92,7 @@ impl Store {
         let store = Self {
             path: path.to_owned(),
             db: OnceCell::new(),
+            batch: Cell::new(Batch::Off),
         };
         if path.exists() {
             store.db()?;
@@ -85,13 +100,50 @@ impl Store {
         Ok(store)
     }
 
-    /// The connection, opening (creating) the file on first use.
+    /// The connection, opening (creating) the file on first use, and the batch's
+    /// transaction on its first write.
     fn db(&self) -> Result<&Connection, StoreError> {
-        if let Some(db) = self.db.get() {
-            return Ok(db);
+        let db = match self.db.get() {
+            Some(db) => db,
+            None => {
+                let db = connect(&self.path)?;
+                self.db.get_or_init(|| db)
+            }
+        };
+        if self.batch.get() == Batch::Wanted {
+            db.execute_batch("BEGIN")?;
+            self.batch.set(Batch::Open);
         }
-        let db = connect(&self.path)?;
-        Ok(self.db.get_or_init(|| db))
+        Ok(db)
+    }
+
+    /// Gathers the writes until [`Store::commit_batch`] into one transaction (begun by
+    /// the first of them, so an unused queue still makes no file): a burst of job events
+    /// costs one commit instead of one each. Each write's own transaction becomes a
+    /// savepoint inside it. Whoever promises anything on those writes (an exit
+    /// acknowledged to its shim) waits for the commit.
+    pub fn begin_batch(&self) {
+        if self.batch.get() == Batch::Off {
+            self.batch.set(Batch::Wanted);
+        }
+    }
+
+    /// Commits the batch's writes; when that fails they are rolled back, and the error
+    /// says so (the caller counts a failed save).
+    pub fn commit_batch(&self) -> Result<(), StoreError> {
+        if self.batch.replace(Batch::Off) != Batch::Open {
+            return Ok(());
+        }
+        let db = self
+            .db
+            .get()
+            .expect("a batch is open only on an open store");
+        if let Err(e) = db.execute_batch("COMMIT") {
+            // SQLite may have rolled back already (a full disk): then this fails too.
+            let _ = db.execute_batch("ROLLBACK");
+            return Err(e.into());
+        }
+        Ok(())
     }
 
     fn db_mut(&mut self) -> Result<&mut Connection, StoreError> {
@@ -144,7 +196,7 @@ impl Store {
     /// Adds a new job and remembers its id as the last given, in one transaction.
     pub fn insert(&mut self, job: &Job) -> Result<(), StoreError> {
         let body = serde_json::to_string(job)?;
-        let tx = self.db_mut()?.transaction()?;
+        let tx = self.db_mut()?.savepoint()?;
         tx.execute(
             "INSERT INTO jobs (id, state, body) VALUES (?1, ?2, ?3)",
             params![job.id as i64, job.state.as_str(), body],
@@ -166,7 +218,7 @@ impl Store {
     /// Records an attempt that started: its run (see [`Self::put_run`]) and the job, in
     /// one transaction.
     pub fn start_run(&mut self, job: &Job, run: &RunRecord) -> Result<(), StoreError> {
-        let tx = self.db_mut()?.transaction()?;
+        let tx = self.db_mut()?.savepoint()?;
         put_run(&tx, job.id, run)?;
         update_job(&tx, job)?;
         tx.commit()?;
@@ -175,7 +227,7 @@ impl Store {
 
     /// Forgets jobs (`clean`, `keep_completed`), in one transaction.
     pub fn delete(&mut self, ids: &[u64]) -> Result<(), StoreError> {
-        let tx = self.db_mut()?.transaction()?;
+        let tx = self.db_mut()?.savepoint()?;
         {
             let mut delete = tx.prepare("DELETE FROM jobs WHERE id = ?1")?;
             for id in ids {
@@ -224,7 +276,7 @@ impl Store {
     /// run to be re-adopted (its shim's exit record read) rather than a running job
     /// without a run.
     pub fn end_run(&mut self, job: &Job) -> Result<(), StoreError> {
-        let tx = self.db_mut()?.transaction()?;
+        let tx = self.db_mut()?.savepoint()?;
         tx.prepare_cached("DELETE FROM runs WHERE job_id = ?1")?
             .execute(params![job.id as i64])?;
         update_job(&tx, job)?;
@@ -318,5 +370,33 @@ mod tests {
             .unwrap();
         assert!(path.exists());
         assert_eq!(Store::open(&path).unwrap().load().unwrap().last_id, 1);
+    }
+
+    #[test]
+    fn a_batch_commits_its_writes_together_and_an_empty_one_makes_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("queue.db");
+        let mut store = Store::open(&path).unwrap();
+        store.begin_batch();
+        store.commit_batch().unwrap();
+        assert!(!path.exists(), "a batch without writes opens nothing");
+
+        store.begin_batch();
+        let job = |id| Job::new(id, JobSpec::new(vec!["true".into()]), 1);
+        store.insert(&job(1)).unwrap();
+        let mut second = job(2);
+        store.insert(&second).unwrap();
+        second.state = JobState::Completed;
+        store.end_run(&second).unwrap();
+        // Another reader (a restarted daemon) sees none of it before the commit.
+        assert!(Store::open(&path).unwrap().load().unwrap().jobs.is_empty());
+        store.commit_batch().unwrap();
+        let loaded = Store::open(&path).unwrap().load().unwrap();
+        assert_eq!(loaded.jobs.len(), 2);
+        assert_eq!(loaded.jobs[1].state, JobState::Completed);
+        assert_eq!(loaded.last_id, 2);
+        // After the batch each write commits on its own again.
+        store.insert(&job(3)).unwrap();
+        assert_eq!(Store::open(&path).unwrap().load().unwrap().last_id, 3);
     }
 }
