@@ -210,6 +210,19 @@ fn escapee_job(d: &Daemon, script: &str) -> (u64, u32) {
     (id, pid)
 }
 
+/// `queue cancel ID`: the job ends cancelled, and the escapee with it.
+fn cancel_ends(d: &Daemon, id: u64, escapee: u32) {
+    d.cmd()
+        .args(["queue", "cancel", &id.to_string()])
+        .assert()
+        .success();
+    assert!(
+        wait_for(Duration::from_secs(10), || !is_running(escapee)),
+        "the escapee {escapee} outlived the cancel of job {id}"
+    );
+    assert_eq!(d.job(id)["state"], "cancelled");
+}
+
 #[test]
 fn cancel_and_the_end_of_an_attempt_end_a_setsid_escapee() {
     let (d, limits) = daemon();
@@ -219,15 +232,7 @@ fn cancel_and_the_end_of_an_attempt_end_a_setsid_escapee() {
     let script = "setsid sh -c 'echo $$ > escapee.pid; exec sleep 600' & sleep 600";
     let (id, escapee) = escapee_job(&d, script);
     assert!(is_running(escapee));
-    d.cmd()
-        .args(["queue", "cancel", &id.to_string()])
-        .assert()
-        .success();
-    assert!(
-        wait_for(Duration::from_secs(10), || !is_running(escapee)),
-        "the escapee {escapee} outlived cancel"
-    );
-    assert_eq!(d.job(id)["state"], "cancelled");
+    cancel_ends(&d, id, escapee);
 
     // A job whose shell exits at once: its attempt is over, and so is the escapee.
     std::fs::remove_file(d.pw.dir().join("escapee.pid")).unwrap();
@@ -275,15 +280,7 @@ fn a_readopted_attempt_in_a_kept_unit_still_ends_its_escapee_and_stop_removes_ke
     // The next daemon finds the attempt's unit by the name its record kept, so the
     // cancel ends the escapee too.
     d.kill_9();
-    d.cmd()
-        .args(["queue", "cancel", &id.to_string()])
-        .assert()
-        .success();
-    assert!(
-        wait_for(Duration::from_secs(10), || !is_running(escapee)),
-        "the escapee {escapee} outlived the cancel of its re-adopted attempt"
-    );
-    assert_eq!(d.job(id)["state"], "cancelled");
+    cancel_ends(&d, id, escapee);
 
     // A stopped daemon leaves no kept unit behind.
     d.cmd().args(["daemon", "stop"]).assert().success();

@@ -267,7 +267,14 @@ fn spare_units_are_kept_reused_swept_by_the_next_owner_and_cleared() {
     assert!(next.give_back(&first, false).is_err());
     first.kill().unwrap();
     let _ = running.wait();
+    // A kept unit removed behind the daemon's back is not handed out again.
     next.give_back(&third, true).unwrap();
+    std::fs::remove_dir(third.tracking_dir()).unwrap();
+    let fourth = next.take(&UnitLimits::default()).unwrap().unwrap();
+    ns.units.push(fourth.clone());
+    assert_eq!(fourth.name, "run@3");
+    assert!(fourth.tracking_dir().is_dir());
+    next.give_back(&fourth, true).unwrap();
     next.clear();
-    assert!(!third.tracking_dir().exists(), "cleared with the daemon");
+    assert!(!fourth.tracking_dir().exists(), "cleared with the daemon");
 }

@@ -66,8 +66,11 @@ impl Spares {
         }
         let mut kept = self.0.lock().expect("spare units lock");
         let cgroups = kept.cgroups.clone()?;
-        if let Some(unit) = kept.free.pop() {
-            return Some(Ok(unit));
+        // A kept unit removed behind the daemon's back is forgotten, not handed out.
+        while let Some(unit) = kept.free.pop() {
+            if unit.tracking_dir().is_dir() {
+                return Some(Ok(unit));
+            }
         }
         loop {
             let name = format!("{PREFIX}{}", kept.next);
