@@ -64,22 +64,27 @@ impl Spares {
         if *limits != UnitLimits::default() {
             return None;
         }
-        let mut kept = self.0.lock().expect("spare units lock");
-        let cgroups = kept.cgroups.clone()?;
+        let mut guard = self.0.lock().expect("spare units lock");
+        let Kept {
+            cgroups,
+            free,
+            next,
+        } = &mut *guard;
+        let cgroups = cgroups.as_ref()?;
         // A kept unit removed behind the daemon's back is forgotten, not handed out.
-        while let Some(unit) = kept.free.pop() {
+        while let Some(unit) = free.pop() {
             if unit.tracking_dir().is_dir() {
                 return Some(Ok(unit));
             }
         }
         loop {
-            let name = format!("{PREFIX}{}", kept.next);
-            kept.next += 1;
+            let name = format!("{PREFIX}{next}");
+            *next += 1;
             let unit = match cgroups.unit(&name, |_| false) {
                 Ok(unit) => unit,
                 Err(e) => return Some(Err(e)),
             };
-            match unit.make_new(limits) {
+            match unit.make_empty() {
                 Ok(true) => return Some(Ok(unit)),
                 // Left by an earlier daemon with processes in it: not ours to reuse.
                 Ok(false) => continue,

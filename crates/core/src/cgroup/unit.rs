@@ -153,9 +153,9 @@ impl Unit {
         Ok(())
     }
 
-    /// [`Unit::make`] for a unit that must be new (a spare): `Ok(false)`, and nothing
-    /// written, when its directory exists already.
-    pub(super) fn make_new(&self, limits: &UnitLimits) -> Result<bool, CgroupError> {
+    /// Makes the directory of a new unit without limits (a spare: v2 only, no controller,
+    /// so [`Unit::make`] would write nothing more): `Ok(false)` when it exists already.
+    pub(super) fn make_empty(&self) -> Result<bool, CgroupError> {
         let dir = self.tracking_dir();
         if let Some(base) = dir.parent() {
             files::make_dir(base)?;
@@ -170,7 +170,6 @@ impl Unit {
                 });
             }
         }
-        self.make(limits)?;
         Ok(true)
     }
 

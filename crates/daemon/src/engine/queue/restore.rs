@@ -107,7 +107,10 @@ impl Actor {
             );
         }
         tracing::info!(id, pid = record.child_pid, "job re-adopted");
-        let unit = (record.unit.clone()).unwrap_or_else(|| super::limits::unit_name(id));
+        let unit = record
+            .unit
+            .clone()
+            .unwrap_or_else(|| super::limits::unit_name(id));
         self.running.insert(
             id,
             Running {
