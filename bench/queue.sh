@@ -36,7 +36,8 @@ peer=()
 [ -x "$PUEUE" ] && [ -x "$PUEUED" ] && peer=(--pueue "$PUEUE" --pueued "$PUEUED")
 
 if [ -z "${PROCWARD:-}" ]; then
-  "$ROOT/scripts/release.sh"
+  # (installing musl-tools when missing, for the musl client: see scripts/release.sh)
+  PROCWARD_APT_MUSL="$([ "${BENCH_NO_INSTALL:-0}" = 1 ] || echo 1)" "$ROOT/scripts/release.sh"
   PROCWARD="${CARGO_TARGET_DIR:-$ROOT/target}/release/procward"
 fi
 [ -x "$PROCWARD" ] || { echo "no procward binary at $PROCWARD" >&2; exit 1; }

@@ -131,7 +131,8 @@ want supervisord && [ -z "$SV_BIN" ] && note "skipped_supervisord=supervisor is 
 
 # --- build procward -------------------------------------------------------------
 if [ -z "${PROCWARD:-}" ]; then
-  "$ROOT/scripts/release.sh"
+  # (installing musl-tools when missing, for the musl client: see scripts/release.sh)
+  PROCWARD_APT_MUSL="$([ "${BENCH_NO_INSTALL:-0}" = 1 ] || echo 1)" "$ROOT/scripts/release.sh"
   PROCWARD="${CARGO_TARGET_DIR:-$ROOT/target}/release/procward"
 fi
 [ -x "$PROCWARD" ] || { echo "no procward binary at $PROCWARD" >&2; exit 1; }
@@ -192,6 +193,8 @@ REF="$TMP/seq-reference.txt"
   echo "cpu_secs=${BENCH_CPU_SECS:-10}"
   echo "peers_1000=${BENCH_PEERS_1000:-0}"
   echo "tools=$TOOLS"
+  # musl or gnu, as scripts/release.sh built the client (unknown for a binary given)
+  echo "client_libc=$(cat "$(dirname "$PROCWARD")/procward.libc" 2>/dev/null || echo unknown)"
 } >>"$OUT/meta.env"
 cat "$OUT/meta.env"
 

@@ -285,7 +285,8 @@ def section(meta: dict, ref: dict, res: dict[str, dict]) -> str:
 Run on {meta.get('date')}: {meta.get('nproc')} CPUs ({meta.get('cpu')}), {meta.get('mem_total_mb')} MB,
 kernel {meta.get('kernel')}, load average {meta.get('loadavg')} at start and {meta.get('loadavg_end')} at the end,
 commit {meta.get('commit')}{f' plus {dirty} uncommitted changed files under crates/ and proto/' if dirty else ''};
-{versions}; hyperfine {meta.get('hyperfine')}, node {meta.get('node')}, Python {meta.get('python')}.
+{versions}; hyperfine {meta.get('hyperfine')}, node {meta.get('node')}, Python {meta.get('python')};
+procward's client built on {meta.get('client_libc', 'unknown')} libc (scripts/release.sh).
 The measuring part took {meta.get('bench_seconds')} s. Reproduce: `bash bench/supervise.sh`
 (`BENCH_PEERS_1000=1` also loads the peers with 1,000 processes; raw JSON in `bench/out/supervise/`).
 

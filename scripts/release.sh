@@ -17,6 +17,18 @@
 # code spread over 17 MB held 12.5 MB of RSS, and 5.9 MB with it packed (a shim: 1.5 MB,
 # then 1.2 MB).
 #
+# The client, `procward`, is built for musl instead when it can be (the Rust target
+# x86_64-unknown-linux-musl, which this script adds with rustup, and `musl-gcc` from
+# Debian's musl-tools for the crates with C parts): glibc's start-up asks the CPU for every
+# cache level with `cpuid`, which on an Intel VM traps to the hypervisor dozens of times:
+# a third of a CLI call's CPU on a 2-CPU Firecracker VM. musl asks nothing: `procward
+# --version` took 0.5 ms of CPU instead of 0.75 ms there (bench/RESULTS.md, "Issue 11, 50
+# starts"). Only the client: the daemon runs long (glibc's allocator serves it better) and
+# shims are forked, never started afresh. PROCWARD_CLIENT_LIBC=gnu keeps the client on
+# glibc; without the musl target or musl-gcc it stays there, with a note.
+# PROCWARD_APT_MUSL=1 installs musl-tools with apt-get first when musl-gcc is missing (the
+# benchmarks set it).
+#
 # Usage: scripts/release.sh [--install [DIR]]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,11 +63,49 @@ check_order() {
     "$order" "$TARGET_DIR/release/$bin.map"
 }
 
-for bin in procward procward-shim procwardd; do
+# The musl target of this host, when the client can be built for it (see above).
+musl_target() {
+  [ "${PROCWARD_CLIENT_LIBC:-musl}" = musl ] || return 1
+  local host target
+  host="$(rustc -vV | sed -n 's/^host: //p')"
+  target="${host/%-gnu/-musl}"
+  [ "$target" != "$host" ] || return 1
+  if ! command -v musl-gcc >/dev/null && [ "${PROCWARD_APT_MUSL:-}" = 1 ]; then
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    { $sudo apt-get update -qq && $sudo apt-get install -y -qq musl-tools; } >&2 || true
+  fi
+  if ! command -v musl-gcc >/dev/null; then
+    echo "release: the client stays on glibc: musl-gcc is missing (apt-get install musl-tools)" >&2
+    return 1
+  fi
+  if ! rustup target list --installed 2>/dev/null | grep -qx "$target" &&
+    ! rustup target add "$target" >/dev/null 2>&1; then
+    echo "release: the client stays on glibc: cannot add the Rust target $target" >&2
+    return 1
+  fi
+  echo "$target"
+}
+
+for bin in procward-shim procwardd; do
   mapfile -t extra < <(ordered "$bin")
   cargo rustc --release --locked -p procward --bin "$bin" -- "${STATIC[@]}" "${extra[@]}"
   check_order "$bin"
 done
+
+if musl="$(musl_target)"; then
+  cc_var="CC_${musl//-/_}"
+  env "$cc_var=musl-gcc" cargo rustc --release --locked -p procward --bin procward \
+    --target "$musl" -- "${STATIC[@]}"
+  # Where every script and the install below look for it; replaced, never overwritten in
+  # place (a running client keeps its inode).
+  install -m 0755 "$TARGET_DIR/$musl/release/procward" "$TARGET_DIR/release/.procward.new"
+  mv -f "$TARGET_DIR/release/.procward.new" "$TARGET_DIR/release/procward"
+  echo musl >"$TARGET_DIR/release/procward.libc" # for the benchmarks' reports
+else
+  cargo rustc --release --locked -p procward --bin procward -- "${STATIC[@]}"
+  echo gnu >"$TARGET_DIR/release/procward.libc"
+fi
 
 if [ "${1:-}" = "--install" ]; then
   dest="${2:-${CARGO_HOME:-$HOME/.cargo}/bin}"

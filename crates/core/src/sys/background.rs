@@ -19,9 +19,18 @@ const IOPRIO_WHO_PROCESS: libc::c_long = 1;
 /// on its critical path. Both are best effort; the first error is returned (the thread
 /// then keeps its normal priority, which is only slower for the work beside it).
 pub fn lower_this_thread_to_idle() -> io::Result<()> {
-    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: sched_param holds only integers; all zero is priority 0, what SCHED_IDLE needs.
+    let param: libc::sched_param = unsafe { std::mem::zeroed() };
+    // The system call itself: musl's `sched_setscheduler` only ever fails with ENOSYS.
     // SAFETY: `param` is a valid sched_param; pid 0 is the calling thread.
-    let cpu = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+    let cpu = unsafe {
+        libc::syscall(
+            libc::SYS_sched_setscheduler,
+            0 as libc::c_long,
+            libc::c_long::from(libc::SCHED_IDLE),
+            &param as *const libc::sched_param,
+        )
+    };
     let cpu = if cpu == 0 {
         Ok(())
     } else {
