@@ -293,3 +293,91 @@ fn a_shim_whose_daemon_does_not_answer_writes_the_status_file() {
     assert_eq!((record.exit_code, record.signal), (Some(3), None));
     assert!(wait_until(Duration::from_secs(10), || identify(shim).is_err()));
 }
+
+/// Neither gone nor a zombie (one left by a dead spawner waits for init to reap it).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, r)| !r.starts_with('Z'))
+    })
+}
+
+/// The spawner's children that are waiting shims (spares): every live child but `except`.
+fn spares_of(spawner: u32, except: &[u32]) -> Vec<u32> {
+    let children = std::fs::read_to_string(format!("/proc/{spawner}/task/{spawner}/children"));
+    children
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .filter(|p| !except.contains(p) && alive(*p))
+        .collect()
+}
+
+#[test]
+fn a_spare_forked_ahead_takes_the_next_request_a_killed_one_is_replaced_and_none_outlives_the_spawner()
+ {
+    let mut spawner = Started::new(&shim_exe());
+    let spawner_pid = spawner.get().pid();
+    let tmp = TempDir::new().unwrap();
+    let (a, b, c) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+    );
+    let first = spawner.launch(&a, &["sleep", "30"]).unwrap();
+    let mut spare = Vec::new();
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            spare = spares_of(spawner_pid, &[first.shim.id()]);
+            spare.len() == 1
+        }),
+        "one spare waits beside the first shim: {spare:?}"
+    );
+    // The next request goes to that very process, with its identity as forked.
+    let second = spawner.launch(&b, &["sleep", "30"]).unwrap();
+    assert_eq!(second.shim.id(), spare[0], "the spare took the request");
+    let now = identify(spare[0]).unwrap();
+    assert_eq!(
+        second.shim.identity(),
+        Some((now.start_time, now.start_ticks))
+    );
+    // A spare killed while it waits: the next start is forked on request, then a new
+    // spare is ready again.
+    let shims = [first.shim.id(), second.shim.id()];
+    assert!(wait_until(Duration::from_secs(10), || spares_of(
+        spawner_pid,
+        &shims
+    )
+    .len()
+        == 1));
+    let killed = spares_of(spawner_pid, &shims)[0];
+    kill(Pid::from_raw(killed as i32), Signal::SIGKILL).unwrap();
+    // Dead, not only signalled: a spare killed during the hand-over itself takes the
+    // request down with it, as a shim killed right after its fork would.
+    assert!(wait_until(Duration::from_secs(10), || spares_of(
+        spawner_pid,
+        &shims
+    )
+    .is_empty()));
+    let third = spawner.launch(&c, &["true"]).unwrap();
+    assert_ne!(third.shim.id(), killed);
+    let status = c.join("status.json");
+    assert!(wait_until(Duration::from_secs(10), || status.exists()));
+    assert_eq!(read_status(&status).unwrap().unwrap().exit_code, Some(0));
+    let mut waiting = Vec::new();
+    assert!(wait_until(Duration::from_secs(10), || {
+        waiting = spares_of(spawner_pid, &[shims[0], shims[1], third.shim.id()]);
+        waiting.len() == 1 && !waiting.contains(&killed)
+    }));
+    // The spawner ends: its spare goes with it, the shims that run stay.
+    assert_eq!(spawner.end(), Some(0));
+    assert!(
+        wait_until(Duration::from_secs(10), || !alive(waiting[0])),
+        "spare {} outlived the spawner",
+        waiting[0]
+    );
+    for launched in [&first, &second] {
+        assert!(alive(launched.shim.id()), "a running shim stays");
+        killpg(Pid::from_raw(launched.child_pid as i32), Signal::SIGKILL).unwrap();
+    }
+}

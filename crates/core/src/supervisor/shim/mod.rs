@@ -55,6 +55,7 @@ mod exit_channel;
 mod log_state;
 mod process;
 mod run;
+mod spare;
 pub mod spawner;
 mod stream;
 pub use exit_channel::{ChannelEvent, HandedOver, receive};

@@ -48,6 +48,7 @@ use rustix::net::{
     SendAncillaryMessage, SendFlags, SocketFlags, SocketType, recvmsg, sendmsg, socketpair,
 };
 
+use super::spare::Spare;
 use super::{LaunchError, ShimProcess};
 
 /// The argument that makes the shim binary a spawner: `EXE shim --spawner`.
@@ -216,6 +217,7 @@ pub fn serve() -> i32 {
         let _ = rustix::stdio::dup2_stdin(&null);
     }
     let mut request = vec![0u8; REQUEST_MAX];
+    let mut spare = Spare::fork([socket.as_fd(), children.as_fd()], &mut request);
     loop {
         let mut fds = [
             PollFd::new(&socket, PollFlags::IN),
@@ -230,7 +232,7 @@ pub fn serve() -> i32 {
             while let Ok(Some(_)) = children.read_signal() {}
             reap();
         }
-        if request_ready && !serve_one(&socket, &children, &mut request) {
+        if request_ready && !serve_one(&socket, &children, &mut request, &mut spare) {
             return 0;
         }
     }
@@ -246,8 +248,14 @@ fn reap() {
     }
 }
 
-/// Takes one request and answers it; `false` once the daemon's end is closed.
-fn serve_one(socket: &OwnedFd, children: &SignalFd, buf: &mut [u8]) -> bool {
+/// Takes one request and answers it, then forks the next spare when `spare` was used;
+/// `false` once the daemon's end is closed.
+fn serve_one(
+    socket: &OwnedFd,
+    children: &SignalFd,
+    buf: &mut [u8],
+    spare: &mut Option<Spare>,
+) -> bool {
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     let mut control = RecvAncillaryBuffer::new(&mut space);
     let mut iov = [IoSliceMut::new(buf)];
@@ -270,16 +278,34 @@ fn serve_one(socket: &OwnedFd, children: &SignalFd, buf: &mut [u8]) -> bool {
         None => "error: no report pipe came with the request".to_string(),
         // Never cut short: a request fills at most INLINE_MAX of the buffer's bytes.
         Some(_) if length > INLINE_MAX => "error: request too long".to_string(),
-        Some(report) if request.first() == Some(&b'{') => {
-            fork_shim(Launch::Inline(request), report, socket, children)
-        }
-        Some(report) => {
-            let path = Path::new(std::ffi::OsStr::from_bytes(request));
-            fork_shim(Launch::File(path), report, socket, children)
-        }
+        Some(report) => launch(request, report, spare.take(), socket, children),
     };
     let _ = rustix::net::send(socket, answer.as_bytes(), SendFlags::NOSIGNAL);
+    // After the answer, off the start's path; the report descriptor is closed by now,
+    // so the new spare cannot hold that report channel open.
+    if spare.is_none() {
+        *spare = Spare::fork([socket.as_fd(), children.as_fd()], buf);
+    }
     true
+}
+
+/// The shim for `request`: the spare when it takes it, else one forked now. Consumes
+/// `report`: the spawner must not keep any shim's report channel.
+fn launch(
+    request: &[u8],
+    report: OwnedFd,
+    spare: Option<Spare>,
+    socket: &OwnedFd,
+    children: &SignalFd,
+) -> String {
+    if let Some(answer) = spare.and_then(|spare| spare.take(request, &report)) {
+        return answer;
+    }
+    let launch = match request.first() {
+        Some(b'{') => Launch::Inline(request),
+        _ => Launch::File(Path::new(std::ffi::OsStr::from_bytes(request))),
+    };
+    fork_shim(launch, report, socket, children)
 }
 
 /// Forks the shim for `launch`, reporting on `report`; the answer for the daemon.

@@ -48,7 +48,17 @@ impl Supervisor {
     /// the message names the field (`depends_on: ...`).
     async fn check(&self, specs: Vec<ProcessSpec>) -> Result<Vec<ProcessSpec>> {
         let registered = self.specs().await?;
-        let specs = check_request(&registered, specs).map_err(|e| {
+        self.check_against(&registered, specs)
+    }
+
+    /// [`Self::check`] against specs the caller already has (one copy of the registry per
+    /// request, not one per rule).
+    fn check_against(
+        &self,
+        registered: &[ProcessSpec],
+        specs: Vec<ProcessSpec>,
+    ) -> Result<Vec<ProcessSpec>> {
+        let specs = check_request(registered, specs).map_err(|e| {
             let field = e.field().unwrap_or("spec");
             SupervisorError::Invalid(format!("{field}: {e}"))
         })?;
@@ -119,9 +129,10 @@ impl Supervisor {
     pub async fn start(&self, spec: ProcessSpec, replace: bool) -> Result<ManagedView> {
         refuse_replica_name(&spec.name)?;
         let base = spec.name.clone();
-        let specs = self.check(vec![spec]).await?;
+        let registered = self.specs().await?;
+        let specs = self.check_against(&registered, vec![spec])?;
         if !replace {
-            self.refuse_taken(&base).await?;
+            refuse_taken(&registered, &base)?;
         }
         let starting = specs.iter().filter(|s| s.autostart).count() as u32;
         self.gate(starting).await?;
@@ -162,18 +173,6 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Refuses a new process whose name (or set) is already registered.
-    async fn refuse_taken(&self, base: &str) -> Result<()> {
-        let taken = self
-            .specs()
-            .await?
-            .iter()
-            .any(|s| replica::base_of(&s.name) == base);
-        if taken {
-            return Err(SupervisorError::Duplicate(base.to_owned()));
-        }
-        Ok(())
-    }
 
     /// Registers and starts a process that must not stay registered when it cannot run (an
     /// ad-hoc `StartProcess`): on a spawn failure it is deleted again, with the log folder
@@ -389,6 +388,14 @@ fn patience(spec: &ProcessSpec) -> Option<Duration> {
             + (check.interval + check.timeout) * (check.retries.max(1) + 1)
             + Duration::from_secs(30),
     )
+}
+
+/// Refuses a new process whose name (or set) is among the `registered` ones.
+fn refuse_taken(registered: &[ProcessSpec], base: &str) -> Result<()> {
+    if registered.iter().any(|s| replica::base_of(&s.name) == base) {
+        return Err(SupervisorError::Duplicate(base.to_owned()));
+    }
+    Ok(())
 }
 
 /// Refuses a replica's name (`web:0`) as the name of a new process: the daemon makes
