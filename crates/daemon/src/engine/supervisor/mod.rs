@@ -173,7 +173,6 @@ impl Supervisor {
         Ok(())
     }
 
-
     /// Registers and starts a process that must not stay registered when it cannot run (an
     /// ad-hoc `StartProcess`): on a spawn failure it is deleted again, with the log folder
     /// its start created, so a failed start leaves nothing behind.
