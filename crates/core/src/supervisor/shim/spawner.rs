@@ -15,8 +15,10 @@
 //!   shim's end of a fresh report channel attached (`SCM_RIGHTS`; a `SOCK_SEQPACKET`
 //!   socket pair, on which a job's shim may later hand its exit back, see
 //!   `exit_channel.rs`);
-//! * the spawner forks; the child becomes the shim exactly as `EXE shim LAUNCH_FILE`
-//!   would (stdin `/dev/null`, stdout the report channel, [`super::run`]);
+//! * the spawner hands the request to its spare (a child forked after the previous
+//!   answer, waiting for one, see `spare.rs`) or, without one, forks; the child becomes
+//!   the shim exactly as `EXE shim LAUNCH_FILE` would (stdin `/dev/null`, stdout the
+//!   report channel, [`super::run`]);
 //! * the spawner answers `PID START_TIME START_TICKS`, the shim's identity read before
 //!   the spawner could reap it (so a recycled PID cannot be taken for the shim), or
 //!   `error: WHY`.
