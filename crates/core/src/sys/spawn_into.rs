@@ -391,12 +391,15 @@ fn resolve(program: &str, env: &BTreeMap<String, String>, inherit: bool) -> Opti
     if program.contains('/') {
         return Some(PathBuf::from(program));
     }
-    let own = inherit.then(|| std::env::var_os("PATH")).flatten();
+    let own;
     let path = match env.get("PATH") {
         Some(path) => OsStr::new(path.as_str()),
-        None => own
-            .as_deref()
-            .unwrap_or(OsStr::new("/usr/local/bin:/usr/bin:/bin")),
+        None => {
+            // Read only when the spec sets no PATH of its own.
+            own = inherit.then(|| std::env::var_os("PATH")).flatten();
+            own.as_deref()
+                .unwrap_or(OsStr::new("/usr/local/bin:/usr/bin:/bin"))
+        }
     };
     super::find_on_path(program, path)
 }

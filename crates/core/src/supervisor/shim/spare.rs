@@ -14,22 +14,21 @@
 //! closed it), so a spare never outlives its spawner. When the hand-over fails (the
 //! spare was killed meanwhile: its end is closed), the spawner forks a shim as before.
 //!
-//! `unsafe` here, as in the spawner: `fork` itself, and closing in the child the
-//! descriptors it must not keep. Both are sound because the spawner has one thread.
+//! `unsafe` here, as in the spawner: `fork` itself, sound because the spawner has one
+//! thread.
 #![allow(unsafe_code)]
 
 use std::io::{IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
 use nix::unistd::{ForkResult, fork};
 use rustix::net::{
     AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
     SendAncillaryMessage, SendFlags, SocketFlags, SocketType, recvmsg, sendmsg, socketpair,
 };
+
+use super::spawner::{self, Launch};
 
 /// A forked shim waiting for its launch spec.
 #[derive(Debug)]
@@ -58,29 +57,16 @@ impl Spare {
         // allocation included, as after a fork of any one-threaded program.
         match unsafe { fork() }.ok()? {
             ForkResult::Child => {
-                // SAFETY: in the child, these are its own copies, and nothing in it uses
-                // them again: a shim must not hold the spawner's socket (the daemon would
-                // not see the spawner exit), its signalfd, or the spawner's end of this
-                // spare's socket (it would never see the spawner go).
-                unsafe {
-                    for fd in keep_out {
-                        libc::close(fd.as_raw_fd());
-                    }
-                    libc::close(hand.as_raw_fd());
-                }
-                std::mem::forget(hand);
-                let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+                spawner::leave_spawner(keep_out);
+                // Nor the spawner's end of this spare's socket: the spare would never see
+                // the spawner go.
+                drop(hand);
                 std::process::exit(wait_and_run(theirs, buf))
             }
             ForkResult::Parent { child } => {
                 drop(theirs);
-                let pid = child.as_raw() as u32;
-                // Not reaped before this is read: the PID is still this child's.
-                let (time, ticks) = crate::sys::process::start_of(pid)?;
-                Some(Self {
-                    hand,
-                    identity: format!("{pid} {time} {ticks}"),
-                })
+                let identity = spawner::identity(child.as_raw() as u32)?;
+                Some(Self { hand, identity })
             }
         }
     }
@@ -129,9 +115,5 @@ fn wait_and_run(socket: OwnedFd, buf: &mut [u8]) -> i32 {
     };
     let _ = rustix::stdio::dup2_stdout(&report);
     drop(report);
-    let request = &buf[..length.min(buf.len())];
-    match request.first() {
-        Some(b'{') => super::run::run_inline(request),
-        _ => super::run(Path::new(std::ffi::OsStr::from_bytes(request))),
-    }
+    Launch::of(&buf[..length.min(buf.len())]).run()
 }

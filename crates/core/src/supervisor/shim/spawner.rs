@@ -34,7 +34,7 @@
 
 use std::io::{IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -171,6 +171,25 @@ pub enum Launch<'a> {
     File(&'a Path),
 }
 
+impl<'a> Launch<'a> {
+    /// A request as the spawner receives it: a spec's JSON object, else a file's path.
+    pub(super) fn of(request: &'a [u8]) -> Self {
+        match request.first() {
+            Some(b'{') => Self::Inline(request),
+            _ => Self::File(Path::new(std::ffi::OsStr::from_bytes(request))),
+        }
+    }
+
+    /// Becomes the shim in a forked child (its stdout already the report channel);
+    /// returns the exit code.
+    pub(super) fn run(self) -> i32 {
+        match self {
+            Self::Inline(json) => super::run::run_inline(json),
+            Self::File(path) => super::run(path),
+        }
+    }
+}
+
 /// `PID START_TIME START_TICKS`, or the spawner's `error: WHY`.
 fn parse_answer(answer: &str) -> Result<(u32, u64, u64), String> {
     if let Some(why) = answer.strip_prefix("error: ") {
@@ -303,11 +322,7 @@ fn launch(
     if let Some(answer) = spare.and_then(|spare| spare.take(request, &report)) {
         return answer;
     }
-    let launch = match request.first() {
-        Some(b'{') => Launch::Inline(request),
-        _ => Launch::File(Path::new(std::ffi::OsStr::from_bytes(request))),
-    };
-    fork_shim(launch, report, socket, children)
+    fork_shim(Launch::of(request), report, socket, children)
 }
 
 /// Forks the shim for `launch`, reporting on `report`; the answer for the daemon.
@@ -317,31 +332,41 @@ fn fork_shim(launch: Launch<'_>, report: OwnedFd, socket: &OwnedFd, children: &S
     match unsafe { fork() } {
         Err(e) => format!("error: cannot fork: {e}"),
         Ok(ForkResult::Child) => {
-            // SAFETY: in the child, these descriptors are its own copies and nothing in
-            // it uses them again: the shim must not hold the spawner's socket (the
-            // daemon would not see the spawner exit) or its signalfd.
-            unsafe {
-                libc::close(socket.as_raw_fd());
-                libc::close(children.as_raw_fd());
-            }
-            let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+            leave_spawner([socket.as_fd(), children.as_fd()]);
             let _ = rustix::stdio::dup2_stdout(&report);
             drop(report);
-            std::process::exit(match launch {
-                Launch::Inline(json) => super::run::run_inline(json),
-                Launch::File(path) => super::run(path),
-            })
+            std::process::exit(launch.run())
         }
         Ok(ForkResult::Parent { child }) => {
             drop(report);
             let pid = child.as_raw() as u32;
-            // Not reaped before this answer is sent: the PID is still this child's.
-            match crate::sys::process::start_of(pid) {
-                Some((time, ticks)) => format!("{pid} {time} {ticks}"),
-                None => format!("error: cannot read the start time of the shim (pid {pid})"),
-            }
+            identity(pid).unwrap_or_else(|| {
+                format!("error: cannot read the start time of the shim (pid {pid})")
+            })
         }
     }
+}
+
+/// In a child just forked by the spawner: closes the spawner's descriptors in `spawner`
+/// (its socket to the daemon, its signalfd) and unblocks every signal. A shim must not
+/// hold them: the daemon would not see the spawner exit.
+pub(super) fn leave_spawner(spawner: [BorrowedFd<'_>; 2]) {
+    // SAFETY: in the child, these descriptors are its own copies and nothing in it uses
+    // them again (their owners in the copied stack are never dropped: the child leaves
+    // through `process::exit`).
+    unsafe {
+        for fd in spawner {
+            libc::close(fd.as_raw_fd());
+        }
+    }
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+}
+
+/// The answer naming the spawner's child `pid`: `PID START_TIME START_TICKS`, read before
+/// the spawner could reap it (so the PID is still this child's); `None` if unreadable.
+pub(super) fn identity(pid: u32) -> Option<String> {
+    let (time, ticks) = crate::sys::process::start_of(pid)?;
+    Some(format!("{pid} {time} {ticks}"))
 }
 
 #[cfg(test)]
