@@ -344,6 +344,41 @@ async fn bad_input_is_refused_with_the_field_named_and_changes_nothing() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_refuses_a_taken_name_or_set_and_resolves_dependencies_against_the_registered() {
+    let fixture = Fixture::new();
+    let supervisor = fixture.engine.supervisor();
+    let sleeper = |name: &str| ProcessSpec::new(name, vec!["sleep".into(), "60".into()]);
+    let mut web = sleeper("web");
+    web.instances = 2;
+    supervisor.start(web, false).await.expect("a set of two");
+    supervisor.start(sleeper("db"), false).await.expect("db");
+    // Without dependencies no spec is read, but names still are: a set's and a process's.
+    for taken in ["web", "db"] {
+        let e = supervisor.start(sleeper(taken), false).await.unwrap_err();
+        assert!(e.to_string().contains("already exists"), "{e}");
+    }
+    // With one, the registered are read: a set and a process resolve, a stranger does not.
+    let mut api = sleeper("api");
+    api.depends_on = vec!["web".into(), "db".into()];
+    supervisor
+        .start(api, false)
+        .await
+        .expect("api after web and db");
+    let mut lost = sleeper("lost");
+    lost.depends_on = vec!["nobody".into()];
+    let e = supervisor.start(lost, false).await.unwrap_err();
+    assert!(e.to_string().contains("unknown process 'nobody'"), "{e}");
+    let names: Vec<String> = supervisor
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.spec.name)
+        .collect();
+    assert_eq!(names, ["api", "db", "web:0", "web:1"]);
+}
+
 /// A test's caller, as the audit log names it.
 fn caller() -> Caller {
     Caller::new(Interface::Grpc, Peer::Daemon).claiming(Some("engine-test"))

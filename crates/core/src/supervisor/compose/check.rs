@@ -12,6 +12,13 @@ use crate::supervisor::spec::replica;
 /// Longest name shown in an error (names of a refused spec can be arbitrarily long).
 const SHOWN_NAME: usize = 80;
 
+/// Whether [`check_request`] reads the registered specs for `incoming`: only when one of
+/// them depends on something. A start without dependencies is checked on its own, so the
+/// daemon need not copy every registered spec for it.
+pub fn needs_registered(incoming: &[ProcessSpec]) -> bool {
+    incoming.iter().any(|s| !s.depends_on.is_empty())
+}
+
 /// Checks `incoming` (one spec for a start, a file's worth for an up) against the
 /// processes already `registered` and returns `incoming` in start order (dependencies
 /// first, otherwise as given).
@@ -21,7 +28,8 @@ const SHOWN_NAME: usize = 80;
 /// replicas ([`replica::expand`]). Dependencies may name a spec of `incoming` or a
 /// registered process, or a whole set by its base name; cycles are looked for across
 /// both. A registered process whose own dependency has since been deleted is not held
-/// against the request.
+/// against the request. When no spec of `incoming` has a dependency, `registered` is not
+/// read at all ([`needs_registered`]): callers may pass an empty slice then.
 pub fn check_request(
     registered: &[ProcessSpec],
     incoming: Vec<ProcessSpec>,
@@ -37,6 +45,12 @@ pub fn check_request(
         if !bases.insert(spec.name.as_str()) {
             return Err(ComposeError::DuplicateName(spec.name.clone()));
         }
+    }
+    if !needs_registered(&incoming) {
+        // Nothing to resolve and no new edge, so no new cycle (the registered graph was
+        // checked when it was registered): the given order, and no copy of `registered`
+        // (a plain start with a thousand processes registered stays cheap).
+        return Ok(incoming.into_iter().flat_map(replica::expand).collect());
     }
     let kept: Vec<&ProcessSpec> = registered
         .iter()
@@ -110,6 +124,23 @@ mod tests {
         .unwrap();
         assert_eq!(names(&ordered), ["api", "web"]);
         assert!(check_request(&[], vec![spec("x", &[])]).is_ok());
+    }
+
+    #[test]
+    fn a_request_without_dependencies_is_checked_without_the_registered_specs() {
+        // Registered processes that depend on incoming names, or on one that is gone.
+        let registered = [spec("web", &["db"]), spec("old", &["gone"])];
+        let incoming = vec![spec("gone", &[]), spec("db", &[])];
+        assert!(!needs_registered(&incoming));
+        let with = check_request(&registered, incoming.clone()).unwrap();
+        assert_eq!(names(&with), ["gone", "db"]);
+        assert_eq!(with, check_request(&[], incoming).unwrap());
+        // Still validated on its own: a bad spec or a repeated name is refused.
+        let e = check_request(&[], vec![spec("a b", &[])]).unwrap_err();
+        assert_eq!(e.field(), Some("name"), "{e}");
+        let e = check_request(&[], vec![spec("a", &[]), spec("a", &[])]).unwrap_err();
+        assert!(e.to_string().contains("duplicate"), "{e}");
+        assert!(needs_registered(&[spec("a", &[]), spec("b", &["a"])]));
     }
 
     #[test]

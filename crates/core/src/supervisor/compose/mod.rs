@@ -48,7 +48,7 @@ mod check;
 mod order;
 mod raw;
 
-pub use check::check_request;
+pub use check::{check_request, needs_registered};
 pub use order::start_order;
 use raw::{RawFile, build};
 

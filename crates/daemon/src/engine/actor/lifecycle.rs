@@ -10,6 +10,7 @@ use procward_core::supervisor::state::State;
 use procward_core::supervisor::view::ManagedView;
 
 use super::Actor;
+use super::deferred::Deferred;
 use super::entry::{Entry, Run, Waiter, unix_ms};
 use crate::engine::error::{Result, SupervisorError};
 use crate::engine::registry::RunRecord;
@@ -35,7 +36,7 @@ impl Actor {
         if autostart {
             self.launch(&name);
         }
-        self.persist(&name);
+        self.defer(Deferred::Persist(name.clone()));
         let entry = self.entry(&name)?;
         match (entry.state, autostart) {
             (State::Failed, true) => Err(SupervisorError::Spawn {
@@ -52,7 +53,6 @@ impl Actor {
         let owned = self.owned.clone();
         let run_dir = self.home.run_dir(name);
         let events = self.events.clone();
-        let watcher = self.watcher.clone();
         let unit = match self.entries.get(name) {
             Some(entry) => self.limits.unit_for(name, &entry.spec.limits),
             None => return,
@@ -114,18 +114,20 @@ impl Actor {
         match launched {
             Ok(launched) => {
                 let record = RunRecord::of_launched(&launched, unix_ms(SystemTime::now()));
-                watcher.watch(record.shim(), name, generation);
-                let triggers =
-                    super::triggers::spawn_triggers(name, generation, &entry.spec, &events);
                 entry.run = Some(Run {
                     record,
                     shim: Some(launched.shim),
                     checkers: Vec::new(),
-                    triggers,
+                    triggers: Vec::new(),
                 });
                 entry.start_checks(&events, &owned);
                 entry.set_state(State::Running);
-                tracing::info!(%name, pid = launched.child_pid, "started");
+                // Its exit watch, triggers and log line follow the reply (`deferred.rs`).
+                self.defer(Deferred::Arm {
+                    name: name.to_owned(),
+                    generation,
+                    child_pid: launched.child_pid,
+                });
             }
             Err(message) => {
                 entry.set_state(State::Failed);

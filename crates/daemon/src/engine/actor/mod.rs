@@ -6,6 +6,7 @@
 //! through the lifecycle table in `procward_core::supervisor::state`.
 
 mod adopt;
+mod deferred;
 mod disk;
 pub mod entry;
 mod exit;
@@ -164,6 +165,8 @@ pub struct Actor {
     log_states_read_at: Option<std::time::Instant>,
     /// How limits are enforced here (for each entry's `limit_statuses`).
     limits: Limits,
+    /// What the last message left for after its reply (`deferred.rs`).
+    deferred: Vec<deferred::Deferred>,
 }
 
 /// Runs blocking `f` (waiting for a shim's report) from the actor's task without stalling
@@ -203,9 +206,11 @@ pub fn spawn(
         log_states_read_at: None,
         sampler: UsageSampler::new(),
         limits,
+        deferred: Vec::new(),
     };
     tokio::spawn(async move {
         actor.restore(records);
+        actor.run_deferred();
         loop {
             tokio::select! {
                 Some(command) = command_rx.recv() => {
@@ -226,6 +231,13 @@ pub fn spawn(
                 }
                 Some(event) = event_rx.recv() => actor.handle_internal(event),
                 else => break,
+            }
+            if actor.has_deferred() {
+                // The request task a reply woke waits in this worker's LIFO slot, which no
+                // other worker may take, until this task yields: let the reply go out
+                // first, then finish what the message left.
+                tokio::task::yield_now().await;
+                actor.run_deferred();
             }
         }
     });

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use procward_core::Signal;
-use procward_core::supervisor::compose::check_request;
+use procward_core::supervisor::compose::{check_request, needs_registered};
 use procward_core::supervisor::spec::ProcessSpec;
 use procward_core::supervisor::state::State;
 use procward_core::supervisor::view::ManagedView;
@@ -46,13 +46,19 @@ impl Supervisor {
     /// spec valid, names unique, dependencies registered or in the request, no cycle
     /// ([`check_request`]). Returns the specs in start order; on error nothing changed and
     /// the message names the field (`depends_on: ...`).
+    ///
+    /// The registered specs are copied from the actor only when a spec has dependencies
+    /// to resolve ([`needs_registered`]): a plain start costs the same with 1,000
+    /// processes registered as with none.
     async fn check(&self, specs: Vec<ProcessSpec>) -> Result<Vec<ProcessSpec>> {
-        let registered = self.specs().await?;
+        let registered = match needs_registered(&specs) {
+            true => self.specs().await?,
+            false => Vec::new(),
+        };
         self.check_against(&registered, specs)
     }
 
-    /// [`Self::check`] against specs the caller already has (one copy of the registry per
-    /// request, not one per rule).
+    /// [`Self::check`] against specs the caller already has.
     fn check_against(
         &self,
         registered: &[ProcessSpec],
@@ -129,10 +135,14 @@ impl Supervisor {
     pub async fn start(&self, spec: ProcessSpec, replace: bool) -> Result<ManagedView> {
         refuse_replica_name(&spec.name)?;
         let base = spec.name.clone();
-        let registered = self.specs().await?;
-        let specs = self.check_against(&registered, vec![spec])?;
+        let specs = self.check(vec![spec]).await?;
         if !replace {
-            refuse_taken(&registered, &base)?;
+            // The name, or a set of that name (`web:0`), is taken: by names only, no specs.
+            let name = base.clone();
+            let taken = self.call(|reply| Command::Members { name, reply }).await?;
+            if !taken.is_empty() {
+                return Err(SupervisorError::Duplicate(base));
+            }
         }
         let starting = specs.iter().filter(|s| s.autostart).count() as u32;
         self.gate(starting).await?;
@@ -387,14 +397,6 @@ fn patience(spec: &ProcessSpec) -> Option<Duration> {
             + (check.interval + check.timeout) * (check.retries.max(1) + 1)
             + Duration::from_secs(30),
     )
-}
-
-/// Refuses a new process whose name (or set) is among the `registered` ones.
-fn refuse_taken(registered: &[ProcessSpec], base: &str) -> Result<()> {
-    if registered.iter().any(|s| replica::base_of(&s.name) == base) {
-        return Err(SupervisorError::Duplicate(base.to_owned()));
-    }
-    Ok(())
 }
 
 /// Refuses a replica's name (`web:0`) as the name of a new process: the daemon makes
