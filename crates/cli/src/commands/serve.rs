@@ -186,7 +186,14 @@ fn serve(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(procward_daemon::run(options))?;
+    // On a worker, not on this thread: `block_on` would poll the daemon (its listeners'
+    // accept loops among it) here, so every new connection woke this thread and then a
+    // worker for the connection's task; spawned, a connection's task starts on the worker
+    // that accepted it.
+    let daemon = runtime.spawn(procward_daemon::run(options));
+    runtime
+        .block_on(daemon)
+        .context("the daemon's main task panicked")??;
     Ok(crate::exit::OK)
 }
 

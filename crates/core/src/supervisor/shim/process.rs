@@ -87,6 +87,16 @@ impl ShimProcess {
         }
     }
 
+    /// Whether the shim's report (or its end) can be read within `wait`: a caller on an
+    /// async runtime waits this long in place and hands its worker's other tasks to
+    /// another thread only for a slower shim.
+    pub fn report_ready_within(&self, wait: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + wait;
+        self.report
+            .as_ref()
+            .is_some_and(|report| super::readable_by(report, deadline).unwrap_or(true))
+    }
+
     /// The report pipe, taken once.
     pub(super) fn take_report(&mut self) -> Option<File> {
         self.report.take()

@@ -17,6 +17,12 @@ use crate::engine::registry::RunRecord;
 use procward_core::cgroup::Unit;
 use procward_core::signal::group;
 
+/// How long the actor waits for a shim's report in place, before it hands its worker's
+/// other tasks to another thread for the rest of the wait (`block_in_place`, which wakes a
+/// thread and has to win the worker back afterwards). Shims report in well under a
+/// millisecond.
+const QUICK_REPORT: std::time::Duration = std::time::Duration::from_millis(2);
+
 impl Actor {
     /// Registers a spec the supervisor handle has already checked (`Supervisor::check`, the one
     /// validation of every start) and launches it when it autostarts.
@@ -104,12 +110,17 @@ impl Actor {
             inherit_env: true,
         };
         // The reaper is held off only across the fork (so it cannot take the shim's exit
-        // status); the wait for the shim's report runs with it free, and off the
-        // runtime's worker so other requests are served meanwhile.
+        // status); the wait for the shim's report runs with it free, and past
+        // QUICK_REPORT off the runtime's worker, so other requests are served meanwhile.
         let launched = owned
             .spawn_shim(&exe, &launch, &run_dir.join("launch.json"))
             .and_then(|shim| {
-                super::off_runtime(|| shim::await_report(shim)).map_err(|e| e.to_string())
+                let quick = shim.report_ready_within(QUICK_REPORT);
+                let wait = || shim::await_report(shim).map_err(|e| e.to_string());
+                match quick {
+                    true => wait(),
+                    false => super::off_runtime(wait),
+                }
             });
         match launched {
             Ok(launched) => {
