@@ -15,9 +15,11 @@
 //! validates the request once (`compose::check_request`) → the actor registers it and
 //! spawns `procward shim` (`procward_core::supervisor::shim::spawn`, the reaper held off
 //! only across the fork) → the shim spawns the command in its own process group, holds
-//! its pipes and writes its logs, and reports the pid back (awaited off the runtime's
-//! worker) → the actor records the run (pid and start time in clock ticks), persists it
-//! and answers. A dashboard `managed:start` enters at `engine::Supervisor` directly.
+//! its pipes and writes its logs, and reports the pid back (awaited in place for up to
+//! 2 ms, then off the runtime's worker) → the actor records the run (pid and start time
+//! in clock ticks) and answers, then watches the run's exit, starts its triggers and
+//! persists it (`actor/deferred.rs`) before its next message. A dashboard
+//! `managed:start` enters at `engine::Supervisor` directly.
 
 pub mod engine;
 pub mod home;
