@@ -20,7 +20,8 @@ pub(super) enum Deferred {
         name: String,
         /// The generation the run was launched as: its exit is reported under it.
         generation: u64,
-        /// Which run: one replaced since (a failed reload's retry) is not armed twice.
+        /// Which run it was: a run replaced before its set-up ran is not armed in place
+        /// of the one that replaced it (that one has its own `Arm`).
         child_pid: u32,
     },
     /// Save the process's registry entry.
