@@ -55,16 +55,7 @@ impl Supervisor {
             true => self.specs().await?,
             false => Vec::new(),
         };
-        self.check_against(&registered, specs)
-    }
-
-    /// [`Self::check`] against specs the caller already has.
-    fn check_against(
-        &self,
-        registered: &[ProcessSpec],
-        specs: Vec<ProcessSpec>,
-    ) -> Result<Vec<ProcessSpec>> {
-        let specs = check_request(registered, specs).map_err(|e| {
+        let specs = check_request(&registered, specs).map_err(|e| {
             let field = e.field().unwrap_or("spec");
             SupervisorError::Invalid(format!("{field}: {e}"))
         })?;
@@ -138,10 +129,10 @@ impl Supervisor {
         let specs = self.check(vec![spec]).await?;
         if !replace {
             // The name, or a set of that name (`web:0`), is taken: by names only, no specs.
-            let name = base.clone();
-            let taken = self.call(|reply| Command::Members { name, reply }).await?;
-            if !taken.is_empty() {
-                return Err(SupervisorError::Duplicate(base));
+            match self.members(&base).await {
+                Ok(_) => return Err(SupervisorError::Duplicate(base)),
+                Err(SupervisorError::UnknownName(_)) => {}
+                Err(e) => return Err(e),
             }
         }
         let starting = specs.iter().filter(|s| s.autostart).count() as u32;
